@@ -1,0 +1,1 @@
+"""Composition root: builds the app per profile and hosts the `customers` CLI."""

@@ -1,0 +1,90 @@
+"""The `customers` command line: serve, token, and the operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from shared.errors import CustomerError
+from shared.principal import Role
+from shared.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else None
+    return Settings.from_env(data_dir=data_dir)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from entrypoints.app import create_app
+    from shared.logs import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    base = f"http://{args.host}:{args.port}"
+    profile = "embedded" if settings.embedded else "services"
+    print(f"Customer Management ({profile}) on {base}  ·  docs: {base}/api/docs", file=sys.stderr)
+    data_flag = f" --data-dir {args.data_dir}" if args.data_dir else ""
+    print(
+        f"Get a token: customers token --tenant acme --role admin{data_flag}",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from shared.http.auth import mint_token
+
+    roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
+    known = {r.value for r in Role}
+    unknown = [r for r in roles if r not in known]
+    if unknown:
+        print(f"unknown role(s) {unknown}; choose from {sorted(known)}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    token = mint_token(
+        settings.resolved_jwt_secret(),
+        tenant=args.tenant,
+        roles=roles,
+        subject=args.subject,
+        ttl_seconds=args.ttl,
+    )
+    print(token)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `customers` command."""
+    parser = argparse.ArgumentParser(prog="customers", description="Customer management service")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API and the projectors")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", help="embedded data folder (default ./.customers)")
+    serve.set_defaults(handler=_serve)
+
+    token = commands.add_parser("token", help="print a signed bearer token")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--role", required=True, action="append", help="repeatable or a,b")
+    token.add_argument("--subject", default="cli-user")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    token.add_argument("--data-dir")
+    token.set_defaults(handler=_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CustomerError as error:
+        print(f"customers: {error.detail}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Lowest layer: settings, principals, permissions, errors, clock, logs; imports nothing above."""

@@ -1,0 +1,1 @@
+"""HTTP pieces both sides share: problem+json errors, bearer-token auth, request context."""

@@ -1,0 +1,62 @@
+"""ASGI middleware: a request id per request, and one structured access-log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logs import actor_var, request_id_var, tenant_var
+
+logger = logging.getLogger("customers.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Sets the request id (from `X-Request-ID` when sane), echoes it, logs the outcome."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Wrap one ASGI call."""
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request_id_var.set(request_id)
+        tenant_var.set(None)
+        actor_var.set(None)
+        started = time.perf_counter()
+        method = str(scope.get("method", ""))
+        status: dict[str, Any] = {"code": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            observe = scope.get("app") and getattr(scope["app"].state, "observe_request", None)
+            if observe:
+                observe(method, scope.get("route_path", ""), status["code"], elapsed_ms)
+            logger.info(
+                "request",
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status["code"],
+                    "durationMs": round(elapsed_ms, 2),
+                },
+            )

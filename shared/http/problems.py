@@ -1,0 +1,131 @@
+"""One mapping from every exception to an RFC 9457 `application/problem+json` response."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from shared.errors import CustomerError, ServiceUnavailable
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://customers.example/problems/"
+
+logger = logging.getLogger(__name__)
+
+
+class ProblemField(msgspec.Struct):
+    """One offending field."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, as every error of this API is returned."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] = []
+    existingId: str | None = None  # noqa: N815 - JSON name of the contract
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra or {})
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _customer_error(_: Request[Any, Any, Any], exc: CustomerError) -> Response[Any]:
+    headers = None
+    if isinstance(exc, ServiceUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return problem_response(
+        exc.status,
+        exc.title,
+        exc.detail,
+        slug=exc.type_slug,
+        errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+        extra=exc.extra,
+        headers=headers,
+    )
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            message = str(item.get("message", "invalid"))
+            field = str(item.get("key") or "body")
+            unknown = re.search(r"unknown field `([^`]{0,100})`", message)
+            if unknown:
+                field = unknown.group(1)
+            elif field == "data":
+                field = "body"
+            errors.append({"field": field, "message": message})
+    detail = str(exc.detail or "The request is malformed.")
+    return problem_response(400, "Malformed request", detail, slug="malformed", errors=errors)
+
+
+_TITLES = {
+    401: ("Unauthorized", "unauthorized"),
+    403: ("Forbidden", "forbidden"),
+    404: ("Not found", "not-found"),
+    405: ("Method not allowed", "method-not-allowed"),
+    413: ("Payload too large", "payload-too-large"),
+    415: ("Unsupported media type", "unsupported-media-type"),
+    429: ("Too many requests", "rate-limited"),
+}
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        logger.error("server error", exc_info=exc)
+    fallback = ("Malformed request", "malformed") if status < 500 else ("Server error", "error")
+    title, slug = _TITLES.get(status, fallback)
+    detail = str(exc.detail) if exc.detail else title
+    if status == 401:
+        detail = "A valid bearer token is required."
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "retry-after"}
+    return problem_response(status, title, detail, slug=slug, headers=headers or None)
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.error("unexpected error", exc_info=exc)
+    return problem_response(
+        500, "Server error", "The server failed; the error was logged.", slug="server-error"
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    CustomerError: _customer_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_MEDIA_TYPE", "MediaType", "Problem", "problem_response"]

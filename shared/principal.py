@@ -1,0 +1,57 @@
+"""Who is calling: tenant, actor and roles, and what those roles may do."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Permission(enum.StrEnum):
+    """Permissions of the contract's role table."""
+
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+    AUDIT = "audit"
+    ERASE = "erase"
+    PROJECTIONS_ADMIN = "projections_admin"
+
+
+class Role(enum.StrEnum):
+    """Roles a token may carry."""
+
+    VIEWER = "viewer"
+    STAFF = "staff"
+    MANAGER = "manager"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({Permission.READ}),
+    Role.STAFF: frozenset({Permission.READ, Permission.WRITE}),
+    Role.MANAGER: frozenset({Permission.READ, Permission.WRITE, Permission.DELETE}),
+    Role.AUDITOR: frozenset({Permission.READ, Permission.AUDIT}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller. The tenant comes from the token only."""
+
+    subject: str
+    tenant_id: str
+    roles: frozenset[Role]
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        """Union of the permissions of every role held."""
+        granted: set[Permission] = set()
+        for role in self.roles:
+            granted |= ROLE_PERMISSIONS[role]
+        return frozenset(granted)
+
+    def can(self, permission: Permission) -> bool:
+        """True when one of the roles grants `permission`."""
+        return permission in self.permissions

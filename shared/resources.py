@@ -1,0 +1,40 @@
+"""The customer resource as both sides render it (JSON, camelCase)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class StateChange(msgspec.Struct):
+    """One entry of `stateHistory`."""
+
+    state: str
+    at: str
+    by: str
+    reason: str | None = None
+
+
+class CustomerResource(msgspec.Struct, rename="camel"):
+    """A customer, as returned by every endpoint that returns one."""
+
+    id: str
+    type: str
+    state: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    date_of_birth: str | None
+    notes: str | None
+    tags: list[str]
+    attributes: dict[str, Any]
+    first_visit_at: str | None
+    last_visit_at: str | None
+    visit_count: int
+    created_at: str
+    updated_at: str
+    deleted_at: str | None
+    version: int
+    state_history: list[StateChange]

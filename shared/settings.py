@@ -1,0 +1,100 @@
+"""Typed settings, read from the environment when asked (never at import time)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+
+from shared.errors import MalformedRequest
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service is configured with. A CLI flag wins over the environment."""
+
+    data_dir: Path = Path(".customers")
+    event_store_url: str | None = None
+    mongo_url: str | None = None
+    redis_url: str | None = None
+    amqp_url: str | None = None
+    jwt_secret: str | None = None
+    default_phone_region: str = "US"
+    retention_days: int = 365
+    consistency_timeout_seconds: float = 5.0
+    group_commit_max_batch: int = 256
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `CUSTOMERS_*` variables, then apply non-None overrides."""
+        env = os.environ if environ is None else environ
+        settings = cls(
+            data_dir=Path(env.get("CUSTOMERS_DATA_DIR") or ".customers"),
+            event_store_url=env.get("CUSTOMERS_EVENT_STORE_URL") or None,
+            mongo_url=env.get("CUSTOMERS_MONGO_URL") or None,
+            redis_url=env.get("CUSTOMERS_REDIS_URL") or None,
+            amqp_url=env.get("CUSTOMERS_AMQP_URL") or None,
+            jwt_secret=env.get("CUSTOMERS_JWT_SECRET") or None,
+            default_phone_region=(env.get("CUSTOMERS_DEFAULT_PHONE_REGION") or "US").upper(),
+            retention_days=int(env.get("CUSTOMERS_RETENTION_DAYS") or 365),
+            consistency_timeout_seconds=float(env.get("CUSTOMERS_CONSISTENCY_TIMEOUT") or 5.0),
+            log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
+        )
+        present = {key: value for key, value in overrides.items() if value is not None}
+        settings = replace(settings, **present)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings that cannot work, with a message naming the variable."""
+        region = self.default_phone_region
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise MalformedRequest(
+                f"CUSTOMERS_DEFAULT_PHONE_REGION={region!r} is not a supported ISO 3166 region"
+            )
+        url = self.event_store_url
+        if url and not url.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise MalformedRequest(
+                "CUSTOMERS_EVENT_STORE_URL must start with sqlite:/// or postgresql://"
+            )
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external service is configured at all."""
+        return not (self.mongo_url or self.redis_url or self.amqp_url) and not (
+            self.event_store_url or ""
+        ).startswith("postgres")
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, else one generated once into the data dir."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        return read_or_create_secret(self.data_dir / "jwt.secret")
+
+    def resolved_index_key(self) -> bytes:
+        """Key for keyed hashes of identities (emails, idempotency keys); kept in the data dir."""
+        configured = os.environ.get("CUSTOMERS_MASTER_KEY")
+        if configured:
+            return configured.encode()
+        return read_or_create_secret(self.data_dir / "master.key").encode()
+
+
+def read_or_create_secret(path: Path) -> str:
+    """Read a secret file, creating it (mode 0600) with 256 random bits when missing."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # pragma: no cover - a concurrent creator won
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value)
+    return value

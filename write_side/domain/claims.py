@@ -1,0 +1,71 @@
+"""Deterministic aggregates that make uniqueness and idempotency atomic.
+
+An `EmailClaim` has an id derived from the tenant and the email's keyed hash, so two customers
+claiming one email write the same aggregate version and the event store refuses the second.
+An `IdempotencyRecord` does the same for `Idempotency-Key` headers. Neither holds personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+_NAMESPACE = uuid.UUID("6d1f0c55-6a55-4f7e-9a1e-4c1a2b9e7c11")
+
+
+def keyed_id(key: bytes, *parts: str) -> uuid.UUID:
+    """A UUID from an HMAC of the parts: stable, and not reversible without the key."""
+    digest = hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+    return uuid.uuid5(_NAMESPACE, digest)
+
+
+class EmailClaim(Aggregate):
+    """Who holds an email within a tenant. `owner_id` is None while the email is free."""
+
+    @staticmethod
+    def create_id(claim_id: uuid.UUID) -> uuid.UUID:
+        """The id is computed by the caller with `keyed_id`."""
+        return claim_id
+
+    @event("Claimed")
+    def __init__(self, claim_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+        self.owner_id: uuid.UUID | None = owner_id
+
+    @event("Reclaimed")
+    def claim(self, owner_id: uuid.UUID) -> None:
+        """Take a free email."""
+        self.owner_id = owner_id
+
+    @event("Released")
+    def release(self, owner_id: uuid.UUID) -> None:
+        """Free the email (owner deleted, erased or changed address)."""
+        self.owner_id = None
+
+
+class IdempotencyRecord(Aggregate):
+    """The first outcome of a command sent with an `Idempotency-Key`."""
+
+    @staticmethod
+    def create_id(record_id: uuid.UUID) -> uuid.UUID:
+        """The id is computed by the caller with `keyed_id`."""
+        return record_id
+
+    @event("Recorded")
+    def __init__(self, record_id: uuid.UUID, fingerprint: str, outcome: dict[str, Any]) -> None:
+        self.fingerprint = fingerprint
+        self.outcome = outcome
+
+    @event("Renewed")
+    def renew(self, fingerprint: str, outcome: dict[str, Any]) -> None:
+        """Reuse an expired key for a new command."""
+        self.fingerprint = fingerprint
+        self.outcome = outcome
+
+    def is_fresh(self, now: datetime, ttl_seconds: float) -> bool:
+        """True while the key still replays (24 h by default)."""
+        return (now - self.modified_on).total_seconds() < ttl_seconds

@@ -1,0 +1,101 @@
+"""The customer profile: which fields exist, how input is normalised, and the per-type rules."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from shared.errors import FieldErrors
+from write_side.domain import values
+
+PROFILE_FIELDS = (
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "dateOfBirth",
+    "notes",
+    "tags",
+    "attributes",
+)
+IDENTIFYING_FIELDS = ("firstName", "lastName", "email", "phone")
+PERSONAL_FIELDS = ("firstName", "lastName", "email", "phone", "dateOfBirth", "notes")
+
+Profile = dict[str, Any]
+
+
+class CustomerType(enum.StrEnum):
+    """Kinds of customer; each has its own required fields."""
+
+    REGULAR = "regular"
+    UNREGISTERED = "unregistered"
+    NEW = "new"
+    ANONYMOUS = "anonymous"
+
+
+class CustomerState(enum.StrEnum):
+    """Lifecycle states."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+    ERASED = "erased"
+
+
+def empty_profile() -> Profile:
+    """A profile with every field unset."""
+    return dict.fromkeys(PROFILE_FIELDS) | {"tags": [], "attributes": {}}
+
+
+def normalize_fields(
+    raw: Mapping[str, Any], *, region: str, today: date, errors: FieldErrors
+) -> Profile:
+    """Normalise the given profile fields; `None` clears a field. Refusals go to `errors`."""
+    result: Profile = {}
+    for name, value in raw.items():
+        if name not in PROFILE_FIELDS:
+            errors.add(name, "is not a customer field")
+            continue
+        if value is None:
+            result[name] = [] if name == "tags" else {} if name == "attributes" else None
+            continue
+        try:
+            result[name] = _normalize_one(name, value, region=region, today=today)
+        except values.InvalidValue as error:
+            errors.add(name, str(error))
+    return result
+
+
+def _normalize_one(name: str, value: Any, *, region: str, today: date) -> Any:
+    if name in ("firstName", "lastName"):
+        return values.normalize_name(value)
+    if name == "email":
+        return values.normalize_email(value)
+    if name == "phone":
+        return values.normalize_phone(value, region)
+    if name == "dateOfBirth":
+        return values.normalize_date_of_birth(value, today)
+    if name == "notes":
+        return values.normalize_notes(value)
+    if name == "tags":
+        return values.normalize_tags(list(value))
+    return values.normalize_attributes(dict(value))
+
+
+def check_type_rules(profile: Mapping[str, Any], customer_type: CustomerType) -> FieldErrors:
+    """Rules that hold on the whole profile: identifying fields and per-type requirements."""
+    errors = FieldErrors()
+    if not any(profile.get(name) for name in IDENTIFYING_FIELDS):
+        for name in IDENTIFYING_FIELDS:
+            errors.add(name, "at least one of firstName, lastName, email, phone is required")
+        return errors
+    if customer_type is CustomerType.REGULAR:
+        for name in ("firstName", "lastName", "email"):
+            if not profile.get(name):
+                errors.add(name, "is required for a regular customer")
+    if customer_type is CustomerType.ANONYMOUS:
+        for name in ("email", "phone"):
+            if profile.get(name):
+                errors.add(name, "must be empty for an anonymous customer")
+    return errors

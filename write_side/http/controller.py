@@ -1,0 +1,212 @@
+"""Command endpoints: thin adapters from HTTP to `CustomerCommands`."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, patch, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from shared.errors import FieldError, MalformedRequest, ValidationFailed
+from shared.http.auth import requires
+from shared.principal import Permission, Principal
+from shared.resources import CustomerResource
+from write_side.application.commands import CustomerCommands
+from write_side.application.decisions import CommandMeta, CommandOutcome
+from write_side.http.openapi_docs import COMMAND_HEADERS, CREATED_HEADERS, problems
+from write_side.http.presenter import present
+from write_side.http.schemas import CustomerWrite
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        max_length=255,
+        description="Replays the first response for 24 h; another body with it is 422.",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Parameter(header="If-Match", required=False, description='Expected version, e.g. `"3"`.'),
+]
+Reason = Annotated[str | None, Parameter(query="reason", required=False, max_length=500)]
+
+
+def provide_commands(request: Request[Any, Any, Any]) -> CustomerCommands:
+    """The application's command handlers (set up by the composition root)."""
+    commands: CustomerCommands = request.app.state.commands
+    return commands
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """`"3"`, `W/"3"` or `3` → 3; `*` or absent → no precondition."""
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 12:
+        raise MalformedRequest(
+            'If-Match must be a quoted version number such as "3".',
+            errors=[FieldError("If-Match", "must be a quoted version number")],
+        )
+    return int(text)
+
+
+async def command_meta(
+    request: Request[Any, Any, Any], idempotency_key: str | None, if_match: str | None = None
+) -> CommandMeta:
+    """Who is asking, what precondition holds, and a fingerprint of the request."""
+    principal = request.user
+    assert isinstance(principal, Principal)
+    body = await request.body()
+    digest = hashlib.sha256()
+    for part in (request.method, request.url.path, request.url.query or "", body):
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\x00")
+    return CommandMeta(
+        principal=principal,
+        expected_version=parse_if_match(if_match),
+        idempotency_key=idempotency_key,
+        fingerprint=digest.hexdigest(),
+    )
+
+
+def respond(outcome: CommandOutcome, *, location: bool = False) -> Response[CustomerResource]:
+    """The customer, with ETag, consistency token and (for creates) Location."""
+    headers = {
+        "ETag": f'"{outcome.customer.version}"',
+        "X-Consistency-Token": str(outcome.position),
+    }
+    if location:
+        headers["Location"] = f"/customers/{outcome.customer.id}"
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(present(outcome.customer), status_code=outcome.status, headers=headers)
+
+
+def check_reason(reason: str | None) -> str | None:
+    """Trim the reason of a delete or restore; refuse control characters."""
+    if reason is None:
+        return None
+    text = reason.strip()
+    if any(ord(ch) < 32 for ch in text):
+        raise ValidationFailed("Bad reason.", errors=[FieldError("reason", "must be plain text")])
+    return text or None
+
+
+class CustomerCommandController(Controller):
+    """Create, update, delete and restore customers."""
+
+    path = "/customers"
+    tags = ["customers: commands"]
+    dependencies = {"commands": Provide(provide_commands, sync_to_thread=False)}
+
+    @post(
+        "/",
+        operation_id="createCustomer",
+        summary="Create a customer",
+        guards=[requires(Permission.WRITE)],
+        status_code=201,
+        response_headers=CREATED_HEADERS,
+        responses=problems(400, 401, 403, 409, 422, 429),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: CustomerWrite,
+        commands: CustomerCommands,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[CustomerResource]:
+        """Create a customer. `type` defaults to `unregistered`."""
+        meta = await command_meta(request, idempotency_key)
+        outcome = await commands.create(meta, data.to_input())
+        return respond(outcome, location=outcome.status == 201)
+
+    @put(
+        "/{customer_id:uuid}",
+        operation_id="replaceCustomerFields",
+        summary="Update a customer (partial)",
+        guards=[requires(Permission.WRITE)],
+        response_headers=COMMAND_HEADERS,
+        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+    )
+    async def put_customer(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: uuid.UUID,
+        data: CustomerWrite,
+        commands: CustomerCommands,
+        idempotency_key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> Response[CustomerResource]:
+        """Only the fields present change; `null` clears a field."""
+        meta = await command_meta(request, idempotency_key, if_match)
+        return respond(await commands.update(meta, customer_id, data.to_input()))
+
+    @patch(
+        "/{customer_id:uuid}",
+        operation_id="patchCustomer",
+        summary="Update a customer (JSON merge patch)",
+        guards=[requires(Permission.WRITE)],
+        response_headers=COMMAND_HEADERS,
+        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+    )
+    async def patch_customer(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: uuid.UUID,
+        data: CustomerWrite,
+        commands: CustomerCommands,
+        idempotency_key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> Response[CustomerResource]:
+        """Same semantics as PUT."""
+        meta = await command_meta(request, idempotency_key, if_match)
+        return respond(await commands.update(meta, customer_id, data.to_input()))
+
+    @delete(
+        "/{customer_id:uuid}",
+        operation_id="deleteCustomer",
+        summary="Soft-delete a customer",
+        guards=[requires(Permission.DELETE)],
+        status_code=200,
+        response_headers=COMMAND_HEADERS,
+        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+    )
+    async def delete_customer(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: uuid.UUID,
+        commands: CustomerCommands,
+        reason: Reason = None,
+        idempotency_key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> Response[CustomerResource]:
+        """The customer stays readable by id in state `deleted`; its email is freed."""
+        meta = await command_meta(request, idempotency_key, if_match)
+        return respond(await commands.delete(meta, customer_id, check_reason(reason)))
+
+    @post(
+        "/{customer_id:uuid}/restore",
+        operation_id="restoreCustomer",
+        summary="Restore a deleted customer",
+        guards=[requires(Permission.DELETE)],
+        status_code=200,
+        response_headers=COMMAND_HEADERS,
+        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+    )
+    async def restore_customer(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: uuid.UUID,
+        commands: CustomerCommands,
+        reason: Reason = None,
+        idempotency_key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> Response[CustomerResource]:
+        """Back to `active`; 409 when another customer took the email meanwhile."""
+        meta = await command_meta(request, idempotency_key, if_match)
+        return respond(await commands.restore(meta, customer_id, check_reason(reason)))

@@ -1,0 +1,53 @@
+"""Request bodies of the command endpoints. Unknown fields are refused (400)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from write_side.application.commands import ProfileInput
+
+AttributeValue = str | float | bool
+
+
+class CustomerWrite(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    """Body of `POST /customers`, `PUT` and `PATCH /customers/{id}`.
+
+    On create, absent fields are empty. On update, only present fields change and `null`
+    clears a field. Lengths and formats are business rules (422), types are syntax (400).
+    """
+
+    type: str | UnsetType = UNSET
+    first_name: str | UnsetType | None = UNSET
+    last_name: str | UnsetType | None = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+    phone_region: str | UnsetType | None = UNSET
+    date_of_birth: str | UnsetType | None = UNSET
+    notes: str | UnsetType | None = UNSET
+    tags: list[str] | UnsetType | None = UNSET
+    attributes: dict[str, AttributeValue] | UnsetType | None = UNSET
+
+    def to_input(self) -> ProfileInput:
+        """The present fields, keyed by their contract names."""
+        fields: dict[str, Any] = {}
+        for name, key in (
+            ("first_name", "firstName"),
+            ("last_name", "lastName"),
+            ("email", "email"),
+            ("phone", "phone"),
+            ("date_of_birth", "dateOfBirth"),
+            ("notes", "notes"),
+            ("tags", "tags"),
+            ("attributes", "attributes"),
+        ):
+            value = getattr(self, name)
+            if value is not UNSET:
+                fields[key] = value
+        return ProfileInput(
+            fields=fields,
+            customer_type=None if self.type is UNSET else self.type,
+            phone_region=self.phone_region if isinstance(self.phone_region, str) else None,
+        )
