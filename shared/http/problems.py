@@ -114,6 +114,15 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return problem_response(status, title, detail, slug=slug, headers=headers or None)
 
 
+def _undecodable(_: Request[Any, Any, Any], exc: RecursionError | UnicodeError) -> Response[Any]:
+    detail = (
+        "The JSON body is nested too deeply."
+        if isinstance(exc, RecursionError)
+        else "The body is not valid UTF-8 JSON."
+    )
+    return problem_response(400, "Malformed request", detail, slug="malformed")
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.error("unexpected error", exc_info=exc)
     return problem_response(
@@ -125,6 +134,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     CustomerError: _customer_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    RecursionError: _undecodable,
+    UnicodeError: _undecodable,
     Exception: _unexpected,
 }
 

@@ -7,8 +7,8 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, patch, post, put
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shared.errors import FieldError, MalformedRequest, ValidationFailed
 from shared.http.auth import requires
@@ -22,8 +22,8 @@ from write_side.http.schemas import CustomerWrite
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         max_length=255,
         description="Replays the first response for 24 h; another body with it is 422.",
@@ -31,9 +31,14 @@ IdempotencyKey = Annotated[
 ]
 IfMatch = Annotated[
     str | None,
-    Parameter(header="If-Match", required=False, description='Expected version, e.g. `"3"`.'),
+    HeaderParameter(name="If-Match", required=False, description='Expected version, e.g. `"3"`.'),
 ]
-Reason = Annotated[str | None, Parameter(query="reason", required=False, max_length=500)]
+Reason = Annotated[
+    str | None,
+    QueryParameter(name="reason", required=False, max_length=500, description="Why (audit)."),
+]
+CustomerId = FromPath[uuid.UUID]
+Commands = NamedDependency[CustomerCommands]
 
 
 def provide_commands(request: Request[Any, Any, Any]) -> CustomerCommands:
@@ -116,8 +121,8 @@ class CustomerCommandController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: CustomerWrite,
-        commands: CustomerCommands,
+        data: JSONBody[CustomerWrite],
+        commands: Commands,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CustomerResource]:
         """Create a customer. `type` defaults to `unregistered`."""
@@ -136,9 +141,9 @@ class CustomerCommandController(Controller):
     async def put_customer(
         self,
         request: Request[Any, Any, Any],
-        customer_id: uuid.UUID,
-        data: CustomerWrite,
-        commands: CustomerCommands,
+        customer_id: CustomerId,
+        data: JSONBody[CustomerWrite],
+        commands: Commands,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> Response[CustomerResource]:
@@ -157,9 +162,9 @@ class CustomerCommandController(Controller):
     async def patch_customer(
         self,
         request: Request[Any, Any, Any],
-        customer_id: uuid.UUID,
-        data: CustomerWrite,
-        commands: CustomerCommands,
+        customer_id: CustomerId,
+        data: JSONBody[CustomerWrite],
+        commands: Commands,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> Response[CustomerResource]:
@@ -179,8 +184,8 @@ class CustomerCommandController(Controller):
     async def delete_customer(
         self,
         request: Request[Any, Any, Any],
-        customer_id: uuid.UUID,
-        commands: CustomerCommands,
+        customer_id: CustomerId,
+        commands: Commands,
         reason: Reason = None,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
@@ -201,8 +206,8 @@ class CustomerCommandController(Controller):
     async def restore_customer(
         self,
         request: Request[Any, Any, Any],
-        customer_id: uuid.UUID,
-        commands: CustomerCommands,
+        customer_id: CustomerId,
+        commands: Commands,
         reason: Reason = None,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,

@@ -1,0 +1,90 @@
+"""Ports of the read side. Each has an embedded (SQLite) and a real-service adapter, and one
+contract test suite in `tests/contract/` that both pass.
+
+Generations make blue/green rebuilds possible: every adapter instance works on one
+generation (a collection / key namespace / table suffix). A rebuild fills generation N+1 from
+position 0 while generation N serves, then `activate(N+1)` switches readers atomically and the
+old generation is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from read_side.events import EventEnvelope
+from read_side.views import CustomerDoc
+
+SORT_KEYS = ("createdAt", "updatedAt", "firstName", "lastName", "email", "lastVisitAt")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """`GET /customers` after parameter validation. `sort` is a key of SORT_KEYS, optionally
+    prefixed with `-` for descending. `cursor` is an opaque string produced by the adapter."""
+
+    tenant_id: str
+    text: str | None = None
+    type: str | None = None
+    state: str = "active"
+    email: str | None = None
+    phone: str | None = None
+    tags: tuple[str, ...] = ()
+    attrs: tuple[tuple[str, str], ...] = ()
+    consent: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    sort: str = "-createdAt"
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass
+class Page:
+    """One page of customer ids in sort order, the total matching, and the next cursor."""
+
+    ids: list[str]
+    total: int
+    next_cursor: str | None = None
+    docs: list[CustomerDoc] = field(default_factory=list)
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not produced by this adapter for this query."""
+
+
+class ProjectionSink(Protocol):
+    """Where a projection writes. `apply` must be idempotent (version-guarded per customer)
+    and must store the checkpoint only after the batch is durable."""
+
+    name: str
+
+    async def checkpoint(self) -> int:
+        """The position of the last applied event (0 when none)."""
+        ...
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        """Apply a batch of events (in log order), then store `position` as the checkpoint."""
+        ...
+
+
+class CustomerViewStore(ProjectionSink, Protocol):
+    """The customer documents (MongoDB, or SQLite embedded)."""
+
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
+        """A document of that tenant (any state), or None."""
+        ...
+
+    async def get_many(self, tenant_id: str, customer_ids: Sequence[str]) -> list[CustomerDoc]:
+        """Documents for the ids that exist in that tenant, in the order of `customer_ids`."""
+        ...
+
+
+class SearchIndex(ProjectionSink, Protocol):
+    """Search, filters, sorting and pagination (Redis, or SQLite embedded)."""
+
+    async def search(self, query: ListQuery) -> Page:
+        """Matching ids in sort order (ties broken by id), `total`, and `next_cursor`."""
+        ...

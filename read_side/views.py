@@ -1,0 +1,118 @@
+"""The customer read model: a JSON document per customer and a pure `evolve` function.
+
+The document holds every field of the contract's customer resource (camelCase), plus
+`tenantId` and `consents`. Times are ISO-8601 UTC strings with millisecond precision, so they
+sort correctly as text. `evolve` is version-guarded: an event at or below the document's
+version returns the document unchanged, so re-applying a batch is harmless.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from read_side.events import EventEnvelope
+from shared.clock import iso_utc
+
+CustomerDoc = dict[str, Any]
+
+PROFILE_KEYS = (
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "dateOfBirth",
+    "notes",
+    "tags",
+    "attributes",
+)
+RESOURCE_KEYS = (
+    "id",
+    "type",
+    "state",
+    *PROFILE_KEYS,
+    "firstVisitAt",
+    "lastVisitAt",
+    "visitCount",
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+    "version",
+    "stateHistory",
+)
+
+
+def evolve(doc: CustomerDoc | None, event: EventEnvelope) -> CustomerDoc | None:
+    """The document after `event`; pure (the input is not modified)."""
+    if event.type == "customer.created":
+        if doc is not None and doc["version"] >= event.version:
+            return doc
+        return _created(event)
+    if doc is None or event.version <= doc["version"]:
+        return doc
+    result = copy.deepcopy(doc)
+    handler = _HANDLERS.get(event.type)
+    if handler is not None:
+        handler(result, event)
+    result["version"] = event.version
+    result["updatedAt"] = iso_utc(event.occurred_at)
+    return result
+
+
+def to_resource(doc: CustomerDoc) -> dict[str, Any]:
+    """The public customer resource (drops internal fields such as `tenantId`)."""
+    return {key: doc.get(key) for key in RESOURCE_KEYS}
+
+
+def _created(event: EventEnvelope) -> CustomerDoc:
+    at = iso_utc(event.occurred_at)
+    profile = event.data.get("profile", {})
+    doc: CustomerDoc = {
+        "id": event.customer_id,
+        "tenantId": event.tenant_id,
+        "type": event.data.get("customer_type", "unregistered"),
+        "state": "active",
+        **{key: profile.get(key) for key in PROFILE_KEYS},
+        "firstVisitAt": None,
+        "lastVisitAt": None,
+        "visitCount": 0,
+        "createdAt": at,
+        "updatedAt": at,
+        "deletedAt": None,
+        "version": event.version,
+        "stateHistory": [{"state": "active", "at": at, "by": event.actor, "reason": None}],
+        "consents": {},
+    }
+    doc["tags"] = list(doc["tags"] or [])
+    doc["attributes"] = dict(doc["attributes"] or {})
+    return doc
+
+
+def _profile_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
+    for key, value in event.data.get("changes", {}).items():
+        if key in PROFILE_KEYS:
+            doc[key] = value
+
+
+def _type_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
+    doc["type"] = event.data.get("to", doc["type"])
+
+
+def _state_changed(state: str) -> Any:
+    def apply(doc: CustomerDoc, event: EventEnvelope) -> None:
+        at = iso_utc(event.occurred_at)
+        doc["state"] = state
+        doc["deletedAt"] = at if state == "deleted" else None
+        doc["stateHistory"].append(
+            {"state": state, "at": at, "by": event.actor, "reason": event.data.get("reason")}
+        )
+
+    return apply
+
+
+_HANDLERS = {
+    "customer.profile_changed": _profile_changed,
+    "customer.type_changed": _type_changed,
+    "customer.deleted": _state_changed("deleted"),
+    "customer.restored": _state_changed("active"),
+}
