@@ -88,3 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CustomerError as error:
         print(f"customers: {error.detail}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

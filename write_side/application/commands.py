@@ -5,6 +5,7 @@ concurrent modification. The event store is synchronous, so nothing here blocks 
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +27,12 @@ from write_side.application.decisions import (
 )
 from write_side.application.event_store import CustomersApplication
 from write_side.application.group_commit import GroupCommitter
+from write_side.application.keyed_locks import KeyedLocks
 from write_side.domain.customer import Customer, assert_valid_type
 from write_side.domain.profile import CustomerType, Profile, normalize_fields
 from write_side.domain.values import InvalidValue, email_identity, normalize_region
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class CustomerCommands:
         self._default_region = default_region
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="command")
+        self._locks = KeyedLocks()
 
     def close(self) -> None:
         """Stop the committer and the worker threads."""
@@ -75,7 +78,8 @@ class CustomerCommands:
         self, meta: CommandMeta, customer_id: uuid.UUID, data: ProfileInput
     ) -> CommandOutcome:
         """Change the fields present in `data`; `None` clears a field."""
-        return await self._execute(meta, lambda: self._decide_update(meta, customer_id, data))
+        async with self._locks.hold(customer_id):
+            return await self._execute(meta, lambda: self._decide_update(meta, customer_id, data))
 
     async def delete(
         self, meta: CommandMeta, customer_id: uuid.UUID, reason: str | None
@@ -89,7 +93,8 @@ class CustomerCommands:
                 self.claims.release_email(decision, decision.customer.email)
             return decision
 
-        return await self._execute(meta, decide)
+        async with self._locks.hold(customer_id):
+            return await self._execute(meta, decide)
 
     async def restore(
         self, meta: CommandMeta, customer_id: uuid.UUID, reason: str | None
@@ -103,7 +108,8 @@ class CustomerCommands:
                 self.claims.claim_email(decision, decision.customer.email)
             return decision
 
-        return await self._execute(meta, decide)
+        async with self._locks.hold(customer_id):
+            return await self._execute(meta, decide)
 
     def get(self, tenant_id: str, customer_id: uuid.UUID) -> Customer:
         """The current aggregate, or 404 (also for another tenant's customer)."""
@@ -119,7 +125,9 @@ class CustomerCommands:
 
     async def _execute(self, meta: CommandMeta, decide: Callable[[], Decision]) -> CommandOutcome:
         loop = asyncio.get_running_loop()
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))
             try:
                 decision = await loop.run_in_executor(self._executor, self._decide, meta, decide)
             except StaleDecision:
