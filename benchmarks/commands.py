@@ -48,7 +48,7 @@ def raw_append_ceiling(settings: Settings, events: int) -> float:
         app.close()
 
 
-def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+def start_server(settings: Settings, port: int, workers: int) -> subprocess.Popen[bytes]:
     """`customers serve` in a subprocess, waiting until /health answers."""
     env = dict(os.environ, CUSTOMERS_JWT_SECRET=SECRET, CUSTOMERS_LOG_LEVEL="WARNING")
     if settings.event_store_url:
@@ -58,12 +58,12 @@ def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     for name in ("CUSTOMERS_MONGO_URL", "CUSTOMERS_REDIS_URL", "CUSTOMERS_AMQP_URL"):
         env.pop(name, None)
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
-    command += ["--data-dir", str(settings.data_dir)]
+    command += ["--data-dir", str(settings.data_dir), "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
                 return process
         except OSError:
             time.sleep(0.2)
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--raw-events", type=int, default=2000)
     parser.add_argument("--postgres", default=os.environ.get("CUSTOMERS_TEST_POSTGRES_URL"))
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     args = parser.parse_args()
     stores: list[tuple[str, str | None]] = [("sqlite", None)]
     if args.postgres:
@@ -115,7 +116,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as data_dir:
             settings = Settings(data_dir=Path(data_dir), event_store_url=url, jwt_secret=SECRET)
             raw = raw_append_ceiling(settings, args.raw_events)
-            server = start_server(settings, args.port)
+            server = start_server(settings, args.port, args.workers)
             try:
                 figures = http_load(args.port, args.requests, args.clients)
             finally:

@@ -65,3 +65,8 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+
+
+def app_from_env() -> Litestar:
+    """Factory for ASGI servers started with several worker processes (reads the env)."""
+    return create_app(Settings.from_env())

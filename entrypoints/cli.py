@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,13 @@ def _serve(args: argparse.Namespace) -> int:
         f"Get a token: customers token --tenant acme --role admin{data_flag}",
         file=sys.stderr,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False}
+    options["proxy_headers"] = False
+    if args.workers > 1:
+        os.environ["CUSTOMERS_DATA_DIR"] = str(settings.data_dir)
+        uvicorn.run("entrypoints.app:app_from_env", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(app, **options)
     return 0
 
 
@@ -68,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", help="embedded data folder (default ./.customers)")
+    serve.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
     serve.set_defaults(handler=_serve)
 
     token = commands.add_parser("token", help="print a signed bearer token")

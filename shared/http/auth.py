@@ -12,6 +12,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
+from shared.http.token_cache import CachedToken
 from shared.logs import actor_var, tenant_var
 from shared.principal import Permission, Principal, Role
 
@@ -50,6 +51,7 @@ def build_jwt_auth(secret: str) -> JWTAuth[Principal, Token]:
         algorithm=ALGORITHM,
         exclude=PUBLIC_PATHS,
         require_claims=["exp", "sub"],
+        token_cls=CachedToken,
         description="JWT (HS256) with claims sub, tenant, roles, exp. Mint with `customers token`.",
     )
 

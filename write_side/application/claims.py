@@ -36,11 +36,17 @@ class Claims:
         claim = self._get(keyed_id(self._key, tenant_id, "email", email_identity(email)))
         return claim.owner_id if isinstance(claim, EmailClaim) else None
 
-    def claim_email(self, decision: Decision, email: str) -> None:
-        """Take `email` for the decision's customer, or refuse with 409 naming the holder."""
+    def claim_email(
+        self, decision: Decision, email: str, *, assume_unclaimed: bool = False
+    ) -> None:
+        """Take `email` for the decision's customer, or refuse with 409 naming the holder.
+
+        With `assume_unclaimed` the claim is not read first: if it exists, the save conflicts
+        and the command is decided again without the assumption.
+        """
         customer = decision.customer
         claim_id = keyed_id(self._key, customer.tenant_id, "email", email_identity(email))
-        claim = self._get(claim_id)
+        claim = None if assume_unclaimed else self._get(claim_id)
         if claim is None:
             claim = EmailClaim(claim_id=claim_id, owner_id=customer.id)
         elif claim.owner_id not in (None, customer.id):

@@ -33,6 +33,7 @@ from write_side.domain.profile import CustomerType, Profile, normalize_fields
 from write_side.domain.values import InvalidValue, email_identity, normalize_region
 
 MAX_ATTEMPTS = 20
+Decide = Callable[[bool], Decision]
 
 
 @dataclass(frozen=True)
@@ -72,21 +73,23 @@ class CustomerCommands:
 
     async def create(self, meta: CommandMeta, data: ProfileInput) -> CommandOutcome:
         """Register a new customer (201)."""
-        return await self._execute(meta, lambda: self._decide_create(meta.principal, data))
+        return await self._execute(
+            meta, lambda first: self._decide_create(meta.principal, data, optimistic=first)
+        )
 
     async def update(
         self, meta: CommandMeta, customer_id: uuid.UUID, data: ProfileInput
     ) -> CommandOutcome:
         """Change the fields present in `data`; `None` clears a field."""
         async with self._locks.hold(customer_id):
-            return await self._execute(meta, lambda: self._decide_update(meta, customer_id, data))
+            return await self._execute(meta, lambda _: self._decide_update(meta, customer_id, data))
 
     async def delete(
         self, meta: CommandMeta, customer_id: uuid.UUID, reason: str | None
     ) -> CommandOutcome:
         """Soft-delete and free the email."""
 
-        def decide() -> Decision:
+        def decide(_: bool) -> Decision:
             decision = Decision(self._load(meta, customer_id), status=200)
             decision.customer.delete(actor=meta.principal.subject, reason=reason)
             if decision.customer.email:
@@ -101,7 +104,7 @@ class CustomerCommands:
     ) -> CommandOutcome:
         """Undo a soft delete; 409 when the email now belongs to someone else."""
 
-        def decide() -> Decision:
+        def decide(_: bool) -> Decision:
             decision = Decision(self._load(meta, customer_id), status=200)
             decision.customer.restore(actor=meta.principal.subject, reason=reason)
             if decision.customer.email:
@@ -123,13 +126,15 @@ class CustomerCommands:
 
     # -- internals ---------------------------------------------------------------------------
 
-    async def _execute(self, meta: CommandMeta, decide: Callable[[], Decision]) -> CommandOutcome:
+    async def _execute(self, meta: CommandMeta, decide: Decide) -> CommandOutcome:
         loop = asyncio.get_running_loop()
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))
             try:
-                decision = await loop.run_in_executor(self._executor, self._decide, meta, decide)
+                decision = await loop.run_in_executor(
+                    self._executor, self._decide, meta, decide, attempt == 0
+                )
             except StaleDecision:
                 continue
             if decision.replayed:
@@ -142,12 +147,12 @@ class CustomerCommands:
             return CommandOutcome(decision.customer, decision.status, position)
         raise Conflict("The customer is being changed concurrently; retry the request.")
 
-    def _decide(self, meta: CommandMeta, decide: Callable[[], Decision]) -> Decision:
+    def _decide(self, meta: CommandMeta, decide: Decide, first_attempt: bool) -> Decision:
         now = self._clock()
         replay = self.claims.replay(meta, now)
         if replay is not None:
             return replay
-        decision = decide()
+        decision = decide(first_attempt)
         decision.events[:0] = decision.customer.collect_events()
         self.claims.remember(meta, decision, now)
         return decision
@@ -180,7 +185,11 @@ class CustomerCommands:
         errors.raise_if_any()
         return profile, customer_type
 
-    def _decide_create(self, principal: Principal, data: ProfileInput) -> Decision:
+    def _decide_create(
+        self, principal: Principal, data: ProfileInput, *, optimistic: bool
+    ) -> Decision:
+        """On a first attempt the email claim is assumed new (no read); a conflict makes the
+        retry read it, so a taken email still ends in 409 with `existingId`."""
         profile, customer_type = self._normalize(data)
         customer = Customer.register(
             tenant_id=principal.tenant_id,
@@ -190,7 +199,7 @@ class CustomerCommands:
         )
         decision = Decision(customer, status=201)
         if customer.email:
-            self.claims.claim_email(decision, customer.email)
+            self.claims.claim_email(decision, customer.email, assume_unclaimed=optimistic)
         return decision
 
     def _decide_update(
