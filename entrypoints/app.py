@@ -5,21 +5,35 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.app import AppConfig
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from entrypoints.health import HealthController
+from entrypoints.metrics import MetricsController, RequestMetrics
+from entrypoints.runtime import start_runtime
+from read_side.http.controller import QUERY_HANDLERS, provide_queries
 from shared.http.auth import build_jwt_auth
-from shared.http.context import RequestContextMiddleware
+from shared.http.context import RequestContextMiddleware, remember_route
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.settings import Settings
-from write_side.application.commands import CustomerCommands
-from write_side.application.event_store import open_event_store
-from write_side.http.controller import CustomerCommandController
+from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+def customers_router() -> Router:
+    """The customer resource: command handlers (write side) and queries (read side)."""
+    return Router(
+        path="/customers",
+        route_handlers=[*COMMAND_HANDLERS, *QUERY_HANDLERS],
+        dependencies={
+            "commands": Provide(provide_commands, sync_to_thread=False),
+            "queries": Provide(provide_queries, sync_to_thread=False),
+        },
+    )
 
 
 def _context_outermost(config: AppConfig) -> AppConfig:
@@ -28,32 +42,31 @@ def _context_outermost(config: AppConfig) -> AppConfig:
     return config
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     """Build the HTTP application for the configured profile (embedded or services)."""
     jwt_auth = build_jwt_auth(settings.resolved_jwt_secret())
+    metrics = RequestMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = open_event_store(settings)
-        commands = CustomerCommands(
-            store,
-            index_key=settings.resolved_index_key(),
-            default_region=settings.default_phone_region,
-            max_batch=settings.group_commit_max_batch,
-        )
-        app.state.commands = commands
+        runtime = await start_runtime(settings, projections=run_projections)
+        app.state.runtime = runtime
+        app.state.commands = runtime.commands
+        app.state.queries = runtime.queries
         app.state.settings = settings
+        app.state.observe_request = metrics.observe_request
+        app.state.metrics = metrics
         try:
             yield
         finally:
-            commands.close()
-            store.close()
+            await runtime.stop()
 
     return Litestar(
-        route_handlers=[CustomerCommandController, HealthController],
+        route_handlers=[customers_router(), HealthController, MetricsController],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[remember_route],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="Customer Management",

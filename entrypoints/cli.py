@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -66,6 +67,36 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _projections(args: argparse.Namespace) -> int:
+    from entrypoints import cli_projections as ops
+
+    settings = _settings(args)
+    if args.action == "run":
+        from shared.logs import configure_logging
+
+        configure_logging(settings.log_level)
+        return asyncio.run(ops.run_worker(settings))
+    if args.action == "status":
+        return asyncio.run(ops.show_status(settings))
+    if args.action == "retry":
+        if not args.name:
+            print("projections retry needs a projection NAME", file=sys.stderr)
+            return 2
+        return asyncio.run(ops.clear_dead_letters(settings, args.name, "cli"))
+    names = [args.name] if args.name else list(ops.PROJECTIONS)
+    unknown = [n for n in names if n not in ops.PROJECTIONS]
+    if unknown:
+        print(f"unknown projection {unknown}; choose from {list(ops.PROJECTIONS)}", file=sys.stderr)
+        return 2
+    return asyncio.run(ops.run_rebuild(settings, names))
+
+
+def _history(args: argparse.Namespace) -> int:
+    from entrypoints import cli_projections as ops
+
+    return asyncio.run(ops.print_history(_settings(args), args.tenant, args.customer_id))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `customers` command."""
     parser = argparse.ArgumentParser(prog="customers", description="Customer management service")
@@ -85,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     token.add_argument("--data-dir")
     token.set_defaults(handler=_token)
+
+    projections = commands.add_parser("projections", help="run, inspect or rebuild projections")
+    projections.add_argument("action", choices=["run", "status", "rebuild", "retry"])
+    projections.add_argument("name", nargs="?", help="customer_view or search (default: all)")
+    projections.add_argument("--data-dir")
+    projections.set_defaults(handler=_projections)
+
+    history = commands.add_parser("history", help="print a customer's audit trail")
+    history.add_argument("customer_id")
+    history.add_argument("--tenant", required=True)
+    history.add_argument("--data-dir")
+    history.set_defaults(handler=_history)
     return parser
 
 

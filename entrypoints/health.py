@@ -1,4 +1,4 @@
-"""`GET /health`: per-dependency checks."""
+"""`GET /health`: per-dependency checks and projection lag."""
 
 from __future__ import annotations
 
@@ -7,7 +7,46 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 
-from write_side.application.commands import CustomerCommands
+from entrypoints.runtime import Runtime
+
+
+async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
+    try:
+        detail = await asyncio.wait_for(probe(), timeout=3)
+        return name, {"status": "ok", **(detail or {})}
+    except Exception as error:
+        return name, {"status": "down", "error": type(error).__name__}
+
+
+async def health_document(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
+    """The health body and whether every required dependency and projection is fine."""
+
+    async def event_store() -> dict[str, Any]:
+        return {"position": await asyncio.to_thread(runtime.log.head)}
+
+    async def views() -> dict[str, Any]:
+        return {"checkpoint": await runtime.read.views.checkpoint()}
+
+    async def index() -> dict[str, Any]:
+        return {"checkpoint": await runtime.read.index.checkpoint()}
+
+    results = await asyncio.gather(
+        _check("eventStore", event_store), _check("readModel", views), _check("searchIndex", index)
+    )
+    checks = dict(results)
+    projections = [status.as_dict() for status in runtime.runner.status.values()]
+    stopped = [p["name"] for p in projections if p["state"] == "stopped"]
+    healthy = all(c["status"] == "ok" for c in checks.values()) and not stopped
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "profile": "embedded" if runtime.settings.embedded else "services",
+        "checks": checks,
+        "projections": projections,
+        "runsProjections": runtime.runs_projections,
+    }
+    if stopped:
+        body["stoppedProjections"] = stopped
+    return healthy, body
 
 
 class HealthController(Controller):
@@ -18,16 +57,6 @@ class HealthController(Controller):
 
     @get("/", operation_id="health", summary="Service health", exclude_from_auth=True)
     async def health(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        """200 with `status: ok` when every required dependency answers, else 503."""
-        commands: CustomerCommands = request.app.state.commands
-        checks: dict[str, Any] = {}
-        try:
-            position = await asyncio.wait_for(
-                asyncio.to_thread(commands.app.recorder.max_notification_id), timeout=3
-            )
-            checks["eventStore"] = {"status": "ok", "position": position or 0}
-        except Exception as error:
-            checks["eventStore"] = {"status": "down", "error": type(error).__name__}
-        healthy = all(check["status"] == "ok" for check in checks.values())
-        body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        """200 when every dependency answers and no projection is stopped, else 503."""
+        healthy, body = await health_document(request.app.state.runtime)
         return Response(body, status_code=200 if healthy else 503)

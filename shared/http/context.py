@@ -16,6 +16,16 @@ logger = logging.getLogger("customers.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+ROUTE_KEY = "customers.route"
+
+
+async def remember_route(message: Message, scope: Scope) -> None:
+    """`before_send` hook: hand the matched route template to the access log and metrics."""
+    holder = scope.get(ROUTE_KEY)
+    if isinstance(holder, dict) and message["type"] == "http.response.start":
+        holder["template"] = str(scope.get("path_template", "unmatched"))
+
+
 class RequestContextMiddleware:
     """Sets the request id (from `X-Request-ID` when sane), echoes it, logs the outcome."""
 
@@ -34,6 +44,8 @@ class RequestContextMiddleware:
         actor_var.set(None)
         started = time.perf_counter()
         method = str(scope.get("method", ""))
+        route: dict[str, str] = {}
+        scope[ROUTE_KEY] = route  # type: ignore[literal-required]
         status: dict[str, Any] = {"code": 500}
 
         async def send_with_id(message: Message) -> None:
@@ -50,12 +62,13 @@ class RequestContextMiddleware:
             elapsed_ms = (time.perf_counter() - started) * 1000
             observe = scope.get("app") and getattr(scope["app"].state, "observe_request", None)
             if observe:
-                observe(method, scope.get("route_path", ""), status["code"], elapsed_ms)
+                observe(method, route.get("template", "unmatched"), status["code"], elapsed_ms)
             logger.info(
                 "request",
                 extra={
                     "method": method,
                     "path": scope["path"],
+                    "route": route.get("template", "unmatched"),
                     "status": status["code"],
                     "durationMs": round(elapsed_ms, 2),
                 },

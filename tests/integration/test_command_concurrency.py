@@ -38,9 +38,13 @@ async def commands(open_commands: Opener) -> AsyncIterator[CustomerCommands]:
     handlers.close()
 
 
-async def test_concurrent_creates_with_one_email_make_exactly_one_customer(commands: CustomerCommands) -> None:
+async def test_concurrent_creates_with_one_email_make_exactly_one_customer(
+    commands: CustomerCommands,
+) -> None:
     attempts = [
-        commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": f"N{i}", "email": "Same@Example.com"}))
+        commands.create(
+            CommandMeta(ADMIN), ProfileInput({"firstName": f"N{i}", "email": "Same@Example.com"})
+        )
         for i in range(24)
     ]
     results = await asyncio.gather(*attempts, return_exceptions=True)
@@ -51,7 +55,9 @@ async def test_concurrent_creates_with_one_email_make_exactly_one_customer(comma
     assert {c.extra["existingId"] for c in conflicts} == {str(created[0].customer.id)}
 
 
-async def test_concurrent_updates_without_if_match_are_retried_not_lost(commands: CustomerCommands) -> None:
+async def test_concurrent_updates_without_if_match_are_retried_not_lost(
+    commands: CustomerCommands,
+) -> None:
     first = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Ann"}))
     customer_id = first.customer.id
     updates = [
@@ -64,13 +70,19 @@ async def test_concurrent_updates_without_if_match_are_retried_not_lost(commands
     assert final.version == 17
 
 
-async def test_stale_if_match_under_concurrency_is_412_for_the_losers(commands: CustomerCommands) -> None:
+async def test_stale_if_match_under_concurrency_is_412_for_the_losers(
+    commands: CustomerCommands,
+) -> None:
     first = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Ann"}))
     meta = CommandMeta(ADMIN, expected_version=1)
-    updates = [commands.update(meta, first.customer.id, ProfileInput({"notes": f"n{i}"})) for i in range(8)]
+    updates = [
+        commands.update(meta, first.customer.id, ProfileInput({"notes": f"n{i}"})) for i in range(8)
+    ]
     results = await asyncio.gather(*updates, return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 1
-    assert all(type(r).__name__ == "PreconditionFailed" for r in results if isinstance(r, BaseException))
+    assert all(
+        type(r).__name__ == "PreconditionFailed" for r in results if isinstance(r, BaseException)
+    )
 
 
 async def test_uniqueness_and_idempotency_survive_a_restart(open_commands: Opener) -> None:
@@ -94,7 +106,9 @@ async def test_uniqueness_and_idempotency_survive_a_restart(open_commands: Opene
 
 async def test_group_commit_batches_concurrent_commands(commands: CustomerCommands) -> None:
     creates = [
-        commands.create(CommandMeta(ADMIN), ProfileInput({"email": f"u{i}-{uuid.uuid4().hex[:6]}@example.com"}))
+        commands.create(
+            CommandMeta(ADMIN), ProfileInput({"email": f"u{i}-{uuid.uuid4().hex[:6]}@example.com"})
+        )
         for i in range(64)
     ]
     results = await asyncio.gather(*creates)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -44,6 +44,7 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self.batches = 0
         self.events_appended = 0
+        self.on_commit: list[Callable[[], None]] = []
 
     def start(self) -> None:
         """Start the committer thread (idempotent)."""
@@ -113,5 +114,7 @@ class GroupCommitter:
         self.batches += 1
         self.events_appended += len(recordings)
         positions = {id(r.domain_event): r.notification.id for r in recordings}
+        for listener in self.on_commit:
+            listener()
         for request in batch:
             request.done.set_result(max(positions[id(e)] for e in request.events))

@@ -6,17 +6,17 @@ import hashlib
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, patch, post, put
-from litestar.di import NamedDependency, Provide
+from litestar import Request, Response, delete, patch, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shared.errors import FieldError, MalformedRequest, ValidationFailed
 from shared.http.auth import requires
+from shared.http.openapi import COMMAND_HEADERS, CREATED_HEADERS, problems
 from shared.principal import Permission, Principal
 from shared.resources import CustomerResource
 from write_side.application.commands import CustomerCommands
 from write_side.application.decisions import CommandMeta, CommandOutcome
-from write_side.http.openapi_docs import COMMAND_HEADERS, CREATED_HEADERS, problems
 from write_side.http.presenter import present
 from write_side.http.schemas import CustomerWrite
 
@@ -102,116 +102,116 @@ def check_reason(reason: str | None) -> str | None:
     return text or None
 
 
-class CustomerCommandController(Controller):
-    """Create, update, delete and restore customers."""
+@post(
+    "/",
+    tags=["customers: commands"],
+    operation_id="createCustomer",
+    summary="Create a customer",
+    guards=[requires(Permission.WRITE)],
+    status_code=201,
+    response_headers=CREATED_HEADERS,
+    responses=problems(400, 401, 403, 409, 422, 429),
+)
+async def create(
+    request: Request[Any, Any, Any],
+    data: JSONBody[CustomerWrite],
+    commands: Commands,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[CustomerResource]:
+    """Create a customer. `type` defaults to `unregistered`."""
+    meta = await command_meta(request, idempotency_key)
+    outcome = await commands.create(meta, data.to_input())
+    return respond(outcome, location=outcome.status == 201)
 
-    path = "/customers"
-    tags = ["customers: commands"]
-    dependencies = {"commands": Provide(provide_commands, sync_to_thread=False)}
 
-    @post(
-        "/",
-        operation_id="createCustomer",
-        summary="Create a customer",
-        guards=[requires(Permission.WRITE)],
-        status_code=201,
-        response_headers=CREATED_HEADERS,
-        responses=problems(400, 401, 403, 409, 422, 429),
-    )
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[CustomerWrite],
-        commands: Commands,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[CustomerResource]:
-        """Create a customer. `type` defaults to `unregistered`."""
-        meta = await command_meta(request, idempotency_key)
-        outcome = await commands.create(meta, data.to_input())
-        return respond(outcome, location=outcome.status == 201)
+@put(
+    "/{customer_id:uuid}",
+    tags=["customers: commands"],
+    operation_id="replaceCustomerFields",
+    summary="Update a customer (partial)",
+    guards=[requires(Permission.WRITE)],
+    response_headers=COMMAND_HEADERS,
+    responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+)
+async def put_customer(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    data: JSONBody[CustomerWrite],
+    commands: Commands,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> Response[CustomerResource]:
+    """Only the fields present change; `null` clears a field."""
+    meta = await command_meta(request, idempotency_key, if_match)
+    return respond(await commands.update(meta, customer_id, data.to_input()))
 
-    @put(
-        "/{customer_id:uuid}",
-        operation_id="replaceCustomerFields",
-        summary="Update a customer (partial)",
-        guards=[requires(Permission.WRITE)],
-        response_headers=COMMAND_HEADERS,
-        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
-    )
-    async def put_customer(
-        self,
-        request: Request[Any, Any, Any],
-        customer_id: CustomerId,
-        data: JSONBody[CustomerWrite],
-        commands: Commands,
-        idempotency_key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> Response[CustomerResource]:
-        """Only the fields present change; `null` clears a field."""
-        meta = await command_meta(request, idempotency_key, if_match)
-        return respond(await commands.update(meta, customer_id, data.to_input()))
 
-    @patch(
-        "/{customer_id:uuid}",
-        operation_id="patchCustomer",
-        summary="Update a customer (JSON merge patch)",
-        guards=[requires(Permission.WRITE)],
-        response_headers=COMMAND_HEADERS,
-        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
-    )
-    async def patch_customer(
-        self,
-        request: Request[Any, Any, Any],
-        customer_id: CustomerId,
-        data: JSONBody[CustomerWrite],
-        commands: Commands,
-        idempotency_key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> Response[CustomerResource]:
-        """Same semantics as PUT."""
-        meta = await command_meta(request, idempotency_key, if_match)
-        return respond(await commands.update(meta, customer_id, data.to_input()))
+@patch(
+    "/{customer_id:uuid}",
+    tags=["customers: commands"],
+    operation_id="patchCustomer",
+    summary="Update a customer (JSON merge patch)",
+    guards=[requires(Permission.WRITE)],
+    response_headers=COMMAND_HEADERS,
+    responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+)
+async def patch_customer(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    data: JSONBody[CustomerWrite],
+    commands: Commands,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> Response[CustomerResource]:
+    """Same semantics as PUT."""
+    meta = await command_meta(request, idempotency_key, if_match)
+    return respond(await commands.update(meta, customer_id, data.to_input()))
 
-    @delete(
-        "/{customer_id:uuid}",
-        operation_id="deleteCustomer",
-        summary="Soft-delete a customer",
-        guards=[requires(Permission.DELETE)],
-        status_code=200,
-        response_headers=COMMAND_HEADERS,
-        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
-    )
-    async def delete_customer(
-        self,
-        request: Request[Any, Any, Any],
-        customer_id: CustomerId,
-        commands: Commands,
-        reason: Reason = None,
-        idempotency_key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> Response[CustomerResource]:
-        """The customer stays readable by id in state `deleted`; its email is freed."""
-        meta = await command_meta(request, idempotency_key, if_match)
-        return respond(await commands.delete(meta, customer_id, check_reason(reason)))
 
-    @post(
-        "/{customer_id:uuid}/restore",
-        operation_id="restoreCustomer",
-        summary="Restore a deleted customer",
-        guards=[requires(Permission.DELETE)],
-        status_code=200,
-        response_headers=COMMAND_HEADERS,
-        responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
-    )
-    async def restore_customer(
-        self,
-        request: Request[Any, Any, Any],
-        customer_id: CustomerId,
-        commands: Commands,
-        reason: Reason = None,
-        idempotency_key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> Response[CustomerResource]:
-        """Back to `active`; 409 when another customer took the email meanwhile."""
-        meta = await command_meta(request, idempotency_key, if_match)
-        return respond(await commands.restore(meta, customer_id, check_reason(reason)))
+@delete(
+    "/{customer_id:uuid}",
+    tags=["customers: commands"],
+    operation_id="deleteCustomer",
+    summary="Soft-delete a customer",
+    guards=[requires(Permission.DELETE)],
+    status_code=200,
+    response_headers=COMMAND_HEADERS,
+    responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+)
+async def delete_customer(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    commands: Commands,
+    reason: Reason = None,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> Response[CustomerResource]:
+    """The customer stays readable by id in state `deleted`; its email is freed."""
+    meta = await command_meta(request, idempotency_key, if_match)
+    return respond(await commands.delete(meta, customer_id, check_reason(reason)))
+
+
+@post(
+    "/{customer_id:uuid}/restore",
+    tags=["customers: commands"],
+    operation_id="restoreCustomer",
+    summary="Restore a deleted customer",
+    guards=[requires(Permission.DELETE)],
+    status_code=200,
+    response_headers=COMMAND_HEADERS,
+    responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
+)
+async def restore_customer(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    commands: Commands,
+    reason: Reason = None,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> Response[CustomerResource]:
+    """Back to `active`; 409 when another customer took the email meanwhile."""
+    meta = await command_meta(request, idempotency_key, if_match)
+    return respond(await commands.restore(meta, customer_id, check_reason(reason)))
+
+
+COMMAND_HANDLERS = [create, put_customer, patch_customer, delete_customer, restore_customer]

@@ -16,6 +16,7 @@ _ERRORS = {
     412: "`If-Match` names a version that is not the current one.",
     422: "Business-rule violation (`errors` names every field), or a reused Idempotency-Key.",
     429: "Rate limited; see `Retry-After`.",
+    503: "A dependency or the read models are not ready (consistency wait timed out); retry.",
 }
 
 

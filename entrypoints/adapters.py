@@ -1,0 +1,92 @@
+"""Choose the read-side adapters for the configured profile (SQLite, MongoDB, Redis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from read_side.cache import DocCache, MemoryDocCache, RedisDocCache
+from read_side.generations import ActiveGeneration
+from shared.settings import Settings
+
+VIEW_PROJECTION = "customer_view"
+SEARCH_PROJECTION = "search"
+
+
+@dataclass
+class ReadAdapters:
+    """The read models of one process, each following its active generation."""
+
+    views: ActiveGeneration[Any]
+    index: ActiveGeneration[Any]
+    cache: DocCache
+    clients: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Close adapters and the clients this object opened."""
+        await self.views.close()
+        await self.index.close()
+        for client in self.clients:
+            await client.aclose() if hasattr(client, "aclose") else await client.close()
+
+
+def view_factory(settings: Settings, clients: list[Any]) -> Any:
+    """A function generation → view-store adapter."""
+    if settings.mongo_url:
+        from pymongo import AsyncMongoClient
+
+        from read_side.store.mongo_store import MongoViewStore
+
+        client: Any = AsyncMongoClient(settings.mongo_url, tz_aware=True)
+        clients.append(client)
+        database = client.get_default_database(default="customers").name
+        return lambda generation: MongoViewStore(
+            client, database, name=VIEW_PROJECTION, generation=generation
+        )
+    from read_side.store.sqlite_store import SQLiteViewStore
+
+    path = settings.data_dir / "read_models.db"
+    return lambda generation: SQLiteViewStore(path, name=VIEW_PROJECTION, generation=generation)
+
+
+def index_factory(settings: Settings, redis_client: Any) -> Any:
+    """A function generation → search-index adapter."""
+    if redis_client is not None:
+        from read_side.search.redis_index import RedisSearchIndex
+
+        return lambda generation: RedisSearchIndex(
+            redis_client, name=SEARCH_PROJECTION, generation=generation
+        )
+    from read_side.search.sqlite_index import SQLiteSearchIndex
+
+    path = settings.data_dir / "read_models.db"
+    return lambda generation: SQLiteSearchIndex(path, name=SEARCH_PROJECTION, generation=generation)
+
+
+def open_read_adapters(settings: Settings) -> ReadAdapters:
+    """Build (without connecting yet) the adapters the settings ask for."""
+    clients: list[Any] = []
+    redis_client = None
+    if settings.redis_url:
+        import redis.asyncio as redis
+
+        redis_client = redis.Redis.from_url(settings.redis_url, protocol=2)
+        clients.append(redis_client)
+    views = ActiveGeneration(view_factory(settings, clients))
+    index = ActiveGeneration(index_factory(settings, redis_client))
+    cache: DocCache = RedisDocCache(redis_client) if redis_client else MemoryDocCache()
+    return ReadAdapters(views=views, index=index, cache=cache, clients=clients)
+
+
+def make_sink(settings: Settings, name: str, generation: int) -> tuple[Any, list[Any]]:
+    """One projection's adapter at a given generation (for rebuilds), and its clients."""
+    clients: list[Any] = []
+    if name == VIEW_PROJECTION:
+        return view_factory(settings, clients)(generation), clients
+    redis_client = None
+    if settings.redis_url:
+        import redis.asyncio as redis
+
+        redis_client = redis.Redis.from_url(settings.redis_url, protocol=2)
+        clients.append(redis_client)
+    return index_factory(settings, redis_client)(generation), clients

@@ -1,0 +1,145 @@
+"""`customers projections run|status|rebuild|retry` and `customers history`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from entrypoints.adapters import SEARCH_PROJECTION, VIEW_PROJECTION, make_sink
+from entrypoints.runtime import start_runtime
+from projectors.rebuild import rebuild
+from read_side.history import history_items
+from shared.settings import Settings
+
+PROJECTIONS = (VIEW_PROJECTION, SEARCH_PROJECTION)
+console = Console(stderr=False)
+
+
+async def run_worker(settings: Settings) -> int:
+    """Run only the projections until SIGINT/SIGTERM (the docker-compose worker)."""
+    runtime = await start_runtime(settings, projections=True)
+    if not runtime.runs_projections:
+        console.print("another process already runs the projections for this data dir")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    console.print(f"projections running: {', '.join(PROJECTIONS)}")
+    await stop.wait()
+    await runtime.stop()
+    return 0
+
+
+async def show_status(settings: Settings) -> int:
+    """Print each projection's generation, position, lag and dead letters."""
+    runtime = await start_runtime(settings, projections=False)
+    try:
+        head = await asyncio.to_thread(runtime.log.head)
+        table = Table(title=f"projections (event store head {head})")
+        for column in ("projection", "generation", "position", "lag events", "dead letters"):
+            table.add_column(column)
+        for name, adapter in (
+            (VIEW_PROJECTION, runtime.read.views),
+            (SEARCH_PROJECTION, runtime.read.index),
+        ):
+            current: Any = await adapter.current()
+            position = await current.checkpoint()
+            letters = await asyncio.to_thread(runtime.dead_letters.parked, name)
+            described = "; ".join(f"{d.event_type} @{d.position}: {d.error}" for d in letters)
+            table.add_row(
+                name, str(current.generation), str(position), str(head - position), described or "-"
+            )
+        console.print(table)
+        return 0
+    finally:
+        await runtime.stop()
+
+
+async def run_rebuild(settings: Settings, names: list[str]) -> int:
+    """Blue/green rebuild of the named projections with a progress bar."""
+    runtime = await start_runtime(settings, projections=False)
+    opened: list[Any] = []
+    try:
+        for name in names:
+
+            async def sink_at(generation: int, name: str = name) -> Any:
+                sink, clients = make_sink(settings, name, generation)
+                opened.append(sink)
+                opened.extend(clients)
+                return sink
+
+            columns = (
+                TextColumn(f"[bold]{name}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:>8.0f} events/s"),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=console) as bar:
+                task = bar.add_task(name, total=None, rate=0.0)
+                started = asyncio.get_running_loop().time()
+
+                def progress(
+                    position: int,
+                    head: int,
+                    applied: int,
+                    task: Any = task,
+                    started: float = started,
+                ) -> None:
+                    elapsed = asyncio.get_running_loop().time() - started
+                    bar.update(
+                        task, completed=position, total=head, rate=applied / max(elapsed, 1e-6)
+                    )
+
+                result = await rebuild(runtime.log, sink_at, progress=progress)
+            console.print(
+                f"{name}: generation {result.old_generation} → {result.new_generation}, "
+                f"{result.events} events in {result.seconds:.1f}s ({result.rate:.0f} events/s)"
+            )
+        return 0
+    finally:
+        for item in opened:
+            await item.aclose() if hasattr(item, "aclose") else await item.close()
+        await runtime.stop()
+
+
+async def clear_dead_letters(settings: Settings, name: str, actor: str) -> int:
+    """Forget a projection's dead letters; it resumes from its checkpoint on next start."""
+    runtime = await start_runtime(settings, projections=False)
+    try:
+        cleared = await asyncio.to_thread(runtime.dead_letters.clear, name, actor)
+        console.print(f"{name}: cleared {cleared} dead letter(s); restart the service to resume")
+        return 0
+    finally:
+        await runtime.stop()
+
+
+async def print_history(settings: Settings, tenant: str, customer_id: str) -> int:
+    """The audit trail of one customer as a terminal table."""
+    runtime = await start_runtime(settings, projections=False)
+    try:
+        events = await asyncio.to_thread(runtime.log.stream, uuid.UUID(customer_id))
+        if not events or events[0].tenant_id != tenant:
+            console.print("no such customer in this tenant")
+            return 1
+        table = Table(title=f"customer {customer_id}")
+        for column in ("version", "event", "at", "actor", "changes"):
+            table.add_column(column)
+        for item in history_items(events):
+            changes = "\n".join(
+                f"{field}: {change['from']!r} → {change['to']!r}"
+                for field, change in item["changes"].items()
+            )
+            table.add_row(
+                str(item["version"]), item["type"], item["occurredAt"], str(item["actor"]), changes
+            )
+        console.print(table)
+        return 0
+    finally:
+        await runtime.stop()

@@ -1,0 +1,108 @@
+"""Read the event store's global log and turn stored Customer events into `EventEnvelope`s.
+
+This is the one place that knows both the write side's event classes and the read side's
+neutral envelope, so neither side imports the other.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import Notification
+
+from read_side.events import EventEnvelope
+from write_side.application.event_store import CustomersApplication
+
+CUSTOMER_TOPIC_PREFIX = "write_side.domain.customer:Customer."
+_EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
+_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def event_id(customer_id: uuid.UUID | str, version: int) -> str:
+    """A stable id per stored event (the integration events' `eventId` / `message_id`)."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{customer_id}:{version}"))
+
+
+def event_name(topic: str) -> str:
+    """`...customer:Customer.ProfileChanged` → `customer.profile_changed`."""
+    class_name = topic.rsplit(".", 1)[-1]
+    return "customer." + _CAMEL.sub("_", class_name).lower()
+
+
+@dataclass(frozen=True)
+class LogBatch:
+    """Envelopes of Customer events from one read of the log, and the last position read."""
+
+    envelopes: list[EventEnvelope]
+    last_position: int
+    notifications: int = 0
+
+
+class EventLog:
+    """Synchronous reader of the global, ordered notification log (call it off the loop)."""
+
+    def __init__(self, app: CustomersApplication) -> None:
+        self.app = app
+
+    def head(self) -> int:
+        """The position of the newest stored event (0 when empty)."""
+        return int(self.app.recorder.max_notification_id() or 0)
+
+    def read(self, after: int, limit: int) -> LogBatch:
+        """Up to `limit` notifications after position `after`, Customer events enveloped."""
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
+        last = notifications[-1].id if notifications else after
+        return LogBatch(envelopes, last, len(notifications))
+
+    def envelope(self, notification: Notification) -> EventEnvelope:
+        """Decode one stored Customer event."""
+        domain_event: Any = self.app.mapper.to_domain_event(notification)
+        return to_envelope(domain_event, notification.topic, notification.id)
+
+    def stream(self, customer_id: uuid.UUID) -> list[EventEnvelope]:
+        """Every event of one customer, oldest first (for history and asOf)."""
+        stored = self.app.recorder.select_events(customer_id)
+        return [
+            to_envelope(self.app.mapper.to_domain_event(s), s.topic, 0)
+            for s in stored
+            if is_customer_event(s.topic)
+        ]
+
+
+def is_customer_event(topic: str) -> bool:
+    """True for events of the Customer aggregate (claims and records are skipped)."""
+    return topic.startswith(CUSTOMER_TOPIC_PREFIX)
+
+
+def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
+    """Neutral envelope of a decoded domain event."""
+    attributes = dict(domain_event.__dict__)
+    data = {
+        key: value
+        for key, value in attributes.items()
+        if key not in _ENVELOPE_FIELDS and key not in ("tenant_id", "actor")
+    }
+    return EventEnvelope(
+        position=position,
+        event_id=event_id(domain_event.originator_id, domain_event.originator_version),
+        type=event_name(topic),
+        customer_id=str(domain_event.originator_id),
+        version=int(domain_event.originator_version),
+        occurred_at=domain_event.timestamp,
+        tenant_id=str(attributes.get("tenant_id", "")),
+        actor=attributes.get("actor"),
+        data=data,
+    )
+
+
+def positions(envelopes: Sequence[EventEnvelope]) -> list[int]:
+    """The positions of a batch (for logs and tests)."""
+    return [e.position for e in envelopes]

@@ -1,0 +1,166 @@
+"""The projection runner: one catch-up loop per projection over the global, ordered log.
+
+Each loop reads a batch after the projection's checkpoint, hands it to the sink (which writes
+idempotently and then stores the checkpoint), and waits for a wake-up signal (in-process
+commits) or a short poll (other processes). A batch that keeps failing is retried with
+backoff, then applied event by event so that exactly the failing event is parked as a dead
+letter; that projection then stops and reports it. Nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from projectors.dead_letters import DeadLetter, DeadLetterBook
+from projectors.envelopes import EventLog, LogBatch
+from projectors.status import ProjectionStatus
+from read_side.generations import GenerationChanged
+from read_side.ports import ProjectionSink
+
+logger = logging.getLogger(__name__)
+
+
+class ProjectionRunner:
+    """Runs every projection until `stop()`; `notify()` is safe to call from any thread."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        sinks: Sequence[ProjectionSink],
+        dead_letters: DeadLetterBook,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.25,
+        max_retries: int = 4,
+        backoff: float = 0.05,
+    ) -> None:
+        self.log = log
+        self.sinks = {sink.name: sink for sink in sinks}
+        self.dead_letters = dead_letters
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.status = {name: ProjectionStatus(name) for name in self.sinks}
+        self._wake: dict[str, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.head = 0
+
+    def notify(self) -> None:
+        """Wake every projection (called after a commit, possibly from another thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        for event in self._wake.values():
+            loop.call_soon_threadsafe(event.set)
+
+    async def start(self) -> None:
+        """Start one task per projection."""
+        self._loop = asyncio.get_running_loop()
+        for name, sink in self.sinks.items():
+            self._wake[name] = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._follow(sink), name=f"projection:{name}"))
+
+    async def stop(self) -> None:
+        """Cancel the loops (a batch in flight is re-applied harmlessly next time)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def catch_up(self) -> None:
+        """Apply everything up to the current head, once (used by tests and rebuilds)."""
+        for sink in self.sinks.values():
+            while True:
+                try:
+                    await self._drain(sink)
+                    break
+                except GenerationChanged:
+                    continue
+
+    async def _follow(self, sink: ProjectionSink) -> None:
+        status = self.status[sink.name]
+        letters = await asyncio.to_thread(self.dead_letters.parked, sink.name)
+        if letters:
+            status.stop(letters)
+            return
+        wake = self._wake[sink.name]
+        while True:
+            try:
+                progressed = await self._drain(sink)
+            except _Parked:
+                return
+            except GenerationChanged:
+                continue  # a rebuild switched generations: resume from the new checkpoint
+            except Exception as error:
+                status.last_error = f"{type(error).__name__}: {error}"
+                logger.warning("projection %s cannot progress: %s", sink.name, error)
+                progressed = False
+            if not progressed:
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
+
+    async def _drain(self, sink: ProjectionSink) -> bool:
+        """Apply batches until the head; True when anything was applied."""
+        status = self.status[sink.name]
+        position = await sink.checkpoint()
+        status.position = position
+        progressed = False
+        while True:
+            batch = await asyncio.to_thread(self.log.read, position, self.batch_size)
+            self.head = max(self.head, batch.last_position)
+            if batch.last_position == position:
+                status.caught_up(self.head)
+                return progressed
+            await self._apply(sink, batch)
+            position = batch.last_position
+            status.applied(batch, self.head)
+            progressed = True
+
+    async def _apply(self, sink: ProjectionSink, batch: LogBatch) -> None:
+        for attempt in range(self.max_retries):
+            try:
+                await sink.apply(batch.envelopes, batch.last_position)
+                return
+            except GenerationChanged:
+                raise
+            except Exception as error:
+                self.status[sink.name].last_error = f"{type(error).__name__}: {error}"
+                await asyncio.sleep(self.backoff * 2**attempt)
+        for envelope in batch.envelopes:
+            try:
+                await sink.apply([envelope], envelope.position)
+            except Exception as error:
+                letter = DeadLetter(
+                    projection=sink.name,
+                    position=envelope.position,
+                    event_id=envelope.event_id,
+                    event_type=envelope.type,
+                    customer_id=envelope.customer_id,
+                    error=f"{type(error).__name__}: {error}"[:500],
+                    at=datetime.now(tz=UTC).isoformat(),
+                )
+                await asyncio.to_thread(self.dead_letters.park, letter)
+                self.status[sink.name].stop([letter])
+                logger.error("projection %s parked event %s", sink.name, envelope.event_id)
+                raise _Parked from error
+        await sink.apply([], batch.last_position)
+
+    def positions(self) -> dict[str, int]:
+        """Checkpoint of every projection as last seen by this runner."""
+        return {name: status.position for name, status in self.status.items()}
+
+    def lag_seconds(self) -> float:
+        """The worst lag in seconds across projections."""
+        return max((s.lag_seconds(time.time()) for s in self.status.values()), default=0.0)
+
+
+class _Parked(Exception):
+    """A projection stopped on a dead letter."""

@@ -1,0 +1,133 @@
+"""Cache-aside for `GET /customers/{id}`, refreshed by the customer-view projection.
+
+Readers fill the cache with SET-if-absent; the projection overwrites entries of every customer
+it changed, right after the view store stored them. So a reader that read an old document
+before the projection ran can never overwrite the newer entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from read_side.events import EventEnvelope
+from read_side.ports import CustomerViewStore
+from read_side.views import CustomerDoc
+
+TTL_SECONDS = 300
+
+
+class DocCache(Protocol):
+    """A cache of customer documents keyed by tenant and id."""
+
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
+        """A cached document or None."""
+        ...
+
+    async def add(self, doc: CustomerDoc) -> None:
+        """Cache `doc` unless an entry exists."""
+        ...
+
+    async def refresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Overwrite the entries of these documents."""
+        ...
+
+    async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
+        """Remove entries (erasure)."""
+        ...
+
+
+class MemoryDocCache:
+    """In-process LRU (embedded profile)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._entries: OrderedDict[tuple[str, str], CustomerDoc] = OrderedDict()
+        self._capacity = capacity
+
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
+        """A cached document or None."""
+        doc = self._entries.get((tenant_id, customer_id))
+        if doc is not None:
+            self._entries.move_to_end((tenant_id, customer_id))
+        return doc
+
+    async def add(self, doc: CustomerDoc) -> None:
+        """Cache `doc` unless an entry exists."""
+        self._entries.setdefault((doc["tenantId"], doc["id"]), doc)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    async def refresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Overwrite entries that exist (absent ones are filled by readers)."""
+        for doc in docs:
+            key = (doc["tenantId"], doc["id"])
+            if key in self._entries:
+                self._entries[key] = doc
+
+    async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
+        """Remove entries."""
+        for customer_id in customer_ids:
+            self._entries.pop((tenant_id, customer_id), None)
+
+
+class RedisDocCache:
+    """Redis cache; keys hash-tagged by tenant: `customers:cache:{tenant}:id`."""
+
+    def __init__(self, client: Any, prefix: str = "customers") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, tenant_id: str, customer_id: str) -> str:
+        return f"{self._prefix}:cache:{{{tenant_id}}}:{customer_id}"
+
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
+        """A cached document or None."""
+        raw = await self._redis.get(self._key(tenant_id, customer_id))
+        return json.loads(raw) if raw else None
+
+    async def add(self, doc: CustomerDoc) -> None:
+        """Cache `doc` unless an entry exists."""
+        key = self._key(doc["tenantId"], doc["id"])
+        await self._redis.set(key, json.dumps(doc), nx=True, ex=TTL_SECONDS)
+
+    async def refresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Overwrite the entries of these documents (one pipeline)."""
+        if not docs:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for doc in docs:
+                pipe.set(self._key(doc["tenantId"], doc["id"]), json.dumps(doc), ex=TTL_SECONDS)
+            await pipe.execute()
+
+    async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
+        """Remove entries."""
+        if customer_ids:
+            await self._redis.delete(*(self._key(tenant_id, i) for i in customer_ids))
+
+
+class CachingViewSink:
+    """Wraps the view store's projection: store the batch, then refresh cached entries."""
+
+    def __init__(self, store: Any, cache: DocCache) -> None:
+        self._store = store
+        self._cache = cache
+        self.name: str = store.name
+
+    async def checkpoint(self) -> int:
+        """The store's checkpoint."""
+        return int(await self._store.checkpoint())
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        """Apply to the store, then refresh the cache for the changed customers."""
+        await self._store.apply(events, position)
+        by_tenant: dict[str, list[str]] = {}
+        for event in events:
+            by_tenant.setdefault(event.tenant_id, []).append(event.customer_id)
+        current: CustomerViewStore = await self._store.current()
+        for tenant_id, ids in by_tenant.items():
+            await self._cache.refresh(await current.get_many(tenant_id, list(dict.fromkeys(ids))))
+
+    async def close(self) -> None:
+        """Nothing of its own to close."""

@@ -1,0 +1,125 @@
+"""Query endpoints: thin adapters from HTTP to `CustomerQueries`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, QueryParameter
+
+from read_side.http.params import build_query, check_names, utc
+from read_side.queries import CustomerQueries
+from shared.http.auth import requires
+from shared.http.openapi import problems
+from shared.principal import Permission, Principal
+
+Token = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Consistency-Token",
+        required=False,
+        description="From a command response: wait until the read models include it.",
+    ),
+]
+Text = Annotated[str | None, QueryParameter(required=False, max_length=200)]
+Queries = NamedDependency[CustomerQueries]
+
+
+def provide_queries(request: Request[Any, Any, Any]) -> CustomerQueries:
+    """The query use cases (set up by the composition root)."""
+    queries: CustomerQueries = request.app.state.queries
+    return queries
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = request.user
+    assert isinstance(principal, Principal)
+    return principal
+
+
+@get(
+    "/",
+    tags=["customers: queries"],
+    operation_id="listCustomers",
+    summary="List and search customers",
+    guards=[requires(Permission.READ)],
+    responses=problems(400, 401, 403, 422, 429, 503),
+)
+async def list_customers(
+    request: Request[Any, Any, Any],
+    queries: Queries,
+    consistency_token: Token = None,
+    q: Text = None,
+    type_: Annotated[str | None, QueryParameter(name="type", required=False)] = None,
+    state_: Annotated[str, QueryParameter(name="state", required=False)] = "active",
+    email: Text = None,
+    phone: Text = None,
+    tag: Annotated[list[str] | None, QueryParameter(required=False, max_items=20)] = None,
+    attr: Annotated[list[str] | None, QueryParameter(required=False, max_items=20)] = None,
+    consent: Text = None,
+    created_from: Annotated[
+        datetime | None, QueryParameter(name="createdFrom", required=False)
+    ] = None,
+    created_to: Annotated[datetime | None, QueryParameter(name="createdTo", required=False)] = None,
+    sort: Annotated[str, QueryParameter(required=False, max_length=20)] = "-createdAt",
+    limit: Annotated[int, QueryParameter(required=False, ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, QueryParameter(required=False, max_length=1000)] = None,
+) -> dict[str, Any]:
+    """`{items, total, nextCursor}`; every word of `q` must prefix a name or email word."""
+    check_names(set(request.query_params.keys()))
+    principal = _principal(request)
+    query = build_query(
+        tenant_id=principal.tenant_id,
+        region=request.app.state.settings.default_phone_region,
+        q=q, type_=type_, state=state_, email=email, phone=phone, tags=tag or [],
+        attrs=attr or [], consent=consent, created_from=created_from,
+        created_to=created_to, sort=sort, limit=limit, cursor=cursor,
+    )  # fmt: skip
+    return await queries.search(query, consistency_token)
+
+
+@get(
+    "/{customer_id:uuid}",
+    tags=["customers: queries"],
+    operation_id="getCustomer",
+    summary="Get a customer (asOf: state at a past time, audit permission)",
+    guards=[requires(Permission.READ)],
+    responses=problems(400, 401, 403, 404, 429, 503),
+)
+async def get_customer(
+    request: Request[Any, Any, Any],
+    customer_id: FromPath[uuid.UUID],
+    queries: Queries,
+    consistency_token: Token = None,
+    as_of: Annotated[datetime | None, QueryParameter(name="asOf", required=False)] = None,
+) -> dict[str, Any]:
+    """Active and deleted customers are readable; `asOf` rebuilds from the event stream."""
+    principal = _principal(request)
+    if as_of is not None:
+        requires(Permission.AUDIT)(request, request.route_handler)
+
+        moment = utc(as_of)
+        assert moment is not None
+        return await queries.as_of(principal.tenant_id, str(customer_id), moment)
+    return await queries.get(principal.tenant_id, str(customer_id), consistency_token)
+
+
+@get(
+    "/{customer_id:uuid}/history",
+    tags=["customers: queries"],
+    operation_id="getCustomerHistory",
+    summary="A customer's events, oldest first, with field-level changes",
+    guards=[requires(Permission.AUDIT)],
+    responses=problems(401, 403, 404, 429),
+)
+async def history(
+    request: Request[Any, Any, Any], customer_id: FromPath[uuid.UUID], queries: Queries
+) -> dict[str, Any]:
+    """`{items: [{version, type, occurredAt, actor, changes: {field: {from, to}}}]}`."""
+    return await queries.history(_principal(request).tenant_id, str(customer_id))
+
+
+QUERY_HANDLERS = [list_customers, get_customer, history]

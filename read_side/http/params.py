@@ -1,0 +1,103 @@
+"""Validation of `GET /customers` parameters into a `ListQuery`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import phonenumbers
+
+from read_side.ports import SORT_KEYS, ListQuery
+from shared.errors import FieldError, MalformedRequest
+
+KNOWN_PARAMETERS = {
+    "q", "type", "state", "email", "phone", "tag", "attr", "consent",
+    "createdFrom", "createdTo", "sort", "limit", "cursor",
+}  # fmt: skip
+TYPES = ("regular", "unregistered", "new", "anonymous")
+STATES = ("active", "deleted", "erased")
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """Naive datetimes are read as UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def check_names(names: set[str]) -> None:
+    """Unknown parameter names are refused rather than ignored."""
+    unknown = sorted(names - KNOWN_PARAMETERS)
+    if unknown:
+        raise MalformedRequest(
+            "Unknown query parameters.",
+            errors=[
+                FieldError(name[:50], "is not a parameter of this endpoint") for name in unknown
+            ],
+        )
+
+
+def build_query(
+    *,
+    tenant_id: str,
+    region: str,
+    q: str | None,
+    type_: str | None,
+    state: str,
+    email: str | None,
+    phone: str | None,
+    tags: list[str],
+    attrs: list[str],
+    consent: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    sort: str,
+    limit: int,
+    cursor: str | None,
+) -> ListQuery:
+    """Validate every parameter, naming each bad one, and build the query."""
+    errors: list[FieldError] = []
+    if type_ is not None and type_ not in TYPES:
+        errors.append(FieldError("type", f"must be one of {', '.join(TYPES)}"))
+    if state not in STATES:
+        errors.append(FieldError("state", f"must be one of {', '.join(STATES)}"))
+    if sort.removeprefix("-") not in SORT_KEYS:
+        errors.append(FieldError("sort", f"must be one of {', '.join(SORT_KEYS)}, '-' to reverse"))
+    pairs: list[tuple[str, str]] = []
+    for attr in attrs:
+        key, sep, value = attr.partition(":")
+        if not sep or not key:
+            errors.append(FieldError("attr", "must be key:value"))
+        pairs.append((key, value))
+    normalized_phone = None
+    if phone:
+        try:
+            parsed = phonenumbers.parse(phone, None if phone.startswith("+") else region)
+            if not phonenumbers.is_valid_number(parsed):
+                raise ValueError(phone)
+            normalized_phone = phonenumbers.format_number(
+                parsed, phonenumbers.PhoneNumberFormat.E164
+            )
+        except (phonenumbers.NumberParseException, ValueError):
+            errors.append(FieldError("phone", "is not a valid phone number"))
+    if created_from and created_to and utc(created_from) > utc(created_to):  # type: ignore[operator]
+        errors.append(FieldError("createdFrom", "must not be after createdTo"))
+    if q is not None and len(q) > 200:
+        errors.append(FieldError("q", "must be at most 200 characters"))
+    if errors:
+        raise MalformedRequest("Invalid query parameters.", errors=errors)
+    return ListQuery(
+        tenant_id=tenant_id,
+        text=q.strip() or None if q else None,
+        type=type_,
+        state=state,
+        email=email.strip().lower() if email else None,
+        phone=normalized_phone,
+        tags=tuple(tags),
+        attrs=tuple(pairs),
+        consent=consent,
+        created_from=utc(created_from),
+        created_to=utc(created_to),
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -1,0 +1,178 @@
+"""The search index on Redis 7 with plain data structures (no RediSearch or other module).
+
+Key layout: `redis_keys`; the query is one Lua script (`redis_lua.SEARCH`). `apply` loads
+the stored documents of the batch's customers in one pipeline, evolves them in memory
+(version-guarded, so re-applying a batch changes nothing), then sends every index change and
+the checkpoint in ONE MULTI/EXEC pipeline (`redis_write`). The checkpoint only moves forward.
+One writer per generation is assumed (the projector runner), as for every projection sink.
+
+Works with `decode_responses` on or off and with RESP2 or RESP3. On Redis Cluster a tenant's
+keys share one slot, so the search script is valid there; an `apply` batch spanning tenants
+needs a single Redis node (MULTI/EXEC cannot span slots) and `drop` scans one node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as redis
+
+from read_side.events import EventEnvelope
+from read_side.ports import ListQuery, Page
+from read_side.search import check_generation, check_name
+from read_side.search.cursor import Position, encode_cursor
+from read_side.search.model import STATES, Plan, plan, restored
+from read_side.search.redis_keys import Keys, check_prefix, epoch_ms, member
+from read_side.search.redis_lua import CHECKPOINT, SEARCH
+from read_side.search.redis_write import Changes
+from read_side.views import CustomerDoc, evolve
+
+Key = tuple[str, str]
+_NO_TIME = 2**53
+_SCAN_BATCH = 500
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisSearchIndex:
+    """`SearchIndex` on Redis. The client belongs to the caller; nothing is sent until used."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "customers",
+        name: str = "search",
+        generation: int = 1,
+    ) -> None:
+        self.client = client
+        self.name = check_name(name)
+        self.generation = check_generation(generation)
+        self.keys = Keys(check_prefix(prefix), name, generation)
+        self._search = client.register_script(SEARCH)
+
+    # ---------------------------------------------------------------- the port
+    async def checkpoint(self) -> int:
+        """The position of the last applied event (0 when none)."""
+        value = await self.client.get(self.keys.checkpoint)
+        return int(value) if value is not None else 0
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        """Apply a batch (in log order), then store `position`, in one MULTI/EXEC."""
+        order = list(dict.fromkeys((event.tenant_id, event.customer_id) for event in events))
+        loaded: dict[Key, CustomerDoc] = {}
+        if order:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for tenant_id, customer_id in order:
+                    pipe.get(self.keys.customer(tenant_id, customer_id))
+                found = await pipe.execute()
+            for key, raw in zip(order, found, strict=True):
+                if raw is not None:
+                    loaded[key] = restored(json.loads(raw))
+        current: dict[Key, CustomerDoc | None] = dict(loaded)
+        for event in events:
+            key = (event.tenant_id, event.customer_id)
+            current[key] = evolve(current.get(key), event)
+        changes = Changes(self.keys)
+        for key in order:
+            old, new = loaded.get(key), current.get(key)
+            if new is not old:
+                changes.add(old, new)
+        async with self.client.pipeline(transaction=True) as pipe:
+            changes.queue(pipe)
+            pipe.eval(CHECKPOINT, 1, self.keys.checkpoint, position)
+            await pipe.execute()
+
+    async def search(self, query: ListQuery) -> Page:
+        """Matching ids in sort order, the total, and the next cursor."""
+        prepared = plan(query)
+        keys, args = self._script_input(prepared)
+        reply = await self._search(keys=keys, args=args)
+        total, members = int(reply[0]), [_text(item) for item in reply[1:]]
+        items = [item.split("\x00", 1) for item in members[: prepared.limit]]
+        next_cursor = None
+        if len(members) > prepared.limit:
+            next_cursor = encode_cursor(query, Position(key=items[-1][0], id=items[-1][1]))
+        ids = [customer_id for _, customer_id in items]
+        return Page(ids=ids, total=total, next_cursor=next_cursor)
+
+    # ---------------------------------------------------------------- management
+    async def activate(self) -> None:
+        """Make this generation the active one for `name`."""
+        await self.client.set(self.keys.active, self.generation)
+
+    async def active_generation(self) -> int:
+        """The active generation for `name` (1 when none was recorded)."""
+        value = await self.client.get(self.keys.active)
+        return int(value) if value is not None else 1
+
+    async def drop(self) -> None:
+        """Delete this generation's keys (SCAN + UNLINK) and its checkpoint."""
+        batch: list[Any] = []
+        async for key in self.client.scan_iter(match=self.keys.pattern, count=_SCAN_BATCH):
+            batch.append(key)
+            if len(batch) >= _SCAN_BATCH:
+                await self.client.unlink(*batch)
+                batch = []
+        if batch:
+            await self.client.unlink(*batch)
+        await self.client.unlink(self.keys.checkpoint)
+
+    async def close(self) -> None:
+        """Nothing to release: the client belongs to the caller."""
+
+    # ---------------------------------------------------------------- helpers
+    def _script_input(self, p: Plan) -> tuple[list[Any], list[Any]]:
+        sets, ranges = self.keys.query_sources(p)
+        base = self.keys.tenant(p.tenant_id)
+        others = [f"{base}:s:{state}" for state in STATES if p.state in STATES and state != p.state]
+        keys: list[Any] = [
+            f"{base}:z:{p.state}:{p.sort_key}",
+            self.keys.created(p.tenant_id, p.state),
+            f"{base}:s:{p.state}",
+            f"{base}:tmp",
+            f"{base}:n:{p.sort_key}",
+            f"{base}:k:{p.sort_key}",
+            *others,
+            *sets,
+            *(zset for zset, _, _, _ in ranges),
+        ]
+        low, high = _bounds(p)
+        ranged = p.created_from is not None or p.created_to is not None
+        args: list[Any] = [
+            int(p.descending),
+            p.limit + 1,
+            low,
+            high,
+            int(ranged),
+            epoch_ms(p.created_from) if p.created_from else -_NO_TIME,
+            epoch_ms(p.created_to) if p.created_to else _NO_TIME,
+            int(p.sort_key == "createdAt"),
+            int(ranged and p.sort_key in ("updatedAt", "lastVisitAt")),
+            len(others),
+            len(sets),
+        ]
+        for _, group, minimum, maximum in ranges:
+            args += [group, minimum, maximum]
+        return keys, args
+
+
+def _bounds(p: Plan) -> tuple[str, str]:
+    """Lex bounds (ascending terms) of the page in the sort zset."""
+    by_created = p.sort_key == "createdAt"
+    low_key = "0" + p.created_from if by_created and p.created_from else None
+    high = "(0" + p.created_to + "\x01" if by_created and p.created_to else "+"
+    low = "[" + low_key if low_key else "-"
+    if p.after is None:
+        return low, high
+    after = member(p.after.key, p.after.id)
+    if p.descending:
+        if high == "+" or after < high[1:]:
+            high = "(" + after
+    elif low_key is None or after >= low_key:
+        low = "(" + after
+    return low, high

@@ -1,0 +1,86 @@
+"""Index changes of one `apply` batch on Redis, as commands for a MULTI/EXEC pipeline (pure
+until `queue`). Each customer's old and new indexed forms are diffed, so a change touches only
+the sets and zset members that differ, and removes stale tokens (a renamed customer leaves the
+sets of its old name)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from read_side.search.model import Entry, entry, stored
+from read_side.search.redis_keys import Keys, epoch_ms
+from read_side.views import CustomerDoc
+
+
+class Changes:
+    """Index changes of a batch, grouped per key so that each key gets one command."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.keys = keys
+        self.sadd: dict[str, list[str]] = defaultdict(list)
+        self.srem: dict[str, list[str]] = defaultdict(list)
+        self.zadd: dict[str, dict[str, float]] = defaultdict(dict)
+        self.zrem: dict[str, list[str]] = defaultdict(list)
+        self.hset: dict[str, dict[str, str]] = defaultdict(dict)
+        self.hdel: dict[str, list[str]] = defaultdict(list)
+        self.docs: dict[str, str | None] = {}
+
+    def add(self, old: CustomerDoc | None, new: CustomerDoc | None) -> None:
+        """Record the change of one customer from `old` to `new` (None: absent)."""
+        before = entry(old) if old is not None else None
+        after = entry(new) if new is not None else None
+        item = after or before
+        if item is None:
+            return
+        old_sets, new_sets = self._sets(before), self._sets(after)
+        for key in old_sets - new_sets:
+            self.srem[key].append(item.id)
+        for key in new_sets - old_sets:
+            self.sadd[key].append(item.id)
+        old_members, new_members = self._members(before), self._members(after)
+        for key, value in old_members.keys() - new_members.keys():
+            self.zrem[key].append(value)
+        for (key, value), score in new_members.items():
+            if old_members.get((key, value)) != score:
+                self.zadd[key][value] = score
+        base = self.keys.tenant(item.tenant_id)
+        for sort, value in item.sort_keys.items():
+            if after is None:
+                self.hdel[f"{base}:k:{sort}"].append(item.id)
+            elif before is None or before.sort_keys[sort] != value:
+                self.hset[f"{base}:k:{sort}"][item.id] = value
+        document = None if new is None else json.dumps(stored(new), separators=(",", ":"))
+        self.docs[self.keys.customer(item.tenant_id, item.id)] = document
+
+    def _sets(self, item: Entry | None) -> set[str]:
+        return self.keys.sets(item) if item is not None else set()
+
+    def _members(self, item: Entry | None) -> dict[tuple[str, str], float]:
+        if item is None:
+            return {}
+        found = dict.fromkeys(self.keys.lex_members(item), 0.0)
+        created = self.keys.created(item.tenant_id, item.state)
+        found[(created, item.id)] = float(epoch_ms(item.created_at)) if item.created_at else 0.0
+        return found
+
+    def queue(self, pipe: Any) -> None:
+        """Queue every change on a (MULTI/EXEC) pipeline."""
+        for key, removed in self.srem.items():
+            pipe.srem(key, *removed)
+        for key, members in self.zrem.items():
+            pipe.zrem(key, *members)
+        for key, fields in self.hdel.items():
+            pipe.hdel(key, *fields)
+        for key, added in self.sadd.items():
+            pipe.sadd(key, *added)
+        for key, scored in self.zadd.items():
+            pipe.zadd(key, scored)
+        for key, mapping in self.hset.items():
+            pipe.hset(key, mapping=mapping)
+        for key, document in self.docs.items():
+            if document is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, document)

@@ -1,0 +1,258 @@
+"""The search index in an embedded SQLite file (WAL, FTS5), one pair of tables per generation.
+
+Tables: `{name}_g{n}` (one row per customer: filter columns, exact sort keys, the document,
+indexes `(tenant_id, state, sort key, id)`) and the FTS5 table `{name}_g{n}_fts` (see
+`sqlite_query`). Checkpoints and the active generation live in the tables shared with the
+view store, `projection_checkpoints` and `projection_generations`.
+
+SQLite is synchronous: every statement runs on one dedicated worker thread owning the
+adapter's connection. `apply` loads the batch's documents, evolves them, writes rows, FTS rows
+and the checkpoint in ONE `BEGIN IMMEDIATE` transaction. The checkpoint only moves forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from read_side.events import EventEnvelope
+from read_side.ports import ListQuery, Page
+from read_side.search import check_generation, check_name, sqlite_query
+from read_side.search.model import entry, plan, restored, stored
+from read_side.search.sqlite_query import SORT_COLUMNS
+from read_side.views import CustomerDoc, evolve
+
+T = TypeVar("T")
+Key = tuple[str, str]
+_CHUNK = 400  # ids per `IN (...)`, below SQLite's bound-parameter limit
+
+
+class SQLiteSearchIndex:
+    """`SearchIndex` on SQLite. Nothing is opened until the first call."""
+
+    def __init__(self, path: Path, *, name: str = "search", generation: int = 1) -> None:
+        self.path = Path(path)
+        self.name = check_name(name)
+        self.generation = check_generation(generation)
+        self.table = f"{name}_g{generation}"
+        self._executor: ThreadPoolExecutor | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._ready = False
+
+    # ---------------------------------------------------------------- the port
+    async def checkpoint(self) -> int:
+        """The position of the last applied event (0 when none)."""
+        return await self._run(self._read_checkpoint)
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        """Apply a batch (in log order) and store `position`, in one transaction."""
+        await self._run(self._apply, list(events), position)
+
+    async def search(self, query: ListQuery) -> Page:
+        """Matching ids in sort order, the total, and the next cursor."""
+        prepared = plan(query)
+        return await self._run(lambda: sqlite_query.search(self._db(), self.table, prepared, query))
+
+    # ---------------------------------------------------------------- management
+    async def activate(self) -> None:
+        """Make this generation the active one for `name`."""
+        await self._run(self._activate)
+
+    async def active_generation(self) -> int:
+        """The active generation for `name` (1 when none was recorded)."""
+        return await self._run(self._active_generation)
+
+    async def drop(self) -> None:
+        """Drop this generation's tables and delete its checkpoint."""
+        await self._run(self._drop)
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread (a later call reopens them)."""
+        if self._executor is None:
+            return
+        await self._run(self._close_connection)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    # ---------------------------------------------------------------- worker thread
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-{self.table}")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA busy_timeout = 10000")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            self._connection = connection
+        if not self._ready:
+            self._connection.executescript(self._schema())
+            self._ready = True
+        return self._connection
+
+    def _schema(self) -> str:
+        t = self.table
+        # The createdAt index also carries the time keys that follow createdAt, so a createdAt
+        # range sorted by updatedAt / lastVisitAt is sorted straight from the index.
+        indexes = "".join(
+            f"CREATE INDEX IF NOT EXISTS {t}_s_{column} ON {t} (tenant_id, state, {column}, id"
+            + (", k_updated, k_visit);" if column == "k_created" else ");")
+            for column in SORT_COLUMNS.values()
+        )
+        columns = ", ".join(f"{column} TEXT NOT NULL" for column in SORT_COLUMNS.values())
+        return f"""
+            CREATE TABLE IF NOT EXISTS projection_checkpoints (name TEXT, generation INTEGER,
+                position INTEGER, PRIMARY KEY(name, generation));
+            CREATE TABLE IF NOT EXISTS projection_generations (name TEXT PRIMARY KEY,
+                active INTEGER);
+            CREATE TABLE IF NOT EXISTS {t} (rid INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, {columns},
+                doc TEXT NOT NULL, UNIQUE (tenant_id, id));
+            {indexes}
+            CREATE TABLE IF NOT EXISTS {t}_counts (tenant_id TEXT NOT NULL, state TEXT NOT NULL,
+                n INTEGER NOT NULL, PRIMARY KEY (tenant_id, state)) WITHOUT ROWID;
+            CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5(body,
+                tokenize = "ascii tokenchars '#'", prefix = '1 2 3', detail = none,
+                columnsize = 0);
+        """
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+            self._ready = False
+
+    def _read_checkpoint(self) -> int:
+        row = (
+            self._db()
+            .execute(
+                "SELECT position FROM projection_checkpoints WHERE name = ? AND generation = ?",
+                (self.name, self.generation),
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def _load(self, keys: set[Key]) -> dict[Key, tuple[int, CustomerDoc]]:
+        by_tenant: dict[str, list[str]] = {}
+        for tenant_id, customer_id in keys:
+            by_tenant.setdefault(tenant_id, []).append(customer_id)
+        found: dict[Key, tuple[int, CustomerDoc]] = {}
+        for tenant_id, ids in by_tenant.items():
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                rows = self._db().execute(
+                    f"SELECT rid, id, doc FROM {self.table} "  # noqa: S608
+                    f"WHERE tenant_id = ? AND id IN ({','.join('?' * len(chunk))})",
+                    (tenant_id, *chunk),
+                )
+                for rid, customer_id, text in rows:
+                    found[(tenant_id, customer_id)] = (rid, restored(json.loads(text)))
+        return found
+
+    def _apply(self, events: list[EventEnvelope], position: int) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            loaded = self._load({(event.tenant_id, event.customer_id) for event in events})
+            current: dict[Key, CustomerDoc | None] = {k: doc for k, (_, doc) in loaded.items()}
+            for event in events:
+                key = (event.tenant_id, event.customer_id)
+                current[key] = evolve(current.get(key), event)
+            for key, doc in current.items():
+                rid, old = loaded.get(key, (None, None))
+                if doc is not old:
+                    self._write(db, rid, old, doc)
+            db.execute(
+                "INSERT INTO projection_checkpoints (name, generation, position) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, generation) DO UPDATE "
+                "SET position = max(position, excluded.position)",
+                (self.name, self.generation, position),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        rid: int | None,
+        old: CustomerDoc | None,
+        doc: CustomerDoc | None,
+    ) -> None:
+        counts = (
+            f"INSERT INTO {self.table}_counts (tenant_id, state, n) VALUES (?, ?, ?) "  # noqa: S608
+            "ON CONFLICT (tenant_id, state) DO UPDATE SET n = n + excluded.n"
+        )
+        if old is not None:
+            db.execute(counts, (old["tenantId"], old.get("state") or "active", -1))
+        if doc is not None:
+            db.execute(counts, (doc["tenantId"], doc.get("state") or "active", 1))
+        if rid is not None:
+            db.execute(f"DELETE FROM {self.table}_fts WHERE rowid = ?", (rid,))  # noqa: S608
+            if doc is None:
+                db.execute(f"DELETE FROM {self.table} WHERE rid = ?", (rid,))  # noqa: S608
+        if doc is None:
+            return
+        item = entry(doc)
+        columns = ["tenant_id", "id", "version", "state", *SORT_COLUMNS.values(), "doc"]
+        values = [item.tenant_id, item.id, item.version, item.state]
+        values += [item.sort_keys[key] for key in SORT_COLUMNS]
+        values.append(json.dumps(stored(doc), ensure_ascii=False, separators=(",", ":")))
+        if rid is None:
+            cursor = db.execute(
+                f"INSERT INTO {self.table} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(columns))})",
+                values,
+            )
+            rid = cursor.lastrowid
+        else:
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            db.execute(f"UPDATE {self.table} SET {assignments} WHERE rid = ?", [*values, rid])  # noqa: S608
+        db.execute(
+            f"INSERT INTO {self.table}_fts (rowid, body) VALUES (?, ?)",  # noqa: S608
+            (rid, sqlite_query.fts_body(item)),
+        )
+
+    def _activate(self) -> None:
+        self._db().execute(
+            "INSERT INTO projection_generations (name, active) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET active = excluded.active",
+            (self.name, self.generation),
+        )
+
+    def _active_generation(self) -> int:
+        row = (
+            self._db()
+            .execute("SELECT active FROM projection_generations WHERE name = ?", (self.name,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 1
+
+    def _drop(self) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(f"DROP TABLE IF EXISTS {self.table}_fts")
+            db.execute(f"DROP TABLE IF EXISTS {self.table}")
+            db.execute(f"DROP TABLE IF EXISTS {self.table}_counts")
+            db.execute(
+                "DELETE FROM projection_checkpoints WHERE name = ? AND generation = ?",
+                (self.name, self.generation),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._ready = False

@@ -1,0 +1,187 @@
+"""Pure text rules of the search index, shared by every adapter.
+
+- `fold`: NFKD, combining marks stripped, casefolded (repeated until stable), NUL removed.
+- Words: maximal runs of letters/digits of the folded text ("ann.lee@example.com" -> ann, lee,
+  example, com). A word of `q` matches a customer when it is a prefix of a word of the
+  customer's first name, last name or email.
+- Phone digit forms: the international digits of the E.164 number and its national
+  significant number (`national_number`, with Italy's leading zero kept). A digit token of
+  `q` (3+ digits) matches when a form starts with it or ends with it.
+- Sort keys: `"0" + folded value` (or the raw ISO time for time fields), `"1"` for a missing
+  value, so missing values sort last in ascending order (first in descending order), and
+  plain code-point / UTF-8 byte order of the key is the exact order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+MIN_DIGITS = 3
+MAX_DIGITS = 15
+TEXT_FIELDS = ("firstName", "lastName", "email")
+TIME_SORT_KEYS = frozenset({"createdAt", "updatedAt", "lastVisitAt"})
+NULL_KEY = "1"
+
+_WORD = re.compile(r"[^\W_]+")
+_DIGITS_ONLY = re.compile(r"[0-9]+")
+_PHONE_GLUE = re.compile(r"[\s+().\-/]*")
+
+
+@dataclass(frozen=True)
+class ParsedText:
+    """`q` split into word tokens (prefix-match words) and digit tokens (phone match)."""
+
+    words: tuple[str, ...]
+    digits: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when `q` holds nothing searchable."""
+        return not self.words and not self.digits
+
+
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: NFKD, marks stripped, casefolded, NUL removed."""
+    current = text.replace("\x00", "")
+    for _ in range(4):
+        folded = _strip_marks(_strip_marks(current).casefold())
+        if folded == current:
+            break
+        current = folded
+    return current
+
+
+def words(text: str | None) -> list[str]:
+    """The folded words of a text (letters and digits; everything else separates)."""
+    if not text:
+        return []
+    return _WORD.findall(fold(text))
+
+
+def customer_words(doc: dict[str, Any]) -> set[str]:
+    """Every word of the customer's first name, last name and email."""
+    found: set[str] = set()
+    for field in TEXT_FIELDS:
+        value = doc.get(field)
+        if isinstance(value, str):
+            found.update(words(value))
+    return found
+
+
+def prefixes(word: str, max_length: int | None = None) -> list[str]:
+    """Every non-empty prefix of `word`, up to `max_length` characters."""
+    top = len(word) if max_length is None else min(len(word), max_length)
+    return [word[:size] for size in range(1, top + 1)]
+
+
+def phone_forms(e164: str | None) -> tuple[str, ...]:
+    """Digit forms of a phone: international digits, then the national significant number."""
+    if not e164:
+        return ()
+    international = "".join(_DIGITS_ONLY.findall(e164))
+    if not international:
+        return ()
+    try:
+        national = phonenumbers.national_significant_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return (international,)
+    if national and national != international and international.endswith(national):
+        return (international, national)
+    return (international,)
+
+
+def phone_prefixes(e164: str | None) -> set[str]:
+    """Every 3+ digit prefix of every digit form of the phone."""
+    return {
+        form[:size]
+        for form in phone_forms(e164)
+        for size in range(MIN_DIGITS, min(len(form), MAX_DIGITS) + 1)
+    }
+
+
+def phone_suffixes(e164: str | None) -> set[str]:
+    """Every 3+ digit suffix of the phone's digits (national suffixes are among them)."""
+    forms = phone_forms(e164)
+    if not forms:
+        return set()
+    international = forms[0]
+    top = min(len(international), MAX_DIGITS)
+    return {international[-size:] for size in range(MIN_DIGITS, top + 1)}
+
+
+def phone_digit_tokens(e164: str | None) -> set[str]:
+    """Every digit token that matches this phone (its 3+ digit prefixes and suffixes)."""
+    return phone_prefixes(e164) | phone_suffixes(e164)
+
+
+def _is_digits(part: str) -> bool:
+    return part.isascii() and part.isdigit()
+
+
+def parse_text(text: str | None) -> ParsedText:
+    """Split `q` into tokens. Words made of ASCII digits only, separated by nothing but spaces
+    or phone punctuation (`+1 (415) 555-2671`), join into one digit run; a run of 3+ digits
+    is a digit token, anything else is a folded word token. Duplicates are dropped."""
+    found_words: list[str] = []
+    found_digits: list[str] = []
+    group: list[str] = []
+
+    def flush() -> None:
+        joined = "".join(group)
+        if len(joined) >= MIN_DIGITS:
+            found_digits.append(joined)
+        else:
+            found_words.extend(group)
+        group.clear()
+
+    folded = fold(text or "")
+    last_end = 0
+    for match in _WORD.finditer(folded):
+        part = match.group()
+        joins = _PHONE_GLUE.fullmatch(folded[last_end : match.start()]) is not None
+        if group and not (_is_digits(part) and joins):
+            flush()
+        if _is_digits(part):
+            group.append(part)
+        else:
+            found_words.append(part)
+        last_end = match.end()
+    if group:
+        flush()
+    return ParsedText(tuple(dict.fromkeys(found_words)), tuple(dict.fromkeys(found_digits)))
+
+
+def sort_key(doc: dict[str, Any], key: str) -> str:
+    """The exact sort key of a document for a sort field (see the module docstring)."""
+    value = doc.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return NULL_KEY
+    text = str(value)
+    if key in TIME_SORT_KEYS:
+        return "0" + text.replace("\x00", "")
+    return "0" + fold(text)
+
+
+def attribute_text(value: Any) -> str:
+    """The string form attribute filters compare: `true`/`false` for booleans, else `str`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def email_key(email: str | None) -> str | None:
+    """The form the exact, case-insensitive email filter compares."""
+    if email is None:
+        return None
+    folded = email.strip().casefold()
+    return folded or None

@@ -1,0 +1,252 @@
+"""The customer read model in MongoDB (or FerretDB v1), one collection per generation.
+
+Documents are keyed `_id = "{tenantId}:{id}"` (customer ids are UUIDs, so the key is
+unambiguous), and reads also check `tenantId`. `apply` loads the batch's documents with one
+`$in` find, evolves them in memory, writes the changed ones with one unordered `bulk_write`
+(inserts and upserts, see `_write` for why not `ReplaceOne`), and only then moves the checkpoint
+(forward only, with `$max`). A crash in between re-applies the batch harmlessly because
+`evolve` is version-guarded. No transactions, no aggregation beyond `count_documents`:
+FerretDB v1 suffices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, InsertOne, UpdateMany
+from pymongo.asynchronous.collection import AsyncCollection
+
+from read_side.events import EventEnvelope
+from read_side.store import table_name
+from read_side.views import CustomerDoc, evolve
+
+Document = dict[str, Any]
+CHECKPOINTS = "projection_checkpoints"
+GENERATIONS = "projection_generations"
+
+_T = ("tenantId", ASCENDING)
+_ACTIVE = ("state", ASCENDING)
+_ID = ("id", ASCENDING)
+# Every index starts with tenantId; sort indexes end with `id`, the tie-breaker of pages.
+INDEXES = [
+    # GET /customers?state=..&sort=-createdAt (default list) and createdFrom/createdTo ranges
+    IndexModel([_T, _ACTIVE, ("createdAt", DESCENDING), _ID], name="t_state_createdAt"),
+    # ... &sort=updatedAt
+    IndexModel([_T, _ACTIVE, ("updatedAt", DESCENDING), _ID], name="t_state_updatedAt"),
+    # ... &sort=firstName
+    IndexModel([_T, _ACTIVE, ("firstName", ASCENDING), _ID], name="t_state_firstName"),
+    # ... &sort=lastName
+    IndexModel([_T, _ACTIVE, ("lastName", ASCENDING), _ID], name="t_state_lastName"),
+    # ... &sort=email
+    IndexModel([_T, _ACTIVE, ("email", ASCENDING), _ID], name="t_state_email"),
+    # ... &sort=lastVisitAt
+    IndexModel([_T, _ACTIVE, ("lastVisitAt", DESCENDING), _ID], name="t_state_lastVisitAt"),
+    # ?email= filter, and attendee matching / uniqueness checks by email
+    IndexModel([_T, ("email", ASCENDING), _ACTIVE], name="t_email"),
+    # ?phone= filter, and attendee matching by E.164 phone
+    IndexModel([_T, ("phone", ASCENDING), _ACTIVE], name="t_phone"),
+    # ?type= filter with the default sort
+    IndexModel([_T, ("type", ASCENDING), _ACTIVE, ("createdAt", DESCENDING)], name="t_type"),
+    # ?tag= filter (multikey on the tags array)
+    IndexModel([_T, ("tags", ASCENDING), _ACTIVE], name="t_tags"),
+    # `attr` and `consent` filters use per-tenant dynamic keys: a wildcard index would be
+    # needed, which FerretDB v1 lacks; they are served by the search index instead.
+]
+
+_UNSAFE = (".", "$", "%")
+_ESCAPED = re.compile("%(25|2E|24)")
+_DECODE = {"25": "%", "2E": ".", "24": "$"}
+
+
+class MongoViewStore:
+    """`CustomerViewStore` on MongoDB: collection `{name}_g{generation}` in `database`.
+
+    The client belongs to the caller unless the store was made with `from_url`. Call
+    `ensure_indexes()` once at start-up (idempotent).
+    """
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        database: str,
+        *,
+        name: str = "customer_view",
+        generation: int = 1,
+    ) -> None:
+        self.name = name
+        self.generation = generation
+        self.collection_name = table_name(name, generation)
+        self._client = client
+        self._owns_client = False
+        db = client[database]
+        self._docs: AsyncCollection[Document] = db[self.collection_name]
+        self._checkpoints: AsyncCollection[Document] = db[CHECKPOINTS]
+        self._generations: AsyncCollection[Document] = db[GENERATIONS]
+        self._checkpoint_id = f"{name}:g{generation}"
+
+    @classmethod
+    def from_url(
+        cls, url: str, database: str, *, name: str = "customer_view", generation: int = 1
+    ) -> MongoViewStore:
+        """A store with a client of its own (connected lazily), closed by `close()`."""
+        store = cls(AsyncMongoClient(url), database, name=name, generation=generation)
+        store._owns_client = True
+        return store
+
+    async def ensure_indexes(self) -> None:
+        """Create the collection's query indexes that are missing (idempotent)."""
+        # One createIndexes per missing index: FerretDB v1.24 panics (and drops the
+        # connection) when one createIndexes call names several indexes that already exist.
+        existing = await self._docs.index_information()
+        for index in INDEXES:
+            if index.document["name"] not in existing:
+                await self._docs.create_indexes([index])
+
+    # ---------------------------------------------------------------- the port
+    async def checkpoint(self) -> int:
+        """The position of the last applied event (0 when none)."""
+        found = await self._checkpoints.find_one({"_id": self._checkpoint_id})
+        return int(found["position"]) if found else 0
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        """Apply a batch (in log order) with one find and one bulk write, then the checkpoint."""
+        keys = list(dict.fromkeys(_key(e.tenant_id, e.customer_id) for e in events))
+        loaded: dict[str, CustomerDoc] = {}
+        if keys:
+            async for raw in self._docs.find({"_id": {"$in": keys}}):
+                loaded[raw["_id"]] = _from_mongo(raw)
+        current: dict[str, CustomerDoc | None] = dict(loaded)
+        for event in events:
+            key = _key(event.tenant_id, event.customer_id)
+            current[key] = evolve(current.get(key), event)
+        writes: list[InsertOne[Document] | UpdateMany] = [
+            _write(key, loaded.get(key), doc)
+            for key, doc in current.items()
+            if doc is not None and doc is not loaded.get(key)
+        ]
+        if writes:
+            try:
+                await self._docs.bulk_write(writes, ordered=False)
+            except KeyError as error:
+                # FerretDB v1 omits `n`/`nModified` from a reply carrying writeErrors and
+                # pymongo then fails with KeyError: report it as what it is.
+                raise RuntimeError(f"bulk_write on {self.collection_name} failed") from error
+        await self._write_checkpoint(position)
+
+    async def _write_checkpoint(self, position: int) -> None:
+        await self._checkpoints.update_one(
+            {"_id": self._checkpoint_id},
+            {
+                "$max": {"position": position},
+                "$set": {"name": self.name, "generation": self.generation},
+            },
+            upsert=True,
+        )
+
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
+        """A document of that tenant (any state), or None."""
+        raw = await self._docs.find_one({"_id": _key(tenant_id, customer_id)})
+        doc = _from_mongo(raw) if raw else None
+        return doc if doc is not None and doc.get("tenantId") == tenant_id else None
+
+    async def get_many(self, tenant_id: str, customer_ids: Sequence[str]) -> list[CustomerDoc]:
+        """Documents for the ids that exist in that tenant, in the order of `customer_ids`."""
+        keys = list(dict.fromkeys(_key(tenant_id, cid) for cid in customer_ids))
+        if not keys:
+            return []
+        found: dict[str, CustomerDoc] = {}
+        async for raw in self._docs.find({"_id": {"$in": keys}}):
+            doc = _from_mongo(raw)
+            if doc.get("tenantId") == tenant_id:
+                found[doc["id"]] = doc
+        return [found[cid] for cid in customer_ids if cid in found]
+
+    # ---------------------------------------------------------------- management
+    async def activate(self) -> None:
+        """Make this generation the active one for `name`."""
+        await self._generations.update_one(
+            {"_id": self.name}, {"$set": {"active": self.generation}}, upsert=True
+        )
+
+    async def active_generation(self) -> int:
+        """The active generation for `name` (1 when none was recorded)."""
+        found = await self._generations.find_one({"_id": self.name})
+        return int(found["active"]) if found else 1
+
+    async def drop(self) -> None:
+        """Drop this generation's collection and delete its checkpoint."""
+        await self._docs.drop()
+        await self._checkpoints.delete_one({"_id": self._checkpoint_id})
+
+    async def count(self) -> int:
+        """How many documents this generation holds."""
+        return await self._docs.count_documents({})
+
+    async def close(self) -> None:
+        """Close the client if this store created it (`from_url`); otherwise nothing."""
+        if self._owns_client:
+            await self._client.close()
+
+
+def _write(key: str, old: CustomerDoc | None, new: CustomerDoc) -> InsertOne[Document] | UpdateMany:
+    """The write that turns `old` (None: not stored) into `new` at `key`.
+
+    New documents are inserted: FerretDB v1 batches inserts, while every update or upsert
+    there is a sequential scan of the collection (about 40 docs/s at 20k documents). Should
+    a concurrent writer have inserted one meanwhile, the duplicate-key error fails `apply`
+    without moving the checkpoint; the retry then loads and updates it.
+    Stored documents get `$set` of every field and `$unset` of vanished ones, not a
+    `ReplaceOne`: FerretDB v1.24 (PostgreSQL) keeps one pooled connection per *matched*
+    single-document update until the whole command ends, so a bulk of 50+ replacements of
+    existing documents exhausts its 50-connection pool and wedges the server for every
+    client. A multi-update drains its cursor and returns the connection at once.
+    """
+    if old is None:
+        return InsertOne({"_id": key, **_escape(new)})
+    update: Document = {"$set": _escape(new)}
+    vanished = set(old) - set(new)
+    if vanished:
+        update["$unset"] = {_escape_key(field): "" for field in sorted(vanished)}
+    return UpdateMany({"_id": key}, update, upsert=True)
+
+
+def _key(tenant_id: str, customer_id: str) -> str:
+    return f"{tenant_id}:{customer_id}"
+
+
+def _from_mongo(raw: Document) -> CustomerDoc:
+    doc = dict(raw)
+    doc.pop("_id", None)
+    return _unescape(doc)  # type: ignore[no-any-return]
+
+
+def _escape(value: Any) -> Any:
+    """Percent-encode `.`, `$` and `%` in keys: FerretDB v1 refuses dotted and `$` field
+    names, and custom attribute keys may contain dots."""
+    if isinstance(value, dict):
+        return {_escape_key(k): _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(item) for item in value]
+    return value
+
+
+def _escape_key(key: str) -> str:
+    if not any(char in key for char in _UNSAFE):
+        return key
+    return key.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def _unescape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_unescape_key(k): _unescape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescape(item) for item in value]
+    return value
+
+
+def _unescape_key(key: str) -> str:
+    if "%" not in key:
+        return key
+    return _ESCAPED.sub(lambda match: _DECODE[match.group(1)], key)

@@ -1,0 +1,223 @@
+"""The customer read model in an embedded SQLite file (WAL), one table per generation.
+
+The file may be shared with other adapters (the SQLite search index keeps its own tables).
+SQLite is synchronous, so every statement runs on one dedicated worker thread that owns the
+adapter's single connection; the event loop only awaits it. `apply` loads, evolves and writes
+the batch's documents and stores the checkpoint in ONE `BEGIN IMMEDIATE` transaction, so a
+crash leaves either the whole batch with its checkpoint or neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from read_side.events import EventEnvelope
+from read_side.store import table_name
+from read_side.views import CustomerDoc, evolve
+
+T = TypeVar("T")
+Key = tuple[str, str]
+_CHUNK = 400  # ids per `IN (...)`, well below SQLite's bound-parameter limit
+
+
+class SQLiteViewStore:
+    """`CustomerViewStore` on SQLite: table `{name}_g{generation}`, shared checkpoint tables.
+
+    Nothing is opened until the first call; `close()` closes the connection and its thread.
+    The checkpoint only moves forward (re-applying an older batch never rewinds it).
+    """
+
+    def __init__(self, path: Path, *, name: str = "customer_view", generation: int = 1) -> None:
+        self.path = Path(path)
+        self.name = name
+        self.generation = generation
+        self.table = table_name(name, generation)
+        self._executor: ThreadPoolExecutor | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._ready = False
+
+    # ---------------------------------------------------------------- the port
+    async def checkpoint(self) -> int:
+        """The position of the last applied event (0 when none)."""
+        return await self._run(self._read_checkpoint)
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        """Apply a batch (in log order) and store `position`, in one transaction."""
+        await self._run(self._apply, list(events), position)
+
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
+        """A document of that tenant (any state), or None."""
+        found = await self._run(self._load, {(tenant_id, customer_id)})
+        return found.get((tenant_id, customer_id))
+
+    async def get_many(self, tenant_id: str, customer_ids: Sequence[str]) -> list[CustomerDoc]:
+        """Documents for the ids that exist in that tenant, in the order of `customer_ids`."""
+        found = await self._run(self._load, {(tenant_id, cid) for cid in customer_ids})
+        return [found[(tenant_id, cid)] for cid in customer_ids if (tenant_id, cid) in found]
+
+    # ---------------------------------------------------------------- management
+    async def activate(self) -> None:
+        """Make this generation the active one for `name`."""
+        await self._run(self._activate)
+
+    async def active_generation(self) -> int:
+        """The active generation for `name` (1 when none was recorded)."""
+        return await self._run(self._active_generation)
+
+    async def drop(self) -> None:
+        """Drop this generation's table and delete its checkpoint."""
+        await self._run(self._drop)
+
+    async def count(self) -> int:
+        """How many documents this generation holds."""
+        return await self._run(self._count)
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread (a later call reopens them)."""
+        if self._executor is None:
+            return
+        await self._run(self._close_connection)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    # ---------------------------------------------------------------- worker thread
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-{self.table}")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA busy_timeout = 10000")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            self._connection = connection
+        if not self._ready:
+            self._connection.executescript(
+                f"""
+                CREATE TABLE IF NOT EXISTS {self.table} (
+                    id TEXT NOT NULL, tenant_id TEXT NOT NULL, version INTEGER NOT NULL,
+                    doc TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
+                CREATE TABLE IF NOT EXISTS projection_checkpoints (
+                    name TEXT NOT NULL, generation INTEGER NOT NULL, position INTEGER NOT NULL,
+                    PRIMARY KEY (name, generation));
+                CREATE TABLE IF NOT EXISTS projection_generations (
+                    name TEXT PRIMARY KEY, active INTEGER NOT NULL);
+                """
+            )
+            self._ready = True
+        return self._connection
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+            self._ready = False
+
+    def _read_checkpoint(self) -> int:
+        row = (
+            self._db()
+            .execute(
+                "SELECT position FROM projection_checkpoints WHERE name = ? AND generation = ?",
+                (self.name, self.generation),
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def _load(self, keys: set[Key]) -> dict[Key, CustomerDoc]:
+        db = self._db()
+        by_tenant: dict[str, list[str]] = {}
+        for tenant_id, customer_id in keys:
+            by_tenant.setdefault(tenant_id, []).append(customer_id)
+        found: dict[Key, CustomerDoc] = {}
+        for tenant_id, ids in by_tenant.items():
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT id, doc FROM {self.table} WHERE tenant_id = ? AND id IN ({marks})",  # noqa: S608
+                    (tenant_id, *chunk),
+                )
+                for customer_id, text in rows:
+                    found[(tenant_id, customer_id)] = json.loads(text)
+        return found
+
+    def _apply(self, events: list[EventEnvelope], position: int) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            loaded = self._load({(e.tenant_id, e.customer_id) for e in events})
+            current: dict[Key, CustomerDoc | None] = dict(loaded)
+            for event in events:
+                key = (event.tenant_id, event.customer_id)
+                current[key] = evolve(current.get(key), event)
+            rows = [
+                (key[1], key[0], doc["version"], json.dumps(doc, ensure_ascii=False))
+                for key, doc in current.items()
+                if doc is not None and doc is not loaded.get(key)
+            ]
+            db.executemany(
+                f"INSERT INTO {self.table} (id, tenant_id, version, doc) VALUES (?, ?, ?, ?) "  # noqa: S608
+                "ON CONFLICT (tenant_id, id) DO UPDATE SET version = excluded.version, "
+                "doc = excluded.doc WHERE excluded.version > version",
+                rows,
+            )
+            self._write_checkpoint(db, position)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _write_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
+        db.execute(
+            "INSERT INTO projection_checkpoints (name, generation, position) VALUES (?, ?, ?) "
+            "ON CONFLICT (name, generation) DO UPDATE "
+            "SET position = max(position, excluded.position)",
+            (self.name, self.generation, position),
+        )
+
+    def _activate(self) -> None:
+        self._db().execute(
+            "INSERT INTO projection_generations (name, active) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET active = excluded.active",
+            (self.name, self.generation),
+        )
+
+    def _active_generation(self) -> int:
+        row = (
+            self._db()
+            .execute("SELECT active FROM projection_generations WHERE name = ?", (self.name,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 1
+
+    def _drop(self) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(f"DROP TABLE IF EXISTS {self.table}")
+            db.execute(
+                "DELETE FROM projection_checkpoints WHERE name = ? AND generation = ?",
+                (self.name, self.generation),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._ready = False
+
+    def _count(self) -> int:
+        row = self._db().execute(f"SELECT count(*) FROM {self.table}").fetchone()  # noqa: S608
+        return int(row[0])
