@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from read_side.access_audit import AccessAudit, MongoAccessAudit, SQLiteAccessAudit
 from read_side.cache import DocCache, MemoryDocCache, RedisDocCache
 from read_side.generations import ActiveGeneration
 from shared.settings import Settings
@@ -20,12 +21,16 @@ class ReadAdapters:
     views: ActiveGeneration[Any]
     index: ActiveGeneration[Any]
     cache: DocCache
+    audit: AccessAudit
     clients: list[Any] = field(default_factory=list)
 
     async def close(self) -> None:
         """Close adapters and the clients this object opened."""
         await self.views.close()
         await self.index.close()
+        close = getattr(self.audit, "close", None)
+        if close is not None:
+            await close()
         for client in self.clients:
             await client.aclose() if hasattr(client, "aclose") else await client.close()
 
@@ -75,7 +80,11 @@ def open_read_adapters(settings: Settings) -> ReadAdapters:
     views = ActiveGeneration(view_factory(settings, clients))
     index = ActiveGeneration(index_factory(settings, redis_client))
     cache: DocCache = RedisDocCache(redis_client) if redis_client else MemoryDocCache()
-    return ReadAdapters(views=views, index=index, cache=cache, clients=clients)
+    audit: AccessAudit = SQLiteAccessAudit(settings.data_dir / "read_models.db")
+    mongo = next((c for c in clients if type(c).__name__ == "AsyncMongoClient"), None)
+    if mongo is not None:
+        audit = MongoAccessAudit(mongo, mongo.get_default_database(default="customers").name)
+    return ReadAdapters(views=views, index=index, cache=cache, audit=audit, clients=clients)
 
 
 def make_sink(settings: Settings, name: str, generation: int) -> tuple[Any, list[Any]]:

@@ -15,11 +15,17 @@ from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.runtime import start_runtime
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
+from read_side.http.records_handlers import (
+    AUDIT_HANDLERS,
+    RECORD_DEPENDENCIES,
+    RECORD_HANDLERS,
+)
 from shared.http.auth import build_jwt_auth
 from shared.http.context import RequestContextMiddleware, remember_route
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
+from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -28,12 +34,24 @@ def customers_router() -> Router:
     """The customer resource: command handlers (write side) and queries (read side)."""
     return Router(
         path="/customers",
-        route_handlers=[*COMMAND_HANDLERS, *QUERY_HANDLERS],
+        route_handlers=[
+            *COMMAND_HANDLERS,
+            *MORE_COMMAND_HANDLERS,
+            *QUERY_HANDLERS,
+            *RECORD_HANDLERS,
+        ],
         dependencies={
             "commands": Provide(provide_commands, sync_to_thread=False),
             "queries": Provide(provide_queries, sync_to_thread=False),
+            **MORE_COMMAND_DEPENDENCIES,
+            **RECORD_DEPENDENCIES,
         },
     )
+
+
+def audit_router() -> Router:
+    """`/audit/access`: the access log of personal data."""
+    return Router(path="/", route_handlers=AUDIT_HANDLERS, dependencies=RECORD_DEPENDENCIES)
 
 
 def _context_outermost(config: AppConfig) -> AppConfig:
@@ -53,6 +71,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.runtime = runtime
         app.state.commands = runtime.commands
         app.state.queries = runtime.queries
+        app.state.records = runtime.records
+        app.state.attendees = runtime.attendees
+        app.state.commerce = runtime.commerce
+        app.state.privacy = runtime.privacy
         app.state.settings = settings
         app.state.observe_request = metrics.observe_request
         app.state.metrics = metrics
@@ -62,7 +84,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             await runtime.stop()
 
     return Litestar(
-        route_handlers=[customers_router(), HealthController, MetricsController],
+        route_handlers=[customers_router(), audit_router(), HealthController, MetricsController],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost],
         exception_handlers=EXCEPTION_HANDLERS,

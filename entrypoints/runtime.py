@@ -19,9 +19,13 @@ from read_side.consistency import ConsistencyWaiter
 from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
 from read_side.queries import CustomerQueries
+from read_side.records import CustomerRecords
 from shared.settings import Settings
+from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
+from write_side.application.commerce import CommerceCommands
 from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.application.privacy import PrivacyCommands
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,10 @@ class Runtime:
     queries: CustomerQueries
     runner: ProjectionRunner
     dead_letters: DeadLetterBook
+    records: CustomerRecords
+    attendees: AttendeeProcessing
+    commerce: CommerceCommands
+    privacy: PrivacyCommands
     runs_projections: bool = False
     _lock_file: IO[str] | None = field(default=None, repr=False)
 
@@ -92,7 +100,21 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         return await asyncio.to_thread(log.stream, parsed)
 
     queries = CustomerQueries(read.views, read.index, read.cache, waiter, stream)
-    runtime = Runtime(settings, store, commands, log, read, queries, runner, dead_letters)
+    attendees = AttendeeProcessing(commands)
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        commands=commands,
+        log=log,
+        read=read,
+        queries=queries,
+        runner=runner,
+        dead_letters=dead_letters,
+        records=CustomerRecords(queries, read.audit),
+        attendees=attendees,
+        commerce=CommerceCommands(commands, attendees),
+        privacy=PrivacyCommands(commands),
+    )
     await _prepare(read)
     if projections:
         runtime._lock_file = _projector_lock(settings)

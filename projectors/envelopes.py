@@ -18,6 +18,7 @@ from read_side.events import EventEnvelope
 from write_side.application.event_store import CustomersApplication
 
 CUSTOMER_TOPIC_PREFIX = "write_side.domain.customer:Customer."
+ORDER_RECORD_TOPIC = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
 _EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -78,13 +79,30 @@ class EventLog:
 
 
 def is_customer_event(topic: str) -> bool:
-    """True for events of the Customer aggregate (claims and records are skipped)."""
-    return topic.startswith(CUSTOMER_TOPIC_PREFIX)
+    """True for Customer events and processed orders (other claims and records are skipped)."""
+    return topic.startswith(CUSTOMER_TOPIC_PREFIX) or topic == ORDER_RECORD_TOPIC
 
 
 def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
-    """Neutral envelope of a decoded domain event."""
+    """Neutral envelope of a decoded domain event.
+
+    A processed order (`customer.attendees_processed`) is named after its first attendee's
+    customer with version 0, so read models ignore it and the broker relay publishes it.
+    """
     attributes = dict(domain_event.__dict__)
+    if topic == ORDER_RECORD_TOPIC:
+        results = attributes.get("results") or [{}]
+        return EventEnvelope(
+            position=position,
+            event_id=event_id(domain_event.originator_id, domain_event.originator_version),
+            type="customer.attendees_processed",
+            customer_id=str(results[0].get("customerId", "")),
+            version=0,
+            occurred_at=domain_event.timestamp,
+            tenant_id=str(attributes.get("tenant_id", "")),
+            actor=attributes.get("actor"),
+            data={k: attributes.get(k) for k in ("order_id", "placed_at", "results")},
+        )
     data = {
         key: value
         for key, value in attributes.items()

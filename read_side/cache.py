@@ -1,8 +1,9 @@
 """Cache-aside for `GET /customers/{id}`, refreshed by the customer-view projection.
 
-Readers fill the cache with SET-if-absent; the projection overwrites entries of every customer
-it changed, right after the view store stored them. So a reader that read an old document
-before the projection ran can never overwrite the newer entry.
+Readers fill the cache with SET-if-absent and a short TTL; the projection deletes the entries of
+every customer it changed right after the view store stored them (no extra read of the store).
+A reader racing the projection can at worst re-cache an old document for the TTL; reads that
+carry an `X-Consistency-Token` bypass the cache.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from read_side.events import EventEnvelope
-from read_side.ports import CustomerViewStore
 from read_side.views import CustomerDoc
 
-TTL_SECONDS = 300
+TTL_SECONDS = 60
 
 
 class DocCache(Protocol):
@@ -120,14 +120,13 @@ class CachingViewSink:
         return int(await self._store.checkpoint())
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
-        """Apply to the store, then refresh the cache for the changed customers."""
+        """Apply to the store, then drop the cached entries of the changed customers."""
         await self._store.apply(events, position)
         by_tenant: dict[str, list[str]] = {}
         for event in events:
             by_tenant.setdefault(event.tenant_id, []).append(event.customer_id)
-        current: CustomerViewStore = await self._store.current()
         for tenant_id, ids in by_tenant.items():
-            await self._cache.refresh(await current.get_many(tenant_id, list(dict.fromkeys(ids))))
+            await self._cache.forget(tenant_id, list(dict.fromkeys(ids)))
 
     async def close(self) -> None:
         """Nothing of its own to close."""

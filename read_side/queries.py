@@ -63,6 +63,10 @@ class CustomerQueries:
             "nextCursor": page.next_cursor,
         }
 
+    async def events(self, tenant_id: str, customer_id: str) -> list[EventEnvelope]:
+        """The customer's events, oldest first; 404 for another tenant's customer."""
+        return await self._events(tenant_id, customer_id)
+
     async def _events(self, tenant_id: str, customer_id: str) -> list[EventEnvelope]:
         events = await self._stream(customer_id)
         if not events or events[0].tenant_id != tenant_id:

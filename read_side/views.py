@@ -82,6 +82,10 @@ def _created(event: EventEnvelope) -> CustomerDoc:
         "version": event.version,
         "stateHistory": [{"state": "active", "at": at, "by": event.actor, "reason": None}],
         "consents": {},
+        "orders": {},
+        "payments": {},
+        "billing": None,
+        "invoices": {},
     }
     doc["tags"] = list(doc["tags"] or [])
     doc["attributes"] = dict(doc["attributes"] or {})
@@ -102,7 +106,8 @@ def _state_changed(state: str) -> Any:
     def apply(doc: CustomerDoc, event: EventEnvelope) -> None:
         at = iso_utc(event.occurred_at)
         doc["state"] = state
-        doc["deletedAt"] = at if state == "deleted" else None
+        if state != "erased":
+            doc["deletedAt"] = at if state == "deleted" else None
         doc["stateHistory"].append(
             {"state": state, "at": at, "by": event.actor, "reason": event.data.get("reason")}
         )
@@ -110,9 +115,69 @@ def _state_changed(state: str) -> Any:
     return apply
 
 
+def _visit_recorded(doc: CustomerDoc, event: EventEnvelope) -> None:
+    placed_at = str(event.data["placed_at"])
+    doc["visitCount"] = int(doc.get("visitCount") or 0) + 1
+    doc["firstVisitAt"] = min(filter(None, (doc.get("firstVisitAt"), placed_at)))
+    doc["lastVisitAt"] = max(filter(None, (doc.get("lastVisitAt"), placed_at)))
+    doc.setdefault("orders", {})[event.data["order_id"]] = {
+        "orderId": event.data["order_id"],
+        "placedAt": placed_at,
+        "status": "placed",
+        "firstTime": event.data.get("first_time"),
+        "snapshot": event.data.get("snapshot"),
+    }
+
+
+def _order_closed(doc: CustomerDoc, event: EventEnvelope) -> None:
+    order = doc.setdefault("orders", {}).get(event.data["order_id"])
+    if order is not None:
+        order["status"] = event.data["status"]
+        order["closedAt"] = iso_utc(event.occurred_at)
+
+
+def _payment_recorded(doc: CustomerDoc, event: EventEnvelope) -> None:
+    payment = dict(event.data["payment"])
+    payments = doc.setdefault("payments", {})
+    payments[payment["paymentId"]] = payments.get(payment["paymentId"], {}) | payment
+
+
+def _billing_set(doc: CustomerDoc, event: EventEnvelope) -> None:
+    doc["billing"] = event.data.get("billing")
+
+
+def _invoice_issued(doc: CustomerDoc, event: EventEnvelope) -> None:
+    invoice = dict(event.data["invoice"])
+    doc.setdefault("invoices", {})[str(invoice["number"])] = invoice
+
+
+def _consent_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
+    consent = dict(event.data.get("consent") or {})
+    consent |= {"at": iso_utc(event.occurred_at), "by": event.actor}
+    doc.setdefault("consents", {})[event.data["purpose"]] = consent
+
+
+def _erased(doc: CustomerDoc, event: EventEnvelope) -> None:
+    _state_changed("erased")(doc, event)
+    for key in PROFILE_KEYS:
+        doc[key] = [] if key == "tags" else {} if key == "attributes" else None
+    doc["billing"] = None
+    for order in doc.get("orders", {}).values():
+        order["snapshot"] = None
+    for invoice in doc.get("invoices", {}).values():
+        invoice["billing"] = None
+
+
 _HANDLERS = {
     "customer.profile_changed": _profile_changed,
     "customer.type_changed": _type_changed,
     "customer.deleted": _state_changed("deleted"),
     "customer.restored": _state_changed("active"),
+    "customer.visit_recorded": _visit_recorded,
+    "customer.order_closed": _order_closed,
+    "customer.payment_recorded": _payment_recorded,
+    "customer.billing_details_set": _billing_set,
+    "customer.invoice_issued": _invoice_issued,
+    "customer.consent_changed": _consent_changed,
+    "customer.erased": _erased,
 }

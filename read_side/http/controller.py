@@ -12,6 +12,7 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from read_side.http.params import build_query, check_names, utc
 from read_side.queries import CustomerQueries
+from read_side.records import CustomerRecords
 from shared.http.auth import requires
 from shared.http.openapi import problems
 from shared.principal import Permission, Principal
@@ -26,6 +27,10 @@ Token = Annotated[
 ]
 Text = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 Queries = NamedDependency[CustomerQueries]
+AccessPurpose = Annotated[
+    str | None,
+    HeaderParameter(name="X-Access-Purpose", required=False, max_length=100, description="Why."),
+]
 
 
 def provide_queries(request: Request[Any, Any, Any]) -> CustomerQueries:
@@ -116,10 +121,17 @@ async def get_customer(
     responses=problems(401, 403, 404, 429),
 )
 async def history(
-    request: Request[Any, Any, Any], customer_id: FromPath[uuid.UUID], queries: Queries
+    request: Request[Any, Any, Any],
+    customer_id: FromPath[uuid.UUID],
+    queries: Queries,
+    records: NamedDependency[CustomerRecords],
+    purpose: AccessPurpose = None,
 ) -> dict[str, Any]:
     """`{items: [{version, type, occurredAt, actor, changes: {field: {from, to}}}]}`."""
-    return await queries.history(_principal(request).tenant_id, str(customer_id))
+    principal = _principal(request)
+    items = await queries.history(principal.tenant_id, str(customer_id))
+    await records.record_access(principal, str(customer_id), "history", purpose)
+    return items
 
 
 QUERY_HANDLERS = [list_customers, get_customer, history]

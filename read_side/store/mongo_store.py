@@ -12,10 +12,10 @@ FerretDB v1 suffices.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, InsertOne, UpdateMany
+from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
 
 from read_side.events import EventEnvelope
@@ -26,36 +26,23 @@ Document = dict[str, Any]
 CHECKPOINTS = "projection_checkpoints"
 GENERATIONS = "projection_generations"
 
-_T = ("tenantId", ASCENDING)
-_ACTIVE = ("state", ASCENDING)
-_ID = ("id", ASCENDING)
+_T, _S, _ID = ("tenantId", 1), ("state", 1), ("id", 1)
 # Every index starts with tenantId; sort indexes end with `id`, the tie-breaker of pages.
+# (`attr` and `consent` filter on dynamic keys, which would need a wildcard index that
+# FerretDB v1 lacks: the search index serves them.)
 INDEXES = [
-    # GET /customers?state=..&sort=-createdAt (default list) and createdFrom/createdTo ranges
-    IndexModel([_T, _ACTIVE, ("createdAt", DESCENDING), _ID], name="t_state_createdAt"),
-    # ... &sort=updatedAt
-    IndexModel([_T, _ACTIVE, ("updatedAt", DESCENDING), _ID], name="t_state_updatedAt"),
-    # ... &sort=firstName
-    IndexModel([_T, _ACTIVE, ("firstName", ASCENDING), _ID], name="t_state_firstName"),
-    # ... &sort=lastName
-    IndexModel([_T, _ACTIVE, ("lastName", ASCENDING), _ID], name="t_state_lastName"),
-    # ... &sort=email
-    IndexModel([_T, _ACTIVE, ("email", ASCENDING), _ID], name="t_state_email"),
-    # ... &sort=lastVisitAt
-    IndexModel([_T, _ACTIVE, ("lastVisitAt", DESCENDING), _ID], name="t_state_lastVisitAt"),
-    # ?email= filter, and attendee matching / uniqueness checks by email
-    IndexModel([_T, ("email", ASCENDING), _ACTIVE], name="t_email"),
-    # ?phone= filter, and attendee matching by E.164 phone
-    IndexModel([_T, ("phone", ASCENDING), _ACTIVE], name="t_phone"),
-    # ?type= filter with the default sort
-    IndexModel([_T, ("type", ASCENDING), _ACTIVE, ("createdAt", DESCENDING)], name="t_type"),
-    # ?tag= filter (multikey on the tags array)
-    IndexModel([_T, ("tags", ASCENDING), _ACTIVE], name="t_tags"),
-    # `attr` and `consent` filters use per-tenant dynamic keys: a wildcard index would be
-    # needed, which FerretDB v1 lacks; they are served by the search index instead.
+    # GET /customers (default sort -createdAt, state filter) and createdFrom/createdTo ranges
+    IndexModel([_T, _S, ("createdAt", -1), _ID], name="t_state_createdAt"),
+    IndexModel([_T, _S, ("updatedAt", -1), _ID], name="t_state_updatedAt"),  # sort=updatedAt
+    IndexModel([_T, _S, ("firstName", 1), _ID], name="t_state_firstName"),  # sort=firstName
+    IndexModel([_T, _S, ("lastName", 1), _ID], name="t_state_lastName"),  # sort=lastName
+    IndexModel([_T, _S, ("email", 1), _ID], name="t_state_email"),  # sort=email
+    IndexModel([_T, _S, ("lastVisitAt", -1), _ID], name="t_state_lastVisitAt"),  # sort=lastVisitAt
+    IndexModel([_T, ("email", 1), _S], name="t_email"),  # ?email=, attendee match by email
+    IndexModel([_T, ("phone", 1), _S], name="t_phone"),  # ?phone=, attendee match by phone
+    IndexModel([_T, ("type", 1), _S, ("createdAt", -1)], name="t_type"),  # ?type=
+    IndexModel([_T, ("tags", 1), _S], name="t_tags"),  # ?tag= (multikey on the array)
 ]
-
-_UNSAFE = (".", "$", "%")
 _ESCAPED = re.compile("%(25|2E|24)")
 _DECODE = {"25": "%", "2E": ".", "24": "$"}
 
@@ -193,15 +180,13 @@ class MongoViewStore:
 def _write(key: str, old: CustomerDoc | None, new: CustomerDoc) -> InsertOne[Document] | UpdateMany:
     """The write that turns `old` (None: not stored) into `new` at `key`.
 
-    New documents are inserted: FerretDB v1 batches inserts, while every update or upsert
-    there is a sequential scan of the collection (about 40 docs/s at 20k documents). Should
-    a concurrent writer have inserted one meanwhile, the duplicate-key error fails `apply`
-    without moving the checkpoint; the retry then loads and updates it.
+    New documents are inserted: FerretDB v1 batches inserts, but scans the whole collection
+    for every update. (A concurrent writer's insert makes `apply` fail with a duplicate key
+    before the checkpoint moves; the retry then loads and updates the document.)
     Stored documents get `$set` of every field and `$unset` of vanished ones, not a
-    `ReplaceOne`: FerretDB v1.24 (PostgreSQL) keeps one pooled connection per *matched*
-    single-document update until the whole command ends, so a bulk of 50+ replacements of
-    existing documents exhausts its 50-connection pool and wedges the server for every
-    client. A multi-update drains its cursor and returns the connection at once.
+    `ReplaceOne`: FerretDB v1.24 (PostgreSQL) holds one pooled connection per *matched*
+    single-document update until the command ends, so 50+ replacements of existing
+    documents in one bulk exhaust its 50-connection pool and wedge it for every client.
     """
     if old is None:
         return InsertOne({"_id": key, **_escape(new)})
@@ -217,33 +202,29 @@ def _key(tenant_id: str, customer_id: str) -> str:
 
 
 def _from_mongo(raw: Document) -> CustomerDoc:
-    doc = dict(raw)
-    doc.pop("_id", None)
-    return _unescape(doc)  # type: ignore[no-any-return]
+    doc: CustomerDoc = _map_keys({k: v for k, v in raw.items() if k != "_id"}, _unescape_key)
+    return doc
 
 
-def _escape(value: Any) -> Any:
+def _escape(doc: CustomerDoc) -> Document:
     """Percent-encode `.`, `$` and `%` in keys: FerretDB v1 refuses dotted and `$` field
     names, and custom attribute keys may contain dots."""
+    escaped: Document = _map_keys(doc, _escape_key)
+    return escaped
+
+
+def _map_keys(value: Any, rename: Callable[[str], str]) -> Any:
     if isinstance(value, dict):
-        return {_escape_key(k): _escape(v) for k, v in value.items()}
+        return {rename(k): _map_keys(v, rename) for k, v in value.items()}
     if isinstance(value, list):
-        return [_escape(item) for item in value]
+        return [_map_keys(item, rename) for item in value]
     return value
 
 
 def _escape_key(key: str) -> str:
-    if not any(char in key for char in _UNSAFE):
+    if not any(char in key for char in ".$%"):
         return key
     return key.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
-
-
-def _unescape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {_unescape_key(k): _unescape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unescape(item) for item in value]
-    return value
 
 
 def _unescape_key(key: str) -> str:

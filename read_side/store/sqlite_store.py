@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,11 +81,10 @@ class SQLiteViewStore:
 
     async def close(self) -> None:
         """Close the connection and stop the worker thread (a later call reopens them)."""
-        if self._executor is None:
-            return
-        await self._run(self._close_connection)
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, self._close_connection)
+            executor.shutdown(wait=False)
 
     # ---------------------------------------------------------------- worker thread
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
@@ -153,9 +153,7 @@ class SQLiteViewStore:
         return found
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self._db()) as db:
             loaded = self._load({(e.tenant_id, e.customer_id) for e in events})
             current: dict[Key, CustomerDoc | None] = dict(loaded)
             for event in events:
@@ -173,11 +171,6 @@ class SQLiteViewStore:
                 rows,
             )
             self._write_checkpoint(db, position)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     def _write_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
         db.execute(
@@ -203,21 +196,27 @@ class SQLiteViewStore:
         return int(row[0]) if row else 1
 
     def _drop(self) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self._db()) as db:
             db.execute(f"DROP TABLE IF EXISTS {self.table}")
             db.execute(
                 "DELETE FROM projection_checkpoints WHERE name = ? AND generation = ?",
                 (self.name, self.generation),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         self._ready = False
 
     def _count(self) -> int:
         row = self._db().execute(f"SELECT count(*) FROM {self.table}").fetchone()  # noqa: S608
         return int(row[0])
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` (take the write lock first: no upgrade deadlocks) ... COMMIT."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -314,6 +314,19 @@ class TestMongoViewStore(ViewStoreContract):
             assert name == "_id_" or info["key"][0][0] == "tenantId", name
         assert await collection.find_one({"_id": f"t1:{c}"}) is not None
 
+    async def test_fields_an_evolve_drops_are_unset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        store, log, c = await self.make_store(), Log(), new_id()
+        await store.apply([log.created("t1", c, notes="secret")], 1)
+
+        def forgetful(doc: CustomerDoc | None, event: EventEnvelope) -> CustomerDoc | None:
+            result = evolve(doc, event)
+            return {k: v for k, v in result.items() if k != "notes"} if result else None
+
+        monkeypatch.setattr("read_side.store.mongo_store.evolve", forgetful)
+        await store.apply([log.changed("t1", c, firstName="Eve")], 2)
+        doc = await store.get("t1", c)
+        assert doc is not None and "notes" not in doc and doc["firstName"] == "Eve"
+
     async def test_from_url_owns_its_client(self, mongo_url: str) -> None:
         store = MongoViewStore.from_url(mongo_url, self.database)
         assert await store.checkpoint() == 0

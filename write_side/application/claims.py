@@ -11,7 +11,13 @@ from eventsourcing.application import AggregateNotFoundError
 from shared.errors import Conflict, IdempotencyMismatch
 from write_side.application.decisions import CommandMeta, Decision, StaleDecision
 from write_side.application.event_store import CustomersApplication
-from write_side.domain.claims import EmailClaim, IdempotencyRecord, keyed_id
+from write_side.domain.claims import (
+    EmailClaim,
+    IdempotencyRecord,
+    OrderRecord,
+    PhoneIndex,
+    keyed_id,
+)
 from write_side.domain.customer import Customer
 from write_side.domain.values import email_identity
 
@@ -25,7 +31,8 @@ class Claims:
         self._app = app
         self._key = index_key
 
-    def _get(self, aggregate_id: uuid.UUID) -> Any:
+    def get(self, aggregate_id: uuid.UUID) -> Any:
+        """Any aggregate by id, or None."""
         try:
             return self._app.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -33,7 +40,7 @@ class Claims:
 
     def email_owner(self, tenant_id: str, email: str) -> uuid.UUID | None:
         """The customer currently holding `email` in the tenant, if any."""
-        claim = self._get(keyed_id(self._key, tenant_id, "email", email_identity(email)))
+        claim = self.get(keyed_id(self._key, tenant_id, "email", email_identity(email)))
         return claim.owner_id if isinstance(claim, EmailClaim) else None
 
     def claim_email(
@@ -46,7 +53,7 @@ class Claims:
         """
         customer = decision.customer
         claim_id = keyed_id(self._key, customer.tenant_id, "email", email_identity(email))
-        claim = None if assume_unclaimed else self._get(claim_id)
+        claim = None if assume_unclaimed else self.get(claim_id)
         if claim is None:
             claim = EmailClaim(claim_id=claim_id, owner_id=customer.id)
         elif claim.owner_id not in (None, customer.id):
@@ -61,16 +68,41 @@ class Claims:
     def release_email(self, decision: Decision, email: str) -> None:
         """Free `email` if the decision's customer holds it."""
         customer = decision.customer
-        claim = self._get(keyed_id(self._key, customer.tenant_id, "email", email_identity(email)))
+        claim = self.get(keyed_id(self._key, customer.tenant_id, "email", email_identity(email)))
         if isinstance(claim, EmailClaim) and claim.owner_id == customer.id:
             claim.release(customer.id)
             decision.events.extend(claim.collect_events())
+
+    def phone_owners(self, tenant_id: str, phone: str) -> list[str]:
+        """Ids of customers that had `phone` (callers check current phone and state)."""
+        index = self.get(keyed_id(self._key, tenant_id, "phone", phone))
+        return list(index.owners) if isinstance(index, PhoneIndex) else []
+
+    def index_phone(self, decision: Decision, phone: str, *, assume_new: bool = False) -> None:
+        """Add the decision's customer to the phone's index (read first unless `assume_new`)."""
+        customer = decision.customer
+        index_id = keyed_id(self._key, customer.tenant_id, "phone", phone)
+        index = None if assume_new else self.get(index_id)
+        if isinstance(index, PhoneIndex):
+            index.add(customer.id)
+        else:
+            index = PhoneIndex(index_id=index_id, owner_id=customer.id)
+        decision.events.extend(index.collect_events())
+
+    def order_record(self, tenant_id: str, order_id: str) -> OrderRecord | None:
+        """The stored outcome of an order's attendee processing, if any."""
+        record = self.get(self.order_record_id(tenant_id, order_id))
+        return record if isinstance(record, OrderRecord) else None
+
+    def order_record_id(self, tenant_id: str, order_id: str) -> uuid.UUID:
+        """Deterministic id of an order's record."""
+        return keyed_id(self._key, tenant_id, "order", order_id)
 
     def replay(self, meta: CommandMeta, now: datetime) -> Decision | None:
         """The first outcome for this idempotency key, if fresh; 422 if the request differs."""
         if not meta.idempotency_key:
             return None
-        record = self._get(self._record_id(meta, meta.idempotency_key))
+        record = self.get(self._record_id(meta, meta.idempotency_key))
         if not isinstance(record, IdempotencyRecord):
             return None
         if not record.is_fresh(now, IDEMPOTENCY_TTL_SECONDS):
@@ -96,7 +128,7 @@ class Claims:
             "customerId": str(decision.customer.id),
             "version": decision.customer.version,
         }
-        record = self._get(record_id)
+        record = self.get(record_id)
         if isinstance(record, IdempotencyRecord) and record.is_fresh(now, IDEMPOTENCY_TTL_SECONDS):
             raise StaleDecision("the idempotency key was recorded meanwhile")
         if isinstance(record, IdempotencyRecord):

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -114,6 +115,26 @@ class CustomerCommands:
         async with self._locks.hold(customer_id):
             return await self._execute(meta, decide)
 
+    @property
+    def default_region(self) -> str:
+        """Region for phone numbers without a leading `+`."""
+        return self._default_region
+
+    def today(self) -> date:
+        """Today's date by the injected clock."""
+        return self._clock().date()
+
+    def now(self) -> datetime:
+        """The injected clock's time."""
+        return self._clock()
+
+    def find(self, tenant_id: str, customer_id: uuid.UUID) -> Customer | None:
+        """The current aggregate, or None (also for another tenant's customer)."""
+        try:
+            return self.get(tenant_id, customer_id)
+        except NotFound:
+            return None
+
     def get(self, tenant_id: str, customer_id: uuid.UUID) -> Customer:
         """The current aggregate, or 404 (also for another tenant's customer)."""
         try:
@@ -123,6 +144,15 @@ class CustomerCommands:
         if not isinstance(customer, Customer) or customer.tenant_id != tenant_id:
             raise NotFound("No customer with this id.")
         return customer
+
+    async def execute(
+        self, meta: CommandMeta, decide: Decide, *, lock: Hashable | None = None
+    ) -> CommandOutcome:
+        """Run a decision (on a worker thread) and store its events, retrying on conflicts."""
+        if lock is None:
+            return await self._execute(meta, decide)
+        async with self._locks.hold(lock):
+            return await self._execute(meta, decide)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -139,12 +169,16 @@ class CustomerCommands:
                 continue
             if decision.replayed:
                 position = await loop.run_in_executor(self._executor, self._current_position)
-                return CommandOutcome(decision.customer, decision.status, position, replayed=True)
+                return CommandOutcome(
+                    decision.customer, decision.status, position, True, decision.result
+                )
             try:
                 position = await asyncio.wrap_future(self.committer.submit(decision.events))
             except IntegrityError:
                 continue  # someone else wrote first: decide again on fresh state
-            return CommandOutcome(decision.customer, decision.status, position)
+            return CommandOutcome(
+                decision.customer, decision.status, position, False, decision.result
+            )
         raise Conflict("The customer is being changed concurrently; retry the request.")
 
     def _decide(self, meta: CommandMeta, decide: Decide, first_attempt: bool) -> Decision:
@@ -200,6 +234,8 @@ class CustomerCommands:
         decision = Decision(customer, status=201)
         if customer.email:
             self.claims.claim_email(decision, customer.email, assume_unclaimed=optimistic)
+        if customer.profile.get("phone"):
+            self.claims.index_phone(decision, customer.profile["phone"], assume_new=optimistic)
         return decision
 
     def _decide_update(
@@ -209,8 +245,12 @@ class CustomerCommands:
         customer.check_mutable()
         profile, customer_type = self._normalize(data)
         previous_email = customer.email
+        previous_phone = customer.profile.get("phone")
         customer.update(actor=meta.principal.subject, changes=profile, customer_type=customer_type)
         decision = Decision(customer, status=200)
+        phone = customer.profile.get("phone")
+        if phone and phone != previous_phone:
+            self.claims.index_phone(decision, phone)
         if _identity(previous_email) != _identity(customer.email):
             if previous_email:
                 self.claims.release_email(decision, previous_email)

@@ -29,6 +29,7 @@ class Decision:
     status: int
     events: list[DomainEventProtocol[Any]] = field(default_factory=list)
     replayed: bool = False
+    result: Any = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class CommandOutcome:
     status: int
     position: int
     replayed: bool = False
+    result: Any = None
 
 
 class StaleDecision(Exception):

@@ -69,3 +69,65 @@ class IdempotencyRecord(Aggregate):
     def is_fresh(self, now: datetime, ttl_seconds: float) -> bool:
         """True while the key still replays (24 h by default)."""
         return (now - self.modified_on).total_seconds() < ttl_seconds
+
+
+class PhoneIndex(Aggregate):
+    """Customers that had a phone number, per tenant (keyed hash id; no number stored).
+
+    Entries are only ever added: readers check each customer's current phone and state."""
+
+    @staticmethod
+    def create_id(index_id: uuid.UUID) -> uuid.UUID:
+        """The id is computed by the caller with `keyed_id`."""
+        return index_id
+
+    @event("Indexed")
+    def __init__(self, index_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+        self.owners: list[str] = [str(owner_id)]
+
+    @event("Added")
+    def add(self, owner_id: uuid.UUID) -> None:
+        """Remember another customer with this phone."""
+        if str(owner_id) not in self.owners:
+            self.owners.append(str(owner_id))
+
+
+class OrderRecord(Aggregate):
+    """Which customers an order's attendees became: makes attendee processing idempotent."""
+
+    @staticmethod
+    def create_id(record_id: uuid.UUID) -> uuid.UUID:
+        """The id is computed by the caller with `keyed_id`."""
+        return record_id
+
+    @event("AttendeesProcessed")
+    def __init__(
+        self,
+        record_id: uuid.UUID,
+        tenant_id: str,
+        actor: str,
+        order_id: str,
+        placed_at: str,
+        results: list[dict[str, Any]],
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.order_id = order_id
+        self.results = results
+
+
+class InvoiceSequence(Aggregate):
+    """Invoice numbers of a tenant: sequential, saved with the invoice, so never reused."""
+
+    @staticmethod
+    def create_id(sequence_id: uuid.UUID) -> uuid.UUID:
+        """The id is computed by the caller with `keyed_id`."""
+        return sequence_id
+
+    @event("Started")
+    def __init__(self, sequence_id: uuid.UUID) -> None:
+        self.last = 0
+
+    @event("NumberIssued")
+    def issue(self, number: int, customer_id: str) -> None:
+        """Consume the next number."""
+        self.last = number

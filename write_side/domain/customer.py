@@ -8,6 +8,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
 from shared.errors import Conflict, FieldError, PreconditionFailed, ValidationFailed
+from write_side.domain.commerce import delete_blockers, invoice_lines, payment_changes
 from write_side.domain.profile import (
     CustomerState,
     CustomerType,
@@ -39,6 +40,14 @@ class Customer(Aggregate):
         self.state = CustomerState.ACTIVE.value
         self.deleted_at: str | None = None
         self.state_history: list[dict[str, Any]] = []
+        self.first_visit_at: str | None = None
+        self.last_visit_at: str | None = None
+        self.visit_count = 0
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.billing: dict[str, Any] | None = None
+        self.invoices: dict[int, dict[str, Any]] = {}
+        self.consents: dict[str, dict[str, Any]] = {}
         self._record_state(CustomerState.ACTIVE, actor, None)
 
     # -- commands ---------------------------------------------------------------------------
@@ -60,9 +69,16 @@ class Customer(Aggregate):
             self._profile_changed(tenant_id=self.tenant_id, actor=actor, changes=effective)
 
     def delete(self, *, actor: str, reason: str | None) -> None:
-        """Soft-delete: the customer stays readable but leaves lists and frees its email."""
+        """Soft-delete: the customer stays readable but leaves lists and frees its email.
+
+        Refused (409 naming the blockers) while an order is open or a payment pending."""
         self.check_mutable()
-        self._deleted(tenant_id=self.tenant_id, actor=actor, reason=reason)
+        blockers = delete_blockers(self.orders, self.payments)
+        if blockers:
+            raise Conflict(
+                "The customer has open orders or pending payments.", extra={"blockers": blockers}
+            )
+        self.trigger_event(self.Deleted, tenant_id=self.tenant_id, actor=actor, reason=reason)
 
     def restore(self, *, actor: str, reason: str | None) -> None:
         """Bring a soft-deleted customer back to `active`."""
@@ -71,7 +87,90 @@ class Customer(Aggregate):
                 f"Only a deleted customer can be restored; this one is {self.state}.",
                 extra={"state": self.state},
             )
-        self._restored(tenant_id=self.tenant_id, actor=actor, reason=reason)
+        self.trigger_event(self.Restored, tenant_id=self.tenant_id, actor=actor, reason=reason)
+
+    # -- orders, payments, billing, invoices, consents, erasure ------------------------------
+
+    def record_visit(self, *, actor: str, order_id: str, placed_at: str) -> bool:
+        """Add an order (a visit); returns whether it is the first visit. Idempotent."""
+        if order_id in self.orders:
+            return bool(self.orders[order_id]["firstTime"])
+        first_time = self.visit_count == 0
+        snapshot = {
+            key: self.profile.get(key) for key in ("firstName", "lastName", "email", "phone")
+        }
+        self._visit_recorded(
+            tenant_id=self.tenant_id,
+            actor=actor,
+            order_id=order_id,
+            placed_at=placed_at,
+            first_time=first_time,
+            snapshot=snapshot,
+        )
+        return first_time
+
+    def close_order(self, *, actor: str, order_id: str, status: str) -> None:
+        """Mark an open order completed or cancelled (repeats change nothing)."""
+        order = self.orders.get(order_id)
+        if order is not None and order["status"] == "placed" and status != "placed":
+            self._order_closed(
+                tenant_id=self.tenant_id, actor=actor, order_id=order_id, status=status
+            )
+
+    def record_payment(self, *, actor: str, payment: dict[str, Any]) -> None:
+        """Record a payment status; repeats and steps back change nothing."""
+        if payment_changes(self.payments.get(payment["paymentId"]), payment["status"]):
+            self._payment_recorded(tenant_id=self.tenant_id, actor=actor, payment=payment)
+
+    def set_billing(self, *, actor: str, billing: dict[str, Any]) -> None:
+        """Replace the billing details."""
+        self.check_mutable()
+        if billing != self.billing:
+            self._billing_set(tenant_id=self.tenant_id, actor=actor, billing=billing)
+
+    def issue_invoice(self, *, actor: str, number: int, issued_at: str) -> dict[str, Any]:
+        """Invoice the payments not invoiced yet; 409 when there is nothing to invoice."""
+        if self.state == CustomerState.ERASED.value:
+            raise Conflict("The customer is erased.", extra={"state": self.state})
+        lines = invoice_lines(self.payments)
+        currencies = {line["currency"] for line in lines}
+        if not lines:
+            raise Conflict("There are no settled payments that are not invoiced yet.")
+        if len(currencies) > 1:
+            raise Conflict("Payments in several currencies need separate invoices.")
+        invoice = {
+            "number": number,
+            "customerId": str(self.id),
+            "tenantId": self.tenant_id,
+            "issuedAt": issued_at,
+            "currency": currencies.pop(),
+            "lines": lines,
+            "total": sum(line["amount"] for line in lines),
+            "billing": self.billing,
+        }
+        self._invoice_issued(tenant_id=self.tenant_id, actor=actor, invoice=invoice)
+        return invoice
+
+    def change_consent(self, *, actor: str, purpose: str, consent: dict[str, Any]) -> None:
+        """Grant or withdraw consent for a purpose (with source and legal basis)."""
+        if self.state == CustomerState.ERASED.value:
+            raise Conflict("The customer is erased.", extra={"state": self.state})
+        current = self.consents.get(purpose)
+        if current is None or {k: current.get(k) for k in consent} != consent:
+            self.trigger_event(
+                self.ConsentChanged,
+                tenant_id=self.tenant_id,
+                actor=actor,
+                purpose=purpose,
+                consent=consent,
+            )
+
+    def erase(self, *, actor: str, reason: str | None) -> bool:
+        """Right to erasure: personal data goes; type, visits and payment totals stay."""
+        if self.state == CustomerState.ERASED.value:
+            return False
+        self.trigger_event(self.Erased, tenant_id=self.tenant_id, actor=actor, reason=reason)
+        return True
 
     # -- invariants -------------------------------------------------------------------------
 
@@ -107,17 +206,114 @@ class Customer(Aggregate):
     def _type_changed(self, tenant_id: str, actor: str, previous: str, to: str) -> None:
         self.customer_type = to
 
-    @event("Deleted")
-    def _deleted(self, tenant_id: str, actor: str, reason: str | None) -> None:
-        self.state = CustomerState.DELETED.value
-        self.deleted_at = iso_utc(self.modified_on)
-        self._record_state(CustomerState.DELETED, actor, reason)
+    class StateEvent(Aggregate.Event):
+        """A lifecycle change; `apply` sees the event's own timestamp (the decorator's body
+        would see the previous `modified_on`)."""
 
-    @event("Restored")
-    def _restored(self, tenant_id: str, actor: str, reason: str | None) -> None:
-        self.state = CustomerState.ACTIVE.value
-        self.deleted_at = None
-        self._record_state(CustomerState.ACTIVE, actor, reason)
+        tenant_id: str
+        actor: str
+        reason: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            """Record the new state with this event's time."""
+            at = iso_utc(self.timestamp)
+            state = self.new_state()
+            aggregate.state = state.value
+            if state is not CustomerState.ERASED:
+                aggregate.deleted_at = at if state is CustomerState.DELETED else None
+            aggregate.state_history.append(
+                {"state": state.value, "at": at, "by": self.actor, "reason": self.reason}
+            )
+            if state is CustomerState.ERASED:
+                aggregate.forget_personal_data()
+
+        def new_state(self) -> CustomerState:
+            """The state this event moves to."""
+            raise NotImplementedError
+
+    class Deleted(StateEvent):
+        """Soft-deleted."""
+
+        def new_state(self) -> CustomerState:
+            """`deleted`."""
+            return CustomerState.DELETED
+
+    class Restored(StateEvent):
+        """Back to active."""
+
+        def new_state(self) -> CustomerState:
+            """`active`."""
+            return CustomerState.ACTIVE
+
+    class Erased(StateEvent):
+        """Personal data erased (the data key is shredded right after)."""
+
+        def new_state(self) -> CustomerState:
+            """`erased`."""
+            return CustomerState.ERASED
+
+    class ConsentChanged(Aggregate.Event):
+        """A purpose granted or withdrawn."""
+
+        tenant_id: str
+        actor: str
+        purpose: str
+        consent: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            """Keep the consent with this event's time and actor."""
+            stamp = {"at": iso_utc(self.timestamp), "by": self.actor}
+            aggregate.consents[self.purpose] = dict(self.consent) | stamp
+
+    @event("VisitRecorded")
+    def _visit_recorded(
+        self,
+        tenant_id: str,
+        actor: str,
+        order_id: str,
+        placed_at: str,
+        first_time: bool,
+        snapshot: dict[str, Any],
+    ) -> None:
+        self.visit_count += 1
+        self.first_visit_at = min(filter(None, (self.first_visit_at, placed_at)))
+        self.last_visit_at = max(filter(None, (self.last_visit_at, placed_at)))
+        self.orders[order_id] = {
+            "orderId": order_id,
+            "placedAt": placed_at,
+            "status": "placed",
+            "firstTime": first_time,
+            "snapshot": snapshot,
+        }
+
+    @event("OrderClosed")
+    def _order_closed(self, tenant_id: str, actor: str, order_id: str, status: str) -> None:
+        self.orders[order_id] = self.orders[order_id] | {"status": status}
+
+    @event("PaymentRecorded")
+    def _payment_recorded(self, tenant_id: str, actor: str, payment: dict[str, Any]) -> None:
+        previous = self.payments.get(payment["paymentId"], {})
+        self.payments[payment["paymentId"]] = previous | payment
+
+    @event("BillingDetailsSet")
+    def _billing_set(self, tenant_id: str, actor: str, billing: dict[str, Any]) -> None:
+        self.billing = billing
+
+    @event("InvoiceIssued")
+    def _invoice_issued(self, tenant_id: str, actor: str, invoice: dict[str, Any]) -> None:
+        self.invoices[int(invoice["number"])] = invoice
+        for line in invoice["lines"]:
+            payment = self.payments[line["paymentId"]]
+            payment["invoicedAs"] = [*payment.get("invoicedAs", []), line["kind"]]
+
+    def forget_personal_data(self) -> None:
+        """Drop personal data from memory (erasure); non-personal facts stay."""
+        self.profile = empty_profile()
+        self.billing = None
+        for order in self.orders.values():
+            order["snapshot"] = None
+        for invoice in self.invoices.values():
+            invoice["billing"] = None
 
     def _record_state(self, state: CustomerState, actor: str, reason: str | None) -> None:
         self.state_history.append(

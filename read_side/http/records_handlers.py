@@ -1,0 +1,135 @@
+"""Query endpoints for orders, payments, invoices, consents, export and the access audit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, HeaderParameter, QueryParameter
+
+from read_side.records import CustomerRecords
+from shared.http.auth import requires
+from shared.http.openapi import problems
+from shared.principal import Permission, Principal
+
+COMMERCE = "orders and payments"
+Records = NamedDependency[CustomerRecords]
+CustomerId = FromPath[uuid.UUID]
+Token = Annotated[str | None, HeaderParameter(name="X-Consistency-Token", required=False)]
+Purpose = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Access-Purpose", required=False, max_length=100, description="Why (audit)."
+    ),
+]
+
+
+def provide_records(request: Request[Any, Any, Any]) -> CustomerRecords:
+    """Set up by the composition root."""
+    records: CustomerRecords = request.app.state.records
+    return records
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = request.user
+    assert isinstance(principal, Principal)
+    return principal
+
+
+@get(
+    "/{customer_id:uuid}/orders", operation_id="listCustomerOrders", summary="Order history",
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+)  # fmt: skip
+async def customer_orders(
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
+) -> dict[str, Any]:
+    """Newest first, each with the customer snapshot at order time."""
+    return await records.orders(_principal(request).tenant_id, str(customer_id), token)
+
+
+@get(
+    "/{customer_id:uuid}/payments", operation_id="listCustomerPayments", summary="Payment history",
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+)  # fmt: skip
+async def customer_payments(
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
+) -> dict[str, Any]:
+    """Newest first."""
+    return await records.payments(_principal(request).tenant_id, str(customer_id), token)
+
+
+@get(
+    "/{customer_id:uuid}/invoices/{number:int}", operation_id="getInvoice",
+    summary="An invoice as JSON, or a PDF with Accept: application/pdf", tags=[COMMERCE],
+    guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+)  # fmt: skip
+async def customer_invoice(
+    request: Request[Any, Any, Any], customer_id: CustomerId, number: FromPath[int],
+    records: Records, token: Token = None,
+) -> Response[Any]:  # fmt: skip
+    """JSON by default; `Accept: application/pdf` renders the PDF."""
+    invoice = await records.invoice(_principal(request).tenant_id, str(customer_id), number, token)
+    if "application/pdf" in request.headers.get("accept", ""):
+        from read_side.invoices.model import Invoice
+        from read_side.invoices.pdf import render_invoice_pdf
+
+        pdf = render_invoice_pdf(msgspec.convert(invoice, Invoice))
+        disposition = f'inline; filename="invoice-{number}.pdf"'
+        return Response(
+            pdf, media_type="application/pdf", headers={"Content-Disposition": disposition}
+        )
+    return Response(invoice)
+
+
+@get(
+    "/{customer_id:uuid}/consents", operation_id="listConsents", summary="Consent per purpose",
+    tags=["privacy"], guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+)  # fmt: skip
+async def customer_consents(
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
+) -> dict[str, Any]:
+    """`{items: [{purpose, granted, source, legalBasis, at, by}]}`."""
+    return await records.consents(_principal(request).tenant_id, str(customer_id), token)
+
+
+@get(
+    "/{customer_id:uuid}/export", operation_id="exportCustomer", summary="GDPR data export",
+    tags=["privacy"], guards=[requires(Permission.AUDIT)], responses=problems(401, 403, 404),
+)  # fmt: skip
+async def export_customer(
+    request: Request[Any, Any, Any],
+    customer_id: CustomerId,
+    records: Records,
+    purpose: Purpose = None,
+) -> Response[dict[str, Any]]:
+    """Everything held about the customer as one JSON document; recorded in the access audit."""
+    document = await records.export(_principal(request), str(customer_id), purpose)
+    disposition = f'attachment; filename="customer-{customer_id}.json"'
+    return Response(document, headers={"Content-Disposition": disposition})
+
+
+@get(
+    "/audit/access", operation_id="listAccesses", summary="Who read which customer's personal data",
+    tags=["privacy"], guards=[requires(Permission.AUDIT)], responses=problems(400, 401, 403),
+)  # fmt: skip
+async def access_audit(
+    request: Request[Any, Any, Any],
+    records: Records,
+    customer_id: Annotated[uuid.UUID, QueryParameter(name="customerId")],
+) -> dict[str, Any]:
+    """Newest first: actor, time, action and purpose; never personal values."""
+    return await records.accesses(_principal(request).tenant_id, str(customer_id))
+
+
+RECORD_HANDLERS = [
+    customer_orders,
+    customer_payments,
+    customer_invoice,
+    customer_consents,
+    export_customer,
+]
+AUDIT_HANDLERS = [access_audit]
+RECORD_DEPENDENCIES = {"records": Provide(provide_records, sync_to_thread=False)}

@@ -1,0 +1,113 @@
+"""Per-customer records: orders, payments, invoices, consents, GDPR export, access audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from read_side.access_audit import AccessAudit
+from read_side.history import history_items
+from read_side.queries import CustomerQueries
+from read_side.views import CustomerDoc, evolve, to_resource
+from shared.clock import Clock, iso_utc, utc_now
+from shared.errors import NotFound
+from shared.principal import Principal
+
+
+class CustomerRecords:
+    """Reads that expose a customer's commercial and privacy records."""
+
+    def __init__(
+        self, queries: CustomerQueries, audit: AccessAudit, clock: Clock = utc_now
+    ) -> None:
+        self._queries = queries
+        self.audit = audit
+        self._clock = clock
+
+    async def _doc(self, tenant_id: str, customer_id: str, token: str | None) -> CustomerDoc:
+        await self._queries.waiter.wait(token)
+        doc: CustomerDoc | None = await (await self._queries.views.current()).get(
+            tenant_id, customer_id
+        )
+        if doc is None:
+            raise NotFound("No customer with this id.")
+        return doc
+
+    async def orders(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
+        """Order history, newest first, with the customer snapshot at order time."""
+        doc = await self._doc(tenant_id, customer_id, token)
+        items = sorted(
+            (doc.get("orders") or {}).values(), key=lambda o: o["placedAt"], reverse=True
+        )
+        return {"items": items}
+
+    async def payments(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
+        """Payment history, newest first."""
+        doc = await self._doc(tenant_id, customer_id, token)
+        items = sorted((doc.get("payments") or {}).values(), key=lambda p: p["at"], reverse=True)
+        return {"items": items}
+
+    async def consents(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
+        """Current consent per purpose."""
+        doc = await self._doc(tenant_id, customer_id, token)
+        return {
+            "items": [{"purpose": p, **c} for p, c in sorted((doc.get("consents") or {}).items())]
+        }
+
+    async def invoice(
+        self, tenant_id: str, customer_id: str, number: int, token: str | None
+    ) -> dict[str, Any]:
+        """One invoice of this customer."""
+        doc = await self._doc(tenant_id, customer_id, token)
+        invoice = (doc.get("invoices") or {}).get(str(number))
+        if invoice is None:
+            raise NotFound("No invoice with this number for this customer.")
+        return dict(invoice)
+
+    async def export(
+        self, principal: Principal, customer_id: str, purpose: str | None
+    ) -> dict[str, Any]:
+        """Everything held about the customer, rebuilt from its event stream (portability)."""
+        events = await self._queries.events(principal.tenant_id, customer_id)
+        doc: CustomerDoc | None = None
+        for event in events:
+            doc = evolve(doc, event)
+        assert doc is not None
+        await self.record_access(principal, customer_id, "export", purpose)
+        return {
+            "exportedAt": iso_utc(self._clock()),
+            "customer": to_resource(doc),
+            "billing": doc.get("billing"),
+            "consents": doc.get("consents") or {},
+            "orders": list((doc.get("orders") or {}).values()),
+            "payments": list((doc.get("payments") or {}).values()),
+            "invoices": list((doc.get("invoices") or {}).values()),
+            "history": history_items(events),
+        }
+
+    async def record_access(
+        self, principal: Principal, customer_id: str, action: str, purpose: str | None
+    ) -> None:
+        """Log a read of personal data (ids, actor, time and purpose only)."""
+        await self.audit.record(
+            {
+                "tenantId": principal.tenant_id,
+                "customerId": customer_id,
+                "actor": principal.subject,
+                "roles": sorted(role.value for role in principal.roles),
+                "at": iso_utc(self._clock()),
+                "action": action,
+                "purpose": purpose or _DEFAULT_PURPOSES.get(action, "service"),
+            }
+        )
+
+    async def accesses(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
+        """Who read or exported the customer's personal data, newest first."""
+        return {"items": await self.audit.list(tenant_id, customer_id)}
+
+
+_DEFAULT_PURPOSES = {
+    "read": "service",
+    "history": "audit",
+    "asOf": "audit",
+    "export": "data-portability",
+}

@@ -1,0 +1,178 @@
+"""Turn an order's attendees into customers: match by email, then by a unique phone, else create.
+
+One use case behind `POST /customers/attendees` and the `order.placed` consumer. The order's
+outcome is stored in an `OrderRecord` saved in the same transaction as every customer change,
+so processing an order twice changes nothing and returns the first results.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.clock import iso_utc
+from shared.errors import FieldError, FieldErrors, ValidationFailed
+from write_side.application.commands import CustomerCommands
+from write_side.application.decisions import CommandMeta, Decision
+from write_side.domain.claims import OrderRecord
+from write_side.domain.customer import Customer
+from write_side.domain.profile import IDENTIFYING_FIELDS, CustomerType, normalize_fields
+from write_side.domain.values import InvalidValue, email_identity, normalize_region
+
+
+@dataclass(frozen=True)
+class AttendeeInput:
+    """An attendee as the order system sends it (raw strings)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    phone_region: str | None = None
+
+
+class AttendeeProcessing:
+    """Match or create customers for an order's attendees and record their visit."""
+
+    def __init__(self, commands: CustomerCommands) -> None:
+        self._commands = commands
+        self._claims = commands.claims
+
+    async def process(
+        self, meta: CommandMeta, order_id: str, placed_at: datetime, attendees: list[AttendeeInput]
+    ) -> list[dict[str, Any]]:
+        """Results per attendee, in order: customerId, created, firstTime, matchedBy."""
+        tenant = meta.principal.tenant_id
+        profiles = self.normalize(attendees)
+        when = iso_utc(placed_at)
+
+        def decide(_first_attempt: bool) -> Decision:
+            return self._decide(meta, order_id, when, profiles)
+
+        outcome = await self._commands.execute(meta, decide, lock=("order", tenant, order_id))
+        return list(outcome.result)
+
+    def normalize(self, attendees: list[AttendeeInput]) -> list[dict[str, Any]]:
+        """Normalised profiles of the attendees; 422 names every bad field."""
+        errors = FieldErrors()
+        profiles = []
+        for index, attendee in enumerate(attendees):
+            region = self._commands.default_region
+            if attendee.phone_region:
+                try:
+                    region = normalize_region(attendee.phone_region)
+                except InvalidValue as error:
+                    errors.add(f"attendees[{index}].phoneRegion", str(error))
+            raw = {
+                "firstName": attendee.first_name,
+                "lastName": attendee.last_name,
+                "email": attendee.email,
+                "phone": attendee.phone,
+            }
+            present = {key: value for key, value in raw.items() if value not in (None, "")}
+            local = FieldErrors()
+            profile = normalize_fields(
+                present, region=region, today=self._commands.today(), errors=local
+            )
+            errors.items.extend(
+                FieldError(f"attendees[{index}].{e.field}", e.message) for e in local.items
+            )
+            if not local.items and not any(profile.get(k) for k in IDENTIFYING_FIELDS):
+                errors.add(f"attendees[{index}]", "needs a name, an email or a phone")
+            profiles.append(profile)
+        errors.raise_if_any("Some attendees are invalid.")
+        return profiles
+
+    def _decide(
+        self, meta: CommandMeta, order_id: str, placed_at: str, profiles: list[dict[str, Any]]
+    ) -> Decision:
+        tenant, actor = meta.principal.tenant_id, meta.principal.subject
+        record = self._claims.order_record(tenant, order_id)
+        touched: dict[str, Customer] = {}
+        if record is not None:
+            first = self._commands.get(tenant, _uuid(record.results[0]["customerId"]))
+            return Decision(first, status=200, replayed=True, result=record.results)
+        results: list[dict[str, Any]] = []
+        by_email: dict[str, Customer] = {}
+        decision: Decision | None = None
+        for profile in profiles:
+            customer, matched_by, created = self.match(tenant, profile, by_email)
+            if customer is None:
+                customer = Customer.register(
+                    tenant_id=tenant, actor=actor, customer_type=CustomerType.NEW, profile=profile
+                )
+                created = True
+            if customer.email:
+                by_email[email_identity(customer.email)] = customer
+            key = str(customer.id)
+            if key not in touched:
+                touched[key] = customer
+                if created:
+                    holder = Decision(customer, status=200)
+                    if customer.email:
+                        self._claims.claim_email(holder, customer.email)
+                    if customer.profile.get("phone"):
+                        self._claims.index_phone(holder, customer.profile["phone"])
+                    decision = _merge(decision, holder)
+            first_time = customer.record_visit(actor=actor, order_id=order_id, placed_at=placed_at)
+            results.append(
+                {
+                    "customerId": key,
+                    "created": created,
+                    "firstTime": first_time,
+                    "matchedBy": matched_by,
+                }
+            )
+        main = decision or Decision(next(iter(touched.values())), status=200)
+        for customer in touched.values():
+            if customer is not main.customer:
+                main.events.extend(customer.collect_events())
+        record_id = self._claims.order_record_id(tenant, order_id)
+        record = OrderRecord(
+            record_id=record_id, tenant_id=tenant, actor=actor, order_id=order_id,
+            placed_at=placed_at, results=results,
+        )  # fmt: skip
+        main.events.extend(record.collect_events())
+        main.result = results
+        return main
+
+    def match(
+        self, tenant: str, profile: dict[str, Any], seen: dict[str, Customer]
+    ) -> tuple[Customer | None, str | None, bool]:
+        """The active customer with this email, else the only one with this phone."""
+        email = profile.get("email")
+        if email:
+            if email_identity(email) in seen:
+                return seen[email_identity(email)], "email", False
+            owner = self._claims.email_owner(tenant, email)
+            if owner is not None:
+                return self._commands.get(tenant, owner), "email", False
+        phone = profile.get("phone")
+        if phone:
+            matches = [
+                customer
+                for owner in self._claims.phone_owners(tenant, phone)
+                if (customer := self._commands.find(tenant, _uuid(owner))) is not None
+                and customer.state == "active"
+                and customer.profile.get("phone") == phone
+            ]
+            if len(matches) == 1:
+                return matches[0], "phone", False
+        return None, None, False
+
+
+def _merge(current: Decision | None, extra: Decision) -> Decision:
+    if current is None:
+        return extra
+    current.events.extend(extra.customer.collect_events())
+    current.events.extend(extra.events)
+    return current
+
+
+def _uuid(value: str) -> uuid.UUID:
+    return uuid.UUID(value)
+
+
+__all__ = ["AttendeeInput", "AttendeeProcessing", "ValidationFailed"]

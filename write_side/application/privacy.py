@@ -1,0 +1,69 @@
+"""Consent changes and the right to erasure (crypto-shredding)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from write_side.application.commands import CustomerCommands
+from write_side.application.decisions import CommandMeta, CommandOutcome, Decision
+from write_side.domain.consent import normalize_consent
+
+logger = logging.getLogger(__name__)
+
+
+class PrivacyCommands:
+    """Consent per purpose, and erasure: the Erased event, then the customer's key is deleted."""
+
+    def __init__(self, commands: CustomerCommands) -> None:
+        self._commands = commands
+
+    async def change_consent(
+        self,
+        meta: CommandMeta,
+        customer_id: uuid.UUID,
+        purpose: str,
+        *,
+        granted: bool,
+        source: str | None,
+        legal_basis: str | None,
+    ) -> CommandOutcome:
+        """Grant or withdraw a purpose; each change is an event with time and actor."""
+        consent = normalize_consent(purpose, granted, source, legal_basis)
+
+        def decide(_: bool) -> Decision:
+            customer = self._commands.get(meta.principal.tenant_id, customer_id)
+            customer.check_version(meta.expected_version)
+            customer.change_consent(actor=meta.principal.subject, purpose=purpose, consent=consent)
+            return Decision(customer, status=200)
+
+        return await self._commands.execute(meta, decide, lock=customer_id)
+
+    async def erase(
+        self, meta: CommandMeta, customer_id: uuid.UUID, reason: str | None
+    ) -> CommandOutcome:
+        """Erase personal data: record `Erased`, free the email, then shred the data key.
+
+        Idempotent: erasing an erased customer shreds the key again (in case a crash happened
+        between the event and the shredding) and records nothing new.
+        """
+
+        def decide(_: bool) -> Decision:
+            customer = self._commands.get(meta.principal.tenant_id, customer_id)
+            email = customer.email if customer.state == "active" else None
+            customer.erase(actor=meta.principal.subject, reason=reason)
+            decision = Decision(customer, status=200)
+            if email:
+                holder = Decision(customer, status=200)
+                self._commands.claims.release_email(holder, email)
+                decision.events.extend(holder.events)
+            return decision
+
+        outcome = await self._commands.execute(meta, decide, lock=customer_id)
+        keys = getattr(self._commands.app, "keys", None)
+        if keys is not None:
+            await asyncio.to_thread(keys.shred, customer_id)
+        else:  # pragma: no cover - every store built by open_event_store has keys
+            logger.warning("event store has no key store; personal data was not shredded")
+        return outcome

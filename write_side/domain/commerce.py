@@ -1,0 +1,82 @@
+"""Orders, payments and invoices as the Customer aggregate keeps them (pure rules)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+OPEN_ORDER = "placed"
+ORDER_STATES = ("placed", "completed", "cancelled")
+
+
+class PaymentStatus(enum.StrEnum):
+    """Payment lifecycle as reported by the payment system."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+_ALLOWED = {
+    None: {"pending", "succeeded", "failed", "refunded"},
+    "pending": {"succeeded", "failed", "refunded"},
+    "succeeded": {"refunded"},
+    "failed": {"pending", "succeeded"},
+    "refunded": set(),
+}
+
+
+def payment_changes(current: dict[str, Any] | None, status: str) -> bool:
+    """True when `status` moves the payment forward (a repeat or a step back changes nothing)."""
+    previous = current["status"] if current else None
+    return status in _ALLOWED.get(previous, set())
+
+
+def delete_blockers(orders: dict[str, Any], payments: dict[str, Any]) -> list[dict[str, str]]:
+    """Open orders and pending payments that forbid deleting the customer."""
+    blockers = [
+        {"kind": "order", "id": order_id}
+        for order_id, order in orders.items()
+        if order["status"] == OPEN_ORDER
+    ]
+    blockers += [
+        {"kind": "payment", "id": payment_id}
+        for payment_id, payment in payments.items()
+        if payment["status"] == PaymentStatus.PENDING
+    ]
+    return blockers
+
+
+def invoice_lines(payments: dict[str, Any]) -> list[dict[str, Any]]:
+    """Lines for payments not yet invoiced: succeeded ones, and refunds as negative lines."""
+    lines: list[dict[str, Any]] = []
+    for payment_id, payment in sorted(payments.items(), key=lambda item: item[1]["at"]):
+        invoiced = set(payment.get("invoicedAs", []))
+        if payment["status"] in ("succeeded", "refunded") and "charge" not in invoiced:
+            lines.append(_line(payment_id, payment, "charge", payment["amount"]))
+        if payment["status"] == "refunded" and "refund" not in invoiced:
+            lines.append(_line(payment_id, payment, "refund", -payment["amount"]))
+    return lines
+
+
+def _line(payment_id: str, payment: dict[str, Any], kind: str, amount: int) -> dict[str, Any]:
+    order = f" for order {payment['orderId']}" if payment.get("orderId") else ""
+    label = "Refund" if kind == "refund" else "Payment"
+    return {
+        "paymentId": payment_id,
+        "kind": kind,
+        "description": f"{label} {payment_id}{order}",
+        "amount": amount,
+        "currency": payment["currency"],
+        "at": payment["at"],
+    }
+
+
+def totals(payments: dict[str, Any]) -> dict[str, int]:
+    """Settled amount per currency (succeeded minus refunded): kept after erasure."""
+    result: dict[str, int] = {}
+    for payment in payments.values():
+        if payment["status"] == "succeeded":
+            result[payment["currency"]] = result.get(payment["currency"], 0) + payment["amount"]
+    return result

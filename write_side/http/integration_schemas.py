@@ -1,0 +1,67 @@
+"""Request bodies of the order, billing, consent and erasure endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class AttendeeBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    """One attendee of an order."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    phone_region: str | None = None
+
+
+class AttendeesBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    """Body of `POST /customers/attendees`."""
+
+    order_id: str = msgspec.field(name="orderId")
+    placed_at: datetime
+    attendees: list[AttendeeBody]
+
+
+class AddressBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    """A postal address."""
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+class BillingBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    """Body of `PUT /customers/{id}/billing`."""
+
+    name: str | None = None
+    email: str | None = None
+    tax_id: str | None = None
+    address: AddressBody | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """Contract field names."""
+        address = None
+        if self.address is not None:
+            address = {
+                "line1": self.address.line1,
+                "line2": self.address.line2,
+                "city": self.address.city,
+                "postalCode": self.address.postal_code,
+                "region": self.address.region,
+                "country": self.address.country,
+            }
+        return {"name": self.name, "email": self.email, "taxId": self.tax_id, "address": address}
+
+
+class ConsentBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
+    """Body of `PUT /customers/{id}/consents/{purpose}`."""
+
+    granted: bool
+    source: str | None = None
+    legal_basis: str | None = None
