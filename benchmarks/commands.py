@@ -51,6 +51,8 @@ def raw_append_ceiling(settings: Settings, events: int) -> float:
 def start_server(settings: Settings, port: int, workers: int) -> subprocess.Popen[bytes]:
     """`customers serve` in a subprocess, waiting until /health answers."""
     env = dict(os.environ, CUSTOMERS_JWT_SECRET=SECRET, CUSTOMERS_LOG_LEVEL="WARNING")
+    env["CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE"] = "0"  # measure the service, not the limiter
+    env["CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE"] = "0"
     if settings.event_store_url:
         env["CUSTOMERS_EVENT_STORE_URL"] = settings.event_store_url
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
@@ -23,6 +24,13 @@ from read_side.http.records_handlers import (
 from shared.http.auth import build_jwt_auth
 from shared.http.context import RequestContextMiddleware, remember_route
 from shared.http.problems import EXCEPTION_HANDLERS
+from shared.http.rate_limit import (
+    InMemoryRateLimiter,
+    RateLimiter,
+    RateLimitSettings,
+    RedisRateLimiter,
+    install_rate_limit,
+)
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS
@@ -64,6 +72,12 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     """Build the HTTP application for the configured profile (embedded or services)."""
     jwt_auth = build_jwt_auth(settings.resolved_jwt_secret())
     metrics = RequestMetrics()
+    limiter: RateLimiter = (
+        RedisRateLimiter.from_url(settings.redis_url)
+        if settings.redis_url
+        else InMemoryRateLimiter()
+    )
+    limits = partial(install_rate_limit, limiter=limiter, settings=RateLimitSettings.from_env())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -86,7 +100,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     return Litestar(
         route_handlers=[customers_router(), audit_router(), HealthController, MetricsController],
         lifespan=[lifespan],
-        on_app_init=[jwt_auth.on_app_init, _context_outermost],
+        on_app_init=[jwt_auth.on_app_init, _context_outermost, limits],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[remember_route],
         request_max_body_size=MAX_BODY_BYTES,

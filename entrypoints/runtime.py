@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
+from projectors.broker_relay import BrokerRelay
+from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.runner import ProjectionRunner
@@ -26,6 +28,8 @@ from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
 from write_side.application.event_store import CustomersApplication, open_event_store
 from write_side.application.privacy import PrivacyCommands
+from write_side.inbound.consumer import InboundConsumer
+from write_side.inbound.handlers import InboundHandlers
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +51,17 @@ class Runtime:
     commerce: CommerceCommands
     privacy: PrivacyCommands
     runs_projections: bool = False
+    consumer: InboundConsumer | None = None
     _lock_file: IO[str] | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
-        """Stop projections, flush commands, close connections."""
+        """Stop consumers and projections, flush commands, close connections."""
+        if self.consumer is not None:
+            await self.consumer.stop()
         await self.runner.stop()
+        for sink in self.runner.sinks.values():
+            if isinstance(sink, BrokerRelay):
+                await sink.close()
         await asyncio.to_thread(self.commands.close)
         await self.read.close()
         self.store.close()
@@ -86,6 +96,9 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
     read = open_read_adapters(settings)
     dead_letters = DeadLetterBook(store)
     sinks: list[ProjectionSink] = [CachingViewSink(read.views, read.cache), read.index]
+    relay = _broker_relay(settings, read)
+    if relay is not None:
+        sinks.append(relay)
     runner = ProjectionRunner(log, sinks, dead_letters)
     waiter = ConsistencyWaiter(
         [read.views.checkpoint, read.index.checkpoint],
@@ -122,9 +135,45 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             commands.committer.on_commit.append(runner.notify)
             await runner.start()
             runtime.runs_projections = True
+            if settings.amqp_url:
+                handlers = InboundHandlers(runtime.attendees, runtime.commerce)
+                runtime.consumer = InboundConsumer(settings.amqp_url, handlers)
+                await _start_consumer(runtime.consumer)
         else:
             logger.info("another process runs the projections for this data dir")
     return runtime
+
+
+def _broker_relay(settings: Settings, read: ReadAdapters) -> BrokerRelay | None:
+    """The outbound integration-event relay, when a broker is configured."""
+    if not settings.amqp_url:
+        return None
+    mongo = next((c for c in read.clients if type(c).__name__ == "AsyncMongoClient"), None)
+    checkpoints: CheckpointStore = SQLiteCheckpointStore(settings.data_dir / "read_models.db")
+    if mongo is not None:
+        checkpoints = MongoCheckpointStore(
+            mongo, mongo.get_default_database(default="customers").name
+        )
+    return BrokerRelay(settings.amqp_url, checkpoints)
+
+
+async def _start_consumer(consumer: InboundConsumer) -> None:
+    """Start consuming; a broker that is down now is retried in the background."""
+    try:
+        await consumer.start()
+    except Exception as error:
+        logger.warning("inbound consumer could not start: %s; retrying in background", error)
+
+        async def retry() -> None:
+            while True:
+                await asyncio.sleep(5)
+                try:
+                    await consumer.start()
+                    return
+                except Exception:  # noqa: S112 - keep trying while the service runs
+                    continue
+
+        asyncio.get_running_loop().create_task(retry())
 
 
 async def _prepare(read: ReadAdapters) -> None:

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from projectors.dead_letters import DeadLetter, DeadLetterBook
 from projectors.envelopes import EventLog, LogBatch
 from projectors.status import ProjectionStatus
+from projectors.transient import is_transient
+from read_side.events import EventEnvelope
 from read_side.generations import GenerationChanged
 from read_side.ports import ProjectionSink
 
@@ -50,6 +52,7 @@ class ProjectionRunner:
         self._wake: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self.head = 0
 
     def notify(self) -> None:
@@ -63,16 +66,28 @@ class ProjectionRunner:
     async def start(self) -> None:
         """Start one task per projection."""
         self._loop = asyncio.get_running_loop()
+        self._stopping = False
         for name, sink in self.sinks.items():
             self._wake[name] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._follow(sink), name=f"projection:{name}"))
 
-    async def stop(self) -> None:
-        """Cancel the loops (a batch in flight is re-applied harmlessly next time)."""
-        for task in self._tasks:
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let in-flight batches finish (up to `grace_seconds`), then cancel what remains.
+
+        A batch cut short is re-applied harmlessly on the next start (idempotent sinks).
+        """
+        self._stopping = True
+        self.notify()
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=2.0)
+            if stuck:
+                logger.warning("%d projection task(s) did not stop in time", len(stuck))
 
     async def catch_up(self) -> None:
         """Apply everything up to the current head, once (used by tests and rebuilds)."""
@@ -91,7 +106,7 @@ class ProjectionRunner:
             status.stop(letters)
             return
         wake = self._wake[sink.name]
-        while True:
+        while not self._stopping:
             try:
                 progressed = await self._drain(sink)
             except _Parked:
@@ -102,7 +117,7 @@ class ProjectionRunner:
                 status.last_error = f"{type(error).__name__}: {error}"
                 logger.warning("projection %s cannot progress: %s", sink.name, error)
                 progressed = False
-            if not progressed:
+            if not progressed and not self._stopping:
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
@@ -119,12 +134,19 @@ class ProjectionRunner:
             if batch.last_position == position:
                 status.caught_up(self.head)
                 return progressed
+            if self._stopping:
+                return progressed
             await self._apply(sink, batch)
             position = batch.last_position
             status.applied(batch, self.head)
             progressed = True
 
     async def _apply(self, sink: ProjectionSink, batch: LogBatch) -> None:
+        """Apply a batch; on repeated failure find the failing event and park it.
+
+        Unavailable dependencies (connection, timeout, lock errors) are never parked: the
+        error goes up to `_follow`, which waits and retries from the checkpoint.
+        """
         for attempt in range(self.max_retries):
             try:
                 await sink.apply(batch.envelopes, batch.last_position)
@@ -133,25 +155,34 @@ class ProjectionRunner:
                 raise
             except Exception as error:
                 self.status[sink.name].last_error = f"{type(error).__name__}: {error}"
+                if is_transient(error) and attempt == self.max_retries - 1:
+                    raise
                 await asyncio.sleep(self.backoff * 2**attempt)
         for envelope in batch.envelopes:
             try:
                 await sink.apply([envelope], envelope.position)
+            except GenerationChanged:
+                raise
             except Exception as error:
-                letter = DeadLetter(
-                    projection=sink.name,
-                    position=envelope.position,
-                    event_id=envelope.event_id,
-                    event_type=envelope.type,
-                    customer_id=envelope.customer_id,
-                    error=f"{type(error).__name__}: {error}"[:500],
-                    at=datetime.now(tz=UTC).isoformat(),
-                )
-                await asyncio.to_thread(self.dead_letters.park, letter)
-                self.status[sink.name].stop([letter])
-                logger.error("projection %s parked event %s", sink.name, envelope.event_id)
+                if is_transient(error):
+                    raise
+                await self._park(sink, envelope, error)
                 raise _Parked from error
         await sink.apply([], batch.last_position)
+
+    async def _park(self, sink: ProjectionSink, envelope: EventEnvelope, error: Exception) -> None:
+        letter = DeadLetter(
+            projection=sink.name,
+            position=envelope.position,
+            event_id=envelope.event_id,
+            event_type=envelope.type,
+            customer_id=envelope.customer_id,
+            error=f"{type(error).__name__}: {error}"[:500],
+            at=datetime.now(tz=UTC).isoformat(),
+        )
+        await asyncio.to_thread(self.dead_letters.park, letter)
+        self.status[sink.name].stop([letter])
+        logger.error("projection %s parked event %s", sink.name, envelope.event_id)
 
     def positions(self) -> dict[str, int]:
         """Checkpoint of every projection as last seen by this runner."""

@@ -12,6 +12,7 @@ granted; `createdFrom` / `createdTo` inclusive bounds on `createdAt`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,17 @@ from shared.clock import iso_utc
 MAX_LIMIT = 100
 SEP = "\x1f"
 STATES = ("active", "deleted", "erased")
-UNINDEXED = ("notes", "dateOfBirth", "stateHistory")
+# Document fields the index never searches, dropped from its copy (less data, less personal
+# data), with the empty value `evolve` starts from.
+UNINDEXED: dict[str, Any] = {
+    "notes": None,
+    "dateOfBirth": None,
+    "stateHistory": [],
+    "orders": {},
+    "payments": {},
+    "billing": None,
+    "invoices": {},
+}
 
 
 @dataclass(frozen=True)
@@ -111,14 +122,14 @@ def entry(doc: CustomerDoc) -> Entry:
 
 
 def stored(doc: CustomerDoc) -> CustomerDoc:
-    """The document as the index keeps it: without fields it never searches (notes, date of
-    birth, state history), so it holds no more personal data than it needs."""
+    """The document as the index keeps it: without the fields it never searches (notes, date
+    of birth, history, orders, payments, billing, invoices), so it holds only what it needs."""
     return {key: value for key, value in doc.items() if key not in UNINDEXED}
 
 
 def restored(doc: CustomerDoc) -> CustomerDoc:
-    """A stored document made whole enough for `evolve` (empty notes, birth date, history)."""
-    return {"notes": None, "dateOfBirth": None, "stateHistory": [], **doc}
+    """A stored document made whole enough for `evolve` (the dropped fields empty)."""
+    return copy.deepcopy(UNINDEXED) | doc
 
 
 def plan(query: ListQuery) -> Plan:

@@ -25,8 +25,8 @@ from read_side.search import check_generation, check_name
 from read_side.search.cursor import Position, encode_cursor
 from read_side.search.model import STATES, Plan, plan, restored
 from read_side.search.redis_keys import Keys, check_prefix, epoch_ms, member
-from read_side.search.redis_lua import CHECKPOINT, SEARCH
-from read_side.search.redis_write import Changes
+from read_side.search.redis_lua import SEARCH
+from read_side.search.redis_write import CHECKPOINT, Changes
 from read_side.views import CustomerDoc, evolve
 
 Key = tuple[str, str]
@@ -155,6 +155,8 @@ class RedisSearchIndex:
             int(ranged and p.sort_key in ("updatedAt", "lastVisitAt")),
             len(others),
             len(sets),
+            *_clip(low, high, "-", "(1"),
+            *_clip(low, high, "[1", "+"),
         ]
         for _, group, minimum, maximum in ranges:
             args += [group, minimum, maximum]
@@ -176,3 +178,26 @@ def _bounds(p: Plan) -> tuple[str, str]:
     elif low_key is None or after >= low_key:
         low = "(" + after
     return low, high
+
+
+def _clip(low: str, high: str, segment_low: str, segment_high: str) -> tuple[str, str]:
+    """The intersection of two lex ranges in Redis bound syntax (`-`, `+`, `[x`, `(x`), or
+    `("", "")` when it is empty."""
+    if low == "-" or (segment_low != "-" and _bound(segment_low) > _bound(low)):
+        low = segment_low
+    if high == "+" or (
+        segment_high != "+" and _bound(segment_high, upper=True) < _bound(high, upper=True)
+    ):
+        high = segment_high
+    if low == "-" or high == "+":
+        return low, high
+    start, end = low[1:], high[1:]
+    if start > end or (start == end and "(" in (low[0], high[0])):
+        return "", ""
+    return low, high
+
+
+def _bound(bound: str, *, upper: bool = False) -> tuple[str, int]:
+    """A bound as a sortable pair: at equal text, `(` is tighter than `[`."""
+    tighter = bound[0] == "("
+    return bound[1:], (-1 if tighter else 0) if upper else (1 if tighter else 0)

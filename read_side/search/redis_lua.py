@@ -6,8 +6,9 @@ then `no` sets of the other states, `ns` filter sets, one lex zset per list rang
 ARGV: 1 "1" descending, 2 page size + 1, 3-4 lex bounds (ascending terms) of the page in the
 sort zset (the cursor and, when sorting by createdAt, the range), 5 "1" when a createdAt range
 applies, 6-7 its bounds in epoch ms, 8 "1" when sorting by createdAt, 9 "1" when walking the
-sort zset would crawl (updatedAt/lastVisitAt under a createdAt range), 10 `no`, 11 `ns`, then
-(group, min, max) per list range. Returns `{total, member...}`.
+sort zset would crawl (updatedAt/lastVisitAt under a createdAt range), 10 `no`, 11 `ns`,
+12-13 and 14-15 the page bounds clipped to the members with a value / without ("" if empty),
+then (group, min, max) per list range. Returns `{total, member...}`.
 
 Totals: SCARD / SINTERCARD / ZCARD / ZCOUNT; for the big state (active) by complement,
 `|sets| - |sets & deleted| - |sets & erased|`, so the big state set is never iterated.
@@ -40,7 +41,7 @@ table.sort(sets, function(a, b) return a[2] < b[2] end)
 local set_keys = {}
 for i, s in ipairs(sets) do set_keys[i] = s[1] end
 
-local groups, gsize, argi = {}, {}, 12
+local groups, gsize, argi = {}, {}, 16
 for i = 7 + no + ns, #KEYS do
   local g = tonumber(ARGV[argi]) + 1
   local t = groups[g] or {}
@@ -125,9 +126,8 @@ if cands then total = #cands end
 if total == 0 then return {0} end
 
 local out = {total}
-local nulls_checked = false
-local function walk(pred, budget, size)
-  local low, high, scanned = wmin, wmax, 0
+local function walk(low, high, pred, budget)
+  local size, scanned = pred and 128 or n, 0
   while true do
     local chunk
     if desc then
@@ -135,39 +135,49 @@ local function walk(pred, budget, size)
     else
       chunk = redis.call('ZRANGE', zkey, low, high, 'BYLEX', 'LIMIT', 0, size)
     end
-    local skip = false
     for _, m in ipairs(chunk) do
-      if not nulls_checked and pred and not ranged and not cands
-          and string.sub(m, 1, 2) == '1\0' then
-        nulls_checked = true
-        if card(nkey, skey) == 0 then
-          if not desc then return true end
-          skip = true
-          break
-        end
-      end
       if pred == nil or pred(id_of(m)) then
         out[#out + 1] = m
-        if #out > n then return true end
+        if #out > n then return 'full' end
       end
     end
-    if skip then
-      high = '(1'
-    else
-      if #chunk < size then return true end
-      scanned = scanned + #chunk
-      if budget and scanned >= budget then return false end
-      if desc then high = '(' .. chunk[#chunk] else low = '(' .. chunk[#chunk] end
-    end
+    if #chunk < size then return 'done' end
+    scanned = scanned + #chunk
+    if budget and scanned >= budget then return 'fail' end
+    if desc then high = '(' .. chunk[#chunk] else low = '(' .. chunk[#chunk] end
   end
+end
+local function sort_into_page(ids, low, high)
+  redis.call('DEL', tmp)
+  for start = 1, #ids, 500 do
+    local part = {unpack(ids, start, math.min(start + 499, #ids))}
+    local batch = {}
+    for i, key in ipairs(redis.call('HMGET', kkey, unpack(part))) do
+      if key then
+        batch[#batch + 1] = 0
+        batch[#batch + 1] = key .. '\0' .. part[i]
+      end
+    end
+    if #batch > 0 then redis.call('ZADD', tmp, unpack(batch)) end
+  end
+  local page
+  if desc then
+    page = redis.call('ZRANGE', tmp, high, low, 'BYLEX', 'REV', 'LIMIT', 0, n + 1 - #out)
+  else
+    page = redis.call('ZRANGE', tmp, low, high, 'BYLEX', 'LIMIT', 0, n + 1 - #out)
+  end
+  redis.call('DEL', tmp)
+  for _, m in ipairs(page) do out[#out + 1] = m end
+  return #out > n
 end
 
 if not best and #set_keys == 0 and (not ranged or sort_created) then
-  walk(nil, nil, n)
+  walk(wmin, wmax, nil, nil)
   return out
 end
 local population = redis.call('ZCARD', zkey)
-if total > math.sqrt(n * population) and not correlated then
+local few = math.sqrt(n * population)
+if total > few and not correlated then
   local pred
   if cands then
     local member = {}
@@ -176,7 +186,32 @@ if total > math.sqrt(n * population) and not correlated then
   else
     pred = function(id) return in_sets(id) and (not ranged or in_range(id)) end
   end
-  if walk(pred, math.max(500, 4 * n * population / total), 128) then return out end
+  -- Customers with a value, then those without (ascending); the reverse when descending.
+  local segments = {{ARGV[12], ARGV[13], false}, {ARGV[14], ARGV[15], true}}
+  if desc then segments = {segments[2], segments[1]} end
+  local result = 'done'
+  for _, segment in ipairs(segments) do
+    local low, high, nulls = segment[1], segment[2], segment[3]
+    result = 'done'
+    if low ~= '' then
+      result = nil
+      if nulls and not cands and not ranged then
+        local args = {#set_keys + 1, nkey, unpack(set_keys)}
+        args[#args + 1] = 'LIMIT'
+        args[#args + 1] = math.floor(few) + 1
+        local found = redis.call('SINTERCARD', unpack(args))
+        if found == 0 then
+          result = 'done'
+        elseif found <= few then
+          local ids = redis.call('SINTER', skey, nkey, unpack(set_keys))
+          result = sort_into_page(ids, low, high) and 'full' or 'done'
+        end
+      end
+      result = result or walk(low, high, pred, math.max(500, 4 * n * population / total))
+    end
+    if result ~= 'done' then break end
+  end
+  if result ~= 'fail' then return out end
   out = {total}
 end
 
@@ -184,32 +219,6 @@ if not cands then
   if #set_keys == 0 then cands = redis.call('ZRANGE', tkey, lo, hi, 'BYSCORE')
   else cands = matching_ids() end
 end
-redis.call('DEL', tmp)
-for start = 1, #cands, 500 do
-  local ids = {unpack(cands, start, math.min(start + 499, #cands))}
-  local keys = redis.call('HMGET', kkey, unpack(ids))
-  local batch = {}
-  for i, key in ipairs(keys) do
-    if key then
-      batch[#batch + 1] = 0
-      batch[#batch + 1] = key .. '\0' .. ids[i]
-    end
-  end
-  if #batch > 0 then redis.call('ZADD', tmp, unpack(batch)) end
-end
-local page
-if desc then
-  page = redis.call('ZRANGE', tmp, wmax, wmin, 'BYLEX', 'REV', 'LIMIT', 0, n)
-else
-  page = redis.call('ZRANGE', tmp, wmin, wmax, 'BYLEX', 'LIMIT', 0, n)
-end
-redis.call('DEL', tmp)
-for _, m in ipairs(page) do out[#out + 1] = m end
+sort_into_page(cands, wmin, wmax)
 return out
-"""
-
-CHECKPOINT = r"""
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-return 0
 """

@@ -13,6 +13,13 @@ from read_side.search.model import Entry, entry, stored
 from read_side.search.redis_keys import Keys, epoch_ms
 from read_side.views import CustomerDoc
 
+# Moves the checkpoint forward only (re-applying an older batch never rewinds it).
+CHECKPOINT = r"""
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+"""
+
 
 class Changes:
     """Index changes of a batch, grouped per key so that each key gets one command."""

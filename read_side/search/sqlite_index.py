@@ -13,7 +13,6 @@ and the checkpoint in ONE `BEGIN IMMEDIATE` transaction. The checkpoint only mov
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +21,8 @@ from typing import Any, TypeVar
 
 from read_side.events import EventEnvelope
 from read_side.ports import ListQuery, Page
-from read_side.search import check_generation, check_name, sqlite_query
-from read_side.search.model import entry, plan, restored, stored
-from read_side.search.sqlite_query import SORT_COLUMNS
+from read_side.search import check_generation, check_name, sqlite_query, sqlite_write
+from read_side.search.model import plan
 from read_side.views import CustomerDoc, evolve
 
 T = TypeVar("T")
@@ -94,35 +92,9 @@ class SQLiteSearchIndex:
             connection.execute("PRAGMA synchronous = NORMAL")
             self._connection = connection
         if not self._ready:
-            self._connection.executescript(self._schema())
+            self._connection.executescript(sqlite_write.schema(self.table))
             self._ready = True
         return self._connection
-
-    def _schema(self) -> str:
-        t = self.table
-        # The createdAt index also carries the time keys that follow createdAt, so a createdAt
-        # range sorted by updatedAt / lastVisitAt is sorted straight from the index.
-        indexes = "".join(
-            f"CREATE INDEX IF NOT EXISTS {t}_s_{column} ON {t} (tenant_id, state, {column}, id"
-            + (", k_updated, k_visit);" if column == "k_created" else ");")
-            for column in SORT_COLUMNS.values()
-        )
-        columns = ", ".join(f"{column} TEXT NOT NULL" for column in SORT_COLUMNS.values())
-        return f"""
-            CREATE TABLE IF NOT EXISTS projection_checkpoints (name TEXT, generation INTEGER,
-                position INTEGER, PRIMARY KEY(name, generation));
-            CREATE TABLE IF NOT EXISTS projection_generations (name TEXT PRIMARY KEY,
-                active INTEGER);
-            CREATE TABLE IF NOT EXISTS {t} (rid INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL,
-                id TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, {columns},
-                doc TEXT NOT NULL, UNIQUE (tenant_id, id));
-            {indexes}
-            CREATE TABLE IF NOT EXISTS {t}_counts (tenant_id TEXT NOT NULL, state TEXT NOT NULL,
-                n INTEGER NOT NULL, PRIMARY KEY (tenant_id, state)) WITHOUT ROWID;
-            CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5(body,
-                tokenize = "ascii tokenchars '#'", prefix = '1 2 3', detail = none,
-                columnsize = 0);
-        """
 
     def _close_connection(self) -> None:
         if self._connection is not None:
@@ -141,28 +113,12 @@ class SQLiteSearchIndex:
         )
         return int(row[0]) if row else 0
 
-    def _load(self, keys: set[Key]) -> dict[Key, tuple[int, CustomerDoc]]:
-        by_tenant: dict[str, list[str]] = {}
-        for tenant_id, customer_id in keys:
-            by_tenant.setdefault(tenant_id, []).append(customer_id)
-        found: dict[Key, tuple[int, CustomerDoc]] = {}
-        for tenant_id, ids in by_tenant.items():
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                rows = self._db().execute(
-                    f"SELECT rid, id, doc FROM {self.table} "  # noqa: S608
-                    f"WHERE tenant_id = ? AND id IN ({','.join('?' * len(chunk))})",
-                    (tenant_id, *chunk),
-                )
-                for rid, customer_id, text in rows:
-                    found[(tenant_id, customer_id)] = (rid, restored(json.loads(text)))
-        return found
-
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
-            loaded = self._load({(event.tenant_id, event.customer_id) for event in events})
+            keys = {(event.tenant_id, event.customer_id) for event in events}
+            loaded = sqlite_write.load(db, self.table, keys)
             current: dict[Key, CustomerDoc | None] = {k: doc for k, (_, doc) in loaded.items()}
             for event in events:
                 key = (event.tenant_id, event.customer_id)
@@ -170,7 +126,7 @@ class SQLiteSearchIndex:
             for key, doc in current.items():
                 rid, old = loaded.get(key, (None, None))
                 if doc is not old:
-                    self._write(db, rid, old, doc)
+                    sqlite_write.write(db, self.table, rid, old, doc)
             db.execute(
                 "INSERT INTO projection_checkpoints (name, generation, position) VALUES (?, ?, ?) "
                 "ON CONFLICT (name, generation) DO UPDATE "
@@ -182,47 +138,6 @@ class SQLiteSearchIndex:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-
-    def _write(
-        self,
-        db: sqlite3.Connection,
-        rid: int | None,
-        old: CustomerDoc | None,
-        doc: CustomerDoc | None,
-    ) -> None:
-        counts = (
-            f"INSERT INTO {self.table}_counts (tenant_id, state, n) VALUES (?, ?, ?) "  # noqa: S608
-            "ON CONFLICT (tenant_id, state) DO UPDATE SET n = n + excluded.n"
-        )
-        if old is not None:
-            db.execute(counts, (old["tenantId"], old.get("state") or "active", -1))
-        if doc is not None:
-            db.execute(counts, (doc["tenantId"], doc.get("state") or "active", 1))
-        if rid is not None:
-            db.execute(f"DELETE FROM {self.table}_fts WHERE rowid = ?", (rid,))  # noqa: S608
-            if doc is None:
-                db.execute(f"DELETE FROM {self.table} WHERE rid = ?", (rid,))  # noqa: S608
-        if doc is None:
-            return
-        item = entry(doc)
-        columns = ["tenant_id", "id", "version", "state", *SORT_COLUMNS.values(), "doc"]
-        values = [item.tenant_id, item.id, item.version, item.state]
-        values += [item.sort_keys[key] for key in SORT_COLUMNS]
-        values.append(json.dumps(stored(doc), ensure_ascii=False, separators=(",", ":")))
-        if rid is None:
-            cursor = db.execute(
-                f"INSERT INTO {self.table} ({', '.join(columns)}) "  # noqa: S608
-                f"VALUES ({', '.join('?' * len(columns))})",
-                values,
-            )
-            rid = cursor.lastrowid
-        else:
-            assignments = ", ".join(f"{column} = ?" for column in columns)
-            db.execute(f"UPDATE {self.table} SET {assignments} WHERE rid = ?", [*values, rid])  # noqa: S608
-        db.execute(
-            f"INSERT INTO {self.table}_fts (rowid, body) VALUES (?, ?)",  # noqa: S608
-            (rid, sqlite_query.fts_body(item)),
-        )
 
     def _activate(self) -> None:
         self._db().execute(

@@ -17,13 +17,35 @@ SECRET = "test-secret-with-at-least-32-bytes-of-entropy!"
 Headers = dict[str, str]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "services"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Settings for one event-store profile; each test gets a fresh store."""
-    url = None
+    """Settings for one profile; each test gets fresh stores.
+
+    `sqlite`: fully embedded. `postgres`: PostgreSQL event store, embedded read models.
+    `services`: PostgreSQL, MongoDB-wire read models and Redis search/cache/rate limits.
+    """
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path, jwt_secret=SECRET)
+    url = request.getfixturevalue("postgres_schema_url")
     if request.param == "postgres":
-        url = request.getfixturevalue("postgres_schema_url")
-    return Settings(data_dir=tmp_path, event_store_url=url, jwt_secret=SECRET)
+        return Settings(data_dir=tmp_path, event_store_url=url, jwt_secret=SECRET)
+    mongo = request.getfixturevalue("mongo_url").rstrip("/") + "/" + request.getfixturevalue("unique_name")
+    redis_url = fresh_redis_database(request.getfixturevalue("redis_url"))
+    return Settings(
+        data_dir=tmp_path, event_store_url=url, mongo_url=mongo, redis_url=redis_url, jwt_secret=SECRET
+    )
+
+
+def fresh_redis_database(url: str, number: int = 9) -> str:
+    """A Redis URL on database `number`, emptied (e2e tests run one at a time)."""
+    import redis
+
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url.rstrip("/")
+    target = f"{base}/{number}"
+    client = redis.Redis.from_url(target)
+    client.flushdb()
+    client.close()
+    return target
 
 
 @pytest.fixture

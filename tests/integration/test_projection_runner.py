@@ -210,3 +210,38 @@ async def test_commits_wake_the_runner(commands: CustomerCommands, store_at: Any
     assert await store.checkpoint() >= created.position
     await store.drop()
     await store.close()
+
+
+class DownSink:
+    """A sink whose backing service is down for the first `outage` calls."""
+
+    def __init__(self, inner: Any, outage: int) -> None:
+        self.inner, self.name, self.outage, self.calls = inner, inner.name, outage, 0
+
+    async def checkpoint(self) -> int:
+        return int(await self.inner.checkpoint())
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        self.calls += 1
+        if self.calls <= self.outage:
+            raise ConnectionRefusedError("service down")
+        await self.inner.apply(events, position)
+
+
+async def test_an_unavailable_dependency_is_waited_for_not_parked(commands: CustomerCommands, store_at: Any) -> None:
+    ids = await write_history(commands, 5)
+    store = store_at(1)
+    book = DeadLetterBook(commands.app)
+    log = EventLog(commands.app)
+    runner = ProjectionRunner(log, [DownSink(store, outage=12)], book, backoff=0.001, poll_interval=0.02)
+    await runner.start()
+    for _ in range(300):
+        if await store.checkpoint() == log.head():
+            break
+        await asyncio.sleep(0.02)
+    await runner.stop()
+    assert book.parked(store.name) == []
+    assert runner.status[store.name].state == "running"
+    assert await store.get("acme", str(ids[4])) is not None
+    await store.drop()
+    await store.close()

@@ -1,0 +1,105 @@
+"""Writes of the SQLite search index: schema, loading stored documents, replacing a
+customer's row, FTS row and per-state count. Runs on the adapter's worker thread, inside the
+transaction of `apply`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from read_side.search.model import entry, restored, stored
+from read_side.search.sqlite_query import SORT_COLUMNS, fts_body
+from read_side.views import CustomerDoc
+
+Key = tuple[str, str]
+_CHUNK = 400  # ids per `IN (...)`, below SQLite's bound-parameter limit
+
+
+def schema(table: str) -> str:
+    """The DDL of one generation (idempotent), with the tables shared with the view store."""
+    t = table
+    # The createdAt index also carries the time keys that follow createdAt, so a createdAt
+    # range sorted by updatedAt / lastVisitAt is sorted straight from the index.
+    indexes = "".join(
+        f"CREATE INDEX IF NOT EXISTS {t}_s_{column} ON {t} (tenant_id, state, {column}, id"
+        + (", k_updated, k_visit);" if column == "k_created" else ");")
+        for column in SORT_COLUMNS.values()
+    )
+    columns = ", ".join(f"{column} TEXT NOT NULL" for column in SORT_COLUMNS.values())
+    return f"""
+        CREATE TABLE IF NOT EXISTS projection_checkpoints (name TEXT, generation INTEGER,
+            position INTEGER, PRIMARY KEY(name, generation));
+        CREATE TABLE IF NOT EXISTS projection_generations (name TEXT PRIMARY KEY,
+            active INTEGER);
+        CREATE TABLE IF NOT EXISTS {t} (rid INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL,
+            id TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, {columns},
+            doc TEXT NOT NULL, UNIQUE (tenant_id, id));
+        {indexes}
+        CREATE TABLE IF NOT EXISTS {t}_counts (tenant_id TEXT NOT NULL, state TEXT NOT NULL,
+            n INTEGER NOT NULL, PRIMARY KEY (tenant_id, state)) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5(body,
+            tokenize = "ascii tokenchars '#'", prefix = '1 2 3', detail = none,
+            columnsize = 0);
+    """
+
+
+def load(db: sqlite3.Connection, table: str, keys: set[Key]) -> dict[Key, tuple[int, CustomerDoc]]:
+    """The stored documents (with their row ids) of those customers."""
+    by_tenant: dict[str, list[str]] = {}
+    for tenant_id, customer_id in keys:
+        by_tenant.setdefault(tenant_id, []).append(customer_id)
+    found: dict[Key, tuple[int, CustomerDoc]] = {}
+    for tenant_id, ids in by_tenant.items():
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = db.execute(
+                f"SELECT rid, id, doc FROM {table} "  # noqa: S608
+                f"WHERE tenant_id = ? AND id IN ({','.join('?' * len(chunk))})",
+                (tenant_id, *chunk),
+            )
+            for rid, customer_id, text in rows:
+                found[(tenant_id, customer_id)] = (rid, restored(json.loads(text)))
+    return found
+
+
+def write(
+    db: sqlite3.Connection,
+    table: str,
+    rid: int | None,
+    old: CustomerDoc | None,
+    doc: CustomerDoc | None,
+) -> None:
+    """Replace a customer's row and FTS row (`doc` None: remove them), and the counts."""
+    counts = (
+        f"INSERT INTO {table}_counts (tenant_id, state, n) VALUES (?, ?, ?) "  # noqa: S608
+        "ON CONFLICT (tenant_id, state) DO UPDATE SET n = n + excluded.n"
+    )
+    if old is not None:
+        db.execute(counts, (old["tenantId"], old.get("state") or "active", -1))
+    if doc is not None:
+        db.execute(counts, (doc["tenantId"], doc.get("state") or "active", 1))
+    if rid is not None:
+        db.execute(f"DELETE FROM {table}_fts WHERE rowid = ?", (rid,))  # noqa: S608
+        if doc is None:
+            db.execute(f"DELETE FROM {table} WHERE rid = ?", (rid,))  # noqa: S608
+    if doc is None:
+        return
+    item = entry(doc)
+    columns = ["tenant_id", "id", "version", "state", *SORT_COLUMNS.values(), "doc"]
+    values = [item.tenant_id, item.id, item.version, item.state]
+    values += [item.sort_keys[key] for key in SORT_COLUMNS]
+    values.append(json.dumps(stored(doc), ensure_ascii=False, separators=(",", ":")))
+    if rid is None:
+        cursor = db.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' * len(columns))})",
+            values,
+        )
+        rid = cursor.lastrowid
+    else:
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        db.execute(f"UPDATE {table} SET {assignments} WHERE rid = ?", [*values, rid])  # noqa: S608
+    db.execute(
+        f"INSERT INTO {table}_fts (rowid, body) VALUES (?, ?)",  # noqa: S608
+        (rid, fts_body(item)),
+    )

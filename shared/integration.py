@@ -1,0 +1,213 @@
+"""Every integration message that crosses RabbitMQ, in one place (see docs/asyncapi.yaml).
+
+Outbound: `CustomerIntegrationEvent`, published to `customers.events` with the routing key
+`integration_event_name(type)`. Its `type` is that public name too; consumers should ignore
+fields they do not know, since new ones may be added.
+
+Inbound (`orders.events`, `payments.events`): unknown fields are ALLOWED (producers add fields
+without asking), but every documented field is checked: required ones must be present with the
+right JSON type, ids non-empty, times RFC 3339 with an offset, `currency` three upper-case
+letters, `amount` a non-negative integer of minor units (refunds carry the refunded amount; the
+routing key says what happened). A body that fails raises `msgspec.ValidationError` (or
+`msgspec.DecodeError` for non-JSON), which the consumer dead-letters with the reason.
+
+This module imports nothing above `shared`: envelopes are read through the `Enveloped` protocol.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Protocol
+
+import msgspec
+
+from shared.clock import iso_utc
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+MinorUnits = Annotated[int, msgspec.Meta(ge=0)]
+
+# Internal envelope types whose public name differs; every other `customer.x` keeps its name.
+_RENAMED = {
+    "customer.profile_changed": "customer.updated",
+    "customer.type_changed": "customer.updated",
+}
+
+
+class _Message(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Base: immutable, keyword-only, camelCase on the wire, unknown fields ignored."""
+
+
+# ------------------------------------------------------------------------------- outbound
+class CustomerIntegrationEvent(_Message, frozen=True):
+    """One stored Customer event as published on `customers.events` (`message_id` = eventId)."""
+
+    event_id: str
+    type: str
+    occurred_at: str
+    tenant_id: str
+    customer_id: str
+    version: int
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class Enveloped(Protocol):
+    """What `to_integration_event` reads (`read_side.events.EventEnvelope` fits)."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def integration_event_name(envelope_type: str) -> str:
+    """The public routing key of an internal envelope type (`customer.profile_changed` →
+    `customer.updated`). Raises ValueError for anything that is not a `customer.` event."""
+    if not envelope_type.startswith("customer.") or envelope_type == "customer.":
+        raise ValueError(f"not a customer event type: {envelope_type!r}")
+    return _RENAMED.get(envelope_type, envelope_type)
+
+
+def to_integration_event(envelope: Enveloped) -> CustomerIntegrationEvent:
+    """The outbound message for one envelope; `data` is made JSON-safe (see `json_safe`)."""
+    return CustomerIntegrationEvent(
+        event_id=envelope.event_id,
+        type=integration_event_name(envelope.type),
+        occurred_at=_iso(envelope.occurred_at),
+        tenant_id=envelope.tenant_id,
+        customer_id=envelope.customer_id,
+        version=envelope.version,
+        data=json_safe(dict(envelope.data)),
+    )
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    """The JSON body of any message of this module."""
+    return msgspec.json.encode(message)
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON values: datetimes → ISO-8601 UTC strings (as the API writes them), dates →
+    `YYYY-MM-DD`, UUIDs, decimals and enums → strings, tuples and sets → lists, bytes → base64.
+    Raises TypeError for anything else, so that no value is silently mangled."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, enum.Enum):
+        return json_safe(value.value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(item) for item in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot publish a value of type {type(value).__name__}")
+
+
+def _iso(moment: datetime) -> str:
+    return iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+# -------------------------------------------------------------------------------- inbound
+class Attendee(_Message, frozen=True):
+    """One attendee of an order (the same shape as `POST /customers/attendees`)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    phone_region: str | None = None
+
+
+class OrderPlaced(_Message, frozen=True):
+    """`order.placed`."""
+
+    order_id: NonEmpty
+    tenant_id: NonEmpty
+    placed_at: Timestamp
+    attendees: Annotated[tuple[Attendee, ...], msgspec.Meta(max_length=1000)]
+
+
+class OrderClosed(_Message, frozen=True):
+    """`order.completed` and `order.cancelled`."""
+
+    order_id: NonEmpty
+    tenant_id: NonEmpty
+
+
+class Payer(_Message, frozen=True):
+    """Who paid, when the payment does not name a customer."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class PaymentEvent(_Message, frozen=True):
+    """`payment.pending`, `payment.succeeded`, `payment.failed` and `payment.refunded`.
+
+    It must name the customer (`customerId`) or describe the `payer`, or both."""
+
+    payment_id: NonEmpty
+    tenant_id: NonEmpty
+    amount: MinorUnits
+    currency: Currency
+    at: Timestamp
+    order_id: NonEmpty | None = None
+    customer_id: NonEmpty | None = None
+    payer: Payer | None = None
+    method: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.customer_id is None and self.payer is None:
+            raise ValueError("a payment needs `customerId` or `payer`")
+
+
+InboundMessage = OrderPlaced | OrderClosed | PaymentEvent
+INBOUND_TYPES: dict[str, type[InboundMessage]] = {
+    "order.placed": OrderPlaced,
+    "order.completed": OrderClosed,
+    "order.cancelled": OrderClosed,
+    "payment.pending": PaymentEvent,
+    "payment.succeeded": PaymentEvent,
+    "payment.failed": PaymentEvent,
+    "payment.refunded": PaymentEvent,
+}
+
+
+class UnknownMessageType(ValueError):
+    """An inbound routing key that this service does not handle."""
+
+
+def decode_inbound(routing_key: str, body: bytes) -> InboundMessage:
+    """Decode and validate an inbound body by its routing key.
+
+    Raises UnknownMessageType, `msgspec.DecodeError` (not JSON) or `msgspec.ValidationError`
+    (wrong shape; the message says which field), all subclasses of ValueError."""
+    kind = INBOUND_TYPES.get(routing_key)
+    if kind is None:
+        raise UnknownMessageType(f"unknown routing key {routing_key!r}")
+    return msgspec.json.decode(body, type=kind)

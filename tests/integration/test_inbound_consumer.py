@@ -1,0 +1,181 @@
+"""Order and payment events from a real RabbitMQ: applied once, dead-lettered with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pytest
+
+from shared.principal import Principal, Role
+from shared.settings import Settings
+from write_side.application.attendees import AttendeeProcessing
+from write_side.application.commands import CustomerCommands, ProfileInput
+from write_side.application.commerce import CommerceCommands
+from write_side.application.decisions import CommandMeta
+from write_side.application.event_store import open_event_store
+from write_side.domain.customer import Customer
+from write_side.inbound.consumer import REASON_HEADER, InboundConsumer, Subscription
+from write_side.inbound.handlers import InboundHandlers
+
+ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
+
+
+@pytest.fixture
+async def commands(tmp_path: Path) -> AsyncIterator[CustomerCommands]:
+    handlers = CustomerCommands(open_event_store(Settings(data_dir=tmp_path)), index_key=b"k")
+    yield handlers
+    handlers.close()
+
+
+@pytest.fixture
+def handlers(commands: CustomerCommands) -> InboundHandlers:
+    attendees = AttendeeProcessing(commands)
+    return InboundHandlers(attendees, CommerceCommands(commands, attendees))
+
+
+@pytest.fixture
+def subscriptions(unique_name: str) -> tuple[Subscription, ...]:
+    return (
+        Subscription(f"orders.{unique_name}", f"customers.orders.{unique_name}", "order.*"),
+        Subscription(f"payments.{unique_name}", f"customers.payments.{unique_name}", "payment.*"),
+    )
+
+
+@pytest.fixture
+async def broker(amqp_url: str, subscriptions: tuple[Subscription, ...]) -> AsyncIterator[Any]:
+    connection = await aio_pika.connect_robust(amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    yield channel
+    for subscription in subscriptions:
+        for name in (subscription.queue, f"{subscription.queue}.dlq"):
+            await channel.queue_delete(name)
+        await channel.exchange_delete(subscription.exchange)
+    await connection.close()
+
+
+async def publish(channel: Any, exchange: str, key: str, body: dict[str, Any], message_id: str) -> None:
+    target = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    message = aio_pika.Message(
+        json.dumps(body).encode(), message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+    )
+    await target.publish(message, routing_key=key)
+
+
+async def until(condition: Any, seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+def customers_of(commands: CustomerCommands) -> list[Customer]:
+    found = []
+    for notification in commands.app.recorder.select_notifications(start=1, limit=10_000):
+        if notification.topic.endswith("Customer.Created"):
+            found.append(commands.get("acme", notification.originator_id))
+    return found
+
+
+ORDER = {
+    "orderId": "o-1",
+    "tenantId": "acme",
+    "placedAt": "2026-11-20T10:00:00Z",
+    "attendees": [{"firstName": "Ann", "email": "ann@example.com"}, {"firstName": "Bo", "phone": "+14155552671"}],
+}
+
+
+async def test_a_message_delivered_twice_is_applied_once(
+    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str, subscriptions: Any
+) -> None:
+    consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
+    await consumer.start()
+    try:
+        for _ in range(2):
+            await publish(broker, subscriptions[0].exchange, "order.placed", ORDER, "m-1")
+        await until(lambda: consumer.applied == 2)
+    finally:
+        await consumer.stop()
+    people = customers_of(commands)
+    assert sorted(p.profile["firstName"] for p in people) == ["Ann", "Bo"]
+    assert all(p.visit_count == 1 for p in people)
+
+
+async def test_invalid_and_unmatchable_messages_go_to_the_dead_letter_queue(
+    handlers: InboundHandlers, broker: Any, amqp_url: str, subscriptions: Any
+) -> None:
+    consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
+    await consumer.start()
+    try:
+        await publish(broker, subscriptions[0].exchange, "order.placed", {"orderId": "x"}, "bad-1")
+        unknown = str(uuid.uuid4())
+        payment = {"paymentId": "p-1", "tenantId": "acme", "customerId": unknown, "amount": 100, "currency": "EUR", "at": "2026-11-20T10:00:00Z"}
+        await publish(broker, subscriptions[1].exchange, "payment.succeeded", payment, "bad-2")
+        await until(lambda: consumer.dead_lettered == 2)
+    finally:
+        await consumer.stop()
+    reasons = {}
+    for subscription in subscriptions:
+        queue = await broker.declare_queue(f"{subscription.queue}.dlq", durable=True)
+        message = await queue.get(timeout=5)
+        assert message is not None
+        reasons[message.message_id] = message.headers[REASON_HEADER]
+        assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+        await message.ack()
+    assert "invalid order.placed" in reasons["bad-1"]
+    assert "unknown customer" in reasons["bad-2"].lower() or "no customer" in reasons["bad-2"].lower()
+
+
+async def test_a_crash_between_store_and_ack_loses_and_duplicates_nothing(
+    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str, subscriptions: Any
+) -> None:
+    stored = asyncio.Event()
+
+    class CrashAfterStore:
+        async def handle(self, routing_key: str, body: bytes) -> None:
+            await handlers.handle(routing_key, body)
+            stored.set()
+            await asyncio.sleep(3600)  # the process "dies" before acknowledging
+
+    crashing = InboundConsumer(amqp_url, CrashAfterStore(), subscriptions=subscriptions)  # type: ignore[arg-type]
+    await crashing.start()
+    await publish(broker, subscriptions[0].exchange, "order.placed", ORDER, "m-crash")
+    await asyncio.wait_for(stored.wait(), 10)
+    await crashing.stop()
+    survivor = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
+    await survivor.start()
+    try:
+        await until(lambda: survivor.applied == 1)
+    finally:
+        await survivor.stop()
+    people = customers_of(commands)
+    assert len(people) == 2
+    assert all(p.visit_count == 1 for p in people)
+
+
+async def test_payments_link_to_customers_and_block_deletion(
+    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str, subscriptions: Any
+) -> None:
+    ann = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Ann", "email": "ann@example.com"}))
+    consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
+    await consumer.start()
+    try:
+        pending = {"paymentId": "p-9", "tenantId": "acme", "payer": {"name": "Ann Lee", "email": "ANN@example.com"}, "amount": 2500, "currency": "EUR", "at": "2026-11-20T10:00:00Z", "method": "card"}
+        await publish(broker, subscriptions[1].exchange, "payment.pending", pending, "p-9-pending")
+        await until(lambda: consumer.applied == 1)
+        customer = commands.get("acme", ann.customer.id)
+        assert customer.payments["p-9"]["status"] == "pending"
+        with pytest.raises(Exception, match="open orders or pending payments"):
+            await commands.delete(CommandMeta(ADMIN), ann.customer.id, None)
+        await publish(broker, subscriptions[1].exchange, "payment.succeeded", pending, "p-9-ok")
+        await until(lambda: consumer.applied == 2)
+    finally:
+        await consumer.stop()
+    assert commands.get("acme", ann.customer.id).payments["p-9"]["status"] == "succeeded"
+    await commands.delete(CommandMeta(ADMIN), ann.customer.id, None)

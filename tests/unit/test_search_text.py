@@ -1,0 +1,177 @@
+"""Pure rules of the search index: folding, words, phone digit forms, `q` parsing, sort keys,
+cursors and query plans, with Hypothesis properties."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from read_side.ports import InvalidCursor, ListQuery
+from read_side.search import text
+from read_side.search.cursor import Position, decode_cursor, encode_cursor
+from read_side.search.model import plan
+
+
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [("Zoë", "zoe"), ("ZOË", "zoe"), ("Straße", "strasse"), ("ﬁle", "file"), ("\uff21nn", "ann")],
+)
+def test_fold_is_case_and_accent_insensitive(raw: str, folded: str) -> None:
+    assert text.fold(raw) == folded
+
+
+def test_words_split_on_everything_but_letters_and_digits() -> None:
+    assert text.words("ann.lee@example.com") == ["ann", "lee", "example", "com"]
+    assert text.words("O'Brien-Smith Zoë_2") == ["o", "brien", "smith", "zoe", "2"]
+    assert text.words(None) == [] and text.words("") == []
+    doc = {"firstName": "Ann", "lastName": None, "email": "a.lee@x.io", "phone": "+1415"}
+    assert text.customer_words(doc) == {"ann", "a", "lee", "x", "io"}
+
+
+def test_prefixes() -> None:
+    assert text.prefixes("anna") == ["a", "an", "ann", "anna"]
+    assert text.prefixes("anna", 2) == ["a", "an"]
+
+
+def test_phone_forms_international_and_national() -> None:
+    assert text.phone_forms("+14155552671") == ("14155552671", "4155552671")
+    assert text.phone_forms("+442079460958") == ("442079460958", "2079460958")
+    assert text.phone_forms("+390612345678") == ("390612345678", "0612345678")
+    assert text.phone_forms(None) == () and text.phone_forms("") == ()
+
+
+def test_phone_digit_tokens_are_3_plus_digit_prefixes_and_suffixes() -> None:
+    tokens = text.phone_digit_tokens("+14155552671")
+    assert {"141", "1415", "415", "4155", "14155552671", "4155552671"} <= tokens
+    assert {"671", "2671", "5552671", "155552671"} <= tokens
+    assert not {"55", "555", "5555", "41", "1"} & tokens
+
+
+@pytest.mark.parametrize(
+    ("q", "words", "digits"),
+    [
+        ("+1 415", (), ("1415",)),
+        ("(415) 555-2671", (), ("4155552671",)),
+        ("ann 415", ("ann",), ("415",)),
+        ("415 Ann 555", ("ann",), ("415", "555")),
+        ("Zoë  LEE lee", ("zoe", "lee"), ()),
+        ("ann.lee@Example.com", ("ann", "lee", "example", "com"), ()),
+        ("12 ann", ("12", "ann"), ()),
+        ("ann2024", ("ann2024",), ()),
+        ("", (), ()),
+        (None, (), ()),
+        ("!!! --", (), ()),
+    ],
+)
+def test_parse_text(q: str | None, words: tuple[str, ...], digits: tuple[str, ...]) -> None:
+    parsed = text.parse_text(q)
+    assert (parsed.words, parsed.digits) == (words, digits)
+    assert parsed.empty == (not words and not digits)
+
+
+def test_sort_keys_are_exact_with_missing_values_last() -> None:
+    doc = {
+        "firstName": "Ädam",
+        "lastName": "  ",
+        "email": None,
+        "createdAt": "2024-01-02T03:04:05.006Z",
+    }
+    assert text.sort_key(doc, "firstName") == "0adam"
+    assert text.sort_key(doc, "lastName") == text.NULL_KEY
+    assert text.sort_key(doc, "email") == text.NULL_KEY
+    assert text.sort_key(doc, "createdAt") == "02024-01-02T03:04:05.006Z"
+    long_a, long_b = "x" * 90 + "a", "x" * 90 + "b"
+    assert text.sort_key({"f": long_a}, "f") < text.sort_key({"f": long_b}, "f") < text.NULL_KEY
+
+
+def test_attribute_text_and_email_key() -> None:
+    assert [text.attribute_text(v) for v in (True, False, 3, 2.5, "Gold")] == [
+        "true",
+        "false",
+        "3",
+        "2.5",
+        "Gold",
+    ]
+    assert text.email_key(" Ann.Lee@Example.com ") == "ann.lee@example.com"
+    assert text.email_key(None) is None
+
+
+def test_cursor_round_trip_and_rejections() -> None:
+    query = ListQuery(tenant_id="t1", text="ann", sort="firstName")
+    cursor = encode_cursor(query, Position(key="0ann", id="c-1"))
+    assert decode_cursor(
+        ListQuery(tenant_id="t1", text="ann", sort="firstName", limit=5, cursor=cursor)
+    ) == Position("0ann", "c-1")
+    for other in (
+        ListQuery(tenant_id="t1", text="ann", sort="-firstName", cursor=cursor),
+        ListQuery(tenant_id="t1", text="bob", sort="firstName", cursor=cursor),
+        ListQuery(tenant_id="t2", text="ann", sort="firstName", cursor=cursor),
+    ):
+        with pytest.raises(InvalidCursor):
+            decode_cursor(other)
+    for garbage in ("", "!!!", "abc", cursor[:-3], "eyJ2IjoxfQ", "x" * 5000):
+        with pytest.raises(InvalidCursor):
+            decode_cursor(ListQuery(tenant_id="t1", text="ann", sort="firstName", cursor=garbage))
+
+
+def test_plan_validates_sort_and_limit() -> None:
+    for bad in (
+        ListQuery(tenant_id="t", sort="name"),
+        ListQuery(tenant_id="t", limit=0),
+        ListQuery(tenant_id="t", limit=101),
+    ):
+        with pytest.raises(ValueError, match=r"sort|limit"):
+            plan(bad)
+    prepared = plan(ListQuery(tenant_id="t", text="Zoë +1 415", sort="-email", email="A@B.co"))
+    assert (prepared.words, prepared.digits, prepared.descending) == (("zoe",), ("1415",), True)
+    assert (prepared.sort_key, prepared.email) == ("email", "a@b.co")
+
+
+# ------------------------------------------------------------------ properties
+@given(st.text())
+def test_fold_is_idempotent(raw: str) -> None:
+    assert text.fold(text.fold(raw)) == text.fold(raw)
+
+
+@given(st.text())
+def test_parsed_tokens_are_folded(raw: str) -> None:
+    parsed = text.parse_text(raw)
+    assert all(text.fold(token) == token for token in parsed.words)
+    assert all(token.isdigit() and len(token) >= 3 for token in parsed.digits)
+
+
+def _found(name: str, q: str) -> bool:
+    words = text.words(name)
+    return all(any(word.startswith(token) for word in words) for token in text.parse_text(q).words)
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_every_word_of_a_name_is_found_by_each_of_its_prefixes(name: str) -> None:
+    for word in text.words(name):
+        for prefix in text.prefixes(word):
+            if not (prefix.isascii() and prefix.isdigit() and len(prefix) >= 3):
+                assert _found(name, prefix), (name, prefix)
+
+
+@given(st.lists(st.from_regex(r"[A-Za-zÀ-ÿ]{1,12}", fullmatch=True), min_size=1, max_size=3))
+def test_latin_names_are_found_whatever_the_case_of_the_query(parts: list[str]) -> None:
+    name = " ".join(parts)
+    for part in parts:
+        for size in range(1, len(part) + 1):
+            assert _found(name, part[:size].upper()) and _found(name, part[:size].lower())
+
+
+@given(st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)))
+def test_every_phone_is_found_by_its_3_plus_digit_prefixes_and_suffixes(region: str) -> None:
+    number = phonenumbers.example_number(region)
+    if number is None:
+        return
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    tokens = text.phone_digit_tokens(e164)
+    for form in text.phone_forms(e164):
+        for size in range(3, len(form) + 1):
+            assert form[:size] in tokens
+    digits = text.phone_forms(e164)[0]
+    assert all(digits[-size:] in tokens for size in range(3, len(digits) + 1))

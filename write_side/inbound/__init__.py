@@ -1,0 +1,1 @@
+"""Inbound integration: order and payment events from RabbitMQ."""

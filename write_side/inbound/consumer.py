@@ -1,0 +1,122 @@
+"""RabbitMQ consumers for `orders.events` and `payments.events` (aio-pika, manual acks).
+
+A message is acknowledged only after its effect is stored. A message that can never be
+applied is published to `<queue>.dlq` (persistent, with the reason in the
+`x-dead-letter-reason` header) and only then acknowledged, so nothing is lost. Any other
+failure (a store or broker outage) rejects the message back to the queue to be retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
+
+from write_side.inbound.handlers import InboundHandlers, Unprocessable
+
+logger = logging.getLogger(__name__)
+REASON_HEADER = "x-dead-letter-reason"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One inbound queue and the exchange it is bound to."""
+
+    exchange: str
+    queue: str
+    binding: str
+
+
+DEFAULT_SUBSCRIPTIONS = (
+    Subscription("orders.events", "customers.orders", "order.*"),
+    Subscription("payments.events", "customers.payments", "payment.*"),
+)
+
+
+class InboundConsumer:
+    """Consumes every subscription until `stop()`."""
+
+    def __init__(
+        self,
+        url: str,
+        handlers: InboundHandlers,
+        *,
+        subscriptions: tuple[Subscription, ...] = DEFAULT_SUBSCRIPTIONS,
+        prefetch: int = 32,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self._url = url
+        self._handlers = handlers
+        self._subscriptions = subscriptions
+        self._prefetch = prefetch
+        self._retry_delay = retry_delay
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self.applied = 0
+        self.dead_lettered = 0
+
+    async def start(self) -> None:
+        """Connect, declare exchanges, queues and dead-letter queues, and start consuming."""
+        self._connection = await aio_pika.connect_robust(self._url, timeout=10)
+        channel = await self._connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=self._prefetch)
+        self._channel = channel
+        for subscription in self._subscriptions:
+            exchange = await channel.declare_exchange(
+                subscription.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            await channel.declare_queue(f"{subscription.queue}.dlq", durable=True)
+            queue = await channel.declare_queue(subscription.queue, durable=True)
+            await queue.bind(exchange, routing_key=subscription.binding)
+            await queue.consume(self._consumer(subscription.queue), no_ack=False)
+
+    async def stop(self) -> None:
+        """Close the connection (unacknowledged messages return to their queues)."""
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    def _consumer(self, queue: str):  # type: ignore[no-untyped-def]
+        async def consume(message: AbstractIncomingMessage) -> None:
+            await self.process(queue, message)
+
+        return consume
+
+    async def process(self, queue: str, message: AbstractIncomingMessage) -> None:
+        """Apply, dead-letter or requeue one delivery."""
+        try:
+            await self._handlers.handle(message.routing_key or "", message.body)
+        except Unprocessable as error:
+            await self._dead_letter(queue, message, error.reason)
+            await message.ack()
+            self.dead_lettered += 1
+            logger.warning(
+                "dead-lettered a message", extra={"queue": queue, "reason": error.reason}
+            )
+            return
+        except Exception:
+            logger.exception(
+                "inbound message failed; it will be redelivered", extra={"queue": queue}
+            )
+            await asyncio.sleep(self._retry_delay)
+            await message.reject(requeue=True)
+            return
+        await message.ack()
+        self.applied += 1
+
+    async def _dead_letter(self, queue: str, message: AbstractIncomingMessage, reason: str) -> None:
+        assert self._channel is not None
+        headers = dict(message.headers or {})
+        headers[REASON_HEADER] = reason
+        headers["x-original-routing-key"] = message.routing_key or ""
+        copy = aio_pika.Message(
+            body=message.body,
+            headers=headers,
+            message_id=message.message_id,
+            content_type=message.content_type or "application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await self._channel.default_exchange.publish(copy, routing_key=f"{queue}.dlq")
