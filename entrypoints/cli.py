@@ -97,6 +97,12 @@ def _history(args: argparse.Namespace) -> int:
     return asyncio.run(ops.print_history(_settings(args), args.tenant, args.customer_id))
 
 
+def _retention(args: argparse.Namespace) -> int:
+    from entrypoints import cli_projections as ops
+
+    return asyncio.run(ops.run_retention_once(_settings(args), dry_run=args.dry_run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `customers` command."""
     parser = argparse.ArgumentParser(prog="customers", description="Customer management service")
@@ -128,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--tenant", required=True)
     history.add_argument("--data-dir")
     history.set_defaults(handler=_history)
+
+    retention = commands.add_parser("retention", help="erase customers deleted too long ago")
+    retention.add_argument("action", choices=["run"])
+    retention.add_argument("--dry-run", action="store_true", help="list, erase nothing")
+    retention.add_argument("--data-dir")
+    retention.set_defaults(handler=_retention)
     return parser
 
 

@@ -143,3 +143,23 @@ async def print_history(settings: Settings, tenant: str, customer_id: str) -> in
         return 0
     finally:
         await runtime.stop()
+
+
+async def run_retention_once(settings: Settings, *, dry_run: bool) -> int:
+    """`customers retention run [--dry-run]`: erase (or list) customers past retention."""
+    from entrypoints.retention import run_retention
+
+    runtime = await start_runtime(settings, projections=False)
+    try:
+        rows = await run_retention(runtime, dry_run=dry_run)
+        table = Table(
+            title=f"retention ({settings.retention_days} days){' — dry run' if dry_run else ''}"
+        )
+        for column in ("tenant", "customer", "deleted at", "erased"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["tenantId"], row["customerId"], row["deletedAt"], str(row["erased"]))
+        console.print(table)
+        return 0
+    finally:
+        await runtime.stop()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
+from entrypoints.retention import retention_loop
 from projectors.broker_relay import BrokerRelay
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
 from projectors.dead_letters import DeadLetterBook
@@ -52,10 +53,13 @@ class Runtime:
     privacy: PrivacyCommands
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
     _lock_file: IO[str] | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
         """Stop consumers and projections, flush commands, close connections."""
+        for task in self.background:
+            task.cancel()
         if self.consumer is not None:
             await self.consumer.stop()
         await self.runner.stop()
@@ -135,6 +139,9 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             commands.committer.on_commit.append(runner.notify)
             await runner.start()
             runtime.runs_projections = True
+            runtime.background.append(
+                asyncio.create_task(retention_loop(runtime, settings.retention_interval_seconds))
+            )
             if settings.amqp_url:
                 handlers = InboundHandlers(runtime.attendees, runtime.commerce)
                 runtime.consumer = InboundConsumer(settings.amqp_url, handlers)

@@ -26,6 +26,7 @@ class Settings:
     jwt_secret: str | None = None
     default_phone_region: str = "US"
     retention_days: int = 365
+    retention_interval_seconds: float = 3600.0
     consistency_timeout_seconds: float = 5.0
     group_commit_max_batch: int = 256
     log_level: str = "INFO"
@@ -43,6 +44,7 @@ class Settings:
             jwt_secret=env.get("CUSTOMERS_JWT_SECRET") or None,
             default_phone_region=(env.get("CUSTOMERS_DEFAULT_PHONE_REGION") or "US").upper(),
             retention_days=int(env.get("CUSTOMERS_RETENTION_DAYS") or 365),
+            retention_interval_seconds=float(env.get("CUSTOMERS_RETENTION_INTERVAL") or 3600),
             consistency_timeout_seconds=float(env.get("CUSTOMERS_CONSISTENCY_TIMEOUT") or 5.0),
             log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
         )

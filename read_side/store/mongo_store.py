@@ -171,6 +171,14 @@ class MongoViewStore:
         """How many documents this generation holds."""
         return await self._docs.count_documents({})
 
+    async def deleted_before(self, cutoff: str) -> list[tuple[str, str, str]]:
+        """(tenant, id, deletedAt) of customers deleted before `cutoff` (ISO-8601), any tenant."""
+        cursor = self._docs.find(
+            {"state": "deleted", "deletedAt": {"$lt": cutoff}},
+            {"tenantId": 1, "id": 1, "deletedAt": 1},
+        )
+        return [(d["tenantId"], d["id"], d["deletedAt"]) async for d in cursor]
+
     async def close(self) -> None:
         """Close the client if this store created it (`from_url`); otherwise nothing."""
         if self._owns_client:

@@ -79,6 +79,10 @@ class SQLiteViewStore:
         """How many documents this generation holds."""
         return await self._run(self._count)
 
+    async def deleted_before(self, cutoff: str) -> list[tuple[str, str, str]]:
+        """(tenant, id, deletedAt) of customers deleted before `cutoff` (ISO-8601), any tenant."""
+        return await self._run(self._deleted_before, cutoff)
+
     async def close(self) -> None:
         """Close the connection and stop the worker thread (a later call reopens them)."""
         executor, self._executor = self._executor, None
@@ -203,6 +207,15 @@ class SQLiteViewStore:
                 (self.name, self.generation),
             )
         self._ready = False
+
+    def _deleted_before(self, cutoff: str) -> list[tuple[str, str, str]]:
+        rows = self._db().execute(
+            f"SELECT tenant_id, id, json_extract(doc, '$.deletedAt') FROM {self.table} "  # noqa: S608
+            "WHERE json_extract(doc, '$.state') = 'deleted' "
+            "AND json_extract(doc, '$.deletedAt') < ?",
+            (cutoff,),
+        )
+        return [(str(t), str(i), str(d)) for t, i, d in rows]
 
     def _count(self) -> int:
         row = self._db().execute(f"SELECT count(*) FROM {self.table}").fetchone()  # noqa: S608

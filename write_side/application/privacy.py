@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 
+from shared.errors import Conflict
 from write_side.application.commands import CustomerCommands
 from write_side.application.decisions import CommandMeta, CommandOutcome, Decision
 from write_side.domain.consent import normalize_consent
@@ -40,8 +41,24 @@ class PrivacyCommands:
 
         return await self._commands.execute(meta, decide, lock=customer_id)
 
+    async def erase_expired(self, meta: CommandMeta, customer_id: uuid.UUID, cutoff: str) -> bool:
+        """Retention: erase only if the customer is still deleted since before `cutoff`."""
+        tenant = meta.principal.tenant_id
+        customer = await asyncio.to_thread(self._commands.find, tenant, customer_id)
+        if customer is None or customer.state != "deleted" or not customer.deleted_at:
+            return False
+        if customer.deleted_at >= cutoff:
+            return False
+        await self.erase(meta, customer_id, "retention period elapsed", expected_state="deleted")
+        return True
+
     async def erase(
-        self, meta: CommandMeta, customer_id: uuid.UUID, reason: str | None
+        self,
+        meta: CommandMeta,
+        customer_id: uuid.UUID,
+        reason: str | None,
+        *,
+        expected_state: str | None = None,
     ) -> CommandOutcome:
         """Erase personal data: record `Erased`, free the email, then shred the data key.
 
@@ -51,6 +68,8 @@ class PrivacyCommands:
 
         def decide(_: bool) -> Decision:
             customer = self._commands.get(meta.principal.tenant_id, customer_id)
+            if expected_state is not None and customer.state != expected_state:
+                raise Conflict(f"The customer is {customer.state}, not {expected_state}.")
             email = customer.email if customer.state == "active" else None
             customer.erase(actor=meta.principal.subject, reason=reason)
             decision = Decision(customer, status=200)
