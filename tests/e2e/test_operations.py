@@ -1,0 +1,91 @@
+"""Health, dead letters and the operator CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from litestar.testing import TestClient
+
+from entrypoints.app import create_app
+from projectors.dead_letters import DeadLetter, DeadLetterBook
+from shared.settings import Settings
+from write_side.application.event_store import open_event_store
+
+SECRET = "operations-test-secret-of-enough-length!!"
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")}
+    env["CUSTOMERS_JWT_SECRET"] = SECRET
+    env["COLUMNS"] = "250"  # rich wraps tables to the terminal width
+    command = [sys.executable, "-m", "entrypoints.cli", *args, "--data-dir", str(data_dir)]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_a_parked_event_turns_health_503_naming_the_projection(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, jwt_secret=SECRET)
+    store = open_event_store(settings)
+    DeadLetterBook(store).park(
+        DeadLetter(
+            "search",
+            7,
+            "e-1",
+            "customer.created",
+            "c-1",
+            "ValueError: boom",
+            "2026-01-01T00:00:00Z",
+        )
+    )
+    store.close()
+    with TestClient(create_app(settings)) as client:
+        health = client.get("/health")
+        assert health.status_code == 503
+        body = health.json()
+        assert body["stoppedProjections"] == ["search"]
+        search = next(p for p in body["projections"] if p["name"] == "search")
+        assert search["deadLetters"][0]["error"] == "ValueError: boom"
+        metrics = client.get("/metrics").text
+        assert 'customers_projection_dead_letters{projection="search"} 1' in metrics
+    status = cli(tmp_path, "projections", "status")
+    assert status.returncode == 0, status.stderr
+    assert "ValueError: boom" in status.stdout
+    retried = cli(tmp_path, "projections", "retry", "search")
+    assert "cleared 1" in retried.stdout
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").status_code == 200
+
+
+def test_cli_token_rebuild_history_and_retention(tmp_path: Path) -> None:
+    token = cli(
+        tmp_path, "token", "--tenant", "acme", "--role", "admin,auditor", "--subject", "ops"
+    )
+    assert token.returncode == 0, token.stderr
+    headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
+    assert cli(tmp_path, "token", "--tenant", "acme", "--role", "root").returncode == 2
+    settings = Settings.from_env({}, data_dir=tmp_path, jwt_secret=SECRET)
+    with TestClient(create_app(settings)) as client:
+        ids = [
+            client.post("/customers", json={"firstName": f"N{i}"}, headers=headers).json()["id"]
+            for i in range(30)
+        ]
+        client.patch(f"/customers/{ids[0]}", json={"lastName": "Changed"}, headers=headers)
+    rebuilt = cli(tmp_path, "projections", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "generation 1 → 2" in rebuilt.stdout
+    with TestClient(create_app(settings)) as client:
+        listed = client.get("/customers", params={"limit": 100}, headers=headers).json()
+        assert listed["total"] == 30
+        assert client.get(f"/customers/{ids[0]}", headers=headers).json()["lastName"] == "Changed"
+    history = cli(tmp_path, "history", ids[0], "--tenant", "acme")
+    assert history.returncode == 0, history.stderr
+    assert "customer.profile_changed" in history.stdout
+    assert "Changed" in history.stdout
+    assert cli(tmp_path, "history", ids[0], "--tenant", "globex").returncode == 1
+    dry = cli(tmp_path, "retention", "run", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run" in dry.stdout
