@@ -9,7 +9,7 @@ from typing import Any
 from read_side.events import EventEnvelope
 from read_side.views import PROFILE_KEYS, CustomerDoc, evolve, to_resource
 
-_AUDITED_KEYS = ("type", "state", *PROFILE_KEYS, "deletedAt")
+_AUDITED_KEYS = ("type", "state", *PROFILE_KEYS, "deletedAt", "billing", "consents", "visitCount")
 
 
 def history_items(events: Sequence[EventEnvelope]) -> list[dict[str, Any]]:

@@ -1,0 +1,43 @@
+"""Read-your-writes waits: pass once projections reach the token, 503 with Retry-After after."""
+
+from __future__ import annotations
+
+import pytest
+
+from read_side.consistency import ConsistencyWaiter
+from shared.errors import MalformedRequest, ServiceUnavailable
+
+
+async def test_waits_until_every_projection_passes_the_token() -> None:
+    positions = {"a": 3, "b": 1}
+
+    async def read_a() -> int:
+        positions["a"] += 1
+        return positions["a"]
+
+    async def read_b() -> int:
+        positions["b"] += 1
+        return positions["b"]
+
+    await ConsistencyWaiter([read_a, read_b], timeout=2, interval=0.001).wait("6")
+    assert positions["b"] >= 6
+
+
+async def test_times_out_with_503_and_retry_after() -> None:
+    async def stuck() -> int:
+        return 1
+
+    with pytest.raises(ServiceUnavailable) as refused:
+        await ConsistencyWaiter([stuck], timeout=0.05, interval=0.01).wait("2")
+    assert refused.value.retry_after == 1
+    assert refused.value.status == 503
+
+
+async def test_absent_token_does_not_wait_and_garbage_is_400() -> None:
+    async def never() -> int:
+        raise AssertionError("should not be read")
+
+    await ConsistencyWaiter([never]).wait(None)
+    for token in ("abc", "-1", "9" * 40):
+        with pytest.raises(MalformedRequest):
+            await ConsistencyWaiter([never]).wait(token)
