@@ -152,7 +152,6 @@ class RedisSearchIndex:
             epoch_ms(p.created_from) if p.created_from else -_NO_TIME,
             epoch_ms(p.created_to) if p.created_to else _NO_TIME,
             int(p.sort_key == "createdAt"),
-            int(ranged and p.sort_key in ("updatedAt", "lastVisitAt")),
             len(others),
             len(sets),
             *_clip(low, high, "-", "(1"),

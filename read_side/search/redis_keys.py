@@ -8,11 +8,11 @@ one Redis Cluster slot. With `P = {prefix}:g{generation}:{tenant}`:
 | `P:c:<id>` | string | the customer document as JSON, without notes, date of birth, history |
 | `P:k:<sort>` | hash | id -> exact sort key (one hash per sort field) |
 | `P:n:<sort>` | set | ids without a value for that sort field |
-| `P:w:<prefix>` | set | ids with a word starting with `<prefix>` (1-6 characters) |
+| `P:w:<prefix>` | set | ids with a word starting with `<prefix>` (1-10 characters) |
 | `P:d:<digits>` | set | ids whose phone digit forms start or end with `<digits>` (3-4) |
 | `P:s:<state>`, `P:y:<type>` | set | ids per state, per type |
 | `P:f:<facet>` | set | ids per tag / attribute pair / granted consent |
-| `P:wx` | zset, lex | `<word>\\0<id>` for words longer than 6 characters |
+| `P:wx` | zset, lex | `<word>\\0<id>` for words longer than 10 characters |
 | `P:pf`, `P:ps` | zset, lex | `<digits>\\0<id>`: phone digit forms; reversed international digits |
 | `P:ex`, `P:hx` | zset, lex | `<email>\\0<id>`, `<phone>\\0<id>` (exact filters) |
 | `P:z:<state>:<sort>` | zset, lex | `<sort key>\\0<id>`: BYLEX order is the exact order |
@@ -36,7 +36,7 @@ from read_side.ports import SORT_KEYS
 from read_side.search.model import Entry, Plan
 from read_side.search.text import NULL_KEY, phone_forms, prefixes
 
-SET_PREFIX = 6  # word prefixes up to this length are sets; longer ones are `wx` ranges
+SET_PREFIX = 10  # word prefixes up to this length are sets; longer ones are `wx` ranges
 SET_DIGITS = 4  # digit tokens up to this length are sets; longer ones are `pf`/`ps` ranges
 _PREFIX = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

@@ -5,9 +5,8 @@ KEYS: 1 sort zset (lex) of the state, 2 createdAt-scored zset of the state, 3 st
 then `no` sets of the other states, `ns` filter sets, one lex zset per list range.
 ARGV: 1 "1" descending, 2 page size + 1, 3-4 lex bounds (ascending terms) of the page in the
 sort zset (the cursor and, when sorting by createdAt, the range), 5 "1" when a createdAt range
-applies, 6-7 its bounds in epoch ms, 8 "1" when sorting by createdAt, 9 "1" when walking the
-sort zset would crawl (updatedAt/lastVisitAt under a createdAt range), 10 `no`, 11 `ns`,
-12-13 and 14-15 the page bounds clipped to the members with a value / without ("" if empty),
+applies, 6-7 its bounds in epoch ms, 8 "1" when sorting by createdAt, 9 `no`, 10 `ns`,
+11-12 and 13-14 the page bounds clipped to the members with a value / without ("" if empty),
 then (group, min, max) per list range. Returns `{total, member...}`.
 
 Totals: SCARD / SINTERCARD / ZCARD / ZCOUNT; for the big state (active) by complement,
@@ -26,8 +25,7 @@ local zkey, tkey, skey, tmp, nkey, kkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KE
 local desc, n, wmin, wmax = ARGV[1] == '1', tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local ranged, lo, hi = ARGV[5] == '1', ARGV[6], ARGV[7]
 local lon, hin = tonumber(lo), tonumber(hi)
-local sort_created, correlated = ARGV[8] == '1', ARGV[9] == '1'
-local no, ns = tonumber(ARGV[10]), tonumber(ARGV[11])
+local sort_created, no, ns = ARGV[8] == '1', tonumber(ARGV[9]), tonumber(ARGV[10])
 
 local function id_of(m) return string.sub(m, string.find(m, '\0', 1, true) + 1) end
 
@@ -41,7 +39,7 @@ table.sort(sets, function(a, b) return a[2] < b[2] end)
 local set_keys = {}
 for i, s in ipairs(sets) do set_keys[i] = s[1] end
 
-local groups, gsize, argi = {}, {}, 16
+local groups, gsize, argi = {}, {}, 15
 for i = 7 + no + ns, #KEYS do
   local g = tonumber(ARGV[argi]) + 1
   local t = groups[g] or {}
@@ -77,12 +75,7 @@ local function in_range(id)
   return score >= lon and score <= hin
 end
 local function matching_ids()
-  local args = {skey, unpack(set_keys)}
-  local found = {}
-  for _, id in ipairs(redis.call('SINTER', unpack(args))) do
-    if not ranged or in_range(id) then found[#found + 1] = id end
-  end
-  return found
+  return redis.call('SINTER', skey, unpack(set_keys))
 end
 
 local total, cands
@@ -102,13 +95,22 @@ elseif ranged then
   local found = redis.call('ZCOUNT', tkey, lo, hi)
   if #set_keys == 0 then
     total = found
-  elseif found <= sets[1][2] then
+  elseif found * 4 * #set_keys < sets[1][2] then
     cands = {}
     for _, id in ipairs(redis.call('ZRANGE', tkey, lo, hi, 'BYSCORE')) do
       if in_sets(id) then cands[#cands + 1] = id end
     end
   else
-    cands = matching_ids()
+    -- Both sides large: two C-speed reads and Lua table lookups beat a call per member.
+    local window = {}
+    for _, id in ipairs(redis.call('ZRANGE', tkey, lo, hi, 'BYSCORE')) do window[id] = true end
+    cands = {}
+    local members
+    if #set_keys == 1 then members = redis.call('SMEMBERS', set_keys[1])
+    else members = redis.call('SINTER', unpack(set_keys)) end
+    for _, id in ipairs(members) do
+      if window[id] then cands[#cands + 1] = id end
+    end
   end
 elseif #set_keys == 0 then
   total = redis.call('ZCARD', zkey)
@@ -177,7 +179,7 @@ if not best and #set_keys == 0 and (not ranged or sort_created) then
 end
 local population = redis.call('ZCARD', zkey)
 local few = math.sqrt(n * population)
-if total > few and not correlated then
+if total > few then
   local pred
   if cands then
     local member = {}
@@ -187,7 +189,7 @@ if total > few and not correlated then
     pred = function(id) return in_sets(id) and (not ranged or in_range(id)) end
   end
   -- Customers with a value, then those without (ascending); the reverse when descending.
-  local segments = {{ARGV[12], ARGV[13], false}, {ARGV[14], ARGV[15], true}}
+  local segments = {{ARGV[11], ARGV[12], false}, {ARGV[13], ARGV[14], true}}
   if desc then segments = {segments[2], segments[1]} end
   local result = 'done'
   for _, segment in ipairs(segments) do

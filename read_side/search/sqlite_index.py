@@ -1,9 +1,10 @@
 """The search index in an embedded SQLite file (WAL, FTS5), one pair of tables per generation.
 
 Tables: `{name}_g{n}` (one row per customer: filter columns, exact sort keys, the document,
-indexes `(tenant_id, state, sort key, id)`) and the FTS5 table `{name}_g{n}_fts` (see
-`sqlite_query`). Checkpoints and the active generation live in the tables shared with the
-view store, `projection_checkpoints` and `projection_generations`.
+indexes `(tenant_id, state, sort key, id)`), the FTS5 table `{name}_g{n}_fts` (see
+`sqlite_query`) and `{name}_g{n}_counts` (customers per tenant and state). Checkpoints and
+the active generation live in the tables shared with the view store,
+`projection_checkpoints` and `projection_generations`.
 
 SQLite is synchronous: every statement runs on one dedicated worker thread owning the
 adapter's connection. `apply` loads the batch's documents, evolves them, writes rows, FTS rows
@@ -27,7 +28,6 @@ from read_side.views import CustomerDoc, evolve
 
 T = TypeVar("T")
 Key = tuple[str, str]
-_CHUNK = 400  # ids per `IN (...)`, below SQLite's bound-parameter limit
 
 
 class SQLiteSearchIndex:

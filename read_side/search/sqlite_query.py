@@ -4,12 +4,16 @@ Each customer is a row of `{table}` (filter columns, exact sort keys, the docume
 of the FTS5 table `{table}_fts` whose only column holds the customer's folded words plus
 `#`-tokens for everything a query can filter on: `#s` tenant+state, `#y` type, `#e` email,
 `#h` phone, `#f` tag/attribute/consent facets (hashed), `#d` every 3+ digit prefix/suffix
-of the phone's digit forms. A query is one FTS5 AND expression (a word of `q` is a prefix
-query `"ann"*`), so counting matches is a doclist merge, not a table scan.
+of the phone's digit forms (hashed tokens are 80-bit BLAKE2b digests). A query is one FTS5
+AND expression (a word of `q` is a prefix query `"ann"*`), so counting matches is a doclist
+merge, not a table scan; without any filter the total comes from the `_counts` table.
 
 Paging is keyset-based on `(tenant_id, state, sort key, id)` indexes. With few matches
 (`SORT_MAX`) the matches are fetched and sorted; with many, the sort index is walked and
-each row tested against the matches, which ends after about `limit / density` rows.
+each row tested against the matches, which ends after about `limit / density` rows. A
+createdAt range is read from the createdAt index (which also carries updatedAt and
+lastVisitAt, the keys that follow createdAt, so a range sorted by them is never walked);
+with a range and FTS filters, the cheaper of the two drives.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from read_side.ports import SORT_KEYS, InvalidCursor, ListQuery
 from read_side.search import ManagedSearchIndex
 from read_side.search.redis_index import RedisSearchIndex
 from read_side.search.sqlite_index import SQLiteSearchIndex
+from read_side.search.sqlite_write import write
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -491,6 +492,30 @@ class TestSQLiteSearchIndex(SearchIndexContract):
         self.indexes.append(index)
         return index
 
+    async def test_rows_and_checkpoint_commit_together(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        log = Log()
+        index = await self.loaded(log.created(cid(1), firstName="Ann"))
+        calls = []
+
+        def fail_second(*args: Any) -> None:
+            calls.append(args)
+            if len(calls) == 2:
+                raise RuntimeError("crash in the middle of a batch")
+            write(*args)
+
+        monkeypatch.setattr("read_side.search.sqlite_write.write", fail_second)
+        batch = [log.changed(cid(1), firstName="Bob"), log.created(cid(2), firstName="Bob")]
+        with pytest.raises(RuntimeError):
+            await index.apply(batch, 3)
+        assert await index.checkpoint() == 1
+        assert await self.ids(index, text="ann") == [cid(1)]
+        assert await self.ids(index, text="bob") == []
+        monkeypatch.undo()
+        await index.apply(batch, 3)
+        assert await self.ids(index, text="bob", sort="firstName") == [cid(1), cid(2)]
+
 
 class TestRedisSearchIndex(SearchIndexContract):
     """The contract on Redis, under a key prefix of its own per test."""
@@ -517,3 +542,21 @@ class TestRedisSearchIndex(SearchIndexContract):
             key.startswith(f"{self.prefix}:g1:{{acme}}:") for key in tenant_keys
         )
         assert f"{self.prefix}:projection:search:g1:checkpoint" in keys
+
+    async def test_works_with_resp2_and_decoded_responses(self, redis_url: str) -> None:
+        log = Log()
+        client = redis.Redis.from_url(redis_url, protocol=2, decode_responses=True)
+        try:
+            index = RedisSearchIndex(client, prefix=self.prefix, generation=3)
+            await index.apply([log.created(cid(n), firstName="Zoë") for n in (1, 2, 3)], 3)
+            assert await self.ids(index, limit=2, text="zoe", sort="-firstName") == [
+                cid(3),
+                cid(2),
+                cid(1),
+            ]
+            await index.activate()
+            assert (await index.checkpoint(), await index.active_generation()) == (3, 3)
+            await index.drop()
+            assert await index.checkpoint() == 0 and await self.ids(index) == []
+        finally:
+            await client.aclose()
