@@ -48,8 +48,20 @@ class SQLiteSearchIndex:
         return await self._run(self._read_checkpoint)
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
-        """Apply a batch (in log order) and store `position`, in one transaction."""
+        """Apply a batch (in log order) and store `position`, in one transaction.
+
+        After an erasure the full-text index is optimised: FTS5 keeps a deleted row's tokens
+        in older segments until they merge, and erased names must not survive anywhere.
+        """
         await self._run(self._apply, list(events), position)
+        if any(event.type == "customer.erased" for event in events):
+            await self._run(self._purge_deleted_tokens)
+
+    def _purge_deleted_tokens(self) -> None:
+        db = self._db()
+        fts = f"{self.table}_fts"
+        db.execute(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")  # noqa: S608
+        db.commit()
 
     async def search(self, query: ListQuery) -> Page:
         """Matching ids in sort order, the total, and the next cursor."""

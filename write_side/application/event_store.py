@@ -7,14 +7,57 @@ from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import ApplicationRecorder, Mapper, ProgrammingError
+from eventsourcing.utils import Environment, EnvType
 
 from shared.settings import Settings
+from write_side.application.crypto import EncryptingMapper, WrappedKeyStore, derive_wrapping_key
+from write_side.application.crypto.backends import (
+    RECORDER_TOPICS,
+    attach_key_store,
+    open_key_store,
+)
 
 
 class CustomersApplication(Application[UUID]):
-    """Event store for customers, email claims and idempotency records (one ordered log)."""
+    """Event store for customers, email claims and idempotency records (one ordered log).
+
+    Personal values of Customer events are sealed with a key per customer (see
+    `write_side.application.crypto`); `keys` is that key store, `keys.shred(id)` erases.
+    """
 
     name = "Customers"
+    keys: WrappedKeyStore
+
+    def __init__(self, env: EnvType | None = None, *, master_key: bytes | str) -> None:
+        self._wrapping_key = derive_wrapping_key(master_key)
+        super().__init__(env)
+        if self.snapshots is not None:
+            raise ProgrammingError("snapshots would hold personal data in clear; keep them off")
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """The library's environment, with the recorder that writes key rows with events."""
+        environment = super().construct_env(name, env)
+        topic = RECORDER_TOPICS.get(environment.get("PERSISTENCE_MODULE") or "")
+        if topic and not environment.get("APPLICATION_RECORDER_TOPIC"):
+            environment["APPLICATION_RECORDER_TOPIC"] = topic
+        return environment
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The encrypting mapper, with the key store in the event store's database."""
+        self.keys = open_key_store(self.factory, self._wrapping_key)
+        return EncryptingMapper(
+            self.construct_transcoder(),
+            self.factory.compressor(),
+            self.factory.cipher(),
+            keys=self.keys,
+        )
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The library's recorder for the backend, writing staged keys with the events."""
+        recorder = super().construct_recorder()
+        attach_key_store(recorder, self.keys)
+        return recorder
 
 
 def event_store_env(settings: Settings, *, pool_size: int = 8) -> dict[str, str]:
@@ -52,11 +95,15 @@ def event_store_env(settings: Settings, *, pool_size: int = 8) -> dict[str, str]
 
 
 def open_event_store(settings: Settings) -> CustomersApplication:
-    """Open (and create if needed) the event store named by the settings."""
+    """Open (and create if needed) the event store named by the settings.
+
+    Customer keys are wrapped by a key derived from `CUSTOMERS_MASTER_KEY`, or when unset from
+    the secret generated in the data dir (`Settings.resolved_index_key`).
+    """
     env = event_store_env(settings)
     if "POSTGRES_SCHEMA" in env:
         _ensure_schema(env)
-    return CustomersApplication(env=env)
+    return CustomersApplication(env=env, master_key=settings.resolved_index_key())
 
 
 def _ensure_schema(env: dict[str, str]) -> None:

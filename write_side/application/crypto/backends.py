@@ -1,0 +1,54 @@
+"""Which key store and which event recorder go with the configured persistence module."""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, ProgrammingError
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from write_side.application.crypto.key_cache import KeyCache
+from write_side.application.crypto.key_store import WrappedKeyStore
+from write_side.application.crypto.postgres_keys import (
+    KeyedPostgresApplicationRecorder,
+    PostgresCustomerKeyStore,
+)
+from write_side.application.crypto.sqlite_keys import (
+    KeyedSQLiteApplicationRecorder,
+    SQLiteCustomerKeyStore,
+)
+
+RECORDER_TOPICS = {
+    "eventsourcing.sqlite": "write_side.application.crypto.sqlite_keys:"
+    "KeyedSQLiteApplicationRecorder",
+    "eventsourcing.postgres": "write_side.application.crypto.postgres_keys:"
+    "KeyedPostgresApplicationRecorder",
+}
+
+
+def open_key_store(
+    factory: InfrastructureFactory, wrapping_key: bytes, cache: KeyCache | None = None
+) -> WrappedKeyStore:
+    """The key store in the event store's own database (creating its table if missing)."""
+    datastore = getattr(factory, "datastore", None)
+    if isinstance(datastore, SQLiteDatastore):
+        return SQLiteCustomerKeyStore(datastore, wrapping_key, cache)
+    if isinstance(datastore, PostgresDatastore):
+        return PostgresCustomerKeyStore(datastore, wrapping_key, cache)
+    raise ProgrammingError("per-customer encryption needs the SQLite or PostgreSQL event store")
+
+
+def attach_key_store(recorder: ApplicationRecorder, keys: WrappedKeyStore) -> None:
+    """Let the recorder write staged keys with the events; refuse a recorder that cannot."""
+    if (
+        isinstance(recorder, KeyedSQLiteApplicationRecorder)
+        and isinstance(keys, SQLiteCustomerKeyStore)
+    ) or (
+        isinstance(recorder, KeyedPostgresApplicationRecorder)
+        and isinstance(keys, PostgresCustomerKeyStore)
+    ):
+        recorder.key_store = keys
+    else:
+        raise ProgrammingError(
+            f"{type(recorder).__name__} cannot write customer keys; set APPLICATION_RECORDER_TOPIC"
+            f" to one of {sorted(RECORDER_TOPICS.values())}"
+        )

@@ -1,0 +1,89 @@
+"""A bounded, thread-safe LRU of unwrapped customer keys, with a time-to-live.
+
+The time-to-live bounds how long another process may keep decrypting after a shred there;
+shredded entries are kept (they never become readable again) until the LRU drops them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from write_side.application.crypto.pii_cipher import customer_aad
+
+
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """An unwrapped data key with its ready-to-use cipher and AAD."""
+
+    customer_id: UUID
+    secret: bytes
+    aead: AESGCM
+    aad: bytes
+
+    @classmethod
+    def of(cls, customer_id: UUID, secret: bytes) -> DataKey:
+        """Build the cipher for a raw 256-bit key."""
+        return cls(customer_id, secret, AESGCM(secret), customer_aad(customer_id))
+
+
+class _Shredded:
+    def __repr__(self) -> str:
+        return "SHREDDED"
+
+
+SHREDDED: Final = _Shredded()
+CacheEntry = DataKey | _Shredded
+
+
+class KeyCache:
+    """LRU of `DataKey`s (and `SHREDDED` markers) by customer id."""
+
+    def __init__(
+        self,
+        max_entries: int = 65_536,
+        ttl_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._entries: OrderedDict[UUID, tuple[float, CacheEntry]] = OrderedDict()
+        self._max = max_entries
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def get(self, customer_id: UUID) -> CacheEntry | None:
+        """The cached entry, or None when absent or (for a key) older than the TTL."""
+        with self._lock:
+            item = self._entries.get(customer_id)
+            if item is None:
+                return None
+            stored_at, entry = item
+            if entry is not SHREDDED and self._clock() - stored_at > self._ttl:
+                del self._entries[customer_id]
+                return None
+            self._entries.move_to_end(customer_id)
+            return entry
+
+    def put(self, customer_id: UUID, entry: CacheEntry, *, over_shredded: bool = True) -> None:
+        """Remember an entry, dropping the least recently used beyond the bound.
+
+        With `over_shredded=False` a `SHREDDED` marker already there is kept.
+        """
+        with self._lock:
+            current = self._entries.get(customer_id)
+            if not over_shredded and current is not None and current[1] is SHREDDED:
+                return
+            self._entries[customer_id] = (self._clock(), entry)
+            self._entries.move_to_end(customer_id)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,85 @@
+"""Which event attributes hold personal data: the one table to edit when an event is added.
+
+`PERSONAL_PATHS` is keyed by the class name of an event of the Customer aggregate; each path is
+an attribute name, optionally followed by dotted keys inside a dict-valued attribute. Attributes
+named in `PERSONAL_ATTRIBUTES` are personal on every Customer event, whatever its class.
+Events of other aggregates (email claims, idempotency records, dead letters) are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from write_side.application.crypto.pii_cipher import is_sealed
+from write_side.domain.profile import PERSONAL_FIELDS
+
+
+def _inside(attribute: str) -> tuple[str, ...]:
+    return tuple(f"{attribute}.{field}" for field in PERSONAL_FIELDS)
+
+
+PERSONAL_PATHS: Mapping[str, tuple[str, ...]] = {
+    "Created": _inside("profile"),
+    "ProfileChanged": _inside("changes"),
+    "VisitRecorded": ("snapshot",),  # the attendee's names, email and phone at order time
+    "BillingDetailsSet": ("billing",),
+    "InvoiceIssued": ("invoice.billing",),
+}
+
+PERSONAL_ATTRIBUTES: frozenset[str] = frozenset({"billing", "payer", "attendee", "attendees"})
+
+# A tree of dict keys; `None` marks a leaf whose whole value is personal.
+Plan = dict[str, "Plan | None"]
+Transform = Callable[[Any], Any]
+
+
+def compile_plan(paths: Iterable[str]) -> Plan:
+    """Turn dotted paths into a tree; a shorter path wins over a longer one below it."""
+    tree: Plan = {}
+    for path in sorted(paths, key=lambda p: p.count(".")):
+        node: Plan | None = tree
+        parts = path.split(".")
+        for index, part in enumerate(parts):
+            assert node is not None
+            if part in node and node[part] is None:
+                break  # an ancestor is already personal as a whole
+            if index == len(parts) - 1:
+                node[part] = None
+            else:
+                node = node.setdefault(part, {})
+    return tree
+
+
+def plan_for_event(
+    event_name: str,
+    paths: Mapping[str, Iterable[str]] = PERSONAL_PATHS,
+    attributes: Iterable[str] = PERSONAL_ATTRIBUTES,
+) -> Plan:
+    """The plan of one Customer event class: its table entry plus the generic attributes."""
+    return compile_plan([*paths.get(event_name, ()), *attributes])
+
+
+def apply_plan(container: dict[str, Any], plan: Plan, transform: Transform) -> dict[str, Any]:
+    """Apply `transform` to every present, non-null personal leaf (and to a sealed value met on
+    the way, so events sealed under an older, coarser table still open).
+
+    Copy-on-write: the input is never mutated; dicts on the way to a changed leaf are copied,
+    and when nothing changes the very same object is returned.
+    """
+    result: dict[str, Any] | None = None
+    for name, below in plan.items():
+        value = container.get(name)
+        if value is None:
+            continue
+        if below is None or is_sealed(value):
+            new = transform(value)
+        elif type(value) is dict:
+            new = apply_plan(value, below, transform)
+        else:
+            continue
+        if new is not value:
+            if result is None:
+                result = dict(container)
+            result[name] = new
+    return container if result is None else result

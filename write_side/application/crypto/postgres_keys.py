@@ -1,0 +1,128 @@
+"""Customer keys in PostgreSQL: table `customer_keys` in the event store's database and schema,
+reached through the event store's own psycopg 3 connection pool."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from write_side.application.crypto.key_cache import KeyCache
+from write_side.application.crypto.key_store import (
+    KEY_TABLE,
+    StagedKey,
+    StoredRow,
+    WrappedKeyStore,
+)
+
+
+def _statements(schema: str) -> dict[str, Composed]:
+    table = SQL("{}.{}").format(Identifier(schema), Identifier(KEY_TABLE))
+    insert = SQL("INSERT INTO {} (customer_id, wrapped_key, kek_id) VALUES (%s, %s, %s)").format(
+        table
+    )
+    return {
+        "create": SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            "customer_id uuid PRIMARY KEY, "
+            "wrapped_key bytea, "  # nonce || AES-256-GCM(master, data key); NULL once shredded
+            "kek_id text NOT NULL, "  # fingerprint of the wrapping (master-derived) key
+            "created_at timestamptz NOT NULL DEFAULT now(), "
+            "shredded_at timestamptz)"
+        ).format(table),
+        "insert": insert,
+        "insert_if_absent": insert + SQL(" ON CONFLICT (customer_id) DO NOTHING"),
+        "select": SQL("SELECT wrapped_key, kek_id FROM {} WHERE customer_id = %s").format(table),
+        "tombstone": SQL(
+            "INSERT INTO {0} (customer_id, wrapped_key, kek_id, shredded_at) "
+            "VALUES (%s, NULL, %s, now()) ON CONFLICT (customer_id) DO UPDATE "
+            "SET wrapped_key = NULL, shredded_at = COALESCE({0}.shredded_at, now())"
+        ).format(table),
+    }
+
+
+class PostgresCustomerKeyStore(WrappedKeyStore):
+    """`CustomerKeyStore` on the event store's PostgreSQL datastore."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, wrapping_key: bytes, cache: KeyCache | None = None
+    ) -> None:
+        if datastore.enable_db_functions:
+            raise ProgrammingError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS bypasses the recorder hook that writes key rows"
+            )
+        super().__init__(wrapping_key, cache)
+        self._datastore = datastore
+        self._sql = _statements(datastore.schema)
+        try:
+            with datastore.transaction(commit=True) as cursor:
+                cursor.execute(self._sql["create"])
+        except IntegrityError:  # pragma: no cover - another process created it concurrently
+            pass
+
+    def insert_staged(self, cursor: Cursor[DictRow], staged: Sequence[StagedKey]) -> None:
+        """Write new key rows with the caller's cursor (inside the events' transaction)."""
+        rows = [(s.key.customer_id, s.wrapped, self.kek_id) for s in staged]
+        cursor.executemany(self._sql["insert"], rows)
+
+    # Single statements on the pool's autocommit connections: one round trip each.
+
+    def _select(self, customer_id: UUID) -> StoredRow | None:
+        with self._datastore.get_connection() as connection:
+            row = connection.execute(self._sql["select"], (customer_id,)).fetchone()
+        return None if row is None else (row["wrapped_key"], row["kek_id"])
+
+    def _insert_if_absent(self, customer_id: UUID, wrapped: bytes) -> None:
+        with self._datastore.get_connection() as connection:
+            connection.execute(self._sql["insert_if_absent"], (customer_id, wrapped, self.kek_id))
+
+    def _tombstone(self, customer_id: UUID) -> None:
+        with self._datastore.get_connection() as connection:
+            connection.execute(self._sql["tombstone"], (customer_id, self.kek_id))
+
+
+class KeyedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder (table lock kept), also inserting staged key rows in
+    the events' transaction through its `_insert_events` extension point."""
+
+    key_store: PostgresCustomerKeyStore | None = None
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events and the keys staged for them atomically; cache the keys on commit."""
+        store = self._store()
+        staged = store.take_staged()
+        try:
+            ids: Sequence[int] | None = super().insert_events(
+                stored_events, customer_keys=staged, **kwargs
+            )
+        except IntegrityError as error:
+            if KEY_TABLE in str(error):  # "... constraint "customer_keys_pkey""
+                store.key_rows_conflicted(staged)
+            raise
+        store.committed(staged)
+        return ids
+
+    def _insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        customer_keys: Sequence[StagedKey] = (),
+        **kwargs: Any,
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        if customer_keys:
+            self._store().insert_staged(curs, customer_keys)
+
+    def _store(self) -> PostgresCustomerKeyStore:
+        if self.key_store is None:
+            raise ProgrammingError("no customer key store attached to the recorder")
+        return self.key_store

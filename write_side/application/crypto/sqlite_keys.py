@@ -1,0 +1,118 @@
+"""Customer keys in the event store's own SQLite file (table `customer_keys`).
+
+The same file, so that a new customer's key row commits in the same transaction as the
+customer's first events; it also means one backup holds both, wrapped by the master key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from write_side.application.crypto.key_cache import KeyCache
+from write_side.application.crypto.key_store import (
+    KEY_TABLE,
+    StagedKey,
+    StoredRow,
+    WrappedKeyStore,
+)
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS customer_keys ("
+    "customer_id TEXT PRIMARY KEY, "  # uuid hex, as stored_events.originator_id
+    "wrapped_key BLOB, "  # nonce || AES-256-GCM(master, data key); NULL once shredded
+    "kek_id TEXT NOT NULL, "  # fingerprint of the wrapping (master-derived) key
+    "created_at TEXT NOT NULL, "
+    "shredded_at TEXT) WITHOUT ROWID"
+)
+_INSERT = (
+    "INSERT INTO customer_keys (customer_id, wrapped_key, kek_id, created_at) VALUES (?,?,?,?)"
+)
+_INSERT_IF_ABSENT = _INSERT.replace("INSERT INTO", "INSERT OR IGNORE INTO")
+_SELECT = "SELECT wrapped_key, kek_id FROM customer_keys WHERE customer_id = ?"
+_TOMBSTONE = (
+    "INSERT INTO customer_keys (customer_id, wrapped_key, kek_id, created_at, shredded_at) "
+    "VALUES (?, NULL, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET wrapped_key = NULL, "
+    "shredded_at = COALESCE(customer_keys.shredded_at, excluded.shredded_at)"
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class SQLiteCustomerKeyStore(WrappedKeyStore):
+    """`CustomerKeyStore` on the event store's SQLite datastore (and its connection pool)."""
+
+    def __init__(
+        self, datastore: SQLiteDatastore, wrapping_key: bytes, cache: KeyCache | None = None
+    ) -> None:
+        super().__init__(wrapping_key, cache)
+        self._datastore = datastore
+        with datastore.transaction(commit=True) as cursor:
+            cursor.execute(_CREATE)
+
+    def insert_staged(self, cursor: SQLiteCursor, staged: Sequence[StagedKey]) -> None:
+        """Write new key rows with the caller's cursor (inside the events' transaction)."""
+        now = _now()
+        rows = [(s.key.customer_id.hex, s.wrapped, self.kek_id, now) for s in staged]
+        cursor.executemany(_INSERT, rows)
+
+    def _select(self, customer_id: UUID) -> StoredRow | None:
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute(_SELECT, (customer_id.hex,))
+            row = cursor.fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def _insert_if_absent(self, customer_id: UUID, wrapped: bytes) -> None:
+        with self._datastore.transaction(commit=True) as cursor:
+            cursor.execute(_INSERT_IF_ABSENT, (customer_id.hex, wrapped, self.kek_id, _now()))
+
+    def _tombstone(self, customer_id: UUID) -> None:
+        now = _now()
+        with self._datastore.transaction(commit=True) as cursor:
+            cursor.execute("PRAGMA secure_delete = ON")  # overwrite the freed key bytes
+            cursor.execute(_TOMBSTONE, (customer_id.hex, self.kek_id, now, now))
+
+
+class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, also inserting staged key rows in the same transaction."""
+
+    key_store: SQLiteCustomerKeyStore | None = None
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events and the keys staged for them atomically; cache the keys on commit."""
+        store = self._store()
+        staged = store.take_staged()
+        try:
+            ids = super().insert_events(stored_events, customer_keys=staged, **kwargs)
+        except IntegrityError as error:
+            if KEY_TABLE in str(error):
+                store.key_rows_conflicted(staged)
+            raise
+        store.committed(staged)
+        return ids
+
+    def _insert_events(
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        *,
+        customer_keys: Sequence[StagedKey] = (),
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        if customer_keys:
+            self._store().insert_staged(c, customer_keys)
+        return super()._insert_events(c, stored_events, **kwargs)
+
+    def _store(self) -> SQLiteCustomerKeyStore:
+        if self.key_store is None:
+            raise ProgrammingError("no customer key store attached to the recorder")
+        return self.key_store
