@@ -63,17 +63,16 @@ def everything_in_read_models(client: Client) -> str:
     if settings.redis_url:
         import redis
 
-        store = redis.Redis.from_url(settings.redis_url)
+        store: Any = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+        readers: dict[str, Callable[[str], Any]] = {
+            "string": store.get,
+            "hash": store.hgetall,
+            "set": store.smembers,
+            "zset": lambda k: store.zrange(k, 0, -1),
+            "list": lambda k: store.lrange(k, 0, -1),
+        }
         for key in store.scan_iter(count=1000):
-            kind = store.type(key).decode()
-            value: Any = {
-                "string": lambda k: store.get(k),
-                "hash": lambda k: store.hgetall(k),
-                "set": lambda k: store.smembers(k),
-                "zset": lambda k: store.zrange(k, 0, -1),
-                "list": lambda k: store.lrange(k, 0, -1),
-            }[kind](key)
-            parts.append(f"{key!r} {value!r}")
+            parts.append(f"{key!r} {readers[store.type(key)](key)!r}")
         store.close()
     read_db = settings.data_dir / "read_models.db"
     if read_db.exists():
