@@ -6,7 +6,7 @@ import bisect
 from collections import defaultdict
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 
 HISTOGRAM = "customers_http_request_duration_seconds"
 BUCKETS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
@@ -87,7 +87,13 @@ class MetricsController(Controller):
     path = "/metrics"
     tags = ["operations"]
 
-    @get("/", operation_id="metrics", summary="Prometheus metrics", exclude_from_auth=True)
+    @get(
+        "/",
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        exclude_from_auth=True,
+        media_type=MediaType.TEXT,
+    )
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[str]:
         """Text exposition format 0.0.4."""
         state = request.app.state

@@ -52,6 +52,9 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    # Drivers that log whole documents or statements at DEBUG would leak personal data.
+    for driver in ("pymongo", "psycopg", "aiormq", "aio_pika", "redis", "httpx"):
+        logging.getLogger(driver).setLevel(max(logging.getLevelName(level), logging.INFO))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

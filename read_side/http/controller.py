@@ -118,7 +118,7 @@ async def get_customer(
     operation_id="getCustomerHistory",
     summary="A customer's events, oldest first, with field-level changes",
     guards=[requires(Permission.AUDIT)],
-    responses=problems(401, 403, 404, 429),
+    responses=problems(400, 401, 403, 404, 429),
 )
 async def history(
     request: Request[Any, Any, Any],

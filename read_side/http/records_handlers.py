@@ -16,6 +16,8 @@ from shared.http.openapi import problems
 from shared.principal import Permission, Principal
 
 COMMERCE = "orders and payments"
+# Reads that wait for `X-Consistency-Token`: a bad token is 400, a timed-out wait 503.
+WAITING_READ_PROBLEMS = problems(400, 401, 403, 404, 429, 503)
 Records = NamedDependency[CustomerRecords]
 CustomerId = FromPath[uuid.UUID]
 Token = Annotated[str | None, HeaderParameter(name="X-Consistency-Token", required=False)]
@@ -41,7 +43,7 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 @get(
     "/{customer_id:uuid}/orders", operation_id="listCustomerOrders", summary="Order history",
-    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
 )  # fmt: skip
 async def customer_orders(
     request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
@@ -52,7 +54,7 @@ async def customer_orders(
 
 @get(
     "/{customer_id:uuid}/payments", operation_id="listCustomerPayments", summary="Payment history",
-    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
 )  # fmt: skip
 async def customer_payments(
     request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
@@ -64,7 +66,7 @@ async def customer_payments(
 @get(
     "/{customer_id:uuid}/invoices/{number:int}", operation_id="getInvoice",
     summary="An invoice as JSON, or a PDF with Accept: application/pdf", tags=[COMMERCE],
-    guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+    guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
 )  # fmt: skip
 async def customer_invoice(
     request: Request[Any, Any, Any], customer_id: CustomerId, number: FromPath[int],
@@ -86,7 +88,7 @@ async def customer_invoice(
 
 @get(
     "/{customer_id:uuid}/consents", operation_id="listConsents", summary="Consent per purpose",
-    tags=["privacy"], guards=[requires(Permission.READ)], responses=problems(401, 403, 404),
+    tags=["privacy"], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
 )  # fmt: skip
 async def customer_consents(
     request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
@@ -97,7 +99,8 @@ async def customer_consents(
 
 @get(
     "/{customer_id:uuid}/export", operation_id="exportCustomer", summary="GDPR data export",
-    tags=["privacy"], guards=[requires(Permission.AUDIT)], responses=problems(401, 403, 404),
+    tags=["privacy"], guards=[requires(Permission.AUDIT)],
+    responses=problems(400, 401, 403, 404, 429),
 )  # fmt: skip
 async def export_customer(
     request: Request[Any, Any, Any],
@@ -113,7 +116,8 @@ async def export_customer(
 
 @get(
     "/audit/access", operation_id="listAccesses", summary="Who read which customer's personal data",
-    tags=["privacy"], guards=[requires(Permission.AUDIT)], responses=problems(400, 401, 403),
+    tags=["privacy"], guards=[requires(Permission.AUDIT)],
+    responses=problems(400, 401, 403, 429),
 )  # fmt: skip
 async def access_audit(
     request: Request[Any, Any, Any],

@@ -6,8 +6,11 @@ import logging
 import re
 import time
 import uuid
+from inspect import getmro
 from typing import Any
 
+from litestar import Request
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import actor_var, request_id_var, tenant_var
@@ -24,6 +27,25 @@ async def remember_route(message: Message, scope: Scope) -> None:
     holder = scope.get(ROUTE_KEY)
     if isinstance(holder, dict) and message["type"] == "http.response.start":
         holder["template"] = str(scope.get("path_template", "unmatched"))
+
+
+def _handler_for(handlers: dict[Any, Any], exc: Exception) -> Any:
+    """The app's handler for `exc`: by status code first, then by exception class (as Litestar)."""
+    if isinstance(exc, HTTPException) and exc.status_code in handlers:
+        return handlers[exc.status_code]
+    return next((handlers[cls] for cls in getmro(type(exc)) if cls in handlers), None)
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send, exc: Exception) -> bool:
+    """Answer `exc` with the app's exception handler; False when it has none for it."""
+    app = scope.get("litestar_app") or scope.get("app")
+    handler = _handler_for(getattr(app, "exception_handlers", None) or {}, exc)
+    if handler is None:
+        return False
+    request: Request[Any, Any, Any] = Request(scope, receive=receive, send=send)
+    response = handler(request, exc)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+    return True
 
 
 class RequestContextMiddleware:
@@ -51,6 +73,7 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                status["started"] = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
@@ -58,6 +81,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Middleware below this one (authentication: 401) raises instead of answering, and
+            # Litestar answers that outside this middleware: the response would lack the request
+            # id and the access log would say 500. Answer here, with the app's own handlers.
+            if status.get("started") or not await _answer(scope, receive, send_with_id, exc):
+                raise
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             observe = scope.get("app") and getattr(scope["app"].state, "observe_request", None)

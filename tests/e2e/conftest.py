@@ -29,10 +29,18 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     url = request.getfixturevalue("postgres_schema_url")
     if request.param == "postgres":
         return Settings(data_dir=tmp_path, event_store_url=url, jwt_secret=SECRET)
-    mongo = request.getfixturevalue("mongo_url").rstrip("/") + "/" + request.getfixturevalue("unique_name")
+    mongo = (
+        request.getfixturevalue("mongo_url").rstrip("/")
+        + "/"
+        + request.getfixturevalue("unique_name")
+    )
     redis_url = fresh_redis_database(request.getfixturevalue("redis_url"))
     return Settings(
-        data_dir=tmp_path, event_store_url=url, mongo_url=mongo, redis_url=redis_url, jwt_secret=SECRET
+        data_dir=tmp_path,
+        event_store_url=url,
+        mongo_url=mongo,
+        redis_url=redis_url,
+        jwt_secret=SECRET,
     )
 
 
