@@ -59,10 +59,14 @@ async def broker(amqp_url: str, subscriptions: tuple[Subscription, ...]) -> Asyn
     await connection.close()
 
 
-async def publish(channel: Any, exchange: str, key: str, body: dict[str, Any], message_id: str) -> None:
+async def publish(
+    channel: Any, exchange: str, key: str, body: dict[str, Any], message_id: str
+) -> None:
     target = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
     message = aio_pika.Message(
-        json.dumps(body).encode(), message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+        json.dumps(body).encode(),
+        message_id=message_id,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
     await target.publish(message, routing_key=key)
 
@@ -87,12 +91,19 @@ ORDER = {
     "orderId": "o-1",
     "tenantId": "acme",
     "placedAt": "2026-11-20T10:00:00Z",
-    "attendees": [{"firstName": "Ann", "email": "ann@example.com"}, {"firstName": "Bo", "phone": "+14155552671"}],
+    "attendees": [
+        {"firstName": "Ann", "email": "ann@example.com"},
+        {"firstName": "Bo", "phone": "+14155552671"},
+    ],
 }
 
 
 async def test_a_message_delivered_twice_is_applied_once(
-    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str, subscriptions: Any
+    commands: CustomerCommands,
+    handlers: InboundHandlers,
+    broker: Any,
+    amqp_url: str,
+    subscriptions: Any,
 ) -> None:
     consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
     await consumer.start()
@@ -115,7 +126,14 @@ async def test_invalid_and_unmatchable_messages_go_to_the_dead_letter_queue(
     try:
         await publish(broker, subscriptions[0].exchange, "order.placed", {"orderId": "x"}, "bad-1")
         unknown = str(uuid.uuid4())
-        payment = {"paymentId": "p-1", "tenantId": "acme", "customerId": unknown, "amount": 100, "currency": "EUR", "at": "2026-11-20T10:00:00Z"}
+        payment = {
+            "paymentId": "p-1",
+            "tenantId": "acme",
+            "customerId": unknown,
+            "amount": 100,
+            "currency": "EUR",
+            "at": "2026-11-20T10:00:00Z",
+        }
         await publish(broker, subscriptions[1].exchange, "payment.succeeded", payment, "bad-2")
         await until(lambda: consumer.dead_lettered == 2)
     finally:
@@ -129,11 +147,17 @@ async def test_invalid_and_unmatchable_messages_go_to_the_dead_letter_queue(
         assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
         await message.ack()
     assert "invalid order.placed" in reasons["bad-1"]
-    assert "unknown customer" in reasons["bad-2"].lower() or "no customer" in reasons["bad-2"].lower()
+    assert (
+        "unknown customer" in reasons["bad-2"].lower() or "no customer" in reasons["bad-2"].lower()
+    )
 
 
 async def test_a_crash_between_store_and_ack_loses_and_duplicates_nothing(
-    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str, subscriptions: Any
+    commands: CustomerCommands,
+    handlers: InboundHandlers,
+    broker: Any,
+    amqp_url: str,
+    subscriptions: Any,
 ) -> None:
     stored = asyncio.Event()
 
@@ -160,13 +184,27 @@ async def test_a_crash_between_store_and_ack_loses_and_duplicates_nothing(
 
 
 async def test_payments_link_to_customers_and_block_deletion(
-    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str, subscriptions: Any
+    commands: CustomerCommands,
+    handlers: InboundHandlers,
+    broker: Any,
+    amqp_url: str,
+    subscriptions: Any,
 ) -> None:
-    ann = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Ann", "email": "ann@example.com"}))
+    ann = await commands.create(
+        CommandMeta(ADMIN), ProfileInput({"firstName": "Ann", "email": "ann@example.com"})
+    )
     consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
     await consumer.start()
     try:
-        pending = {"paymentId": "p-9", "tenantId": "acme", "payer": {"name": "Ann Lee", "email": "ANN@example.com"}, "amount": 2500, "currency": "EUR", "at": "2026-11-20T10:00:00Z", "method": "card"}
+        pending = {
+            "paymentId": "p-9",
+            "tenantId": "acme",
+            "payer": {"name": "Ann Lee", "email": "ANN@example.com"},
+            "amount": 2500,
+            "currency": "EUR",
+            "at": "2026-11-20T10:00:00Z",
+            "method": "card",
+        }
         await publish(broker, subscriptions[1].exchange, "payment.pending", pending, "p-9-pending")
         await until(lambda: consumer.applied == 1)
         customer = commands.get("acme", ann.customer.id)

@@ -228,12 +228,16 @@ class DownSink:
         await self.inner.apply(events, position)
 
 
-async def test_an_unavailable_dependency_is_waited_for_not_parked(commands: CustomerCommands, store_at: Any) -> None:
+async def test_an_unavailable_dependency_is_waited_for_not_parked(
+    commands: CustomerCommands, store_at: Any
+) -> None:
     ids = await write_history(commands, 5)
     store = store_at(1)
     book = DeadLetterBook(commands.app)
     log = EventLog(commands.app)
-    runner = ProjectionRunner(log, [DownSink(store, outage=12)], book, backoff=0.001, poll_interval=0.02)
+    runner = ProjectionRunner(
+        log, [DownSink(store, outage=12)], book, backoff=0.001, poll_interval=0.02
+    )
     await runner.start()
     for _ in range(300):
         if await store.checkpoint() == log.head():
