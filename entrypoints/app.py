@@ -28,9 +28,9 @@ from shared.http.rate_limit import (
     InMemoryRateLimiter,
     RateLimiter,
     RateLimitSettings,
-    RedisRateLimiter,
     install_rate_limit,
 )
+from shared.http.rate_limit_redis import RedisRateLimiter
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.http.rate_limit import InMemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter
+from shared.http.rate_limit import InMemoryRateLimiter, Quota, RateLimiter
+from shared.http.rate_limit_redis import RedisRateLimiter
 
 
 class RateLimiterContract:

@@ -11,7 +11,8 @@ from litestar import Litestar, Request, get
 
 from shared.http.auth import build_jwt_auth
 from shared.http.problems import EXCEPTION_HANDLERS
-from shared.http.rate_limit import RateLimitSettings, RedisRateLimiter, install_rate_limit
+from shared.http.rate_limit import RateLimitSettings, install_rate_limit
+from shared.http.rate_limit_redis import RedisRateLimiter
 
 
 @get("/whoami", sync_to_thread=False)

@@ -83,7 +83,7 @@ def customers_of(commands: CustomerCommands) -> list[Customer]:
     found = []
     for notification in commands.app.recorder.select_notifications(start=1, limit=10_000):
         if notification.topic.endswith("Customer.Created"):
-            found.append(commands.get("acme", notification.originator_id))
+            found.append(commands.get("acme", uuid.UUID(str(notification.originator_id))))
     return found
 
 

@@ -29,8 +29,8 @@ from write_side.application.decisions import (
 from write_side.application.event_store import CustomersApplication
 from write_side.application.group_commit import GroupCommitter
 from write_side.application.keyed_locks import KeyedLocks
-from write_side.domain.customer import Customer, assert_valid_type
-from write_side.domain.profile import CustomerType, Profile, normalize_fields
+from write_side.domain.customer import Customer
+from write_side.domain.profile import CustomerType, Profile, assert_valid_type, normalize_fields
 from write_side.domain.values import InvalidValue, email_identity, normalize_region
 
 MAX_ATTEMPTS = 20

@@ -80,3 +80,33 @@ def totals(payments: dict[str, Any]) -> dict[str, int]:
         if payment["status"] == "succeeded":
             result[payment["currency"]] = result.get(payment["currency"], 0) + payment["amount"]
     return result
+
+
+def build_invoice(
+    payments: dict[str, Any],
+    *,
+    number: int,
+    customer_id: str,
+    tenant_id: str,
+    issued_at: str,
+    billing: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An invoice of the payments not invoiced yet; 409 when none, or in several currencies."""
+    from shared.errors import Conflict
+
+    lines = invoice_lines(payments)
+    currencies = {line["currency"] for line in lines}
+    if not lines:
+        raise Conflict("There are no settled payments that are not invoiced yet.")
+    if len(currencies) > 1:
+        raise Conflict("Payments in several currencies need separate invoices.")
+    return {
+        "number": number,
+        "customerId": customer_id,
+        "tenantId": tenant_id,
+        "issuedAt": issued_at,
+        "currency": currencies.pop(),
+        "lines": lines,
+        "total": sum(line["amount"] for line in lines),
+        "billing": billing,
+    }

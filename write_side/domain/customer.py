@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
-from shared.errors import Conflict, FieldError, PreconditionFailed, ValidationFailed
-from write_side.domain.commerce import delete_blockers, invoice_lines, payment_changes
+from shared.errors import Conflict, PreconditionFailed
+from write_side.domain.commerce import build_invoice, delete_blockers, payment_changes
 from write_side.domain.profile import (
     CustomerState,
     CustomerType,
@@ -48,7 +48,8 @@ class Customer(Aggregate):
         self.billing: dict[str, Any] | None = None
         self.invoices: dict[int, dict[str, Any]] = {}
         self.consents: dict[str, dict[str, Any]] = {}
-        self._record_state(CustomerState.ACTIVE, actor, None)
+        at = iso_utc(self.created_on)
+        self.state_history.append({"state": "active", "at": at, "by": actor, "reason": None})
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -132,22 +133,14 @@ class Customer(Aggregate):
         """Invoice the payments not invoiced yet; 409 when there is nothing to invoice."""
         if self.state == CustomerState.ERASED.value:
             raise Conflict("The customer is erased.", extra={"state": self.state})
-        lines = invoice_lines(self.payments)
-        currencies = {line["currency"] for line in lines}
-        if not lines:
-            raise Conflict("There are no settled payments that are not invoiced yet.")
-        if len(currencies) > 1:
-            raise Conflict("Payments in several currencies need separate invoices.")
-        invoice = {
-            "number": number,
-            "customerId": str(self.id),
-            "tenantId": self.tenant_id,
-            "issuedAt": issued_at,
-            "currency": currencies.pop(),
-            "lines": lines,
-            "total": sum(line["amount"] for line in lines),
-            "billing": self.billing,
-        }
+        invoice = build_invoice(
+            self.payments,
+            number=number,
+            customer_id=str(self.id),
+            tenant_id=self.tenant_id,
+            issued_at=issued_at,
+            billing=self.billing,
+        )
         self._invoice_issued(tenant_id=self.tenant_id, actor=actor, invoice=invoice)
         return invoice
 
@@ -207,50 +200,40 @@ class Customer(Aggregate):
         self.customer_type = to
 
     class StateEvent(Aggregate.Event):
-        """A lifecycle change; `apply` sees the event's own timestamp (the decorator's body
-        would see the previous `modified_on`)."""
+        """A lifecycle change; `apply` sees the event's own timestamp (an `@event` body would
+        see the previous `modified_on`)."""
 
         tenant_id: str
         actor: str
         reason: str | None
+        target: ClassVar[CustomerState]
 
         def apply(self, aggregate: Any) -> None:
             """Record the new state with this event's time."""
             at = iso_utc(self.timestamp)
-            state = self.new_state()
-            aggregate.state = state.value
-            if state is not CustomerState.ERASED:
-                aggregate.deleted_at = at if state is CustomerState.DELETED else None
+            aggregate.state = self.target.value
+            if self.target is not CustomerState.ERASED:
+                aggregate.deleted_at = at if self.target is CustomerState.DELETED else None
             aggregate.state_history.append(
-                {"state": state.value, "at": at, "by": self.actor, "reason": self.reason}
+                {"state": self.target.value, "at": at, "by": self.actor, "reason": self.reason}
             )
-            if state is CustomerState.ERASED:
+            if self.target is CustomerState.ERASED:
                 aggregate.forget_personal_data()
-
-        def new_state(self) -> CustomerState:
-            """The state this event moves to."""
-            raise NotImplementedError
 
     class Deleted(StateEvent):
         """Soft-deleted."""
 
-        def new_state(self) -> CustomerState:
-            """`deleted`."""
-            return CustomerState.DELETED
+        target = CustomerState.DELETED
 
     class Restored(StateEvent):
         """Back to active."""
 
-        def new_state(self) -> CustomerState:
-            """`active`."""
-            return CustomerState.ACTIVE
+        target = CustomerState.ACTIVE
 
     class Erased(StateEvent):
         """Personal data erased (the data key is shredded right after)."""
 
-        def new_state(self) -> CustomerState:
-            """`erased`."""
-            return CustomerState.ERASED
+        target = CustomerState.ERASED
 
     class ConsentChanged(Aggregate.Event):
         """A purpose granted or withdrawn."""
@@ -314,20 +297,3 @@ class Customer(Aggregate):
             order["snapshot"] = None
         for invoice in self.invoices.values():
             invoice["billing"] = None
-
-    def _record_state(self, state: CustomerState, actor: str, reason: str | None) -> None:
-        self.state_history.append(
-            {"state": state.value, "at": iso_utc(self.modified_on), "by": actor, "reason": reason}
-        )
-
-
-def assert_valid_type(value: str) -> CustomerType:
-    """Parse a customer type, refusing unknown names with a field error."""
-    try:
-        return CustomerType(value)
-    except ValueError as error:
-        allowed = ", ".join(t.value for t in CustomerType)
-        raise ValidationFailed(
-            "Unknown customer type.",
-            errors=[FieldError("type", f"must be one of {allowed}")],
-        ) from error

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from shared.errors import FieldErrors
+from shared.errors import FieldError, FieldErrors, ValidationFailed
 from write_side.domain import values
 
 PROFILE_FIELDS = (
@@ -99,3 +99,15 @@ def check_type_rules(profile: Mapping[str, Any], customer_type: CustomerType) ->
             if profile.get(name):
                 errors.add(name, "must be empty for an anonymous customer")
     return errors
+
+
+def assert_valid_type(value: str) -> CustomerType:
+    """Parse a customer type, refusing unknown names with a field error."""
+    try:
+        return CustomerType(value)
+    except ValueError as error:
+        allowed = ", ".join(t.value for t in CustomerType)
+        raise ValidationFailed(
+            "Unknown customer type.",
+            errors=[FieldError("type", f"must be one of {allowed}")],
+        ) from error
