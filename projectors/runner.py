@@ -107,6 +107,7 @@ class ProjectionRunner:
             return
         wake = self._wake[sink.name]
         while not self._stopping:
+            wake.clear()  # before reading the log, so a commit during the drain is not lost
             try:
                 progressed = await self._drain(sink)
             except _Parked:
@@ -118,7 +119,6 @@ class ProjectionRunner:
                 logger.warning("projection %s cannot progress: %s", sink.name, error)
                 progressed = False
             if not progressed and not self._stopping:
-                wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
 
