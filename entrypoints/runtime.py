@@ -142,12 +142,14 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             runtime.background.append(
                 asyncio.create_task(retention_loop(runtime, settings.retention_interval_seconds))
             )
-            if settings.amqp_url:
-                handlers = InboundHandlers(runtime.attendees, runtime.commerce)
-                runtime.consumer = InboundConsumer(settings.amqp_url, handlers)
-                await _start_consumer(runtime.consumer)
         else:
             logger.info("another process runs the projections for this data dir")
+        if settings.amqp_url:
+            # Every serving process consumes (competing consumers; effects are idempotent),
+            # so `serve --workers N` spreads inbound orders and payments over N processes.
+            handlers = InboundHandlers(runtime.attendees, runtime.commerce)
+            runtime.consumer = InboundConsumer(settings.amqp_url, handlers)
+            await _start_consumer(runtime.consumer)
     return runtime
 
 
