@@ -1,0 +1,342 @@
+"""Benchmark: blue/green rebuild (`projectors.rebuild.rebuild`) of each projection from a large
+event store, beside the raw bulk-write rate of the same stores and an "insert once" prototype.
+
+    python -m benchmarks.rebuild [--events 200000] [--postgres URL] [--sinks embedded,services]
+                                 [--ferret-events 10000] [--redis-events 0] [--budget 150]
+
+The event store (a SQLite file in a temporary directory, or a fresh schema of --postgres) is
+filled straight through the eventsourcing application (`benchmarks.eventfill`). Each rebuild
+opens the store afresh, as `customers projections rebuild` does (cold key cache), and stops
+after --budget seconds (the figure is then the rate so far, marked "partial").
+Sinks: embedded = SQLite view store + SQLite search index (one file); services = FerretDB view
+store (CUSTOMERS_TEST_MONGO_URL) + Redis search index (CUSTOMERS_TEST_REDIS_URL, db
+--redis-db, a unique key prefix). FerretDB rebuilds only the first --ferret-events events
+(0: all): it slows down with collection size. Everything created is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks import rawwrites
+from benchmarks.eventfill import BoundedLog, Breakdown, fill, read_breakdown
+from benchmarks.figures import machine, redis_db_url, table, unlink_prefix
+from projectors.rebuild import rebuild
+from shared.settings import Settings
+from write_side.application.event_store import open_event_store
+
+SinkAt = Callable[[int], Awaitable[Any]]
+
+
+class OutOfTime(Exception):
+    """The rebuild ran past its budget."""
+
+
+@dataclass
+class Timed:
+    """One rebuild: events applied, wall seconds, whether it finished, rate per quarter, and
+    the CPU seconds of this process (every thread; not the servers')."""
+
+    events: int
+    seconds: float
+    complete: bool
+    quarters: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Events applied per second."""
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def timed_rebuild(
+    settings: Settings, stop: int | None, sink_at: SinkAt, batch: int, budget: float
+) -> Timed:
+    """Rebuild one projection through `projectors.rebuild.rebuild` with a fresh application."""
+    app = await asyncio.to_thread(open_event_store, settings)
+    marks: list[tuple[float, int]] = [(0.0, 0)]
+    cpu = time.process_time()
+    started = time.perf_counter()
+
+    def progress(_position: int, _head: int, applied: int) -> None:
+        elapsed = time.perf_counter() - started
+        marks.append((elapsed, applied))
+        if elapsed > budget:
+            raise OutOfTime
+
+    complete = True
+    try:
+        await rebuild(
+            BoundedLog(app, stop), sink_at, batch_size=batch, grace_seconds=0.0, progress=progress
+        )
+    except OutOfTime:
+        complete = False
+    finally:
+        app.close()
+    seconds, applied = marks[-1]
+    return Timed(applied, seconds, complete, _quarters(marks), time.process_time() - cpu)
+
+
+def _quarters(marks: list[tuple[float, int]]) -> list[float]:
+    """Events/s within each quarter of the events applied (shows slow-downs with size)."""
+    total = marks[-1][1]
+    rates, previous = [], marks[0]
+    for quarter in (1, 2, 3, 4):
+        mark = next(m for m in marks if m[1] >= total * quarter / 4)
+        if mark[0] > previous[0]:
+            rates.append((mark[1] - previous[1]) / (mark[0] - previous[0]))
+        previous = mark
+    return rates
+
+
+class Opened:
+    """Adapters opened through `sink_at`, closed at the end."""
+
+    def __init__(self, factory: Callable[[int], Any]) -> None:
+        self.factory = factory
+        self.adapters: list[Any] = []
+
+    async def __call__(self, generation: int) -> Any:
+        adapter = self.factory(generation)
+        self.adapters.append(adapter)
+        return adapter
+
+    async def close(self) -> None:
+        for adapter in self.adapters:
+            await adapter.close()
+
+
+Row = list[Any]
+
+
+async def embedded(
+    args: argparse.Namespace, settings: Settings, tmp: Path, cold: Breakdown
+) -> tuple[list[Row], list[Row]]:
+    """Rebuild into the SQLite view store and the SQLite search index; raw and once figures."""
+    from read_side.search.sqlite_index import SQLiteSearchIndex
+    from read_side.store.sqlite_store import SQLiteViewStore
+
+    path = tmp / "read_models.db"
+    docs = list(cold.docs.values())
+    rows: list[Row] = []
+    once: list[Row] = []
+    views = Opened(lambda g: SQLiteViewStore(path, name="customer_view", generation=g))
+    indexes = Opened(lambda g: SQLiteSearchIndex(path, name="search", generation=g))
+    plan = (
+        ("SQLite view store", views, rawwrites.sqlite_json_rows, rawwrites.sqlite_view_once),
+        (
+            "SQLite search index",
+            indexes,
+            rawwrites.sqlite_search_rows,
+            rawwrites.sqlite_search_once,
+        ),
+    )
+    for label, sink_at, raw, write_once in plan:
+        print(f"# rebuilding into the {label} ...", flush=True)
+        timed = await timed_rebuild(settings, None, sink_at, args.batch_size, args.budget)
+        await sink_at.close()
+        scratch = tmp / f"raw-{len(rows)}.db"
+        raw_rate = raw(scratch, docs, min(cold.events, args.raw_rows), args.batch_size)
+        sample = docs[: args.sample_docs]
+        measured = write_once(tmp / f"once-{len(rows)}.db", sample, args.batch_size)
+        seconds = measured * len(docs) / max(1, len(sample))
+        rows.append(_row(label, timed, 10_000, f"{raw_rate:,.0f} rows/s"))
+        once.append(_once_row(label, cold, seconds, timed))
+    return rows, once
+
+
+async def services(
+    args: argparse.Namespace, settings: Settings, limited: Breakdown, full: Breakdown
+) -> tuple[list[Row], list[Row]]:
+    """Rebuild into the FerretDB view store and the Redis search index; raw and once figures."""
+    import redis.asyncio as redis
+    from pymongo import AsyncMongoClient
+
+    from read_side.search.redis_index import RedisSearchIndex
+    from read_side.store.mongo_store import MongoViewStore
+
+    tag = uuid.uuid4().hex[:8]
+    database, prefix = f"bench_rebuild_{tag}", f"benchrb{tag}"
+    mongo: Any = AsyncMongoClient(args.mongo, tz_aware=True)
+    client = redis.Redis.from_url(redis_db_url(args.redis, args.redis_db), protocol=2)
+    rows: list[Row] = []
+    once: list[Row] = []
+    try:
+        views = Opened(lambda g: MongoViewStore(mongo, database, generation=g))
+        print(
+            f"# rebuilding {limited.events:,} events into the FerretDB view store ...", flush=True
+        )
+        timed = await timed_rebuild(
+            settings, args.ferret_events or None, views, args.batch_size, args.budget
+        )
+        docs = list(limited.docs.values())
+        raw_rate, find_seconds = await rawwrites.mongo_raw(
+            mongo[database], docs, min(limited.events, args.raw_rows)
+        )
+        sample = docs[: args.sample_docs]
+        measured = await rawwrites.mongo_once(mongo[database], sample)
+        seconds = measured * len(docs) / max(1, len(sample))
+        raw = f"{raw_rate:,.0f} docs/s; $in 2000 ids: {find_seconds * 1000:,.0f} ms"
+        rows.append(_row("FerretDB view store", timed, 5_000, raw))
+        once.append(_once_row("FerretDB view store", limited, seconds, timed))
+
+        redis_stop = args.redis_events or None
+        source = full if redis_stop is None else limited
+        indexes = Opened(lambda g: RedisSearchIndex(client, prefix=prefix, generation=g))
+        print(f"# rebuilding {source.events:,} events into the Redis search index ...", flush=True)
+        timed = await timed_rebuild(settings, redis_stop, indexes, args.batch_size, args.budget)
+        docs = list(source.docs.values())
+        raw_rate = await rawwrites.redis_hsets(
+            client, f"{prefix}raw", min(source.events, args.raw_rows)
+        )
+        sample = docs[: args.sample_docs]
+        measured = await rawwrites.redis_once(client, f"{prefix}once", sample)
+        seconds = measured * len(docs) / max(1, len(sample))
+        members = rawwrites.redis_entries_per_customer(docs)
+        raw = f"{raw_rate:,.0f} HSET/s; {members:.0f} index entries per customer"
+        rows.append(_row("Redis search index", timed, 5_000, raw))
+        once.append(_once_row("Redis search index", source, seconds, timed))
+    finally:
+        await unlink_prefix(client, prefix)
+        await client.aclose()
+        await mongo.drop_database(database)
+        await mongo.close()
+    return rows, once
+
+
+def _row(label: str, timed: Timed, target: int, raw: str) -> Row:
+    events = f"{timed.events:,}" + ("" if timed.complete else " (partial)")
+    quarters = " / ".join(f"{rate:,.0f}" for rate in timed.quarters)
+    per_cpu = timed.events / timed.cpu if timed.cpu else 0.0
+    return [label, events, timed.seconds, timed.rate, per_cpu, f"≥ {target:,}", quarters, raw]
+
+
+def _once_row(label: str, source: Breakdown, write_seconds: float, timed: Timed) -> Row:
+    total = source.read_seconds + source.evolve + write_seconds
+    rate = source.events / total if total else 0.0
+    gain = rate / timed.rate if timed.rate else 0.0
+    return [label, len(source.docs), write_seconds, total, rate, f"{gain:.1f}x"]
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Fill, break the read path down, rebuild every requested sink, print the tables."""
+    sinks = set(args.sinks.split(","))
+    schema = f"bench_rebuild_{uuid.uuid4().hex[:8]}"
+    url = None
+    if args.postgres:
+        url = f"{args.postgres}{'&' if '?' in args.postgres else '?'}schema={schema}"
+    print(f"rebuild benchmark on {machine()}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-rebuild-") as directory:
+            tmp = Path(directory)
+            settings = Settings(data_dir=tmp, event_store_url=url)
+            app = await asyncio.to_thread(open_event_store, settings)
+            filled = await asyncio.to_thread(fill, app, args.events, random.Random(args.seed))
+            app.close()
+            store = "PostgreSQL" if url else "SQLite"
+            print(
+                f"filled {store} event store: {filled.events:,} events, {filled.customers:,} "
+                f"customers in {filled.seconds:.1f}s ({filled.events / filled.seconds:,.0f} "
+                "events/s, ~1,000 per save)"
+            )
+            app = await asyncio.to_thread(open_event_store, settings)
+            cold = await asyncio.to_thread(read_breakdown, app, None, args.batch_size)
+            warm = None
+            if args.second_pass:
+                warm = await asyncio.to_thread(read_breakdown, app, None, args.batch_size)
+            limited = cold
+            if args.ferret_events and args.ferret_events < filled.events:
+                fresh = await asyncio.to_thread(open_event_store, settings)
+                limited = await asyncio.to_thread(
+                    read_breakdown, fresh, args.ferret_events, args.batch_size
+                )
+                fresh.close()
+            app.close()
+            _print_breakdown(cold, warm)
+            rows: list[Row] = []
+            once: list[Row] = []
+            if "embedded" in sinks:
+                more, extra = await embedded(args, settings, tmp, cold)
+                rows, once = rows + more, once + extra
+            if "services" in sinks:
+                more, extra = await services(args, settings, limited, cold)
+                rows, once = rows + more, once + extra
+    finally:
+        if url and args.postgres:
+            _drop_schema(args.postgres, schema)
+    print()
+    headers = ["sink", "events", "wall s", "events/s", "per CPU-s", "target"]
+    headers += ["events/s by quarter", "raw bulk write (same store)"]
+    print(table(headers, rows))
+    print()
+    print(
+        "insert-once prototype (read + evolve in memory, then write each final doc once; "
+        "write time measured on --sample-docs docs and scaled):"
+    )
+    headers = ["sink", "final docs", "write once s", "total s", "events/s", "vs rebuild"]
+    print(table(headers, once))
+    print(f"\n{machine()}")
+
+
+def _print_breakdown(cold: Breakdown, warm: Breakdown | None) -> None:
+    print(f"\nreading {cold.events:,} events ({len(cold.docs):,} customers), no sink:")
+    headers = ["stage (CPU time)", "cold keys s", "events/s"]
+    rows = [list(row) for row in cold.rates()]
+    if warm is not None:
+        headers += ["2nd pass s", "events/s"]
+        for row, (_, seconds, rate) in zip(rows, warm.rates(), strict=True):
+            row += [seconds, rate]
+    print(table(headers, rows))
+
+
+def main() -> None:
+    """Parse options and run."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--postgres", help="event store in a fresh schema of this database")
+    parser.add_argument("--sinks", default="embedded,services", help="embedded,services")
+    parser.add_argument("--batch-size", type=int, default=2000, help="rebuild batch (events)")
+    parser.add_argument("--budget", type=float, default=120.0, help="seconds per rebuild")
+    parser.add_argument("--ferret-events", type=int, default=10_000, help="0: all events")
+    parser.add_argument("--redis-events", type=int, default=0, help="0: all events")
+    parser.add_argument("--raw-rows", type=int, default=50_000, help="rows per raw-write figure")
+    parser.add_argument(
+        "--sample-docs", type=int, default=10_000, help="docs timed per insert-once figure"
+    )
+    parser.add_argument("--mongo", default=os.environ.get("CUSTOMERS_TEST_MONGO_URL"))
+    parser.add_argument("--redis", default=os.environ.get("CUSTOMERS_TEST_REDIS_URL"))
+    parser.add_argument("--redis-db", type=int, default=11)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--second-pass", action="store_true", help="also time a 2nd read (key cache warm)"
+    )
+    args = parser.parse_args()
+    if "services" in args.sinks and not (args.mongo and args.redis):
+        parser.error("services sinks need --mongo and --redis (or CUSTOMERS_TEST_*_URL)")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
