@@ -6,31 +6,21 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aio_pika
 import pytest
 
 from shared.principal import Principal, Role
-from shared.settings import Settings
 from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.commerce import CommerceCommands
 from write_side.application.decisions import CommandMeta
-from write_side.application.event_store import open_event_store
 from write_side.domain.customer import Customer
 from write_side.inbound.consumer import REASON_HEADER, InboundConsumer, Subscription
 from write_side.inbound.handlers import InboundHandlers
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
-
-
-@pytest.fixture
-async def commands(tmp_path: Path) -> AsyncIterator[CustomerCommands]:
-    handlers = CustomerCommands(open_event_store(Settings(data_dir=tmp_path)), index_key=b"k")
-    yield handlers
-    handlers.close()
 
 
 @pytest.fixture

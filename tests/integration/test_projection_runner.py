@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -15,33 +14,10 @@ from projectors.envelopes import EventLog
 from projectors.runner import ProjectionRunner
 from read_side.events import EventEnvelope
 from shared.principal import Principal, Role
-from shared.settings import Settings
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
-from write_side.application.event_store import open_event_store
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
-
-
-@pytest.fixture
-async def commands(tmp_path: Path) -> AsyncIterator[CustomerCommands]:
-    handlers = CustomerCommands(open_event_store(Settings(data_dir=tmp_path)), index_key=b"k")
-    yield handlers
-    handlers.close()
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """generation → a fresh view store adapter of the parametrised kind."""
-    if request.param == "sqlite":
-        from read_side.store.sqlite_store import SQLiteViewStore
-
-        return lambda generation: SQLiteViewStore(tmp_path / "views.db", generation=generation)
-    from read_side.store.mongo_store import MongoViewStore
-
-    url = request.getfixturevalue("mongo_url")
-    database = "runner_" + uuid.uuid4().hex[:10]
-    return lambda generation: MongoViewStore.from_url(url, database, generation=generation)
 
 
 async def write_history(commands: CustomerCommands, customers: int) -> list[uuid.UUID]:
