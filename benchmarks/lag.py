@@ -1,15 +1,16 @@
 """Benchmark: projection lag under a sustained, paced load of creates over real HTTP.
 
-    python -m benchmarks.lag [--rate 200] [--seconds 30] [--services] [--sample-every 10]
-                             [--poll-ms 2] [--poll-timeout 10] [--workers 1]
+    python -m benchmarks.lag [--rate 200] [--seconds 30] [--sample-every 10] [--poll-ms 2]
+                             [--poll-timeout 10] [--workers 1]
+                             [--services [postgres,mongo,redis]]
 
-Starts `customers serve` (embedded profile in a temporary data dir; --services: PostgreSQL
-event store in a fresh schema, FerretDB views in a fresh database, Redis database
---redis-db flushed before and after) and sends `POST /customers` at --rate per second, paced
-(one every 1/rate s, each on an idle keep-alive connection, new connections as needed).
-For every --sample-every-th create, the time from its 201 response until
-`GET /customers/{id}` (no consistency token) answers 200, polling every --poll-ms.
-`/metrics` is scraped every second for the projections' lag gauges.
+Starts `customers serve`: the embedded profile in a temporary data dir, or with --services a
+PostgreSQL event store in a fresh schema, FerretDB views in a fresh database and Redis
+database --redis-db (flushed before and after); `--services postgres,redis` picks some of
+them. Sends `POST /customers` at --rate per second, paced (one every 1/rate s, each on an
+idle keep-alive connection, new connections as needed). For every --sample-every-th create,
+the time from its 201 response until `GET /customers/{id}` (no consistency token) answers
+200, polling every --poll-ms. `/metrics` is scraped every second for the lag gauges.
 """
 
 from __future__ import annotations
@@ -163,16 +164,24 @@ async def run_profile(args: argparse.Namespace) -> tuple[str, Run]:
     env: dict[str, str] = {}
     schema = database = None
     client: Any = None
-    if args.services:
-        schema, database = f"bench_lag_{tag}", f"bench_lag_{tag}"
+    services = set((args.services or "").split(",")) - {""}
+    if "postgres" in services:
+        schema = f"bench_lag_{tag}"
         env["CUSTOMERS_EVENT_STORE_URL"] = f"{args.postgres}?schema={schema}"
+    if "mongo" in services:
+        database = f"bench_lag_{tag}"
         env["CUSTOMERS_MONGO_URL"] = f"{args.mongo.rstrip('/')}/{database}"
+    if "redis" in services:
         env["CUSTOMERS_REDIS_URL"] = redis_db_url(args.redis, args.redis_db)
         import redis.asyncio as redis
 
         client = redis.Redis.from_url(env["CUSTOMERS_REDIS_URL"])
         await client.flushdb()
-    label = "PostgreSQL + FerretDB + Redis" if args.services else "embedded (SQLite)"
+    names = {"postgres": "PostgreSQL", "mongo": "FerretDB", "redis": "Redis"}
+    chosen = [names[name] for name in names if name in services]
+    label = " + ".join(chosen) + " (SQLite for the rest)" if chosen else "embedded (SQLite)"
+    if chosen == list(names.values()):
+        label = " + ".join(chosen)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-lag-") as directory:
             process = await asyncio.to_thread(
@@ -261,7 +270,13 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument("--poll-timeout", type=float, default=10.0, help="give up after (s)")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
-    parser.add_argument("--services", action="store_true", help="PostgreSQL+FerretDB+Redis")
+    parser.add_argument(
+        "--services",
+        nargs="?",
+        const="postgres,mongo,redis",
+        help="services to use instead of SQLite: postgres,mongo,redis (the default when given "
+        "without a value)",
+    )
     parser.add_argument("--postgres", default=os.environ.get("CUSTOMERS_TEST_POSTGRES_URL"))
     parser.add_argument("--mongo", default=os.environ.get("CUSTOMERS_TEST_MONGO_URL"))
     parser.add_argument("--redis", default=os.environ.get("CUSTOMERS_TEST_REDIS_URL"))
@@ -269,8 +284,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
-    if args.services and not (args.postgres and args.mongo and args.redis):
-        parser.error("--services needs --postgres, --mongo and --redis (or CUSTOMERS_TEST_*)")
+    for name in (args.services or "").split(","):
+        if name and (name not in ("postgres", "mongo", "redis") or not getattr(args, name)):
+            parser.error(f"--services {name}: unknown, or its URL is missing (CUSTOMERS_TEST_*)")
     asyncio.run(run(args))
 
 

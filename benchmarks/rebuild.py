@@ -52,6 +52,28 @@ class Timed:
     complete: bool
     quarters: list[float] = field(default_factory=list)
     cpu: float = 0.0
+    marks: list[tuple[float, int]] = field(default_factory=list)
+
+    def projected(self, total: int) -> float:
+        """Seconds for `total` events: measured when complete, else extrapolated from a
+        least-squares line of seconds-per-event against events applied (a sink whose cost
+        per event grows with what it holds keeps growing at the same pace)."""
+        if self.complete and self.events >= total:
+            return self.seconds
+        points = [
+            ((a0 + a1) / 2, (t1 - t0) / (a1 - a0))
+            for (t0, a0), (t1, a1) in zip(self.marks, self.marks[1:], strict=False)
+            if a1 > a0
+        ]
+        if not points:
+            return 0.0
+        mean_x = sum(x for x, _ in points) / len(points)
+        mean_y = sum(y for _, y in points) / len(points)
+        spread = sum((x - mean_x) ** 2 for x, _ in points)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
+        slope = max(0.0, slope)
+        intercept = mean_y - slope * mean_x
+        return float(intercept * total + slope * total * total / 2)
 
     @property
     def rate(self) -> float:
@@ -84,7 +106,8 @@ async def timed_rebuild(
     finally:
         app.close()
     seconds, applied = marks[-1]
-    return Timed(applied, seconds, complete, _quarters(marks), time.process_time() - cpu)
+    cpu_seconds = time.process_time() - cpu
+    return Timed(applied, seconds, complete, _quarters(marks), cpu_seconds, marks)
 
 
 def _quarters(marks: list[tuple[float, int]]) -> list[float]:
@@ -120,7 +143,7 @@ Row = list[Any]
 
 
 async def embedded(
-    args: argparse.Namespace, settings: Settings, tmp: Path, cold: Breakdown
+    args: argparse.Namespace, settings: Settings, tmp: Path, cold: Breakdown, sinks: set[str]
 ) -> tuple[list[Row], list[Row]]:
     """Rebuild into the SQLite view store and the SQLite search index; raw and once figures."""
     from read_side.search.sqlite_index import SQLiteSearchIndex
@@ -132,33 +155,36 @@ async def embedded(
     once: list[Row] = []
     views = Opened(lambda g: SQLiteViewStore(path, name="customer_view", generation=g))
     indexes = Opened(lambda g: SQLiteSearchIndex(path, name="search", generation=g))
+    raw_view, once_view = rawwrites.sqlite_json_rows, rawwrites.sqlite_view_once
+    raw_search, once_search = rawwrites.sqlite_search_rows, rawwrites.sqlite_search_once
     plan = (
-        ("SQLite view store", views, rawwrites.sqlite_json_rows, rawwrites.sqlite_view_once),
-        (
-            "SQLite search index",
-            indexes,
-            rawwrites.sqlite_search_rows,
-            rawwrites.sqlite_search_once,
-        ),
+        ("sqlite_view", "SQLite view store", views, raw_view, once_view),
+        ("sqlite_search", "SQLite search index", indexes, raw_search, once_search),
     )
-    for label, sink_at, raw, write_once in plan:
+    for key, label, sink_at, raw, write_once in plan:
+        if key not in sinks:
+            continue
         print(f"# rebuilding into the {label} ...", flush=True)
         timed = await timed_rebuild(settings, None, sink_at, args.batch_size, args.budget)
         await sink_at.close()
-        scratch = tmp / f"raw-{len(rows)}.db"
+        scratch = tmp / f"raw-{key}.db"
         raw_rate = raw(scratch, docs, min(cold.events, args.raw_rows), args.batch_size)
         sample = docs[: args.sample_docs]
-        measured = write_once(tmp / f"once-{len(rows)}.db", sample, args.batch_size)
+        measured = write_once(tmp / f"once-{key}.db", sample, args.batch_size)
         seconds = measured * len(docs) / max(1, len(sample))
-        rows.append(_row(label, timed, 10_000, f"{raw_rate:,.0f} rows/s"))
+        rows.append(_row(label, timed, 10_000, f"{raw_rate:,.0f} rows/s", cold.events))
         once.append(_once_row(label, cold, seconds, timed))
     return rows, once
 
 
 async def services(
-    args: argparse.Namespace, settings: Settings, limited: Breakdown, full: Breakdown
+    args: argparse.Namespace,
+    settings: Settings,
+    prefix_of: Callable[[int | None], Breakdown],
+    sinks: set[str],
 ) -> tuple[list[Row], list[Row]]:
-    """Rebuild into the FerretDB view store and the Redis search index; raw and once figures."""
+    """Rebuild into the FerretDB view store and the Redis search index; raw and once figures.
+    `prefix_of(stop)` reads (and evolves) the log up to `stop`."""
     import redis.asyncio as redis
     from pymongo import AsyncMongoClient
 
@@ -169,43 +195,43 @@ async def services(
     database, prefix = f"bench_rebuild_{tag}", f"benchrb{tag}"
     mongo: Any = AsyncMongoClient(args.mongo, tz_aware=True)
     client = redis.Redis.from_url(redis_db_url(args.redis, args.redis_db), protocol=2)
+    head = prefix_of(None).events
     rows: list[Row] = []
     once: list[Row] = []
     try:
-        views = Opened(lambda g: MongoViewStore(mongo, database, generation=g))
-        print(
-            f"# rebuilding {limited.events:,} events into the FerretDB view store ...", flush=True
-        )
-        timed = await timed_rebuild(
-            settings, args.ferret_events or None, views, args.batch_size, args.budget
-        )
-        docs = list(limited.docs.values())
-        raw_rate, find_seconds = await rawwrites.mongo_raw(
-            mongo[database], docs, min(limited.events, args.raw_rows)
-        )
-        sample = docs[: args.sample_docs]
-        measured = await rawwrites.mongo_once(mongo[database], sample)
-        seconds = measured * len(docs) / max(1, len(sample))
-        raw = f"{raw_rate:,.0f} docs/s; $in 2000 ids: {find_seconds * 1000:,.0f} ms"
-        rows.append(_row("FerretDB view store", timed, 5_000, raw))
-        once.append(_once_row("FerretDB view store", limited, seconds, timed))
-
-        redis_stop = args.redis_events or None
-        source = full if redis_stop is None else limited
-        indexes = Opened(lambda g: RedisSearchIndex(client, prefix=prefix, generation=g))
-        print(f"# rebuilding {source.events:,} events into the Redis search index ...", flush=True)
-        timed = await timed_rebuild(settings, redis_stop, indexes, args.batch_size, args.budget)
-        docs = list(source.docs.values())
-        raw_rate = await rawwrites.redis_hsets(
-            client, f"{prefix}raw", min(source.events, args.raw_rows)
-        )
-        sample = docs[: args.sample_docs]
-        measured = await rawwrites.redis_once(client, f"{prefix}once", sample)
-        seconds = measured * len(docs) / max(1, len(sample))
-        members = rawwrites.redis_entries_per_customer(docs)
-        raw = f"{raw_rate:,.0f} HSET/s; {members:.0f} index entries per customer"
-        rows.append(_row("Redis search index", timed, 5_000, raw))
-        once.append(_once_row("Redis search index", source, seconds, timed))
+        if "ferret_view" in sinks:
+            stop = args.ferret_events or None
+            source = prefix_of(stop)
+            views = Opened(lambda g: MongoViewStore(mongo, database, generation=g))
+            print(f"# rebuilding {source.events:,} events into the FerretDB view store ...")
+            timed = await timed_rebuild(settings, stop, views, args.batch_size, args.budget)
+            docs = list(source.docs.values())
+            raw_rate, find_seconds = await rawwrites.mongo_raw(
+                mongo[database], docs, min(source.events, args.raw_rows)
+            )
+            sample = docs[: args.sample_docs]
+            measured = await rawwrites.mongo_once(mongo[database], sample)
+            seconds = measured * len(docs) / max(1, len(sample))
+            raw = f"{raw_rate:,.0f} docs/s; $in 2000 ids: {find_seconds * 1000:,.0f} ms"
+            rows.append(_row("FerretDB view store", timed, 5_000, raw, head))
+            once.append(_once_row("FerretDB view store", source, seconds, timed))
+        if "redis_search" in sinks:
+            stop = args.redis_events or None
+            source = prefix_of(stop)
+            indexes = Opened(lambda g: RedisSearchIndex(client, prefix=prefix, generation=g))
+            print(f"# rebuilding {source.events:,} events into the Redis search index ...")
+            timed = await timed_rebuild(settings, stop, indexes, args.batch_size, args.budget)
+            docs = list(source.docs.values())
+            raw_rate = await rawwrites.redis_hsets(
+                client, f"{prefix}raw", min(source.events, args.raw_rows)
+            )
+            sample = docs[: args.sample_docs]
+            measured = await rawwrites.redis_once(client, f"{prefix}once", sample)
+            seconds = measured * len(docs) / max(1, len(sample))
+            members = rawwrites.redis_entries_per_customer(docs)
+            raw = f"{raw_rate:,.0f} HSET/s; {members:.0f} index entries per customer"
+            rows.append(_row("Redis search index", timed, 5_000, raw, head))
+            once.append(_once_row("Redis search index", source, seconds, timed))
     finally:
         await unlink_prefix(client, prefix)
         await client.aclose()
@@ -214,11 +240,22 @@ async def services(
     return rows, once
 
 
-def _row(label: str, timed: Timed, target: int, raw: str) -> Row:
+def _row(label: str, timed: Timed, target: int, raw: str, head: int) -> Row:
     events = f"{timed.events:,}" + ("" if timed.complete else " (partial)")
     quarters = " / ".join(f"{rate:,.0f}" for rate in timed.quarters)
     per_cpu = timed.events / timed.cpu if timed.cpu else 0.0
-    return [label, events, timed.seconds, timed.rate, per_cpu, f"≥ {target:,}", quarters, raw]
+    full = timed.projected(head)
+    projected = _duration(full) + ("" if timed.events >= head else " (extrapolated)")
+    row = [label, events, timed.seconds, timed.rate, per_cpu, f"≥ {target:,}", quarters]
+    return [*row, projected, raw]
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
 
 
 def _once_row(label: str, source: Breakdown, write_seconds: float, timed: Timed) -> Row:
@@ -238,9 +275,15 @@ def _drop_schema(url: str, schema: str) -> None:
         )
 
 
+SINKS = {
+    "embedded": ("sqlite_view", "sqlite_search"),
+    "services": ("ferret_view", "redis_search"),
+}
+
+
 async def run(args: argparse.Namespace) -> None:
     """Fill, break the read path down, rebuild every requested sink, print the tables."""
-    sinks = set(args.sinks.split(","))
+    sinks = {sink for name in args.sinks.split(",") for sink in SINKS.get(name, (name,))}
     schema = f"bench_rebuild_{uuid.uuid4().hex[:8]}"
     url = None
     if args.postgres:
@@ -264,29 +307,28 @@ async def run(args: argparse.Namespace) -> None:
             warm = None
             if args.second_pass:
                 warm = await asyncio.to_thread(read_breakdown, app, None, args.batch_size)
-            limited = cold
-            if args.ferret_events and args.ferret_events < filled.events:
-                fresh = await asyncio.to_thread(open_event_store, settings)
-                limited = await asyncio.to_thread(
-                    read_breakdown, fresh, args.ferret_events, args.batch_size
-                )
-                fresh.close()
             app.close()
             _print_breakdown(cold, warm)
-            rows: list[Row] = []
-            once: list[Row] = []
-            if "embedded" in sinks:
-                more, extra = await embedded(args, settings, tmp, cold)
-                rows, once = rows + more, once + extra
-            if "services" in sinks:
-                more, extra = await services(args, settings, limited, cold)
+            prefixes: dict[int | None, Breakdown] = {None: cold}
+
+            def prefix_of(stop: int | None) -> Breakdown:
+                stop = stop if stop is not None and stop < cold.events else None
+                if stop not in prefixes:
+                    fresh = open_event_store(settings)
+                    prefixes[stop] = read_breakdown(fresh, stop, args.batch_size)
+                    fresh.close()
+                return prefixes[stop]
+
+            rows, once = await embedded(args, settings, tmp, cold, sinks)
+            if sinks & set(SINKS["services"]):
+                more, extra = await services(args, settings, prefix_of, sinks)
                 rows, once = rows + more, once + extra
     finally:
         if url and args.postgres:
             _drop_schema(args.postgres, schema)
     print()
     headers = ["sink", "events", "wall s", "events/s", "per CPU-s", "target"]
-    headers += ["events/s by quarter", "raw bulk write (same store)"]
+    headers += ["events/s by quarter", "whole log", "raw bulk write (same store)"]
     print(table(headers, rows))
     print()
     print(
@@ -316,7 +358,11 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--postgres", help="event store in a fresh schema of this database")
-    parser.add_argument("--sinks", default="embedded,services", help="embedded,services")
+    parser.add_argument(
+        "--sinks",
+        default="embedded,services",
+        help="embedded (sqlite_view,sqlite_search), services (ferret_view,redis_search)",
+    )
     parser.add_argument("--batch-size", type=int, default=2000, help="rebuild batch (events)")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds per rebuild")
     parser.add_argument("--ferret-events", type=int, default=10_000, help="0: all events")
@@ -333,7 +379,7 @@ def main() -> None:
         "--second-pass", action="store_true", help="also time a 2nd read (key cache warm)"
     )
     args = parser.parse_args()
-    if "services" in args.sinks and not (args.mongo and args.redis):
+    if ("services" in args.sinks or "_search" in args.sinks) and not (args.mongo and args.redis):
         parser.error("services sinks need --mongo and --redis (or CUSTOMERS_TEST_*_URL)")
     asyncio.run(run(args))
 
