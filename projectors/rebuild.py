@@ -44,6 +44,9 @@ async def rebuild(
     new_generation = old_generation + 1
     target = await sink_at(new_generation)
     await target.drop()
+    ensure_indexes = getattr(target, "ensure_indexes", None)
+    if ensure_indexes is not None:
+        await ensure_indexes()  # the new generation must serve with its query indexes
     started = time.perf_counter()
     position, applied = 0, 0
     head = await asyncio.to_thread(log.head)
