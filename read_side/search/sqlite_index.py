@@ -24,6 +24,7 @@ from read_side.events import EventEnvelope
 from read_side.ports import ListQuery, Page
 from read_side.search import check_generation, check_name, sqlite_query, sqlite_write
 from read_side.search.model import plan
+from read_side.sqlite_support import open_connection, read_checkpoint
 from read_side.views import CustomerDoc, evolve
 
 T = TypeVar("T")
@@ -97,11 +98,7 @@ class SQLiteSearchIndex:
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA busy_timeout = 10000")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
+            connection = open_connection(self.path)
             self._connection = connection
         if not self._ready:
             self._connection.executescript(sqlite_write.schema(self.table))
@@ -115,15 +112,7 @@ class SQLiteSearchIndex:
             self._ready = False
 
     def _read_checkpoint(self) -> int:
-        row = (
-            self._db()
-            .execute(
-                "SELECT position FROM projection_checkpoints WHERE name = ? AND generation = ?",
-                (self.name, self.generation),
-            )
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
+        return read_checkpoint(self._db(), self.name, self.generation)
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
         db = self._db()

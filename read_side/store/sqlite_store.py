@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from read_side.events import EventEnvelope
+from read_side.sqlite_support import open_connection, read_checkpoint
 from read_side.store import table_name
 from read_side.views import CustomerDoc, evolve
 
@@ -99,11 +100,7 @@ class SQLiteViewStore:
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA busy_timeout = 10000")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
+            connection = open_connection(self.path)
             self._connection = connection
         if not self._ready:
             self._connection.executescript(
@@ -128,15 +125,7 @@ class SQLiteViewStore:
             self._ready = False
 
     def _read_checkpoint(self) -> int:
-        row = (
-            self._db()
-            .execute(
-                "SELECT position FROM projection_checkpoints WHERE name = ? AND generation = ?",
-                (self.name, self.generation),
-            )
-            .fetchone()
-        )
-        return int(row[0]) if row else 0
+        return read_checkpoint(self._db(), self.name, self.generation)
 
     def _load(self, keys: set[Key]) -> dict[Key, CustomerDoc]:
         db = self._db()
