@@ -1,12 +1,6 @@
-"""Raw bulk-write rates of the projection sinks' stores, and an "insert once" prototype.
-
-Raw: the store alone, with every value prepared beforehand (SQLite `executemany` of JSON
-rows, of search rows plus FTS rows; Mongo `insert_many`; a Redis pipeline of HSETs).
-Insert once: what a rebuild into an EMPTY generation could do instead of `apply` per batch —
-keep the evolved documents in memory and write each final document once, with the adapter's
-own row/document builders (`sqlite_write.write`, `mongo_store._write`, `redis_write.Changes`),
-so nothing is read back and nothing is written twice. Figures are per second of wall time.
-"""
+"""Raw bulk-write rates of the projection sinks' stores: the store alone, with every value
+prepared beforehand (SQLite `executemany` of JSON rows, of search rows plus FTS rows; Mongo
+`insert_many`; a Redis pipeline of HSETs). Figures are per second of wall time."""
 
 from __future__ import annotations
 
@@ -22,9 +16,8 @@ from typing import Any
 from read_side.search import sqlite_write
 from read_side.search.model import entry, stored
 from read_side.search.redis_keys import Keys
-from read_side.search.redis_write import Changes
 from read_side.search.sqlite_query import SORT_COLUMNS, fts_body
-from read_side.store.mongo_store import _escape, _write
+from read_side.store.mongo_store import _escape
 from read_side.views import CustomerDoc
 
 _VIEW_TABLE = (
@@ -104,39 +97,6 @@ def sqlite_search_rows(path: Path, docs: Sequence[CustomerDoc], count: int, batc
     return count / seconds
 
 
-def sqlite_view_once(path: Path, docs: Sequence[CustomerDoc], batch: int) -> float:
-    """Seconds to write every final document once (JSON encoding included), view shape."""
-    db = _sqlite(path)
-    db.execute(_VIEW_TABLE.format(t="once_view"))
-    sql = "INSERT INTO once_view (id, tenant_id, version, doc) VALUES (?, ?, ?, ?)"
-
-    def write(a: int, b: int) -> None:
-        rows = [
-            (d["id"], d["tenantId"], d["version"], json.dumps(d, ensure_ascii=False))
-            for d in docs[a:b]
-        ]
-        db.executemany(sql, rows)
-
-    seconds = _chunked(db, len(docs), batch, write)
-    db.close()
-    return seconds
-
-
-def sqlite_search_once(path: Path, docs: Sequence[CustomerDoc], batch: int) -> float:
-    """Seconds to index every final document once with the adapter's own `sqlite_write.write`
-    (entry, sort keys, FTS body, counts; no load of stored rows)."""
-    db = _sqlite(path)
-    db.executescript(sqlite_write.schema("once_search"))
-
-    def write(a: int, b: int) -> None:
-        for doc in docs[a:b]:
-            sqlite_write.write(db, "once_search", None, None, doc)
-
-    seconds = _chunked(db, len(docs), batch, write)
-    db.close()
-    return seconds
-
-
 async def mongo_raw(database: Any, docs: Sequence[CustomerDoc], count: int) -> tuple[float, float]:
     """(docs/s of `insert_many` of `count` documents in chunks of 1,000, then the seconds of
     one `find({_id: {$in: 2,000 keys}})` on that collection — the read `apply` makes per batch)."""
@@ -157,18 +117,6 @@ async def mongo_raw(database: Any, docs: Sequence[CustomerDoc], count: int) -> t
     return rate, find_seconds
 
 
-async def mongo_once(database: Any, docs: Sequence[CustomerDoc]) -> float:
-    """Seconds to insert every final document once (the adapter's `_write` → InsertOne)."""
-    collection = database["once_docs"]
-    started = time.perf_counter()
-    for start in range(0, len(docs), 1000):
-        writes = [_write(f"{d['tenantId']}:{d['id']}", None, d) for d in docs[start : start + 1000]]
-        await collection.bulk_write(writes, ordered=False)
-    seconds = time.perf_counter() - started
-    await collection.drop()
-    return seconds
-
-
 async def redis_hsets(client: Any, prefix: str, count: int, batch: int = 2000) -> float:
     """Commands/s of pipelines (no MULTI) of `count` single-field HSETs."""
     ids = _ids(count)
@@ -179,23 +127,6 @@ async def redis_hsets(client: Any, prefix: str, count: int, batch: int = 2000) -
                 pipe.hset(f"{prefix}raw:{i % 64}", ids[i], "0smith\x00" + ids[i])
             await pipe.execute()
     return count / (time.perf_counter() - started)
-
-
-async def redis_once(
-    client: Any, prefix: str, docs: Sequence[CustomerDoc], batch: int = 1000
-) -> float:
-    """Seconds to index every final document once with the adapter's `Changes` (diff from
-    nothing), one MULTI/EXEC pipeline per `batch` customers."""
-    keys = Keys(prefix, "search", 1)
-    started = time.perf_counter()
-    for start in range(0, len(docs), batch):
-        changes = Changes(keys)
-        for doc in docs[start : start + batch]:
-            changes.add(None, doc)
-        async with client.pipeline(transaction=True) as pipe:
-            changes.queue(pipe)
-            await pipe.execute()
-    return time.perf_counter() - started
 
 
 def redis_entries_per_customer(docs: Sequence[CustomerDoc]) -> float:

@@ -1,8 +1,8 @@
 """Benchmark: blue/green rebuild (`projectors.rebuild.rebuild`) of each projection from a large
-event store, beside the raw bulk-write rate of the same stores and an "insert once" prototype.
+event store, beside the raw bulk-write rate of the same stores measured in the same run.
 
     python -m benchmarks.rebuild [--events 200000] [--postgres URL] [--sinks embedded,services]
-                                 [--ferret-events 10000] [--redis-events 0] [--budget 150]
+                                 [--stage-limit N] [--ferret-events 0] [--budget 150]
 
 The event store (a SQLite file in a temporary directory, or a fresh schema of --postgres) is
 filled straight through the eventsourcing application (`benchmarks.eventfill`). Each rebuild
@@ -10,8 +10,10 @@ opens the store afresh, as `customers projections rebuild` does (cold key cache)
 after --budget seconds (the figure is then the rate so far, marked "partial").
 Sinks: embedded = SQLite view store + SQLite search index (one file); services = FerretDB view
 store (CUSTOMERS_TEST_MONGO_URL) + Redis search index (CUSTOMERS_TEST_REDIS_URL, db
---redis-db, a unique key prefix). FerretDB rebuilds only the first --ferret-events events
-(0: all): it slows down with collection size. Everything created is removed at the end.
+--redis-db, a unique key prefix). --ferret-events / --redis-events bound those rebuilds to a prefix
+of the log (0: all). --stage-limit 0 rebuilds batch by batch through `apply` (the path a
+rebuild takes past its in-memory bound) instead of staging documents in memory and writing
+each once. Everything created is removed at the end.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 from benchmarks import rawwrites
 from benchmarks.eventfill import BoundedLog, Breakdown, fill, read_breakdown
 from benchmarks.figures import machine, redis_db_url, table, unlink_prefix
-from projectors.rebuild import rebuild
+from projectors.rebuild import STAGE_LIMIT, rebuild
 from shared.settings import Settings
 from write_side.application.event_store import open_event_store
 
@@ -82,7 +84,7 @@ class Timed:
 
 
 async def timed_rebuild(
-    settings: Settings, stop: int | None, sink_at: SinkAt, batch: int, budget: float
+    settings: Settings, stop: int | None, sink_at: SinkAt, args: argparse.Namespace
 ) -> Timed:
     """Rebuild one projection through `projectors.rebuild.rebuild` with a fresh application."""
     app = await asyncio.to_thread(open_event_store, settings)
@@ -93,14 +95,20 @@ async def timed_rebuild(
     def progress(_position: int, _head: int, applied: int) -> None:
         elapsed = time.perf_counter() - started
         marks.append((elapsed, applied))
-        if elapsed > budget:
+        if elapsed > args.budget:
             raise OutOfTime
 
     complete = True
     try:
-        await rebuild(
-            BoundedLog(app, stop), sink_at, batch_size=batch, grace_seconds=0.0, progress=progress
+        result = await rebuild(
+            BoundedLog(app, stop),
+            sink_at,
+            batch_size=args.batch_size,
+            grace_seconds=0.0,
+            progress=progress,
+            stage_limit=args.stage_limit,
         )
+        marks.append((result.seconds, result.events))  # staged documents are written last
     except OutOfTime:
         complete = False
     finally:
@@ -144,37 +152,29 @@ Row = list[Any]
 
 async def embedded(
     args: argparse.Namespace, settings: Settings, tmp: Path, cold: Breakdown, sinks: set[str]
-) -> tuple[list[Row], list[Row]]:
-    """Rebuild into the SQLite view store and the SQLite search index; raw and once figures."""
+) -> list[Row]:
+    """Rebuild into the SQLite view store and the SQLite search index, then the raw rate."""
     from read_side.search.sqlite_index import SQLiteSearchIndex
     from read_side.store.sqlite_store import SQLiteViewStore
 
     path = tmp / "read_models.db"
     docs = list(cold.docs.values())
     rows: list[Row] = []
-    once: list[Row] = []
     views = Opened(lambda g: SQLiteViewStore(path, name="customer_view", generation=g))
     indexes = Opened(lambda g: SQLiteSearchIndex(path, name="search", generation=g))
-    raw_view, once_view = rawwrites.sqlite_json_rows, rawwrites.sqlite_view_once
-    raw_search, once_search = rawwrites.sqlite_search_rows, rawwrites.sqlite_search_once
     plan = (
-        ("sqlite_view", "SQLite view store", views, raw_view, once_view),
-        ("sqlite_search", "SQLite search index", indexes, raw_search, once_search),
+        ("sqlite_view", "SQLite view store", views, rawwrites.sqlite_json_rows),
+        ("sqlite_search", "SQLite search index", indexes, rawwrites.sqlite_search_rows),
     )
-    for key, label, sink_at, raw, write_once in plan:
+    for key, label, sink_at, raw in plan:
         if key not in sinks:
             continue
         print(f"# rebuilding into the {label} ...", flush=True)
-        timed = await timed_rebuild(settings, None, sink_at, args.batch_size, args.budget)
+        timed = await timed_rebuild(settings, None, sink_at, args)
         await sink_at.close()
-        scratch = tmp / f"raw-{key}.db"
-        raw_rate = raw(scratch, docs, min(cold.events, args.raw_rows), args.batch_size)
-        sample = docs[: args.sample_docs]
-        measured = write_once(tmp / f"once-{key}.db", sample, args.batch_size)
-        seconds = measured * len(docs) / max(1, len(sample))
+        raw_rate = raw(tmp / f"raw-{key}.db", docs, min(cold.events, args.raw_rows), 2000)
         rows.append(_row(label, timed, 10_000, f"{raw_rate:,.0f} rows/s", cold.events))
-        once.append(_once_row(label, cold, seconds, timed))
-    return rows, once
+    return rows
 
 
 async def services(
@@ -182,8 +182,8 @@ async def services(
     settings: Settings,
     prefix_of: Callable[[int | None], Breakdown],
     sinks: set[str],
-) -> tuple[list[Row], list[Row]]:
-    """Rebuild into the FerretDB view store and the Redis search index; raw and once figures.
+) -> list[Row]:
+    """Rebuild into the FerretDB view store and the Redis search index, then the raw rates.
     `prefix_of(stop)` reads (and evolves) the log up to `stop`."""
     import redis.asyncio as redis
     from pymongo import AsyncMongoClient
@@ -197,47 +197,38 @@ async def services(
     client = redis.Redis.from_url(redis_db_url(args.redis, args.redis_db), protocol=2)
     head = prefix_of(None).events
     rows: list[Row] = []
-    once: list[Row] = []
     try:
         if "ferret_view" in sinks:
             stop = args.ferret_events or None
             source = prefix_of(stop)
             views = Opened(lambda g: MongoViewStore(mongo, database, generation=g))
             print(f"# rebuilding {source.events:,} events into the FerretDB view store ...")
-            timed = await timed_rebuild(settings, stop, views, args.batch_size, args.budget)
+            timed = await timed_rebuild(settings, stop, views, args)
             docs = list(source.docs.values())
             raw_rate, find_seconds = await rawwrites.mongo_raw(
                 mongo[database], docs, min(source.events, args.raw_rows)
             )
-            sample = docs[: args.sample_docs]
-            measured = await rawwrites.mongo_once(mongo[database], sample)
-            seconds = measured * len(docs) / max(1, len(sample))
             raw = f"{raw_rate:,.0f} docs/s; $in 2000 ids: {find_seconds * 1000:,.0f} ms"
             rows.append(_row("FerretDB view store", timed, 5_000, raw, head))
-            once.append(_once_row("FerretDB view store", source, seconds, timed))
         if "redis_search" in sinks:
             stop = args.redis_events or None
             source = prefix_of(stop)
             indexes = Opened(lambda g: RedisSearchIndex(client, prefix=prefix, generation=g))
             print(f"# rebuilding {source.events:,} events into the Redis search index ...")
-            timed = await timed_rebuild(settings, stop, indexes, args.batch_size, args.budget)
+            timed = await timed_rebuild(settings, stop, indexes, args)
             docs = list(source.docs.values())
             raw_rate = await rawwrites.redis_hsets(
                 client, f"{prefix}raw", min(source.events, args.raw_rows)
             )
-            sample = docs[: args.sample_docs]
-            measured = await rawwrites.redis_once(client, f"{prefix}once", sample)
-            seconds = measured * len(docs) / max(1, len(sample))
             members = rawwrites.redis_entries_per_customer(docs)
             raw = f"{raw_rate:,.0f} HSET/s; {members:.0f} index entries per customer"
             rows.append(_row("Redis search index", timed, 5_000, raw, head))
-            once.append(_once_row("Redis search index", source, seconds, timed))
     finally:
         await unlink_prefix(client, prefix)
         await client.aclose()
         await mongo.drop_database(database)
         await mongo.close()
-    return rows, once
+    return rows
 
 
 def _row(label: str, timed: Timed, target: int, raw: str, head: int) -> Row:
@@ -256,13 +247,6 @@ def _duration(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s"
-
-
-def _once_row(label: str, source: Breakdown, write_seconds: float, timed: Timed) -> Row:
-    total = source.read_seconds + source.evolve + write_seconds
-    rate = source.events / total if total else 0.0
-    gain = rate / timed.rate if timed.rate else 0.0
-    return [label, len(source.docs), write_seconds, total, rate, f"{gain:.1f}x"]
 
 
 def _drop_schema(url: str, schema: str) -> None:
@@ -319,10 +303,9 @@ async def run(args: argparse.Namespace) -> None:
                     fresh.close()
                 return prefixes[stop]
 
-            rows, once = await embedded(args, settings, tmp, cold, sinks)
+            rows = await embedded(args, settings, tmp, cold, sinks)
             if sinks & set(SINKS["services"]):
-                more, extra = await services(args, settings, prefix_of, sinks)
-                rows, once = rows + more, once + extra
+                rows += await services(args, settings, prefix_of, sinks)
     finally:
         if url and args.postgres:
             _drop_schema(args.postgres, schema)
@@ -330,13 +313,6 @@ async def run(args: argparse.Namespace) -> None:
     headers = ["sink", "events", "wall s", "events/s", "per CPU-s", "target"]
     headers += ["events/s by quarter", "whole log", "raw bulk write (same store)"]
     print(table(headers, rows))
-    print()
-    print(
-        "insert-once prototype (read + evolve in memory, then write each final doc once; "
-        "write time measured on --sample-docs docs and scaled):"
-    )
-    headers = ["sink", "final docs", "write once s", "total s", "events/s", "vs rebuild"]
-    print(table(headers, once))
     print(f"\n{machine()}")
 
 
@@ -365,11 +341,11 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=2000, help="rebuild batch (events)")
     parser.add_argument("--budget", type=float, default=120.0, help="seconds per rebuild")
-    parser.add_argument("--ferret-events", type=int, default=10_000, help="0: all events")
+    parser.add_argument("--ferret-events", type=int, default=0, help="0: all events")
     parser.add_argument("--redis-events", type=int, default=0, help="0: all events")
     parser.add_argument("--raw-rows", type=int, default=50_000, help="rows per raw-write figure")
     parser.add_argument(
-        "--sample-docs", type=int, default=10_000, help="docs timed per insert-once figure"
+        "--stage-limit", type=int, default=STAGE_LIMIT, help="0: batch by batch through apply"
     )
     parser.add_argument("--mongo", default=os.environ.get("CUSTOMERS_TEST_MONGO_URL"))
     parser.add_argument("--redis", default=os.environ.get("CUSTOMERS_TEST_REDIS_URL"))

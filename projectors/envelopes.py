@@ -6,6 +6,7 @@ neutral envelope, so neither side imports the other.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Sequence
@@ -20,13 +21,21 @@ from write_side.application.event_store import CustomersApplication
 CUSTOMER_TOPIC_PREFIX = "write_side.domain.customer:Customer."
 ORDER_RECORD_TOPIC = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
 _EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
+_NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def event_id(customer_id: uuid.UUID | str, version: int) -> str:
-    """A stable id per stored event (the integration events' `eventId` / `message_id`)."""
-    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{customer_id}:{version}"))
+    """A stable id per stored event (the integration events' `eventId` / `message_id`):
+    `uuid5(namespace, "{customer_id}:{version}")`, formatted without building UUID objects
+    (this runs once per event read, on every projection and rebuild)."""
+    name = _NAMESPACE_BYTES + f"{customer_id}:{version}".encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    text = digest[:16].hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def event_name(topic: str) -> str:
@@ -59,6 +68,14 @@ class EventLog:
         notifications = self.app.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
+        keyed = [
+            n.originator_id
+            if isinstance(n.originator_id, uuid.UUID)
+            else uuid.UUID(n.originator_id)
+            for n in notifications
+            if n.topic.startswith(CUSTOMER_TOPIC_PREFIX)
+        ]
+        self.app.keys.prefetch(keyed)  # one key query per batch, not one per customer
         envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
         last = notifications[-1].id if notifications else after
         return LogBatch(envelopes, last, len(notifications))

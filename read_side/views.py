@@ -44,19 +44,41 @@ RESOURCE_KEYS = (
 
 def evolve(doc: CustomerDoc | None, event: EventEnvelope) -> CustomerDoc | None:
     """The document after `event`; pure (the input is not modified)."""
+    return _evolve(doc, event, in_place=False)
+
+
+def evolve_in_place(doc: CustomerDoc | None, event: EventEnvelope) -> CustomerDoc | None:
+    """Like `evolve`, but changes `doc` itself: only for documents nobody else holds (the
+    in-memory staging of a rebuild), where copying every document per event is waste."""
+    return _evolve(doc, event, in_place=True)
+
+
+def _evolve(doc: CustomerDoc | None, event: EventEnvelope, *, in_place: bool) -> CustomerDoc | None:
     if event.type == "customer.created":
         if doc is not None and doc["version"] >= event.version:
             return doc
         return _created(event)
     if doc is None or event.version <= doc["version"]:
         return doc
-    result = copy.deepcopy(doc)
+    result = doc if in_place else _clone(doc)
     handler = _HANDLERS.get(event.type)
     if handler is not None:
         handler(result, event)
     result["version"] = event.version
     result["updatedAt"] = iso_utc(event.occurred_at)
     return result
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of a JSON-like tree (dicts and lists copied, scalars shared): several times
+    faster than `copy.deepcopy`, which evolve would otherwise pay on every event."""
+    if type(value) is dict:
+        return {key: _clone(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_clone(item) for item in value]
+    if isinstance(value, dict | list):  # subclasses: keep their type
+        return copy.deepcopy(value)
+    return value
 
 
 def to_resource(doc: CustomerDoc) -> dict[str, Any]:

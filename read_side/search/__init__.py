@@ -15,9 +15,11 @@ neither sqlite3 nor redis.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Protocol
 
 from read_side.ports import SearchIndex
+from read_side.views import CustomerDoc
 
 __all__ = ["ManagedSearchIndex", "check_generation", "check_name"]
 
@@ -28,6 +30,11 @@ class ManagedSearchIndex(SearchIndex, Protocol):
     """The port plus the generation management both adapters offer (rebuilds, tests)."""
 
     generation: int
+
+    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Insert final documents of customers this generation does not hold yet (a rebuild's
+        in-memory staging), without reading; the checkpoint does not move."""
+        ...
 
     async def activate(self) -> None:
         """Make this adapter's generation the active one for its `name`."""

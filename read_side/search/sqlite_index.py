@@ -58,6 +58,23 @@ class SQLiteSearchIndex:
         if any(event.type == "customer.erased" for event in events):
             await self._run(self._purge_deleted_tokens)
 
+    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Index final documents of customers this generation does not hold (a rebuild's
+        staging) in one transaction: no reads; the checkpoint does not move."""
+        prepared = await asyncio.to_thread(sqlite_write.fresh_rows, list(docs))
+        await self._run(self._write_fresh, prepared)
+
+    def _write_fresh(self, prepared: sqlite_write.FreshRows) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            sqlite_write.insert_fresh(db, self.table, prepared)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
     def _purge_deleted_tokens(self) -> None:
         db = self._db()
         fts = f"{self.table}_fts"

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
+from dataclasses import dataclass
 
-from read_side.search.model import entry, restored, stored
+from read_side.search.model import Entry, entry, restored, stored
 from read_side.search.sqlite_query import SORT_COLUMNS, fts_body
 from read_side.views import CustomerDoc
 
@@ -62,6 +64,57 @@ def load(db: sqlite3.Connection, table: str, keys: set[Key]) -> dict[Key, tuple[
     return found
 
 
+_COLUMNS = ("tenant_id", "id", "version", "state", *SORT_COLUMNS.values(), "doc")
+
+
+def _row(item: Entry, doc: CustomerDoc) -> list[object]:
+    values: list[object] = [item.tenant_id, item.id, item.version, item.state]
+    values += [item.sort_keys[key] for key in SORT_COLUMNS]
+    values.append(json.dumps(stored(doc), ensure_ascii=False, separators=(",", ":")))
+    return values
+
+
+@dataclass(frozen=True)
+class FreshRows:
+    """Rows of customers to insert in bulk, prepared off the writer's thread."""
+
+    rows: list[list[object]]
+    bodies: list[str]
+    counts: Counter[tuple[str, str]]
+
+
+def fresh_rows(docs: list[CustomerDoc]) -> FreshRows:
+    """Rows, FTS bodies and per-state counts of documents (pure)."""
+    rows, bodies, counts = [], [], Counter[tuple[str, str]]()
+    for doc in docs:
+        item = entry(doc)
+        rows.append(_row(item, doc))
+        bodies.append(fts_body(item))
+        counts[(item.tenant_id, item.state)] += 1
+    return FreshRows(rows, bodies, counts)
+
+
+def insert_fresh(db: sqlite3.Connection, table: str, fresh: FreshRows) -> None:
+    """Insert rows, FTS rows and counts of customers the table does not hold, in bulk (row
+    ids assigned here, so FTS rows need no round trip per customer)."""
+    (last,) = db.execute(f"SELECT coalesce(max(rid), 0) FROM {table}").fetchone()  # noqa: S608
+    first = int(last) + 1
+    marks = ", ".join("?" * (len(_COLUMNS) + 1))
+    db.executemany(
+        f"INSERT INTO {table} (rid, {', '.join(_COLUMNS)}) VALUES ({marks})",  # noqa: S608
+        [[rid, *row] for rid, row in enumerate(fresh.rows, start=first)],
+    )
+    db.executemany(
+        f"INSERT INTO {table}_fts (rowid, body) VALUES (?, ?)",  # noqa: S608
+        list(enumerate(fresh.bodies, start=first)),
+    )
+    db.executemany(
+        f"INSERT INTO {table}_counts (tenant_id, state, n) VALUES (?, ?, ?) "  # noqa: S608
+        "ON CONFLICT (tenant_id, state) DO UPDATE SET n = n + excluded.n",
+        [(tenant_id, state, n) for (tenant_id, state), n in fresh.counts.items()],
+    )
+
+
 def write(
     db: sqlite3.Connection,
     table: str,
@@ -85,10 +138,8 @@ def write(
     if doc is None:
         return
     item = entry(doc)
-    columns = ["tenant_id", "id", "version", "state", *SORT_COLUMNS.values(), "doc"]
-    values = [item.tenant_id, item.id, item.version, item.state]
-    values += [item.sort_keys[key] for key in SORT_COLUMNS]
-    values.append(json.dumps(stored(doc), ensure_ascii=False, separators=(",", ":")))
+    columns = list(_COLUMNS)
+    values = _row(item, doc)
     if rid is None:
         cursor = db.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608

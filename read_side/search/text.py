@@ -14,12 +14,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 MIN_DIGITS = 3
 MAX_DIGITS = 15
@@ -53,6 +54,8 @@ def _strip_marks(text: str) -> str:
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: NFKD, marks stripped, casefolded, NUL removed."""
     current = text.replace("\x00", "")
+    if current.isascii():
+        return current.lower()  # ASCII: NFKD changes nothing, casefold is lower
     for _ in range(4):
         folded = _strip_marks(_strip_marks(current).casefold())
         if folded == current:
@@ -84,19 +87,19 @@ def prefixes(word: str, max_length: int | None = None) -> list[str]:
     return [word[:size] for size in range(1, top + 1)]
 
 
+@functools.lru_cache(maxsize=16_384)
 def phone_forms(e164: str | None) -> tuple[str, ...]:
-    """Digit forms of a phone: international digits, then the national significant number."""
+    """Digit forms of a phone: international digits, then the national significant number
+    (the digits after the country code: E.164 country codes are prefix-free, 1-3 digits)."""
     if not e164:
         return ()
     international = "".join(_DIGITS_ONLY.findall(e164))
     if not international:
         return ()
-    try:
-        national = phonenumbers.national_significant_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return (international,)
-    if national and national != international and international.endswith(national):
-        return (international, national)
+    for size in (1, 2, 3):
+        if int(international[:size]) in COUNTRY_CODE_TO_REGION_CODE:
+            national = international[size:]
+            return (international, national) if national else (international,)
     return (international,)
 
 

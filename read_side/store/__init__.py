@@ -10,9 +10,11 @@ neither sqlite3 nor pymongo.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Protocol
 
 from read_side.ports import CustomerViewStore
+from read_side.views import CustomerDoc
 
 __all__ = ["ManagedViewStore", "table_name"]
 
@@ -23,6 +25,11 @@ class ManagedViewStore(CustomerViewStore, Protocol):
     """The port plus the generation management both adapters offer (rebuilds, tests)."""
 
     generation: int
+
+    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Insert final documents of customers this generation does not hold yet (a rebuild's
+        in-memory staging), without reading; the checkpoint does not move."""
+        ...
 
     async def activate(self) -> None:
         """Make this adapter's generation the active one for its `name`."""

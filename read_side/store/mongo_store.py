@@ -2,11 +2,11 @@
 
 Documents are keyed `_id = "{tenantId}:{id}"` (customer ids are UUIDs, so the key is
 unambiguous), and reads also check `tenantId`. `apply` loads the batch's documents with one
-`$in` find, evolves them in memory, writes the changed ones with one unordered `bulk_write`
-(inserts and upserts, see `_write` for why not `ReplaceOne`), and only then moves the checkpoint
-(forward only, with `$max`). A crash in between re-applies the batch harmlessly because
-`evolve` is version-guarded. No transactions, no aggregation beyond `count_documents`:
-FerretDB v1 suffices.
+`$in` find (not those created in the batch), evolves them in memory, writes the changed ones
+with one unordered `bulk_write` (inserts and upserts, see `_write` for why not `ReplaceOne`),
+and only then moves the checkpoint (forward only, with `$max`). A crash in between re-applies
+the batch harmlessly because `evolve` is version-guarded. No transactions, no aggregation
+beyond `count_documents`: FerretDB v1 suffices.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
 
 from read_side.events import EventEnvelope
 from read_side.store import table_name
@@ -98,8 +99,29 @@ class MongoViewStore:
         return int(found["position"]) if found else 0
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
-        """Apply a batch (in log order) with one find and one bulk write, then the checkpoint."""
-        keys = list(dict.fromkeys(_key(e.tenant_id, e.customer_id) for e in events))
+        """Apply a batch (in log order) with one find and one bulk write, then the checkpoint.
+
+        Customers created within the batch are not looked up (nothing can be stored yet): a
+        projector's common case, creates, then costs no read. If one was stored after all (a
+        batch re-applied after a crash), the insert fails and the batch is applied again with
+        every document loaded, which the version guard makes harmless.
+        """
+        try:
+            await self._apply(events, position, trust_creates=True)
+        except (BulkWriteError, _BulkFailed):
+            await self._apply(events, position, trust_creates=False)
+
+    async def _apply(
+        self, events: Sequence[EventEnvelope], position: int, *, trust_creates: bool
+    ) -> None:
+        first: dict[str, EventEnvelope] = {}
+        for event in events:
+            first.setdefault(_key(event.tenant_id, event.customer_id), event)
+        keys = [
+            key
+            for key, event in first.items()
+            if not (trust_creates and event.type == "customer.created")
+        ]
         loaded: dict[str, CustomerDoc] = {}
         if keys:
             async for raw in self._docs.find({"_id": {"$in": keys}}):
@@ -119,8 +141,15 @@ class MongoViewStore:
             except KeyError as error:
                 # FerretDB v1 omits `n`/`nModified` from a reply carrying writeErrors and
                 # pymongo then fails with KeyError: report it as what it is.
-                raise RuntimeError(f"bulk_write on {self.collection_name} failed") from error
+                raise _BulkFailed(f"bulk_write on {self.collection_name} failed") from error
         await self._write_checkpoint(position)
+
+    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Insert final documents of customers this generation does not hold (a rebuild's
+        staging) with one unordered `insert_many`: no reads; the checkpoint does not move."""
+        if docs:
+            rows = [{"_id": _key(d["tenantId"], d["id"]), **_escape(d)} for d in docs]
+            await self._docs.insert_many(rows, ordered=False)
 
     async def _write_checkpoint(self, position: int) -> None:
         await self._checkpoints.update_one(
@@ -183,6 +212,10 @@ class MongoViewStore:
         """Close the client if this store created it (`from_url`); otherwise nothing."""
         if self._owns_client:
             await self._client.close()
+
+
+class _BulkFailed(RuntimeError):
+    """A bulk write failed in a way pymongo could not parse (FerretDB v1's replies)."""
 
 
 def _write(key: str, old: CustomerDoc | None, new: CustomerDoc) -> InsertOne[Document] | UpdateMany:

@@ -53,6 +53,12 @@ class SQLiteViewStore:
         """Apply a batch (in log order) and store `position`, in one transaction."""
         await self._run(self._apply, list(events), position)
 
+    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Insert final documents of customers this generation does not hold (a rebuild's
+        staging): no reads; the checkpoint does not move."""
+        rows = await asyncio.to_thread(_fresh_rows, list(docs))
+        await self._run(self._write_fresh, rows)
+
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """A document of that tenant (any state), or None."""
         found = await self._run(self._load, {(tenant_id, customer_id)})
@@ -165,6 +171,13 @@ class SQLiteViewStore:
             )
             self._write_checkpoint(db, position)
 
+    def _write_fresh(self, rows: list[tuple[str, str, int, str]]) -> None:
+        with _transaction(self._db()) as db:
+            db.executemany(
+                f"INSERT INTO {self.table} (id, tenant_id, version, doc) VALUES (?, ?, ?, ?)",  # noqa: S608
+                rows,
+            )
+
     def _write_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
         db.execute(
             "INSERT INTO projection_checkpoints (name, generation, position) VALUES (?, ?, ?) "
@@ -209,6 +222,10 @@ class SQLiteViewStore:
     def _count(self) -> int:
         row = self._db().execute(f"SELECT count(*) FROM {self.table}").fetchone()  # noqa: S608
         return int(row[0])
+
+
+def _fresh_rows(docs: list[CustomerDoc]) -> list[tuple[str, str, int, str]]:
+    return [(d["id"], d["tenantId"], d["version"], json.dumps(d, ensure_ascii=False)) for d in docs]
 
 
 @contextmanager

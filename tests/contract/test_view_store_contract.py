@@ -175,6 +175,25 @@ class ViewStoreContract:
 
         await self._replay_matches_fresh(crash)
 
+    async def test_a_batch_of_creates_reapplied_after_a_crash_equals_fresh_replay(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        store, log, ids = await self.make_store(), Log(), [new_id() for _ in range(4)]
+        batch = [log.created("t1", i, firstName="Ann") for i in ids]
+        batch += [log.changed("t1", i, lastName="Lee") for i in ids[:2]]
+
+        def fail(*args: Any) -> None:
+            raise RuntimeError("crash before the checkpoint")
+
+        monkeypatch.setattr(store, "_write_checkpoint", fail)
+        with pytest.raises(RuntimeError):
+            await store.apply(batch, batch[-1].position)  # documents stored, checkpoint not
+        monkeypatch.undo()
+        await store.apply(batch, batch[-1].position)  # the creates meet stored documents
+        keys = [("t1", i) for i in ids]
+        assert await snapshot(store, keys) == [fold(batch)[k] for k in keys]
+        assert await store.checkpoint() == batch[-1].position
+
     async def test_generations_are_isolated_and_switchable(self) -> None:
         blue, green, log, c = await self.make_store(1), await self.make_store(2), Log(), new_id()
         assert await blue.active_generation() == 1

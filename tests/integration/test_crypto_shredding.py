@@ -179,3 +179,32 @@ async def test_a_key_created_before_its_customer_is_the_one_used(
     commands.app.save(*events)  # ...from the next attempt on
     assert load(commands.app, customer.id).profile["firstName"] == "Early"
     assert commands.app.keys.get(customer.id) == key
+
+
+async def test_a_log_reader_prefetches_keys_per_batch_and_honours_shredding(
+    commands: CustomerCommands, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projectors.envelopes import EventLog
+
+    kept = await create(
+        commands, {"firstName": "Kept", "lastName": "K", "email": "kept@example.com"}
+    )
+    gone = await create(
+        commands, {"firstName": "Gone", "lastName": "G", "email": "gone@example.com"}
+    )
+    kept_key = commands.app.keys.get(kept)
+    commands.app.keys.shred(gone)
+    reader = open_event_store(settings)  # a projector process: nothing cached
+    try:
+
+        def one_by_one(customer_id: uuid.UUID) -> None:
+            raise AssertionError(f"key of {customer_id} looked up alone, not prefetched")
+
+        monkeypatch.setattr(reader.keys, "_select", one_by_one)
+        batch = EventLog(reader).read(0, 100)
+        names = {e.customer_id: e.data["profile"]["firstName"] for e in batch.envelopes}
+        assert names == {str(kept): "Kept", str(gone): "[erased]"}
+        assert reader.keys.get(kept) == kept_key
+        assert reader.keys.get(gone) is None
+    finally:
+        reader.close()

@@ -6,9 +6,11 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
+
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
-from projectors.rebuild import rebuild
+from projectors.rebuild import STAGE_LIMIT, rebuild
 from projectors.runner import ProjectionRunner
 from read_side.generations import ActiveGeneration
 from shared.principal import Principal, Role
@@ -34,8 +36,13 @@ async def keep_writing(
         await asyncio.sleep(0.01)
 
 
+@pytest.mark.parametrize(
+    "stage_limit",
+    [STAGE_LIMIT, 60, 0],
+    ids=["staged in memory", "staging overflows into apply", "apply only"],
+)
 async def test_rebuild_under_concurrent_writes_matches_the_live_model(
-    commands: CustomerCommands, store_at: Any
+    commands: CustomerCommands, store_at: Any, stage_limit: int
 ) -> None:
     ids: list[uuid.UUID] = []
     for i in range(150):
@@ -55,7 +62,7 @@ async def test_rebuild_under_concurrent_writes_matches_the_live_model(
         opened.append(adapter)
         return adapter
 
-    result = await rebuild(log, sink_at, batch_size=40, grace_seconds=0.2)
+    result = await rebuild(log, sink_at, batch_size=40, grace_seconds=0.2, stage_limit=stage_limit)
     stop.set()
     await writer
     await runner.catch_up()

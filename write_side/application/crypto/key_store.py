@@ -27,6 +27,7 @@ from write_side.application.crypto.pii_cipher import (
 )
 
 KEY_TABLE = "customer_keys"
+_PREFETCH_CHUNK = 500
 
 
 class KeyShredded(IntegrityError):
@@ -84,6 +85,11 @@ class WrappedKeyStore(CustomerKeyStore):
     def _select(self, customer_id: UUID) -> StoredRow | None:
         """The stored row, if any."""
 
+    def _select_many(self, customer_ids: Sequence[UUID]) -> dict[UUID, StoredRow]:
+        """The stored rows of several customers (adapters override with one query)."""
+        rows = {customer_id: self._select(customer_id) for customer_id in customer_ids}
+        return {customer_id: row for customer_id, row in rows.items() if row is not None}
+
     @abstractmethod
     def _insert_if_absent(self, customer_id: UUID, wrapped: bytes) -> None:
         """Insert a key row unless one exists (the concurrent winner's key is then used)."""
@@ -134,6 +140,19 @@ class WrappedKeyStore(CustomerKeyStore):
             return self._cached_or_loaded(customer_id, create=False)
         except KeyShredded:
             return None
+
+    def prefetch(self, customer_ids: Sequence[UUID]) -> None:
+        """Load the keys of these customers that are not cached yet, in one query per chunk
+        (readers of the log call this per batch instead of one lookup per customer)."""
+        missing = [cid for cid in dict.fromkeys(customer_ids) if self._cache.get(cid) is None]
+        for start in range(0, len(missing), _PREFETCH_CHUNK):
+            chunk = missing[start : start + _PREFETCH_CHUNK]
+            for customer_id, (wrapped, kek_id) in self._select_many(chunk).items():
+                if wrapped is None:
+                    self._cache.put(customer_id, SHREDDED)
+                else:
+                    key = DataKey.of(customer_id, self._unwrap(customer_id, wrapped, kek_id))
+                    self._cache.put(customer_id, key, over_shredded=False)
 
     # -- the recorder's side ------------------------------------------------------------------
 

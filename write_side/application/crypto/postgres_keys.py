@@ -39,6 +39,9 @@ def _statements(schema: str) -> dict[str, Composed]:
         "insert": insert,
         "insert_if_absent": insert + SQL(" ON CONFLICT (customer_id) DO NOTHING"),
         "select": SQL("SELECT wrapped_key, kek_id FROM {} WHERE customer_id = %s").format(table),
+        "select_many": SQL(
+            "SELECT customer_id, wrapped_key, kek_id FROM {} WHERE customer_id = ANY(%s)"
+        ).format(table),
         "tombstone": SQL(
             "INSERT INTO {0} (customer_id, wrapped_key, kek_id, shredded_at) "
             "VALUES (%s, NULL, %s, now()) ON CONFLICT (customer_id) DO UPDATE "
@@ -77,6 +80,11 @@ class PostgresCustomerKeyStore(WrappedKeyStore):
         with self._datastore.get_connection() as connection:
             row = connection.execute(self._sql["select"], (customer_id,)).fetchone()
         return None if row is None else (row["wrapped_key"], row["kek_id"])
+
+    def _select_many(self, customer_ids: Sequence[UUID]) -> dict[UUID, StoredRow]:
+        with self._datastore.get_connection() as connection:
+            rows = connection.execute(self._sql["select_many"], (list(customer_ids),)).fetchall()
+        return {row["customer_id"]: (row["wrapped_key"], row["kek_id"]) for row in rows}
 
     def _insert_if_absent(self, customer_id: UUID, wrapped: bytes) -> None:
         with self._datastore.get_connection() as connection:

@@ -69,6 +69,18 @@ class SQLiteCustomerKeyStore(WrappedKeyStore):
             row = cursor.fetchone()
         return None if row is None else (row[0], row[1])
 
+    def _select_many(self, customer_ids: Sequence[UUID]) -> dict[UUID, StoredRow]:
+        by_hex = {customer_id.hex: customer_id for customer_id in customer_ids}
+        marks = ",".join("?" * len(by_hex))
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT customer_id, wrapped_key, kek_id FROM customer_keys "  # noqa: S608
+                f"WHERE customer_id IN ({marks})",
+                tuple(by_hex),
+            )
+            rows = cursor.fetchall()
+        return {by_hex[row[0]]: (row[1], row[2]) for row in rows}
+
     def _insert_if_absent(self, customer_id: UUID, wrapped: bytes) -> None:
         with self._datastore.transaction(commit=True) as cursor:
             cursor.execute(_INSERT_IF_ABSENT, (customer_id.hex, wrapped, self.kek_id, _now()))
