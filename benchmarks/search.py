@@ -27,6 +27,7 @@ import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,26 @@ def cases(tenant: searchdata.Tenant) -> list[Case]:
         Case("q=<last 4 phone digits>", lambda i: ListQuery(tid, text=phone(i)[-4:])),
         Case("q=<all phone digits>", lambda i: ListQuery(tid, text=phone(i)[1:])),
         Case("type=regular&tag=vip", lambda _: ListQuery(tid, type="regular", tags=("vip",))),
+    ]
+
+    def window(query: ListQuery, days: int) -> Callable[[int], ListQuery]:
+        """The query over a createdAt range of `days` days, starting somewhere in the span."""
+
+        def make(i: int) -> ListQuery:
+            start = tenant.started + timedelta(days=(i * 37) % max(1, 730 - days))
+            return replace(query, created_from=start, created_to=start + timedelta(days=days))
+
+        return make
+
+    found += [
+        Case("created 90 days", window(ListQuery(tid), 90)),
+        Case("created 90 days & type=regular", window(ListQuery(tid, type="regular"), 90)),
+        Case("created 1 year & tag=vip", window(ListQuery(tid, tags=("vip",)), 365)),
+        Case("created 1 year & q=ann", window(ListQuery(tid, text="ann"), 365)),
+        Case(
+            "created 90 days & tag=vip, sort=lastName",
+            window(ListQuery(tid, tags=("vip",), sort="lastName"), 90),
+        ),
     ]
     for key in SORT_KEYS:
         for sort in (key, f"-{key}"):
@@ -133,6 +154,9 @@ def http_path(query: ListQuery) -> str:
     if query.type:
         params.append(("type", query.type))
     params += [("tag", tag) for tag in query.tags]
+    for name, value in (("createdFrom", query.created_from), ("createdTo", query.created_to)):
+        if value is not None:
+            params.append((name, value.isoformat().replace("+00:00", "Z")))
     if query.sort != "-createdAt":
         params.append(("sort", query.sort))
     if query.cursor:

@@ -27,6 +27,7 @@ class Tenant:
     events: int = 0
     deleted: int = 0
     phones: list[str] = field(default_factory=list)
+    started: datetime = field(default_factory=lambda: datetime.now(UTC) - SPAN)
 
 
 def batches(
@@ -34,7 +35,7 @@ def batches(
 ) -> Iterator[list[EventEnvelope]]:
     """Envelopes for `customers` customers (plus ~15% updates and ~4% deletions), `batch` a
     list. `tenant` is filled in as they are generated."""
-    start = datetime.now(UTC) - SPAN
+    start = tenant.started
     step = SPAN / max(1, customers)
     profiles: list[dict[str, Any]] = []
     versions: list[int] = []

@@ -68,14 +68,7 @@ class EventLog:
         notifications = self.app.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        keyed = [
-            n.originator_id
-            if isinstance(n.originator_id, uuid.UUID)
-            else uuid.UUID(n.originator_id)
-            for n in notifications
-            if n.topic.startswith(CUSTOMER_TOPIC_PREFIX)
-        ]
-        self.app.keys.prefetch(keyed)  # one key query per batch, not one per customer
+        self.app.keys.prefetch(keyed_customers(notifications))  # one query, not one per customer
         envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
         last = notifications[-1].id if notifications else after
         return LogBatch(envelopes, last, len(notifications))
@@ -93,6 +86,15 @@ class EventLog:
             for s in stored
             if is_customer_event(s.topic)
         ]
+
+
+def keyed_customers(notifications: Sequence[Notification]) -> list[uuid.UUID]:
+    """The customers whose keys open these notifications' Customer events."""
+    return [
+        n.originator_id if isinstance(n.originator_id, uuid.UUID) else uuid.UUID(n.originator_id)
+        for n in notifications
+        if n.topic.startswith(CUSTOMER_TOPIC_PREFIX)
+    ]
 
 
 def is_customer_event(topic: str) -> bool:

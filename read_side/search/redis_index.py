@@ -25,6 +25,7 @@ from read_side.ports import ListQuery, Page
 from read_side.search import check_generation, check_name
 from read_side.search.cursor import Position, encode_cursor
 from read_side.search.model import STATES, Plan, plan, restored
+from read_side.search.redis_buckets import cover
 from read_side.search.redis_keys import Keys, check_prefix, epoch_ms, member
 from read_side.search.redis_lua import SEARCH
 from read_side.search.redis_write import BULK, CHECKPOINT, Changes
@@ -159,23 +160,32 @@ class RedisSearchIndex:
             f"{base}:k:{p.sort_key}",
             *others,
             *sets,
-            *(zset for zset, _, _, _ in ranges),
         ]
         low, high = _bounds(p)
         ranged = p.created_from is not None or p.created_to is not None
+        created_from = epoch_ms(p.created_from) if p.created_from else None
+        created_to = epoch_ms(p.created_to) if p.created_to else None
+        covered = cover(created_from, created_to) if ranged and sets and not ranges else None
+        buckets = self.keys.buckets(p.tenant_id, p.state, covered.buckets) if covered else []
+        edges = [bound for edge in covered.edges for bound in edge] if covered else []
+        keys += buckets
+        keys += [zset for zset, _, _, _ in ranges]
         args: list[Any] = [
             int(p.descending),
             p.limit + 1,
             low,
             high,
             int(ranged),
-            epoch_ms(p.created_from) if p.created_from else -_NO_TIME,
-            epoch_ms(p.created_to) if p.created_to else _NO_TIME,
+            -_NO_TIME if created_from is None else created_from,
+            _NO_TIME if created_to is None else created_to,
             int(p.sort_key == "createdAt"),
             len(others),
             len(sets),
             *_clip(low, high, "-", "(1"),
             *_clip(low, high, "[1", "+"),
+            len(buckets),
+            len(edges) // 2,
+            *edges,
         ]
         for _, group, minimum, maximum in ranges:
             args += [group, minimum, maximum]

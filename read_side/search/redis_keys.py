@@ -12,6 +12,7 @@ one Redis Cluster slot. With `P = {prefix}:g{generation}:{tenant}`:
 | `P:d:<digits>` | set | ids whose phone digit forms start or end with `<digits>` (3-4) |
 | `P:s:<state>`, `P:y:<type>` | set | ids per state, per type |
 | `P:f:<facet>` | set | ids per tag / attribute pair / granted consent |
+| `P:b:<state>:<y / y-m / y-m-d>` | set | ids per state and UTC createdAt year, month, day |
 | `P:wx` | zset, lex | `<word>\\0<id>` for words longer than 10 characters |
 | `P:pf`, `P:ps` | zset, lex | `<digits>\\0<id>`: phone digit forms; reversed international digits |
 | `P:ex`, `P:hx` | zset, lex | `<email>\\0<id>`, `<phone>\\0<id>` (exact filters) |
@@ -34,6 +35,7 @@ from urllib.parse import quote
 
 from read_side.ports import SORT_KEYS
 from read_side.search.model import Entry, Plan
+from read_side.search.redis_buckets import bucket_names
 from read_side.search.text import NULL_KEY, phone_forms, prefixes
 
 SET_PREFIX = 10  # word prefixes up to this length are sets; longer ones are `wx` ranges
@@ -105,7 +107,13 @@ class Keys:
         found.add(f"{base}:s:{item.state}")
         found.add(f"{base}:y:{item.type}")
         found.update(f"{base}:n:{k}" for k, value in item.sort_keys.items() if value == NULL_KEY)
+        found.update(f"{base}:b:{item.state}:{name}" for name in bucket_names(item.created_at))
         return found
+
+    def buckets(self, tenant_id: str, state: str, names: tuple[str, ...]) -> list[str]:
+        """The createdAt bucket sets of a state (see `redis_buckets`)."""
+        base = self.tenant(tenant_id)
+        return [f"{base}:b:{state}:{name}" for name in names]
 
     def lex_members(self, item: Entry) -> set[tuple[str, str]]:
         """Every (lex zset, member) pair of a customer."""

@@ -2,12 +2,15 @@
 
 KEYS: 1 sort zset (lex) of the state, 2 createdAt-scored zset of the state, 3 state set,
 4 scratch zset, 5 set of ids without a value for the sort key, 6 hash id -> sort key,
-then `no` sets of the other states, `ns` filter sets, one lex zset per list range.
+then `no` sets of the other states, `ns` filter sets, `nb` createdAt bucket sets, one lex
+zset per list range.
 ARGV: 1 "1" descending, 2 page size + 1, 3-4 lex bounds (ascending terms) of the page in the
 sort zset (the cursor and, when sorting by createdAt, the range), 5 "1" when a createdAt range
 applies, 6-7 its bounds in epoch ms, 8 "1" when sorting by createdAt, 9 `no`, 10 `ns`,
 11-12 and 13-14 the page bounds clipped to the members with a value / without ("" if empty),
-then (group, min, max) per list range. Returns `{total, member...}`.
+15 `nb`, 16 `ne`, then `ne` (min, max) score ranges of the createdAt zset that the buckets
+leave out (see `redis_buckets`), then (group, min, max) per list range.
+Returns `{total, member...}`.
 
 Totals: SCARD / SINTERCARD / ZCARD / ZCOUNT; for the big state (active) by complement,
 `|sets| - |sets & deleted| - |sets & erased|`, so the big state set is never iterated.
@@ -39,8 +42,10 @@ table.sort(sets, function(a, b) return a[2] < b[2] end)
 local set_keys = {}
 for i, s in ipairs(sets) do set_keys[i] = s[1] end
 
-local groups, gsize, argi = {}, {}, 15
-for i = 7 + no + ns, #KEYS do
+local nb, ne = tonumber(ARGV[15]), tonumber(ARGV[16])
+local first_bucket = 7 + no + ns
+local groups, gsize, argi = {}, {}, 17 + 2 * ne
+for i = first_bucket + nb, #KEYS do
   local g = tonumber(ARGV[argi]) + 1
   local t = groups[g] or {}
   groups[g], gsize[g] = t, gsize[g] or 0
@@ -78,7 +83,7 @@ local function matching_ids()
   return redis.call('SINTER', skey, unpack(set_keys))
 end
 
-local total, cands
+local total, cands, edge_ids
 if best then
   cands = {}
   for id in pairs(groups[best]) do
@@ -91,6 +96,17 @@ if best then
       if ok then cands[#cands + 1] = id end
     end
   end
+elseif ranged and nb + ne > 0 then
+  -- createdAt buckets: SINTERCARD per whole bucket, each id of the partial edges checked.
+  total, edge_ids = 0, {}
+  for i = first_bucket, first_bucket + nb - 1 do total = total + card(KEYS[i]) end
+  for e = 0, ne - 1 do
+    local low_score, high_score = ARGV[17 + 2 * e], ARGV[18 + 2 * e]
+    for _, id in ipairs(redis.call('ZRANGE', tkey, low_score, high_score, 'BYSCORE')) do
+      if in_sets(id) then edge_ids[#edge_ids + 1] = id end
+    end
+  end
+  total = total + #edge_ids
 elseif ranged then
   local found = redis.call('ZCOUNT', tkey, lo, hi)
   if #set_keys == 0 then
@@ -217,7 +233,14 @@ if total > few then
   out = {total}
 end
 
-if not cands then
+if not cands and edge_ids then
+  cands = edge_ids
+  for i = first_bucket, first_bucket + nb - 1 do
+    for _, id in ipairs(redis.call('SINTER', KEYS[i], unpack(set_keys))) do
+      cands[#cands + 1] = id
+    end
+  end
+elseif not cands then
   if #set_keys == 0 then cands = redis.call('ZRANGE', tkey, lo, hi, 'BYSCORE')
   else cands = matching_ids() end
 end

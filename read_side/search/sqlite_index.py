@@ -42,6 +42,7 @@ class SQLiteSearchIndex:
         self._executor: ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
         self._ready = False
+        self._indexes_deferred = False
 
     # ---------------------------------------------------------------- the port
     async def checkpoint(self) -> int:
@@ -65,7 +66,12 @@ class SQLiteSearchIndex:
         await self._run(self._write_fresh, prepared)
 
     def _write_fresh(self, prepared: sqlite_write.FreshRows) -> None:
-        db = self._db()
+        db = self._db(fresh=True)
+        if not self._indexes_deferred and sqlite_write.is_empty(db, self.table):
+            # Bulk-loading an empty generation: sort indexes are built once afterwards (by
+            # the next call of any other kind), much faster than row by row.
+            sqlite_write.drop_sort_indexes(db, self.table)
+            self._indexes_deferred = True
         db.execute("BEGIN IMMEDIATE")
         try:
             sqlite_write.insert_fresh(db, self.table, prepared)
@@ -113,13 +119,13 @@ class SQLiteSearchIndex:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-{self.table}")
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self, *, fresh: bool = False) -> sqlite3.Connection:
         if self._connection is None:
             connection = open_connection(self.path)
             self._connection = connection
-        if not self._ready:
+        if not self._ready or (self._indexes_deferred and not fresh):
             self._connection.executescript(sqlite_write.schema(self.table))
-            self._ready = True
+            self._ready, self._indexes_deferred = True, False
         return self._connection
 
     def _close_connection(self) -> None:

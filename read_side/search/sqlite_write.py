@@ -45,6 +45,17 @@ def schema(table: str) -> str:
     """
 
 
+def is_empty(db: sqlite3.Connection, table: str) -> bool:
+    """True when the generation holds no customer."""
+    return db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None  # noqa: S608
+
+
+def drop_sort_indexes(db: sqlite3.Connection, table: str) -> None:
+    """Drop the sort indexes (`schema` creates them again)."""
+    for column in SORT_COLUMNS.values():
+        db.execute(f"DROP INDEX IF EXISTS {table}_s_{column}")
+
+
 def load(db: sqlite3.Connection, table: str, keys: set[Key]) -> dict[Key, tuple[int, CustomerDoc]]:
     """The stored documents (with their row ids) of those customers."""
     by_tenant: dict[str, list[str]] = {}

@@ -4,19 +4,14 @@ the same documents for the view stores, the same pages for the search indexes.""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from read_side.events import EventEnvelope
 from read_side.ports import ListQuery
 from read_side.views import CustomerDoc, evolve_in_place
 from tests.contract.test_search_index_contract import Log, cid
 
-KINDS = ("sqlite_view", "mongo_view", "sqlite_search", "redis_search")
 QUERIES: tuple[dict[str, Any], ...] = (
     {},
     {"text": "an"},
@@ -62,58 +57,6 @@ def history(seed: int = 3) -> list[EventEnvelope]:
         else:
             events.append(log.event("erased", tenant, customer))
     return events
-
-
-@pytest.fixture(params=KINDS)
-async def adapter_at(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    """generation → an adapter of the parametrised kind (one storage for all generations)."""
-    opened: list[Any] = []
-    make: Callable[[int], Any]
-    cleanup: Callable[[], Any] | None = None
-    kind = request.param
-    if kind == "sqlite_view":
-        from read_side.store.sqlite_store import SQLiteViewStore
-
-        make = lambda g: SQLiteViewStore(tmp_path / "read.db", generation=g)  # noqa: E731
-    elif kind == "sqlite_search":
-        from read_side.search.sqlite_index import SQLiteSearchIndex
-
-        make = lambda g: SQLiteSearchIndex(tmp_path / "read.db", generation=g)  # noqa: E731
-    elif kind == "mongo_view":
-        from pymongo import AsyncMongoClient
-
-        from read_side.store.mongo_store import MongoViewStore
-
-        name = request.getfixturevalue("unique_name")
-        mongo: Any = AsyncMongoClient(request.getfixturevalue("mongo_url"))
-        make = lambda g: MongoViewStore(mongo, name, generation=g)  # noqa: E731
-
-        async def cleanup() -> None:
-            await mongo.drop_database(name)
-            await mongo.close()
-    else:
-        import redis.asyncio as redis
-
-        from read_side.search.redis_index import RedisSearchIndex
-
-        prefix = request.getfixturevalue("unique_name")
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-        make = lambda g: RedisSearchIndex(client, prefix=prefix, generation=g)  # noqa: E731
-
-        async def cleanup() -> None:
-            await client.aclose()
-
-    def at(generation: int) -> Any:
-        adapter = make(generation)
-        opened.append(adapter)
-        return adapter
-
-    yield at
-    for adapter in opened:
-        await adapter.drop()
-        await adapter.close()
-    if cleanup is not None:
-        await cleanup()
 
 
 async def observed(adapter: Any, events: list[EventEnvelope]) -> list[Any]:
