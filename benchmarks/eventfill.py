@@ -24,7 +24,8 @@ from projectors.envelopes import (
 )
 from read_side.views import CustomerDoc, evolve_in_place
 from shared.errors import ValidationFailed
-from write_side.application.event_store import CustomersApplication
+from shared.settings import Settings
+from write_side.application.event_store import CustomersApplication, open_event_store
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
 
@@ -105,13 +106,18 @@ class BoundedLog(EventLog):
         head = super().head()
         return head if self.stop is None else min(head, self.stop)
 
-    def read(self, after: int, limit: int) -> LogBatch:
+    def read(self, after: int, limit: int, *, partition: tuple[int, int] | None = None) -> LogBatch:
         """Like `EventLog.read`, never past `stop`."""
         if self.stop is not None:
             limit = min(limit, self.stop - after)
             if limit <= 0:
                 return LogBatch([], after, 0)
-        return super().read(after, limit)
+        return super().read(after, limit, partition=partition)
+
+
+def open_bounded_log(settings: Settings, stop: int | None) -> BoundedLog:
+    """A `BoundedLog` on its own connection (picklable as a `functools.partial`)."""
+    return BoundedLog(open_event_store(settings), stop)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import tempfile
@@ -31,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import rawwrites
-from benchmarks.eventfill import BoundedLog, Breakdown, fill, read_breakdown
+from benchmarks.eventfill import BoundedLog, Breakdown, fill, open_bounded_log, read_breakdown
 from benchmarks.figures import machine, redis_db_url, table, unlink_prefix
+from projectors.partitions import Partitioned
 from projectors.rebuild import STAGE_LIMIT, rebuild
 from shared.settings import Settings
 from write_side.application.event_store import open_event_store
@@ -84,7 +86,11 @@ class Timed:
 
 
 async def timed_rebuild(
-    settings: Settings, stop: int | None, sink_at: SinkAt, args: argparse.Namespace
+    settings: Settings,
+    stop: int | None,
+    sink_at: SinkAt,
+    args: argparse.Namespace,
+    open_sink: Callable[[int], tuple[Any, list[Any]]],
 ) -> Timed:
     """Rebuild one projection through `projectors.rebuild.rebuild` with a fresh application."""
     app = await asyncio.to_thread(open_event_store, settings)
@@ -107,6 +113,9 @@ async def timed_rebuild(
             grace_seconds=0.0,
             progress=progress,
             stage_limit=args.stage_limit,
+            partitioned=Partitioned(
+                functools.partial(open_bounded_log, settings, stop), open_sink, args.workers
+            ),
         )
         marks.append((result.seconds, result.events))  # staged documents are written last
     except OutOfTime:
@@ -150,6 +159,37 @@ class Opened:
 Row = list[Any]
 
 
+def sqlite_view(path: Path, generation: int) -> tuple[Any, list[Any]]:
+    """The SQLite view store of a generation (module-level: workers get it pickled)."""
+    from read_side.store.sqlite_store import SQLiteViewStore
+
+    return SQLiteViewStore(path, name="customer_view", generation=generation), []
+
+
+def sqlite_search(path: Path, generation: int) -> tuple[Any, list[Any]]:
+    """The SQLite search index of a generation."""
+    from read_side.search.sqlite_index import SQLiteSearchIndex
+
+    return SQLiteSearchIndex(path, name="search", generation=generation), []
+
+
+def ferret_view(url: str, database: str, generation: int) -> tuple[Any, list[Any]]:
+    """The FerretDB view store of a generation, with a client of its own."""
+    from read_side.store.mongo_store import MongoViewStore
+
+    return MongoViewStore.from_url(url, database, generation=generation), []
+
+
+def redis_search(url: str, prefix: str, generation: int) -> tuple[Any, list[Any]]:
+    """The Redis search index of a generation, and its client."""
+    import redis.asyncio as redis
+
+    from read_side.search.redis_index import RedisSearchIndex
+
+    client = redis.Redis.from_url(url, protocol=2)
+    return RedisSearchIndex(client, prefix=prefix, generation=generation), [client]
+
+
 async def embedded(
     args: argparse.Namespace, settings: Settings, tmp: Path, cold: Breakdown, sinks: set[str]
 ) -> list[Row]:
@@ -163,14 +203,20 @@ async def embedded(
     views = Opened(lambda g: SQLiteViewStore(path, name="customer_view", generation=g))
     indexes = Opened(lambda g: SQLiteSearchIndex(path, name="search", generation=g))
     plan = (
-        ("sqlite_view", "SQLite view store", views, rawwrites.sqlite_json_rows),
-        ("sqlite_search", "SQLite search index", indexes, rawwrites.sqlite_search_rows),
+        ("sqlite_view", "SQLite view store", views, rawwrites.sqlite_json_rows, sqlite_view),
+        (
+            "sqlite_search",
+            "SQLite search index",
+            indexes,
+            rawwrites.sqlite_search_rows,
+            sqlite_search,
+        ),
     )
-    for key, label, sink_at, raw in plan:
+    for key, label, sink_at, raw, opener in plan:
         if key not in sinks:
             continue
         print(f"# rebuilding into the {label} ...", flush=True)
-        timed = await timed_rebuild(settings, None, sink_at, args)
+        timed = await timed_rebuild(settings, None, sink_at, args, functools.partial(opener, path))
         await sink_at.close()
         raw_rate = raw(tmp / f"raw-{key}.db", docs, min(cold.events, args.raw_rows), 2000)
         rows.append(_row(label, timed, 10_000, f"{raw_rate:,.0f} rows/s", cold.events))
@@ -203,7 +249,8 @@ async def services(
             source = prefix_of(stop)
             views = Opened(lambda g: MongoViewStore(mongo, database, generation=g))
             print(f"# rebuilding {source.events:,} events into the FerretDB view store ...")
-            timed = await timed_rebuild(settings, stop, views, args)
+            opener = functools.partial(ferret_view, args.mongo, database)
+            timed = await timed_rebuild(settings, stop, views, args, opener)
             docs = list(source.docs.values())
             raw_rate, find_seconds = await rawwrites.mongo_raw(
                 mongo[database], docs, min(source.events, args.raw_rows)
@@ -215,7 +262,9 @@ async def services(
             source = prefix_of(stop)
             indexes = Opened(lambda g: RedisSearchIndex(client, prefix=prefix, generation=g))
             print(f"# rebuilding {source.events:,} events into the Redis search index ...")
-            timed = await timed_rebuild(settings, stop, indexes, args)
+            url = redis_db_url(args.redis, args.redis_db)
+            opener = functools.partial(redis_search, url, prefix)
+            timed = await timed_rebuild(settings, stop, indexes, args, opener)
             docs = list(source.docs.values())
             raw_rate = await rawwrites.redis_hsets(
                 client, f"{prefix}raw", min(source.events, args.raw_rows)
@@ -344,6 +393,9 @@ def main() -> None:
     parser.add_argument("--ferret-events", type=int, default=0, help="0: all events")
     parser.add_argument("--redis-events", type=int, default=0, help="0: all events")
     parser.add_argument("--raw-rows", type=int, default=50_000, help="rows per raw-write figure")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="rebuild worker processes"
+    )
     parser.add_argument(
         "--stage-limit", type=int, default=STAGE_LIMIT, help="0: batch by batch through apply"
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import signal
 import uuid
 from typing import Any
@@ -13,6 +15,8 @@ from rich.table import Table
 
 from entrypoints.adapters import SEARCH_PROJECTION, VIEW_PROJECTION, make_sink
 from entrypoints.runtime import start_runtime
+from projectors.envelopes import open_log
+from projectors.partitions import Partitioned
 from projectors.rebuild import rebuild
 from read_side.history import history_items
 from shared.settings import Settings
@@ -97,7 +101,12 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
                         task, completed=position, total=head, rate=applied / max(elapsed, 1e-6)
                     )
 
-                result = await rebuild(runtime.log, sink_at, progress=progress)
+                workers = Partitioned(
+                    open_log=functools.partial(open_log, settings),
+                    open_sink=functools.partial(make_sink, settings, name),
+                    workers=rebuild_workers(),
+                )
+                result = await rebuild(runtime.log, sink_at, progress=progress, partitioned=workers)
             console.print(
                 f"{name}: generation {result.old_generation} → {result.new_generation}, "
                 f"{result.events} events in {result.seconds:.1f}s ({result.rate:.0f} events/s)"
@@ -107,6 +116,11 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
         for item in opened:
             await item.aclose() if hasattr(item, "aclose") else await item.close()
         await runtime.stop()
+
+
+def rebuild_workers() -> int:
+    """Worker processes of a rebuild: one per CPU (at most 4), 1 below 2 CPUs."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 async def clear_dead_letters(settings: Settings, name: str, actor: str) -> int:

@@ -16,7 +16,8 @@ from typing import Any
 from eventsourcing.persistence import Notification
 
 from read_side.events import EventEnvelope
-from write_side.application.event_store import CustomersApplication
+from shared.settings import Settings
+from write_side.application.event_store import CustomersApplication, open_event_store
 
 CUSTOMER_TOPIC_PREFIX = "write_side.domain.customer:Customer."
 ORDER_RECORD_TOPIC = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
@@ -63,15 +64,21 @@ class EventLog:
         """The position of the newest stored event (0 when empty)."""
         return int(self.app.recorder.max_notification_id() or 0)
 
-    def read(self, after: int, limit: int) -> LogBatch:
-        """Up to `limit` notifications after position `after`, Customer events enveloped."""
+    def read(self, after: int, limit: int, *, partition: tuple[int, int] | None = None) -> LogBatch:
+        """Up to `limit` notifications after position `after`, Customer events enveloped;
+        with `partition=(index, count)` only events of customers with `uuid % count == index`
+        are decoded (a rebuild's worker processes)."""
         notifications = self.app.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
+        last = notifications[-1].id if notifications else after
+        count = len(notifications)
+        if partition is not None:
+            index, parts = partition
+            notifications = [n for n in notifications if _uuid(n).int % parts == index]
         self.app.keys.prefetch(keyed_customers(notifications))  # one query, not one per customer
         envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
-        last = notifications[-1].id if notifications else after
-        return LogBatch(envelopes, last, len(notifications))
+        return LogBatch(envelopes, last, count)
 
     def envelope(self, notification: Notification) -> EventEnvelope:
         """Decode one stored Customer event."""
@@ -90,11 +97,17 @@ class EventLog:
 
 def keyed_customers(notifications: Sequence[Notification]) -> list[uuid.UUID]:
     """The customers whose keys open these notifications' Customer events."""
-    return [
-        n.originator_id if isinstance(n.originator_id, uuid.UUID) else uuid.UUID(n.originator_id)
-        for n in notifications
-        if n.topic.startswith(CUSTOMER_TOPIC_PREFIX)
-    ]
+    return [_uuid(n) for n in notifications if n.topic.startswith(CUSTOMER_TOPIC_PREFIX)]
+
+
+def _uuid(notification: Notification) -> uuid.UUID:
+    originator = notification.originator_id
+    return originator if isinstance(originator, uuid.UUID) else uuid.UUID(originator)
+
+
+def open_log(settings: Settings) -> EventLog:
+    """A log reader on its own connection to the event store (close with `log.app.close()`)."""
+    return EventLog(open_event_store(settings))
 
 
 def is_customer_event(topic: str) -> bool:

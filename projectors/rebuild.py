@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from projectors.envelopes import EventLog, LogBatch
-from read_side.views import CustomerDoc, evolve_in_place
+from projectors.envelopes import EventLog
+from projectors.partitions import Partitioned, stage_in_workers
+from projectors.staging import Staging
 
 Progress = Callable[[int, int, int], None]  # position, head, events applied
 STAGE_LIMIT = 500_000  # customers held in memory (a few KiB each) before writing them out
-_FRESH_CHUNK = 2000  # documents per write_fresh call
 
 
 @dataclass(frozen=True)
@@ -40,40 +40,6 @@ class RebuildResult:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-class _Staging:
-    """Documents of the new generation evolving in memory until they are written once."""
-
-    def __init__(self, target: Any, limit: int) -> None:
-        self.target = target
-        self.limit = limit
-        self.docs: dict[tuple[str, str], CustomerDoc] = {}
-        self.active = limit > 0 and callable(getattr(target, "write_fresh", None))
-
-    def stage(self, batch: LogBatch) -> None:
-        """Evolve the batch's documents in memory (runs off the event loop)."""
-        docs = self.docs
-        for event in batch.envelopes:
-            key = (event.tenant_id, event.customer_id)
-            doc = evolve_in_place(docs.get(key), event)
-            if doc is not None:
-                docs[key] = doc
-
-    async def flush(self) -> None:
-        """Write every staged document once, then stop staging. Two chunks are in flight, so
-        the sink prepares one while its server (or SQLite, outside the GIL) writes the other."""
-        docs: Sequence[CustomerDoc] = list(self.docs.values())
-        self.docs, self.active = {}, False
-        in_flight: asyncio.Task[None] | None = None
-        for start in range(0, len(docs), _FRESH_CHUNK):
-            chunk = docs[start : start + _FRESH_CHUNK]
-            task = asyncio.ensure_future(self.target.write_fresh(chunk))
-            if in_flight is not None:
-                await in_flight
-            in_flight = task
-        if in_flight is not None:
-            await in_flight
-
-
 async def rebuild(
     log: EventLog,
     sink_at: Callable[[int], Awaitable[Any]],
@@ -82,9 +48,11 @@ async def rebuild(
     grace_seconds: float = 3.0,
     progress: Progress | None = None,
     stage_limit: int = STAGE_LIMIT,
+    partitioned: Partitioned | None = None,
 ) -> RebuildResult:
     """Rebuild into a new generation; `sink_at(generation)` opens the adapter of a generation.
-    `stage_limit=0` turns the in-memory staging off (every batch goes through `apply`)."""
+    `stage_limit=0` turns the in-memory staging off (every batch goes through `apply`);
+    `partitioned` stages in worker processes, one partition of customers each."""
     current = await sink_at(1)
     old_generation = await current.active_generation()
     new_generation = old_generation + 1
@@ -93,10 +61,25 @@ async def rebuild(
     ensure_indexes = getattr(target, "ensure_indexes", None)
     if ensure_indexes is not None:
         await ensure_indexes()  # the new generation must serve with its query indexes
-    staging = _Staging(target, stage_limit)
+    staging = Staging(target, stage_limit)
     started = time.perf_counter()
     position, applied = 0, 0
     head = await asyncio.to_thread(log.head)
+    if staging.active and partitioned is not None and partitioned.workers > 1:
+
+        def report(reached: int, events: int) -> None:
+            if progress is not None:
+                progress(reached, head, events)
+
+        applied = await stage_in_workers(
+            partitioned,
+            new_generation,
+            head,
+            batch_size=batch_size,
+            stage_limit=stage_limit,
+            report=report,
+        )
+        position, staging.active = head, False  # the workers wrote positions 1..head
     while True:
         batch = await asyncio.to_thread(log.read, position, batch_size)
         if batch.last_position == position:
@@ -119,7 +102,18 @@ async def rebuild(
     await target.apply([], position)  # the checkpoint, after every document is durable
     seconds = time.perf_counter() - started
     await target.activate()
-    await asyncio.sleep(grace_seconds)
-    old = await sink_at(old_generation)
-    await old.drop()
+    await _drop_when_idle(await sink_at(old_generation), grace_seconds)
     return RebuildResult(target.name, old_generation, new_generation, applied, seconds)
+
+
+async def _drop_when_idle(old: Any, grace_seconds: float, rounds: int = 10) -> None:
+    """Drop the old generation once its checkpoint stood still for `grace_seconds`: a live
+    batch that was in flight when readers switched lands before the drop, not after it."""
+    last = await old.checkpoint()
+    for _ in range(rounds):
+        await asyncio.sleep(grace_seconds)
+        current = await old.checkpoint()
+        if current == last:
+            break
+        last = current
+    await old.drop()

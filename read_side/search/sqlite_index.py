@@ -124,8 +124,9 @@ class SQLiteSearchIndex:
             connection = open_connection(self.path)
             self._connection = connection
         if not self._ready or (self._indexes_deferred and not fresh):
-            self._connection.executescript(sqlite_write.schema(self.table))
-            self._ready, self._indexes_deferred = True, False
+            # A rebuild's bulk load (`fresh`) leaves the sort indexes to the next other call.
+            self._connection.executescript(sqlite_write.schema(self.table, sort_indexes=not fresh))
+            self._ready, self._indexes_deferred = True, fresh
         return self._connection
 
     def _close_connection(self) -> None:

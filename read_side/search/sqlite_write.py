@@ -17,8 +17,9 @@ Key = tuple[str, str]
 _CHUNK = 400  # ids per `IN (...)`, below SQLite's bound-parameter limit
 
 
-def schema(table: str) -> str:
-    """The DDL of one generation (idempotent), with the tables shared with the view store."""
+def schema(table: str, *, sort_indexes: bool = True) -> str:
+    """The DDL of one generation (idempotent), with the tables shared with the view store;
+    without the sort indexes while a rebuild bulk-loads it."""
     t = table
     # The createdAt index also carries the time keys that follow createdAt, so a createdAt
     # range sorted by updatedAt / lastVisitAt is sorted straight from the index.
@@ -26,6 +27,7 @@ def schema(table: str) -> str:
         f"CREATE INDEX IF NOT EXISTS {t}_s_{column} ON {t} (tenant_id, state, {column}, id"
         + (", k_updated, k_visit);" if column == "k_created" else ");")
         for column in SORT_COLUMNS.values()
+        if sort_indexes
     )
     columns = ", ".join(f"{column} TEXT NOT NULL" for column in SORT_COLUMNS.values())
     return f"""

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from projectors.dead_letters import DeadLetterBook
-from projectors.envelopes import EventLog
+from projectors.envelopes import EventLog, open_log
+from projectors.partitions import Partitioned
 from projectors.rebuild import STAGE_LIMIT, rebuild
 from projectors.runner import ProjectionRunner
 from read_side.generations import ActiveGeneration
 from shared.principal import Principal, Role
+from shared.settings import Settings
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 
@@ -62,7 +66,7 @@ async def test_rebuild_under_concurrent_writes_matches_the_live_model(
         opened.append(adapter)
         return adapter
 
-    result = await rebuild(log, sink_at, batch_size=40, grace_seconds=0.2, stage_limit=stage_limit)
+    result = await rebuild(log, sink_at, batch_size=40, grace_seconds=0.5, stage_limit=stage_limit)
     stop.set()
     await writer
     await runner.catch_up()
@@ -82,4 +86,65 @@ async def test_rebuild_under_concurrent_writes_matches_the_live_model(
         await adapter.drop()
     await live.close()
     for adapter in [*opened, fresh, old]:
+        await adapter.close()
+
+
+def _view_sink(kind: str, location: str, generation: int) -> tuple[Any, list[Any]]:
+    """A view store of one kind (module-level: rebuild workers get it pickled)."""
+    if kind == "sqlite":
+        from read_side.store.sqlite_store import SQLiteViewStore
+
+        return SQLiteViewStore(Path(location), generation=generation), []
+    from read_side.store.mongo_store import MongoViewStore
+
+    url, database = location.rsplit("|", 1)
+    return MongoViewStore.from_url(url, database, generation=generation), []
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mongo"])
+async def test_a_rebuild_staged_by_worker_processes_matches_the_live_model(
+    commands: CustomerCommands, tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    location = str(tmp_path / "views.db")
+    if kind == "mongo":
+        location = f"{request.getfixturevalue('mongo_url')}|views_{uuid.uuid4().hex[:10]}"
+    ids: list[uuid.UUID] = []
+    for i in range(120):
+        created = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": f"P{i}"}))
+        ids.append(created.customer.id)
+        if i % 3 == 0:
+            await commands.update(
+                CommandMeta(ADMIN), created.customer.id, ProfileInput({"lastName": f"L{i}"})
+            )
+    log = EventLog(commands.app)
+    stop = asyncio.Event()
+    writer = asyncio.create_task(keep_writing(commands, stop, ids))
+    opened: list[Any] = []
+
+    async def sink_at(generation: int) -> Any:
+        adapter, _ = _view_sink(kind, location, generation)
+        opened.append(adapter)
+        return adapter
+
+    workers = Partitioned(
+        open_log=functools.partial(open_log, Settings(data_dir=tmp_path)),
+        open_sink=functools.partial(_view_sink, kind, location),
+        workers=2,
+    )
+    seen: list[int] = []
+    result = await rebuild(
+        log, sink_at, grace_seconds=0, partitioned=workers, progress=lambda p, h, a: seen.append(a)
+    )
+    stop.set()
+    await writer
+    fresh = await sink_at(9)
+    await ProjectionRunner(log, [fresh], DeadLetterBook(commands.app)).catch_up()
+    rebuilt = await sink_at(result.new_generation)
+    await ProjectionRunner(log, [rebuilt], DeadLetterBook(commands.app)).catch_up()
+    keys = [str(i) for i in ids]
+    assert len(await fresh.get_many("acme", keys)) == len(ids)
+    assert await rebuilt.get_many("acme", keys) == await fresh.get_many("acme", keys)
+    assert result.events >= 160 and seen and seen[-1] == result.events
+    for adapter in opened:
+        await adapter.drop()
         await adapter.close()

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock import iso_utc
-from shared.errors import FieldError, FieldErrors, ValidationFailed
+from shared.errors import Conflict, FieldError, FieldErrors, ValidationFailed
 from write_side.application.commands import CustomerCommands
-from write_side.application.decisions import CommandMeta, Decision
+from write_side.application.decisions import CommandMeta, Decision, StaleDecision
 from write_side.domain.claims import OrderRecord
 from write_side.domain.customer import Customer
 from write_side.domain.profile import IDENTIFYING_FIELDS, CustomerType, normalize_fields
@@ -112,7 +112,7 @@ class AttendeeProcessing:
                 if created:
                     holder = Decision(customer, status=200)
                     if customer.email:
-                        self._claims.claim_email(holder, customer.email)
+                        self._claim_new_email(holder, customer.email)
                     if customer.profile.get("phone"):
                         self._claims.index_phone(holder, customer.profile["phone"])
                     decision = _merge(decision, holder)
@@ -137,6 +137,14 @@ class AttendeeProcessing:
         main.events.extend(record.collect_events())
         main.result = results
         return main
+
+    def _claim_new_email(self, holder: Decision, email: str) -> None:
+        """Claim the email of an attendee matched by nobody. A concurrent order may have
+        created its customer since `match` looked: decide again, which then matches it."""
+        try:
+            self._claims.claim_email(holder, email)
+        except Conflict as error:
+            raise StaleDecision("the attendee's email was claimed meanwhile") from error
 
     def match(
         self, tenant: str, profile: dict[str, Any], seen: dict[str, Customer]
