@@ -23,6 +23,7 @@ import asyncio
 import functools
 import os
 import random
+import resource
 import tempfile
 import time
 import uuid
@@ -49,7 +50,7 @@ class OutOfTime(Exception):
 @dataclass
 class Timed:
     """One rebuild: events applied, wall seconds, whether it finished, rate per quarter, and
-    the CPU seconds of this process (every thread; not the servers')."""
+    the CPU seconds of this process and its workers (every thread; not the servers')."""
 
     events: int
     seconds: float
@@ -95,7 +96,7 @@ async def timed_rebuild(
     """Rebuild one projection through `projectors.rebuild.rebuild` with a fresh application."""
     app = await asyncio.to_thread(open_event_store, settings)
     marks: list[tuple[float, int]] = [(0.0, 0)]
-    cpu = time.process_time()
+    cpu = _cpu_seconds()
     started = time.perf_counter()
 
     def progress(_position: int, _head: int, applied: int) -> None:
@@ -123,8 +124,14 @@ async def timed_rebuild(
     finally:
         app.close()
     seconds, applied = marks[-1]
-    cpu_seconds = time.process_time() - cpu
+    cpu_seconds = _cpu_seconds() - cpu
     return Timed(applied, seconds, complete, _quarters(marks), cpu_seconds, marks)
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the rebuild's workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _quarters(marks: list[tuple[float, int]]) -> list[float]:
