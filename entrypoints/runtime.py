@@ -17,6 +17,7 @@ from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLite
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.runner import ProjectionRunner
+from projectors.wakeup import PostgresWakeup
 from read_side.cache import CachingViewSink
 from read_side.consistency import ConsistencyWaiter
 from read_side.events import EventEnvelope
@@ -53,6 +54,7 @@ class Runtime:
     privacy: PrivacyCommands
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
+    wakeup: PostgresWakeup | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
     _lock_file: IO[str] | None = field(default=None, repr=False)
 
@@ -63,6 +65,8 @@ class Runtime:
         if self.consumer is not None:
             await self.consumer.stop()
         await self.runner.stop()
+        if self.wakeup is not None:
+            await asyncio.to_thread(self.wakeup.close)
         for sink in self.runner.sinks.values():
             if isinstance(sink, BrokerRelay):
                 await sink.close()
@@ -133,10 +137,17 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         privacy=PrivacyCommands(commands),
     )
     await _prepare(read)
+    url = settings.event_store_url or ""
+    if url and not url.startswith("sqlite"):
+        # Commits of every process wake the projecting one at once (LISTEN/NOTIFY).
+        runtime.wakeup = PostgresWakeup(url)
+        commands.committer.on_commit.append(runtime.wakeup.signal)
     if projections:
         runtime._lock_file = _projector_lock(settings)
         if runtime._lock_file is not None:
             commands.committer.on_commit.append(runner.notify)
+            if runtime.wakeup is not None:
+                runtime.wakeup.listen(runner.notify)
             await runner.start()
             runtime.runs_projections = True
             runtime.background.append(

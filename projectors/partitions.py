@@ -36,6 +36,7 @@ class Partitioned:
     open_log: Callable[[], EventLog]
     open_sink: SinkFactory
     workers: int = 2
+    min_events: int = 20_000  # below this, spawning workers costs more than it saves
 
 
 @dataclass(frozen=True)

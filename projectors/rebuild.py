@@ -65,7 +65,12 @@ async def rebuild(
     started = time.perf_counter()
     position, applied = 0, 0
     head = await asyncio.to_thread(log.head)
-    if staging.active and partitioned is not None and partitioned.workers > 1:
+    if (
+        staging.active
+        and partitioned is not None
+        and partitioned.workers > 1
+        and head >= partitioned.min_events
+    ):
 
         def report(reached: int, events: int) -> None:
             if progress is not None:

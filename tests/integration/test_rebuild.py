@@ -130,6 +130,7 @@ async def test_a_rebuild_staged_by_worker_processes_matches_the_live_model(
         open_log=functools.partial(open_log, Settings(data_dir=tmp_path)),
         open_sink=functools.partial(_view_sink, kind, location),
         workers=2,
+        min_events=0,
     )
     seen: list[int] = []
     result = await rebuild(
