@@ -7,6 +7,7 @@ import functools
 import os
 import signal
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -46,7 +47,8 @@ async def show_status(settings: Settings) -> int:
     try:
         head = await asyncio.to_thread(runtime.log.head)
         table = Table(title=f"projections (event store head {head})")
-        for column in ("projection", "generation", "position", "lag events", "dead letters"):
+        columns = ("projection", "generation", "position", "lag events", "lag seconds")
+        for column in (*columns, "dead letters"):
             table.add_column(column)
         for name, adapter in (
             (VIEW_PROJECTION, runtime.read.views),
@@ -56,8 +58,15 @@ async def show_status(settings: Settings) -> int:
             position = await current.checkpoint()
             letters = await asyncio.to_thread(runtime.dead_letters.parked, name)
             described = "; ".join(f"{d.event_type} @{d.position}: {d.error}" for d in letters)
+            oldest = await asyncio.to_thread(runtime.log.stored_at, position)
+            lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
             table.add_row(
-                name, str(current.generation), str(position), str(head - position), described or "-"
+                name,
+                str(current.generation),
+                str(position),
+                str(head - position),
+                f"{max(0.0, lag):.1f}",
+                described or "-",
             )
         console.print(table)
         return 0

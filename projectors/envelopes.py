@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -79,6 +80,17 @@ class EventLog:
         self.app.keys.prefetch(keyed_customers(notifications))  # one query, not one per customer
         envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
         return LogBatch(envelopes, last, count)
+
+    def stored_at(self, after: int) -> datetime | None:
+        """When the first event after position `after` was stored (None: there is none)."""
+        found = self.app.recorder.select_notifications(
+            start=after, limit=1, inclusive_of_start=False
+        )
+        if not found:
+            return None
+        event: Any = self.app.mapper.to_domain_event(found[0])
+        moment: datetime = event.timestamp
+        return moment
 
     def envelope(self, notification: Notification) -> EventEnvelope:
         """Decode one stored Customer event."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from litestar.testing import TestClient
@@ -13,6 +14,8 @@ from entrypoints.app import create_app
 from projectors.dead_letters import DeadLetter, DeadLetterBook
 from shared.settings import Settings
 from write_side.application.event_store import open_event_store
+from write_side.domain.customer import Customer
+from write_side.domain.profile import CustomerType
 
 SECRET = "operations-test-secret-of-enough-length!!"
 
@@ -89,3 +92,21 @@ def test_cli_token_rebuild_history_and_retention(tmp_path: Path) -> None:
     dry = cli(tmp_path, "retention", "run", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "dry run" in dry.stdout
+
+
+def test_status_shows_lag_in_events_and_seconds(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, jwt_secret=SECRET)
+    store = open_event_store(settings)
+    customer = Customer.register(
+        tenant_id="acme", actor="alice", customer_type=CustomerType.NEW, profile={"firstName": "A"}
+    )
+    store.save(customer)
+    store.close()
+    time.sleep(1.1)  # nothing projects: the event ages
+    status = cli(tmp_path, "projections", "status")
+    assert status.returncode == 0, status.stderr
+    rows = {line.split("│")[1].strip(): line for line in status.stdout.splitlines() if "│" in line}
+    for name in ("customer_view", "search"):
+        cells = [cell.strip() for cell in rows[name].split("│")[1:-1]]
+        assert cells[3] == "1"  # lag events
+        assert float(cells[4]) >= 1.0  # lag seconds: the unapplied event's age
