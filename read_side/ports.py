@@ -88,3 +88,31 @@ class SearchIndex(ProjectionSink, Protocol):
     async def search(self, query: ListQuery) -> Page:
         """Matching ids in sort order (ties broken by id), `total`, and `next_cursor`."""
         ...
+
+
+class ManagedGeneration(ProjectionSink, Protocol):
+    """What every read-model adapter offers beyond its port: one generation of the model,
+    managed for blue/green rebuilds (and tests)."""
+
+    generation: int
+
+    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Insert final documents of customers this generation does not hold yet (a rebuild's
+        in-memory staging), without reading; the checkpoint does not move."""
+        ...
+
+    async def activate(self) -> None:
+        """Make this adapter's generation the active one for its `name`."""
+        ...
+
+    async def active_generation(self) -> int:
+        """The active generation for `name` (1 when none was recorded)."""
+        ...
+
+    async def drop(self) -> None:
+        """Delete this generation's data and checkpoint."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the adapter owns."""
+        ...

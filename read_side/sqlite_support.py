@@ -1,8 +1,11 @@
-"""What the SQLite read-model adapters share: connection set-up and checkpoint reads."""
+"""What the SQLite read-model adapters share: connection set-up, transactions, checkpoints and
+the generation pointer (tables `projection_checkpoints` and `projection_generations`)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -24,3 +27,54 @@ def read_checkpoint(db: sqlite3.Connection, name: str, generation: int) -> int:
         (name, generation),
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` (take the write lock first: no upgrade deadlocks) ... COMMIT."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def write_checkpoint(db: sqlite3.Connection, name: str, generation: int, position: int) -> None:
+    """Store a projection generation's position; it only moves forward."""
+    db.execute(
+        "INSERT INTO projection_checkpoints (name, generation, position) VALUES (?, ?, ?) "
+        "ON CONFLICT (name, generation) DO UPDATE "
+        "SET position = max(position, excluded.position)",
+        (name, generation, position),
+    )
+
+
+def activate(db: sqlite3.Connection, name: str, generation: int) -> None:
+    """Make `generation` the active one of `name`."""
+    db.execute(
+        "INSERT INTO projection_generations (name, active) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET active = excluded.active",
+        (name, generation),
+    )
+
+
+def active_generation(db: sqlite3.Connection, name: str) -> int:
+    """The active generation of `name` (1 when none was recorded)."""
+    row = db.execute("SELECT active FROM projection_generations WHERE name = ?", (name,)).fetchone()
+    return int(row[0]) if row else 1
+
+
+def drop_generation(
+    db: sqlite3.Connection, name: str, generation: int, tables: Sequence[str]
+) -> None:
+    """Drop a generation's tables and delete its checkpoint, in one transaction."""
+    with transaction(db):
+        for table in tables:
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.execute(
+            "DELETE FROM projection_checkpoints WHERE name = ? AND generation = ?",
+            (name, generation),
+        )

@@ -15,42 +15,17 @@ neither sqlite3 nor redis.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Protocol
 
-from read_side.ports import SearchIndex
-from read_side.views import CustomerDoc
+from read_side.ports import ManagedGeneration, SearchIndex
 
 __all__ = ["ManagedSearchIndex", "check_generation", "check_name"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 
 
-class ManagedSearchIndex(SearchIndex, Protocol):
+class ManagedSearchIndex(SearchIndex, ManagedGeneration, Protocol):
     """The port plus the generation management both adapters offer (rebuilds, tests)."""
-
-    generation: int
-
-    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
-        """Insert final documents of customers this generation does not hold yet (a rebuild's
-        in-memory staging), without reading; the checkpoint does not move."""
-        ...
-
-    async def activate(self) -> None:
-        """Make this adapter's generation the active one for its `name`."""
-        ...
-
-    async def active_generation(self) -> int:
-        """The active generation for `name` (1 when none was recorded)."""
-        ...
-
-    async def drop(self) -> None:
-        """Delete this generation's index data and checkpoint."""
-        ...
-
-    async def close(self) -> None:
-        """Release what the adapter owns."""
-        ...
 
 
 def check_name(name: str) -> str:

@@ -24,7 +24,15 @@ from read_side.events import EventEnvelope
 from read_side.ports import ListQuery, Page
 from read_side.search import check_generation, check_name, sqlite_query, sqlite_write
 from read_side.search.model import plan
-from read_side.sqlite_support import open_connection, read_checkpoint
+from read_side.sqlite_support import (
+    activate,
+    active_generation,
+    drop_generation,
+    open_connection,
+    read_checkpoint,
+    transaction,
+    write_checkpoint,
+)
 from read_side.views import CustomerDoc, evolve
 
 T = TypeVar("T")
@@ -72,14 +80,8 @@ class SQLiteSearchIndex:
             # the next call of any other kind), much faster than row by row.
             sqlite_write.drop_sort_indexes(db, self.table)
             self._indexes_deferred = True
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             sqlite_write.insert_fresh(db, self.table, prepared)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     def _purge_deleted_tokens(self) -> None:
         db = self._db()
@@ -139,9 +141,7 @@ class SQLiteSearchIndex:
         return read_checkpoint(self._db(), self.name, self.generation)
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db()) as db:
             keys = {(event.tenant_id, event.customer_id) for event in events}
             loaded = sqlite_write.load(db, self.table, keys)
             current: dict[Key, CustomerDoc | None] = {k: doc for k, (_, doc) in loaded.items()}
@@ -152,47 +152,15 @@ class SQLiteSearchIndex:
                 rid, old = loaded.get(key, (None, None))
                 if doc is not old:
                     sqlite_write.write(db, self.table, rid, old, doc)
-            db.execute(
-                "INSERT INTO projection_checkpoints (name, generation, position) VALUES (?, ?, ?) "
-                "ON CONFLICT (name, generation) DO UPDATE "
-                "SET position = max(position, excluded.position)",
-                (self.name, self.generation, position),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+            write_checkpoint(db, self.name, self.generation, position)
 
     def _activate(self) -> None:
-        self._db().execute(
-            "INSERT INTO projection_generations (name, active) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET active = excluded.active",
-            (self.name, self.generation),
-        )
+        activate(self._db(), self.name, self.generation)
 
     def _active_generation(self) -> int:
-        row = (
-            self._db()
-            .execute("SELECT active FROM projection_generations WHERE name = ?", (self.name,))
-            .fetchone()
-        )
-        return int(row[0]) if row else 1
+        return active_generation(self._db(), self.name)
 
     def _drop(self) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(f"DROP TABLE IF EXISTS {self.table}_fts")
-            db.execute(f"DROP TABLE IF EXISTS {self.table}")
-            db.execute(f"DROP TABLE IF EXISTS {self.table}_counts")
-            db.execute(
-                "DELETE FROM projection_checkpoints WHERE name = ? AND generation = ?",
-                (self.name, self.generation),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        tables = [f"{self.table}_fts", self.table, f"{self.table}_counts"]
+        drop_generation(self._db(), self.name, self.generation, tables)
         self._ready = False

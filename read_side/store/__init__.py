@@ -10,42 +10,17 @@ neither sqlite3 nor pymongo.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Protocol
 
-from read_side.ports import CustomerViewStore
-from read_side.views import CustomerDoc
+from read_side.ports import CustomerViewStore, ManagedGeneration
 
 __all__ = ["ManagedViewStore", "table_name"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 
 
-class ManagedViewStore(CustomerViewStore, Protocol):
+class ManagedViewStore(CustomerViewStore, ManagedGeneration, Protocol):
     """The port plus the generation management both adapters offer (rebuilds, tests)."""
-
-    generation: int
-
-    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
-        """Insert final documents of customers this generation does not hold yet (a rebuild's
-        in-memory staging), without reading; the checkpoint does not move."""
-        ...
-
-    async def activate(self) -> None:
-        """Make this adapter's generation the active one for its `name`."""
-        ...
-
-    async def active_generation(self) -> int:
-        """The active generation for `name` (1 when none was recorded)."""
-        ...
-
-    async def drop(self) -> None:
-        """Delete this generation's documents and checkpoint."""
-        ...
-
-    async def close(self) -> None:
-        """Release what the adapter owns."""
-        ...
 
     async def count(self) -> int:
         """How many documents this generation holds."""

@@ -12,14 +12,21 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from read_side.events import EventEnvelope
-from read_side.sqlite_support import open_connection, read_checkpoint
+from read_side.sqlite_support import (
+    activate,
+    active_generation,
+    drop_generation,
+    open_connection,
+    read_checkpoint,
+    transaction,
+    write_checkpoint,
+)
 from read_side.store import table_name
 from read_side.views import CustomerDoc, evolve
 
@@ -152,7 +159,7 @@ class SQLiteViewStore:
         return found
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
-        with _transaction(self._db()) as db:
+        with transaction(self._db()) as db:
             loaded = self._load({(e.tenant_id, e.customer_id) for e in events})
             current: dict[Key, CustomerDoc | None] = dict(loaded)
             for event in events:
@@ -172,42 +179,23 @@ class SQLiteViewStore:
             self._write_checkpoint(db, position)
 
     def _write_fresh(self, rows: list[tuple[str, str, int, str]]) -> None:
-        with _transaction(self._db()) as db:
+        with transaction(self._db()) as db:
             db.executemany(
                 f"INSERT INTO {self.table} (id, tenant_id, version, doc) VALUES (?, ?, ?, ?)",  # noqa: S608
                 rows,
             )
 
     def _write_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
-        db.execute(
-            "INSERT INTO projection_checkpoints (name, generation, position) VALUES (?, ?, ?) "
-            "ON CONFLICT (name, generation) DO UPDATE "
-            "SET position = max(position, excluded.position)",
-            (self.name, self.generation, position),
-        )
+        write_checkpoint(db, self.name, self.generation, position)
 
     def _activate(self) -> None:
-        self._db().execute(
-            "INSERT INTO projection_generations (name, active) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET active = excluded.active",
-            (self.name, self.generation),
-        )
+        activate(self._db(), self.name, self.generation)
 
     def _active_generation(self) -> int:
-        row = (
-            self._db()
-            .execute("SELECT active FROM projection_generations WHERE name = ?", (self.name,))
-            .fetchone()
-        )
-        return int(row[0]) if row else 1
+        return active_generation(self._db(), self.name)
 
     def _drop(self) -> None:
-        with _transaction(self._db()) as db:
-            db.execute(f"DROP TABLE IF EXISTS {self.table}")
-            db.execute(
-                "DELETE FROM projection_checkpoints WHERE name = ? AND generation = ?",
-                (self.name, self.generation),
-            )
+        drop_generation(self._db(), self.name, self.generation, [self.table])
         self._ready = False
 
     def _deleted_before(self, cutoff: str) -> list[tuple[str, str, str]]:
@@ -226,16 +214,3 @@ class SQLiteViewStore:
 
 def _fresh_rows(docs: list[CustomerDoc]) -> list[tuple[str, str, int, str]]:
     return [(d["id"], d["tenantId"], d["version"], json.dumps(d, ensure_ascii=False)) for d in docs]
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """`BEGIN IMMEDIATE` (take the write lock first: no upgrade deadlocks) ... COMMIT."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

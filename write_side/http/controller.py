@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, patch, post, put
+from litestar import HttpMethod, Request, Response, delete, post, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -124,16 +124,22 @@ async def create(
     return respond(outcome, location=outcome.status == 201)
 
 
-@put(
+def _update_operation_id(_handler: Any, method: Any, _path: Any) -> str:
+    """Distinct OpenAPI operation ids for the two methods of one update handler."""
+    return "patchCustomer" if str(method).upper().endswith("PATCH") else "replaceCustomerFields"
+
+
+@route(
     "/{customer_id:uuid}",
+    http_method=[HttpMethod.PUT, HttpMethod.PATCH],
     tags=["customers: commands"],
-    operation_id="replaceCustomerFields",
-    summary="Update a customer (partial)",
+    operation_id=_update_operation_id,
+    summary="Update a customer (JSON merge patch; PUT and PATCH alike)",
     guards=[requires(Permission.WRITE)],
     response_headers=COMMAND_HEADERS,
     responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
 )
-async def put_customer(
+async def update_customer(
     request: Request[Any, Any, Any],
     customer_id: CustomerId,
     data: JSONBody[CustomerWrite],
@@ -141,29 +147,7 @@ async def put_customer(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response[CustomerResource]:
-    """Only the fields present change; `null` clears a field."""
-    meta = await command_meta(request, idempotency_key, if_match)
-    return respond(await commands.update(meta, customer_id, data.to_input()))
-
-
-@patch(
-    "/{customer_id:uuid}",
-    tags=["customers: commands"],
-    operation_id="patchCustomer",
-    summary="Update a customer (JSON merge patch)",
-    guards=[requires(Permission.WRITE)],
-    response_headers=COMMAND_HEADERS,
-    responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
-)
-async def patch_customer(
-    request: Request[Any, Any, Any],
-    customer_id: CustomerId,
-    data: JSONBody[CustomerWrite],
-    commands: Commands,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response[CustomerResource]:
-    """Same semantics as PUT."""
+    """Only the fields present change; `null` clears a field (PUT and PATCH alike)."""
     meta = await command_meta(request, idempotency_key, if_match)
     return respond(await commands.update(meta, customer_id, data.to_input()))
 
@@ -214,4 +198,4 @@ async def restore_customer(
     return respond(await commands.restore(meta, customer_id, check_reason(reason)))
 
 
-COMMAND_HANDLERS = [create, put_customer, patch_customer, delete_customer, restore_customer]
+COMMAND_HANDLERS = [create, update_customer, delete_customer, restore_customer]
