@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,10 +58,19 @@ class LogBatch:
 
 
 class EventLog:
-    """Synchronous reader of the global, ordered notification log (call it off the loop)."""
+    """Synchronous reader of the global, ordered notification log (call it off the loop).
 
-    def __init__(self, app: CustomersApplication) -> None:
+    The projections of a process usually read the same batch one after the other, so recent
+    non-empty batches are kept and shared: each stored event is decoded and decrypted once
+    per process, not once per projection. A kept batch may end before events stored since,
+    which the next read (from its last position) picks up; empty batches are never kept.
+    """
+
+    def __init__(self, app: CustomersApplication, *, keep: int = 8) -> None:
         self.app = app
+        self._keep = keep
+        self._recent: OrderedDict[tuple[int, int, tuple[int, int] | None], LogBatch] = OrderedDict()
+        self._lock = threading.Lock()
 
     def head(self) -> int:
         """The position of the newest stored event (0 when empty)."""
@@ -69,6 +80,20 @@ class EventLog:
         """Up to `limit` notifications after position `after`, Customer events enveloped;
         with `partition=(index, count)` only events of customers with `uuid % count == index`
         are decoded (a rebuild's worker processes)."""
+        key = (after, limit, partition)
+        with self._lock:
+            kept = self._recent.get(key)
+        if kept is not None:
+            return kept
+        batch = self._read(after, limit, partition)
+        if batch.notifications and self._keep:
+            with self._lock:
+                self._recent[key] = batch
+                while len(self._recent) > self._keep:
+                    self._recent.popitem(last=False)
+        return batch
+
+    def _read(self, after: int, limit: int, partition: tuple[int, int] | None) -> LogBatch:
         notifications = self.app.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )

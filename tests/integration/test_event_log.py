@@ -1,0 +1,45 @@
+"""The event log reader shares recent batches between projections without hiding new events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from projectors.envelopes import EventLog
+from shared.principal import Principal, Role
+from write_side.application.commands import CustomerCommands, ProfileInput
+from write_side.application.decisions import CommandMeta
+
+ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
+
+
+async def create(commands: CustomerCommands, name: str) -> None:
+    await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": name}))
+
+
+async def test_projections_share_a_decoded_batch_and_still_see_later_events(
+    commands: CustomerCommands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await create(commands, "One")
+    log = EventLog(commands.app)
+    decoded: list[Any] = []
+    original = commands.app.mapper.to_domain_event
+
+    def counting(stored: Any) -> Any:
+        decoded.append(stored)
+        return original(stored)
+
+    monkeypatch.setattr(commands.app.mapper, "to_domain_event", counting)
+    first = log.read(0, 100)
+    assert log.read(0, 100) is first  # the second projection gets the same decoded batch
+    once = len(decoded)
+    assert once >= 1
+    await create(commands, "Two")
+    again = log.read(0, 100)  # kept: ends where it ended, the next read goes on from there
+    assert again is first and len(decoded) == once
+    later = log.read(first.last_position, 100)
+    assert [e.data["profile"]["firstName"] for e in later.envelopes] == ["Two"]
+    empty = log.read(later.last_position, 100)
+    await create(commands, "Three")
+    assert empty.envelopes == [] and log.read(later.last_position, 100).envelopes  # never kept
