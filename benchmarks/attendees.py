@@ -1,7 +1,8 @@
 """Benchmark: attendees processed per second through RabbitMQ, against the real service.
 
     python -m benchmarks.attendees [--services] [--orders 2000] [--rate 0] [--inflight 64]
-                                   [--max-seconds 120] [--warmup 100] [--py-spy OUT.txt]
+                                   [--max-seconds 120] [--warmup 100] [--workers 1]
+                                   [--py-spy OUT.txt]
 
 The service runs as a subprocess (`python -m entrypoints.cli serve`) with `CUSTOMERS_AMQP_URL`
 set, so it consumes `customers.orders` (bound to `orders.events`) and its broker relay
@@ -15,7 +16,9 @@ queue bound to `customers.events`.
 `--rate 0` (default) publishes as fast as the consumer drains: at most `--inflight` orders
 published and not yet processed. `--rate R` publishes R orders/s, steadily. Publishing stops
 after `--orders` or `--max-seconds`; orders not processed 20 s after that count as missing.
-`--warmup` orders go first and are not measured.
+`--warmup` orders go first and are not measured. `--workers N` runs `serve --workers N`: every
+process consumes (competing consumers), one runs the projections; /metrics figures (group
+commit) are then those of the process that answered.
 
 Embedded (default): SQLite event store and read models in a temporary data dir, plus RabbitMQ.
 `--services`: PostgreSQL (a fresh schema), MongoDB (a fresh database), Redis db 12
@@ -432,7 +435,7 @@ def free_port() -> int:
 
 
 def start_service(
-    amqp_url: str, data_dir: Path, port: int, stores: Stores | None, log: Path
+    amqp_url: str, data_dir: Path, port: int, stores: Stores | None, log: Path, workers: int = 1
 ) -> subprocess.Popen[bytes]:
     """`customers serve` with the broker (and the services), waiting until /health answers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")}
@@ -448,7 +451,7 @@ def start_service(
         env["CUSTOMERS_MONGO_URL"] = stores.mongo
         env["CUSTOMERS_REDIS_URL"] = stores.redis
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
-    command += ["--data-dir", str(data_dir)]
+    command += ["--data-dir", str(data_dir), "--workers", str(workers)]
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
@@ -524,6 +527,7 @@ class Options:
     py_spy_seconds: float
     py_spy_idle: bool
     py_spy_gil: bool
+    workers: int = 1
 
 
 async def wait_for_consumer(connection: AbstractConnection, seconds: float = 30) -> None:
@@ -648,7 +652,13 @@ async def measure(
         with tempfile.TemporaryDirectory(prefix="bench-attendees-") as data_dir:
             log = Path(data_dir) / "service.log"
             service = await asyncio.to_thread(
-                start_service, amqp_url, Path(data_dir) / "data", port, stores, log
+                start_service,
+                amqp_url,
+                Path(data_dir) / "data",
+                port,
+                stores,
+                log,
+                options.workers,
             )
             extra["pid"] = service.pid
             print(f"service pid {service.pid}, port {port}", file=sys.stderr, flush=True)
@@ -669,7 +679,7 @@ async def measure(
                 extra["cpu"] = cpu_seconds(service.pid) - cpu_before
                 extra["load"] = os.getloadavg()[0]
                 extra["metrics"] = (metrics_before, await asyncio.to_thread(scrape, port))
-                await check_broker(connection, before, extra)
+                await check_broker(connection, before, extra, options.workers)
                 if spy is not None:
                     _, errors = await asyncio.to_thread(
                         spy.communicate, None, options.py_spy_seconds + 30
@@ -693,11 +703,11 @@ async def measure(
 
 
 async def check_broker(
-    connection: AbstractConnection, before: BrokerState, extra: dict[str, Any]
+    connection: AbstractConnection, before: BrokerState, extra: dict[str, Any], workers: int = 1
 ) -> None:
     """Dead-lettered orders of this run, and a warning if another consumer joined."""
     consumers = await queue_state(connection, ORDERS_QUEUE)
-    if consumers is not None and consumers[1] > 1:
+    if consumers is not None and consumers[1] > workers:
         extra["notes"].append(
             f"WARNING: {consumers[1]} consumers on {ORDERS_QUEUE} at the end: "
             "another service took part of the orders"
@@ -795,6 +805,7 @@ def main() -> None:
     parser.add_argument("--inflight", type=int, default=64, help="closed-loop window (rate 0)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="publishing bound")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="service processes (all consume)")
     parser.add_argument("--amqp", default=os.environ.get("CUSTOMERS_TEST_AMQP_URL"))
     parser.add_argument("--port", type=int, default=0, help="service port (0 = any free)")
     parser.add_argument("--py-spy", type=Path, help="record the service with py-spy (raw)")
@@ -817,6 +828,7 @@ def main() -> None:
         py_spy_seconds=args.py_spy_seconds,
         py_spy_idle=args.py_spy_idle,
         py_spy_gil=args.py_spy_gil,
+        workers=max(1, args.workers),
     )
     phase, extra = asyncio.run(benchmark(options, args.amqp, args.port or free_port()))
     if "pid" in extra and options.py_spy is not None:
