@@ -8,6 +8,13 @@ from typing import Any
 
 import pytest
 
+# The shared contract bodies live in helper modules: give their asserts pytest's messages.
+pytest.register_assert_rewrite(
+    "tests.contract.search_contract_base",
+    "tests.contract.search_contract_matching",
+    "tests.contract.search_contract_ordering",
+)
+
 VIEW_KINDS = ("sqlite_view", "mongo_view")
 SEARCH_KINDS = ("sqlite_search", "redis_search")
 

@@ -10,7 +10,7 @@ from typing import Any
 from read_side.events import EventEnvelope
 from read_side.ports import ListQuery
 from read_side.views import CustomerDoc, evolve_in_place
-from tests.contract.test_search_index_contract import Log, cid
+from tests.contract.search_contract_base import Log, cid
 
 QUERIES: tuple[dict[str, Any], ...] = (
     {},

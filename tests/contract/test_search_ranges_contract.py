@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from read_side.ports import ListQuery
-from tests.contract.test_search_index_contract import Log, cid
+from tests.contract.search_contract_base import Log, cid
 
 START = datetime(2023, 12, 30, 22, 0, tzinfo=UTC)
 
