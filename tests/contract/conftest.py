@@ -13,6 +13,8 @@ pytest.register_assert_rewrite(
     "tests.contract.search_contract_base",
     "tests.contract.search_contract_matching",
     "tests.contract.search_contract_ordering",
+    "tests.contract.view_contract_base",
+    "tests.contract.view_contract_crashes",
 )
 
 VIEW_KINDS = ("sqlite_view", "mongo_view")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,65 +14,12 @@ from read_side.store import ManagedViewStore
 from read_side.store.mongo_store import MongoViewStore
 from read_side.store.sqlite_store import SQLiteViewStore
 from read_side.views import CustomerDoc, evolve
-
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-Crash = Callable[[ManagedViewStore, list[EventEnvelope], int], Awaitable[None]]
-
-
-class Log:
-    """Builds EventEnvelopes with increasing positions and per-customer versions."""
-
-    def __init__(self) -> None:
-        self.position = 0
-        self.versions: dict[tuple[str, str], int] = {}
-
-    def event(self, kind: str, tenant: str, customer: str, **data: Any) -> EventEnvelope:
-        self.position += 1
-        version = self.versions.get((tenant, customer), 0) + 1
-        self.versions[(tenant, customer)] = version
-        return EventEnvelope(
-            position=self.position,
-            event_id=str(uuid.uuid4()),
-            type=f"customer.{kind}",
-            customer_id=customer,
-            version=version,
-            occurred_at=T0 + timedelta(seconds=self.position),
-            tenant_id=tenant,
-            actor="user-1",
-            data=data,
-        )
-
-    def created(self, tenant: str, customer: str, **profile: Any) -> EventEnvelope:
-        profile = {"firstName": "Ada", "email": f"{customer[:8]}@example.com"} | profile
-        return self.event("created", tenant, customer, customer_type="new", profile=profile)
-
-    def changed(self, tenant: str, customer: str, **changes: Any) -> EventEnvelope:
-        return self.event("profile_changed", tenant, customer, changes=changes)
+from tests.contract.view_contract_base import Log, fold, new_id
+from tests.contract.view_contract_crashes import CrashContract
 
 
-def fold(events: Iterable[EventEnvelope]) -> dict[tuple[str, str], CustomerDoc]:
-    """What `evolve` alone makes of the events, per (tenant, customer)."""
-    docs: dict[tuple[str, str], CustomerDoc | None] = {}
-    for event in events:
-        key = (event.tenant_id, event.customer_id)
-        docs[key] = evolve(docs.get(key), event)
-    return {key: doc for key, doc in docs.items() if doc is not None}
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-async def snapshot(store: ManagedViewStore, keys: Sequence[tuple[str, str]]) -> list[Any]:
-    return [await store.get(tenant, customer) for tenant, customer in keys]
-
-
-class ViewStoreContract:
+class ViewStoreContract(CrashContract):
     """The behaviour every `CustomerViewStore` adapter must have."""
-
-    async def make_store(self, generation: int = 1) -> ManagedViewStore:
-        """A store on this test's isolated storage (same storage for every generation)."""
-        raise NotImplementedError
 
     async def test_apply_then_get_equals_evolve(self) -> None:
         store, log, c = await self.make_store(), Log(), new_id()
@@ -130,69 +75,6 @@ class ViewStoreContract:
         assert await store.get("t1", c) == expected
         assert await store.checkpoint() == 4
         assert await store.count() == 1
-
-    async def _replay_matches_fresh(self, crash: Crash) -> None:
-        """Create customers, then break the store mid-way through one batch with `crash`,
-        replay the batch from the old checkpoint and compare with a fresh generation."""
-        store, log, ids = await self.make_store(), Log(), [new_id() for _ in range(6)]
-        first = [log.created("t1", i) for i in ids]
-        batch = [log.changed("t1", i, lastName="A") for i in ids[:4]]
-        batch += [log.event("deleted", "t1", ids[1])]
-        batch += [log.changed("t1", i, lastName="B") for i in ids[2:]]
-        await store.apply(first, first[-1].position)
-        old_checkpoint = await store.checkpoint()
-        await crash(store, batch, old_checkpoint)
-        assert await store.checkpoint() == old_checkpoint
-
-        await store.apply(batch, batch[-1].position)  # the runner replays from its checkpoint
-        fresh = await self.make_store(generation=2)
-        everything = first + batch
-        await fresh.apply(everything, everything[-1].position)
-        keys = [("t1", i) for i in ids]
-        assert await snapshot(store, keys) == await snapshot(fresh, keys)
-        assert await snapshot(store, keys) == [fold(everything)[k] for k in keys]
-        assert await store.checkpoint() == await fresh.checkpoint() == everything[-1].position
-
-    async def test_crash_before_checkpoint_then_replay_equals_fresh_replay(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        async def crash(store: ManagedViewStore, batch: list[EventEnvelope], _: int) -> None:
-            # The documents may or may not be durable (adapter-specific), the checkpoint is not.
-            def fail(*args: Any) -> None:
-                raise RuntimeError("crash before the checkpoint")
-
-            monkeypatch.setattr(store, "_write_checkpoint", fail)
-            with pytest.raises(RuntimeError):
-                await store.apply(batch, batch[-1].position)
-            monkeypatch.undo()
-
-        await self._replay_matches_fresh(crash)
-
-    async def test_half_a_batch_written_then_replay_equals_fresh_replay(self) -> None:
-        async def crash(store: ManagedViewStore, batch: list[EventEnvelope], old: int) -> None:
-            # The first half of the batch reached the store; the checkpoint stayed put.
-            await store.apply(batch[: len(batch) // 2], old)
-
-        await self._replay_matches_fresh(crash)
-
-    async def test_a_batch_of_creates_reapplied_after_a_crash_equals_fresh_replay(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        store, log, ids = await self.make_store(), Log(), [new_id() for _ in range(4)]
-        batch = [log.created("t1", i, firstName="Ann") for i in ids]
-        batch += [log.changed("t1", i, lastName="Lee") for i in ids[:2]]
-
-        def fail(*args: Any) -> None:
-            raise RuntimeError("crash before the checkpoint")
-
-        monkeypatch.setattr(store, "_write_checkpoint", fail)
-        with pytest.raises(RuntimeError):
-            await store.apply(batch, batch[-1].position)  # documents stored, checkpoint not
-        monkeypatch.undo()
-        await store.apply(batch, batch[-1].position)  # the creates meet stored documents
-        keys = [("t1", i) for i in ids]
-        assert await snapshot(store, keys) == [fold(batch)[k] for k in keys]
-        assert await store.checkpoint() == batch[-1].position
 
     async def test_generations_are_isolated_and_switchable(self) -> None:
         blue, green, log, c = await self.make_store(1), await self.make_store(2), Log(), new_id()
