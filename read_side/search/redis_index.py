@@ -3,12 +3,13 @@
 Key layout: `redis_keys`; the query is one Lua script (`redis_lua.SEARCH`). `apply` loads
 the stored documents of the batch's customers in one pipeline, evolves them in memory
 (version-guarded, so re-applying a batch changes nothing), then sends every index change and
-the checkpoint in ONE MULTI/EXEC pipeline (`redis_write`). The checkpoint only moves forward.
-One writer per generation is assumed (the projector runner), as for every projection sink.
+the checkpoint in ONE server-side script call (`redis_write.BULK`, atomic). The checkpoint
+only moves forward. One writer per generation is assumed (the projector runner), as for
+every projection sink.
 
 Works with `decode_responses` on or off and with RESP2 or RESP3. On Redis Cluster a tenant's
 keys share one slot, so the search script is valid there; an `apply` batch spanning tenants
-needs a single Redis node (MULTI/EXEC cannot span slots) and `drop` scans one node.
+needs a single Redis node (a script cannot span slots) and `drop` scans one node.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from read_side.search.model import STATES, Plan, plan, restored
 from read_side.search.redis_buckets import cover
 from read_side.search.redis_keys import Keys, check_prefix, epoch_ms, member
 from read_side.search.redis_lua import SEARCH
-from read_side.search.redis_write import BULK, CHECKPOINT, Changes
+from read_side.search.redis_write import BULK, Changes
 from read_side.views import CustomerDoc, evolve
 
 Key = tuple[str, str]
@@ -86,10 +87,9 @@ class RedisSearchIndex:
             old, new = loaded.get(key), current.get(key)
             if new is not old:
                 changes.add(old, new)
-        async with self.client.pipeline(transaction=True) as pipe:
-            changes.queue(pipe)
-            pipe.eval(CHECKPOINT, 1, self.keys.checkpoint, position)
-            await pipe.execute()
+        # One script: every change and the checkpoint, atomically (no MULTI/EXEC of hundreds
+        # of commands, whose client-side cost dominated a batch).
+        await self._bulk(keys=[self.keys.checkpoint], args=[changes.payload(), position])
 
     async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
         """Index final documents of customers this generation does not hold (a rebuild's

@@ -1,7 +1,7 @@
-"""Index changes of one `apply` batch on Redis, as commands for a MULTI/EXEC pipeline (pure
-until `queue`). Each customer's old and new indexed forms are diffed, so a change touches only
-the sets and zset members that differ, and removes stale tokens (a renamed customer leaves the
-sets of its old name)."""
+"""Index changes of one `apply` batch on Redis, as the JSON argument of the `BULK` script
+(pure until sent). Each customer's old and new indexed forms are diffed, so a change touches
+only the sets and zset members that differ, and removes stale tokens (a renamed customer
+leaves the sets of its old name)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,10 @@ from read_side.search.model import Entry, entry, stored
 from read_side.search.redis_keys import Keys, epoch_ms
 from read_side.views import CustomerDoc
 
-# Moves the checkpoint forward only (re-applying an older batch never rewinds it).
-CHECKPOINT = r"""
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-return 0
-"""
-
 # Runs the changes of `Changes.payload()` server-side: one call instead of a command per key
-# (the client's per-command cost dominates bulk writes). Removals first, as in `queue`.
+# (the client's per-command cost dominates bulk writes). Removals first, as in `queue`. With
+# KEYS[1] (a checkpoint) it also moves that checkpoint forward to ARGV[2], atomically with the
+# changes (a script runs as one unit).
 BULK = r"""
 local ops = cjson.decode(ARGV[1])
 local function chunks(list, command, key)
@@ -37,6 +32,10 @@ for key, scored in pairs(ops.zadd) do chunks(scored, 'ZADD', key) end
 for key, pairs_ in pairs(ops.hset) do chunks(pairs_, 'HSET', key) end
 for key, document in pairs(ops.docs) do
   if document == cjson.null then redis.call('DEL', key) else redis.call('SET', key, document) end
+end
+if KEYS[1] then
+  local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if tonumber(ARGV[2]) > current then redis.call('SET', KEYS[1], ARGV[2]) end
 end
 return 0
 """
@@ -107,26 +106,6 @@ class Changes:
             },
             separators=(",", ":"),
         )
-
-    def queue(self, pipe: Any) -> None:
-        """Queue every change on a (MULTI/EXEC) pipeline."""
-        for key, removed in self.srem.items():
-            pipe.srem(key, *removed)
-        for key, members in self.zrem.items():
-            pipe.zrem(key, *members)
-        for key, fields in self.hdel.items():
-            pipe.hdel(key, *fields)
-        for key, added in self.sadd.items():
-            pipe.sadd(key, *added)
-        for key, scored in self.zadd.items():
-            pipe.zadd(key, scored)
-        for key, mapping in self.hset.items():
-            pipe.hset(key, mapping=mapping)
-        for key, document in self.docs.items():
-            if document is None:
-                pipe.delete(key)
-            else:
-                pipe.set(key, document)
 
 
 def _flat(mapping: dict[str, Any], *, score_first: bool) -> list[Any]:
