@@ -135,22 +135,32 @@ def write(
     old: CustomerDoc | None,
     doc: CustomerDoc | None,
 ) -> None:
-    """Replace a customer's row and FTS row (`doc` None: remove them), and the counts."""
-    counts = (
-        f"INSERT INTO {table}_counts (tenant_id, state, n) VALUES (?, ?, ?) "  # noqa: S608
-        "ON CONFLICT (tenant_id, state) DO UPDATE SET n = n + excluded.n"
+    """Replace a customer's row and FTS row (`doc` None: remove them), and the counts. The FTS
+    row and the counts are left alone when they would not change (a visit, a payment)."""
+    item = entry(doc) if doc is not None else None
+    before = entry(old) if old is not None else None
+    body = fts_body(item) if item is not None else None
+    same_body = rid is not None and before is not None and body == fts_body(before)
+    same_count = (
+        item is not None
+        and before is not None
+        and (item.tenant_id, item.state) == (before.tenant_id, before.state)
     )
-    if old is not None:
-        db.execute(counts, (old["tenantId"], old.get("state") or "active", -1))
-    if doc is not None:
-        db.execute(counts, (doc["tenantId"], doc.get("state") or "active", 1))
-    if rid is not None:
+    if not same_count:
+        counts = (
+            f"INSERT INTO {table}_counts (tenant_id, state, n) VALUES (?, ?, ?) "  # noqa: S608
+            "ON CONFLICT (tenant_id, state) DO UPDATE SET n = n + excluded.n"
+        )
+        if before is not None:
+            db.execute(counts, (before.tenant_id, before.state, -1))
+        if item is not None:
+            db.execute(counts, (item.tenant_id, item.state, 1))
+    if rid is not None and not same_body:
         db.execute(f"DELETE FROM {table}_fts WHERE rowid = ?", (rid,))  # noqa: S608
-        if doc is None:
+    if item is None or doc is None:
+        if rid is not None:
             db.execute(f"DELETE FROM {table} WHERE rid = ?", (rid,))  # noqa: S608
-    if doc is None:
         return
-    item = entry(doc)
     columns = list(_COLUMNS)
     values = _row(item, doc)
     if rid is None:
@@ -163,7 +173,5 @@ def write(
     else:
         assignments = ", ".join(f"{column} = ?" for column in columns)
         db.execute(f"UPDATE {table} SET {assignments} WHERE rid = ?", [*values, rid])  # noqa: S608
-    db.execute(
-        f"INSERT INTO {table}_fts (rowid, body) VALUES (?, ?)",  # noqa: S608
-        (rid, fts_body(item)),
-    )
+    if not same_body:
+        db.execute(f"INSERT INTO {table}_fts (rowid, body) VALUES (?, ?)", (rid, body))  # noqa: S608

@@ -184,6 +184,25 @@ class MatchingContract(SearchIndexHarness):
         for query in gone:
             assert await self.ids(index, state="erased", **query) == [], query
 
+    async def test_changes_outside_the_searched_fields_keep_the_customer_findable(self) -> None:
+        log = Log()
+        index = await self.loaded(
+            log.created(cid(1), firstName="Ann", lastName="Lee", tags=["vip"]),
+            log.created(cid(2), firstName="Bob"),
+        )
+        visit = log.event(
+            "visit_recorded", "t1", cid(1), order_id="o-1", placed_at="2024-06-01T00:00:00.000Z"
+        )
+        await index.apply([visit], visit.position)
+        assert await self.ids(index, text="ann lee") == [cid(1)]
+        assert await self.ids(index, tags=("vip",), sort="-lastVisitAt") == [cid(1)]
+        assert await self.ids(index) == [cid(2), cid(1)]  # total: each customer once
+        deleted = log.event("deleted", "t1", cid(1), reason="asked")
+        await index.apply([deleted], deleted.position)
+        assert await self.ids(index, text="ann") == []
+        assert await self.ids(index, state="deleted", text="ann") == [cid(1)]
+        assert await self.ids(index) == [cid(2)]
+
     async def test_tenants_are_isolated(self) -> None:
         log = Log()
         index = await self.loaded(
