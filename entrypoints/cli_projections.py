@@ -49,7 +49,7 @@ async def show_status(settings: Settings) -> int:
         table = Table(title=f"projections (event store head {head})")
         columns = ("projection", "generation", "position", "lag events", "lag seconds")
         for column in (*columns, "dead letters"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column == "projection")
         for name, adapter in (
             (VIEW_PROJECTION, runtime.read.views),
             (SEARCH_PROJECTION, runtime.read.index),
