@@ -17,13 +17,13 @@ from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLite
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.runner import ProjectionRunner
-from projectors.wakeup import PostgresWakeup
 from read_side.cache import CachingViewSink
 from read_side.consistency import ConsistencyWaiter
 from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
+from shared.pg_notify import PgChannel
 from shared.settings import Settings
 from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
@@ -54,7 +54,7 @@ class Runtime:
     privacy: PrivacyCommands
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
-    wakeup: PostgresWakeup | None = None
+    channels: list[PgChannel] = field(default_factory=list)
     background: list[asyncio.Task[None]] = field(default_factory=list)
     _lock_file: IO[str] | None = field(default=None, repr=False)
 
@@ -65,8 +65,8 @@ class Runtime:
         if self.consumer is not None:
             await self.consumer.stop()
         await self.runner.stop()
-        if self.wakeup is not None:
-            await asyncio.to_thread(self.wakeup.close)
+        for channel in self.channels:
+            await asyncio.to_thread(channel.close)
         for sink in self.runner.sinks.values():
             if isinstance(sink, BrokerRelay):
                 await sink.close()
@@ -137,17 +137,13 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         privacy=PrivacyCommands(commands),
     )
     await _prepare(read)
-    url = settings.event_store_url or ""
-    if url and not url.startswith("sqlite"):
-        # Commits of every process wake the projecting one at once (LISTEN/NOTIFY).
-        runtime.wakeup = PostgresWakeup(url)
-        commands.committer.on_commit.append(runtime.wakeup.signal)
+    wakeup = _connect_processes(runtime)
     if projections:
         runtime._lock_file = _projector_lock(settings)
         if runtime._lock_file is not None:
             commands.committer.on_commit.append(runner.notify)
-            if runtime.wakeup is not None:
-                runtime.wakeup.listen(runner.notify)
+            if wakeup is not None:
+                wakeup.listen(lambda _payload: runner.notify())
             await runner.start()
             runtime.runs_projections = True
             runtime.background.append(
@@ -162,6 +158,22 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             runtime.consumer = InboundConsumer(settings.amqp_url, handlers)
             await _start_consumer(runtime.consumer)
     return runtime
+
+
+def _connect_processes(runtime: Runtime) -> PgChannel | None:
+    """With PostgreSQL, the processes of a deployment signal each other (LISTEN/NOTIFY):
+    commits wake the projecting process at once, and an erasure evicts the customer's key from
+    every process's cache at once. Returns the wake-up channel (None on embedded SQLite)."""
+    url = runtime.settings.event_store_url or ""
+    if not url or url.startswith("sqlite"):
+        return None
+    wakeup, shredded = PgChannel(url, "events"), PgChannel(url, "shredded")
+    runtime.channels += [wakeup, shredded]
+    runtime.commands.committer.on_commit.append(lambda: wakeup.send())
+    keys = runtime.store.keys
+    keys.on_shred.append(lambda customer_id: shredded.send(str(customer_id)))
+    shredded.listen(lambda payload: keys.forget(uuid.UUID(payload)))
+    return wakeup
 
 
 def _broker_relay(settings: Settings, read: ReadAdapters) -> BrokerRelay | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -78,6 +78,7 @@ class WrappedKeyStore(CustomerKeyStore):
         self._cache = cache if cache is not None else KeyCache()
         self._local = threading.local()
         self._load_first: dict[UUID, None] = {}  # customers whose key row may predate events
+        self.on_shred: list[Callable[[UUID], None]] = []  # e.g. a broadcast to other processes
 
     # -- adapter operations (each its own short transaction) ---------------------------------
 
@@ -110,8 +111,15 @@ class WrappedKeyStore(CustomerKeyStore):
         return key.secret if key is not None else None
 
     def shred(self, customer_id: UUID) -> None:
-        """Tombstone the row and evict the cached key (this process; others within the TTL)."""
+        """Tombstone the row, evict the cached key here and tell `on_shred` listeners (other
+        processes evict theirs on that signal, or within the cache's TTL without it)."""
         self._tombstone(customer_id)
+        self.forget(customer_id)
+        for listener in self.on_shred:
+            listener(customer_id)
+
+    def forget(self, customer_id: UUID) -> None:
+        """Treat a key as shredded from now on (it was tombstoned, here or elsewhere)."""
         self._cache.put(customer_id, SHREDDED)
         self._staged().pop(customer_id, None)
 

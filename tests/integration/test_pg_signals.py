@@ -1,0 +1,106 @@
+"""Processes of one PostgreSQL deployment signal each other (LISTEN/NOTIFY): a commit wakes
+the projecting process long before its poll would, and an erasure evicts the customer's key
+from another process's cache at once instead of after the cache's time-to-live."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from projectors.dead_letters import DeadLetterBook
+from projectors.envelopes import EventLog
+from projectors.runner import ProjectionRunner
+from read_side.store.sqlite_store import SQLiteViewStore
+from shared.pg_notify import PgChannel, channel_for, conninfo_for
+from shared.principal import Principal, Role
+from shared.settings import Settings
+from write_side.application.commands import CustomerCommands, ProfileInput
+from write_side.application.decisions import CommandMeta
+from write_side.application.event_store import open_event_store
+
+ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
+
+
+def test_channels_differ_per_schema_and_name_and_conninfo_drops_the_schema() -> None:
+    url = "postgresql://u:p@h:5432/db?schema=one"
+    assert channel_for(url, "events") != channel_for(
+        "postgresql://u:p@h:5432/db?schema=two", "events"
+    )
+    assert channel_for(url, "events") != channel_for(url, "shredded")
+    assert conninfo_for(url) == "postgresql://u:p@h:5432/db"
+
+
+async def until(condition: Callable[[], bool], seconds: float, why: str) -> None:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, why
+        await asyncio.sleep(0.02)
+
+
+async def test_a_commit_elsewhere_wakes_the_projecting_process(
+    postgres_schema_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, event_store_url=postgres_schema_url)
+    writer = CustomerCommands(open_event_store(settings), index_key=b"k")  # "process A"
+    projecting = open_event_store(settings)  # "process B"
+    views = SQLiteViewStore(tmp_path / "views.db")
+    runner = ProjectionRunner(
+        EventLog(projecting), [views], DeadLetterBook(projecting), poll_interval=30.0
+    )
+    sender, listener = (
+        PgChannel(postgres_schema_url, "events"),
+        PgChannel(postgres_schema_url, "events"),
+    )
+    writer.committer.on_commit.append(lambda: sender.send())
+    try:
+        await runner.start()
+        listener.listen(lambda _payload: runner.notify())
+        await asyncio.sleep(0.5)  # LISTEN is in place, the first catch-up is done
+        created = await writer.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Woken"}))
+        position = created.position
+        checkpoints: list[int] = [0]
+
+        async def caught_up() -> None:
+            while checkpoints[-1] < position:
+                checkpoints.append(await views.checkpoint())
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(caught_up(), timeout=5)  # not woken: only the 30 s poll is left
+        doc = await views.get("acme", str(created.customer.id))
+        assert doc is not None and doc["firstName"] == "Woken"
+    finally:
+        await runner.stop()
+        sender.close()
+        listener.close()
+        await views.close()
+        writer.close()
+        writer.app.close()
+        projecting.close()
+
+
+async def test_an_erasure_evicts_the_key_in_other_processes_at_once(
+    postgres_schema_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, event_store_url=postgres_schema_url)
+    eraser, reader = open_event_store(settings), open_event_store(settings)
+    sent, heard = (
+        PgChannel(postgres_schema_url, "shredded"),
+        PgChannel(postgres_schema_url, "shredded"),
+    )
+    eraser.keys.on_shred.append(lambda customer_id: sent.send(str(customer_id)))
+    heard.listen(lambda payload: reader.keys.forget(uuid.UUID(payload)))
+    try:
+        customer_id = uuid.uuid4()
+        key = eraser.keys.get_or_create(customer_id)
+        assert reader.keys.get(customer_id) == key  # now cached in the reader for 5 minutes
+        await asyncio.sleep(0.5)  # LISTEN is in place
+        eraser.keys.shred(customer_id)
+        await until(lambda: reader.keys.get(customer_id) is None, 5, "the reader still decrypts")
+    finally:
+        sent.close()
+        heard.close()
+        eraser.close()
+        reader.close()
