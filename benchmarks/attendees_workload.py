@@ -8,6 +8,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -207,3 +208,22 @@ class Receiver:
             self.slots.release()
         if len(phase.done) == len(phase.published):
             self.all_done.set()
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line, typed."""
+
+    services: bool
+    redis_db: int
+    orders: int
+    warmup: int
+    rate: float
+    inflight: int
+    max_seconds: float
+    seed: int
+    py_spy: Path | None
+    py_spy_seconds: float
+    py_spy_idle: bool
+    py_spy_gil: bool
+    workers: int = 1

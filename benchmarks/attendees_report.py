@@ -1,0 +1,87 @@
+"""The attendees benchmark's report: one line per figure, the target, and the notes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from benchmarks.attendees_workload import (
+    TARGET,
+    Options,
+    Phase,
+)
+
+
+def table(options: Options, phase: Phase, extra: dict[str, Any]) -> Iterator[str]:
+    """The printed figures."""
+    mode = "services (PostgreSQL + MongoDB + Redis)" if options.services else "embedded (SQLite)"
+    pace = f"{options.rate:g} orders/s, steadily"
+    if not options.rate:
+        pace = f"as fast as drained (≤{options.inflight} orders in flight)"
+    elapsed = phase.elapsed
+    attendees_rate = phase.attendees / elapsed if elapsed else 0.0
+    orders_rate = len(phase.done) / elapsed if elapsed else 0.0
+    new, email, phone = phase.expected()
+    matched = phase.by_email + phase.by_phone
+    yield f"order.placed -> customer.attendees_processed via RabbitMQ, {mode} + RabbitMQ"
+    yield (
+        f"  {len(phase.published)} orders measured after {options.warmup} warm-up; "
+        f"1-5 attendees/order, ~50% returning; publishing {pace}"
+    )
+    verdict = f"{'meets' if attendees_rate >= TARGET else 'BELOW'} target {TARGET:.0f}"
+    if options.rate:
+        verdict = f"offered load {options.rate:g} orders/s; capacity needs --rate 0"
+    rows = [
+        ("attendees/s (processed)", f"{attendees_rate:9.0f}   ({verdict})"),
+        ("orders/s", f"{orders_rate:9.0f}"),
+        ("p50 publish->processed", f"{phase.percentile(0.50):9.1f} ms"),
+        ("p99 publish->processed", f"{phase.percentile(0.99):9.1f} ms"),
+        ("attendees processed", f"{phase.attendees:9d}   in {elapsed:.1f} s"),
+        (
+            "customers created/matched",
+            f"{phase.created:9d} / {matched} (email {phase.by_email}, phone {phase.by_phone})",
+        ),
+        ("  expected", f"{new:9d} / {email + phone} (email {email}, phone {phone})"),
+        ("first visits", f"{phase.first_time:9d}"),
+        (
+            "orders missing/dead-lettered",
+            f"{phase.missing:9d} / {extra.get('dead_lettered', 0)}",
+        ),
+    ]
+    before, after = extra.get("metrics", ({}, {}))
+    appended = after.get("customers_events_appended_total", 0) - before.get(
+        "customers_events_appended_total", 0
+    )
+    batches = after.get("customers_commit_batches_total", 0) - before.get(
+        "customers_commit_batches_total", 0
+    )
+    if batches:
+        rows.append(
+            (
+                "group commit",
+                f"{appended:9.0f} events in {batches:.0f} commits "
+                f"({appended / batches:.1f} events/commit)",
+            )
+        )
+    cpu = float(extra.get("cpu", 0.0))
+    if cpu and phase.attendees:
+        rows.append(
+            (
+                "service CPU",
+                f"{cpu:9.1f} s = {cpu / elapsed:.0%} of a core, "
+                f"{1000 * cpu / phase.attendees:.2f} ms/attendee "
+                f"(-> {phase.attendees / cpu:.0f} attendees per CPU-second)",
+            )
+        )
+    if "load" in extra:
+        rows.append(("host load (1 min)", f"{extra['load']:9.2f} on {os.cpu_count()} CPUs"))
+    lag = after.get('customers_projection_lag_events{projection="broker_relay"}')
+    if lag is not None:
+        rows.append(("relay lag at end", f"{lag:9.0f} events"))
+    for label, value in rows:
+        yield f"  {label:<30}{value}"
+    if extra.get("duplicates") or extra.get("foreign"):
+        yield f"  (ignored: {extra['duplicates']} duplicate, {extra['foreign']} foreign receipts)"
+    for note in extra.get("notes", []):
+        yield f"  broker clean-up: {note}" if note.startswith(("deleted", "kept")) else f"  {note}"
