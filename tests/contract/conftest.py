@@ -10,6 +10,7 @@ import pytest
 
 # The shared contract bodies live in helper modules: give their asserts pytest's messages.
 pytest.register_assert_rewrite(
+    "tests.contract.event_builder",
     "tests.contract.search_contract_base",
     "tests.contract.search_contract_matching",
     "tests.contract.search_contract_ordering",

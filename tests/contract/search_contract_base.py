@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from read_side.events import EventEnvelope
 from read_side.ports import ListQuery
 from read_side.search import ManagedSearchIndex
-
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+from tests.contract.event_builder import EventBuilder
 
 
 def cid(n: int) -> str:
@@ -18,30 +16,8 @@ def cid(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-class Log:
+class Log(EventBuilder):
     """Builds EventEnvelopes with increasing positions and per-customer versions."""
-
-    def __init__(self) -> None:
-        self.position = 0
-        self.versions: dict[tuple[str, str], int] = {}
-
-    def event(
-        self, kind: str, tenant: str, customer: str, at: datetime | None = None, **data: Any
-    ) -> EventEnvelope:
-        self.position += 1
-        version = self.versions.get((tenant, customer), 0) + 1
-        self.versions[(tenant, customer)] = version
-        return EventEnvelope(
-            position=self.position,
-            event_id=str(uuid.uuid4()),
-            type=f"customer.{kind}",
-            customer_id=customer,
-            version=version,
-            occurred_at=at or T0 + timedelta(seconds=self.position),
-            tenant_id=tenant,
-            actor="user-1",
-            data=data,
-        )
 
     def created(
         self, customer: str, tenant: str = "t1", at: datetime | None = None, **profile: Any

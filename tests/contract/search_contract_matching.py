@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.contract.search_contract_base import T0, Log, SearchIndexHarness, cid
+from tests.contract.event_builder import T0
+from tests.contract.search_contract_base import Log, SearchIndexHarness, cid
 
 
 class MatchingContract(SearchIndexHarness):

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from read_side.ports import SORT_KEYS, InvalidCursor, ListQuery
-from tests.contract.search_contract_base import T0, Log, SearchIndexHarness, cid
+from tests.contract.event_builder import T0
+from tests.contract.search_contract_base import Log, SearchIndexHarness, cid
 
 
 class OrderingContract(SearchIndexHarness):

@@ -4,39 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from read_side.events import EventEnvelope
 from read_side.store import ManagedViewStore
 from read_side.views import CustomerDoc, evolve
+from tests.contract.event_builder import EventBuilder
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 Crash = Callable[[ManagedViewStore, list[EventEnvelope], int], Awaitable[None]]
 
 
-class Log:
+class Log(EventBuilder):
     """Builds EventEnvelopes with increasing positions and per-customer versions."""
-
-    def __init__(self) -> None:
-        self.position = 0
-        self.versions: dict[tuple[str, str], int] = {}
-
-    def event(self, kind: str, tenant: str, customer: str, **data: Any) -> EventEnvelope:
-        self.position += 1
-        version = self.versions.get((tenant, customer), 0) + 1
-        self.versions[(tenant, customer)] = version
-        return EventEnvelope(
-            position=self.position,
-            event_id=str(uuid.uuid4()),
-            type=f"customer.{kind}",
-            customer_id=customer,
-            version=version,
-            occurred_at=T0 + timedelta(seconds=self.position),
-            tenant_id=tenant,
-            actor="user-1",
-            data=data,
-        )
 
     def created(self, tenant: str, customer: str, **profile: Any) -> EventEnvelope:
         profile = {"firstName": "Ada", "email": f"{customer[:8]}@example.com"} | profile
