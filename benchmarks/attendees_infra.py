@@ -26,6 +26,7 @@ from benchmarks.attendees_workload import (
     SHARED_EXCHANGES,
     SHARED_QUEUES,
 )
+from benchmarks.service import wait_for_health
 
 
 # ------------------------------------------------------------------------------- broker
@@ -223,15 +224,8 @@ def start_service(
     command += ["--data-dir", str(data_dir), "--workers", str(workers)]
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
+    if wait_for_health(process, port, 60):
+        return process
     stop_service(process)
     raise RuntimeError(f"the service did not start:\n{log.read_text(errors='replace')[-3000:]}")
 

@@ -42,17 +42,24 @@ def start_service(
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
     command += ["--data-dir", str(data_dir), "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    deadline = time.time() + timeout
+    if wait_for_health(process, port, timeout):
+        return process
+    stop_service(process)
+    raise RuntimeError(f"the service did not start (exit code {process.poll()})")
+
+
+def wait_for_health(process: subprocess.Popen[bytes], port: int, seconds: float) -> bool:
+    """True once `/health` answers; False if the process exits or `seconds` pass first."""
+    deadline = time.time() + seconds
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the service exited with {process.returncode}")
+            return False
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return process
+                return True
         except OSError:
             time.sleep(0.2)
-    stop_service(process)
-    raise RuntimeError("the service did not start")
+    return False
 
 
 def stop_service(process: subprocess.Popen[bytes]) -> None:
