@@ -20,19 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from read_side import sqlite_support
 from read_side.events import EventEnvelope
 from read_side.ports import ListQuery, Page
 from read_side.search import check_generation, check_name, sqlite_query, sqlite_write
 from read_side.search.model import plan
-from read_side.sqlite_support import (
-    activate,
-    active_generation,
-    drop_generation,
-    open_connection,
-    read_checkpoint,
-    transaction,
-    write_checkpoint,
-)
 from read_side.views import CustomerDoc, evolve
 
 T = TypeVar("T")
@@ -80,7 +72,7 @@ class SQLiteSearchIndex:
             # the next call of any other kind), much faster than row by row.
             sqlite_write.drop_sort_indexes(db, self.table)
             self._indexes_deferred = True
-        with transaction(db):
+        with sqlite_support.transaction(db):
             sqlite_write.insert_fresh(db, self.table, prepared)
 
     def _purge_deleted_tokens(self) -> None:
@@ -123,7 +115,7 @@ class SQLiteSearchIndex:
 
     def _db(self, *, fresh: bool = False) -> sqlite3.Connection:
         if self._connection is None:
-            connection = open_connection(self.path)
+            connection = sqlite_support.open_connection(self.path)
             self._connection = connection
         if not self._ready or (self._indexes_deferred and not fresh):
             # A rebuild's bulk load (`fresh`) leaves the sort indexes to the next other call.
@@ -138,10 +130,10 @@ class SQLiteSearchIndex:
             self._ready = False
 
     def _read_checkpoint(self) -> int:
-        return read_checkpoint(self._db(), self.name, self.generation)
+        return sqlite_support.read_checkpoint(self._db(), self.name, self.generation)
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
-        with transaction(self._db()) as db:
+        with sqlite_support.transaction(self._db()) as db:
             keys = {(event.tenant_id, event.customer_id) for event in events}
             loaded = sqlite_write.load(db, self.table, keys)
             current: dict[Key, CustomerDoc | None] = {k: doc for k, (_, doc) in loaded.items()}
@@ -152,15 +144,15 @@ class SQLiteSearchIndex:
                 rid, old = loaded.get(key, (None, None))
                 if doc is not old:
                     sqlite_write.write(db, self.table, rid, old, doc)
-            write_checkpoint(db, self.name, self.generation, position)
+            sqlite_support.write_checkpoint(db, self.name, self.generation, position)
 
     def _activate(self) -> None:
-        activate(self._db(), self.name, self.generation)
+        sqlite_support.activate(self._db(), self.name, self.generation)
 
     def _active_generation(self) -> int:
-        return active_generation(self._db(), self.name)
+        return sqlite_support.active_generation(self._db(), self.name)
 
     def _drop(self) -> None:
         tables = [f"{self.table}_fts", self.table, f"{self.table}_counts"]
-        drop_generation(self._db(), self.name, self.generation, tables)
+        sqlite_support.drop_generation(self._db(), self.name, self.generation, tables)
         self._ready = False

@@ -17,16 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from read_side import sqlite_support
 from read_side.events import EventEnvelope
-from read_side.sqlite_support import (
-    activate,
-    active_generation,
-    drop_generation,
-    open_connection,
-    read_checkpoint,
-    transaction,
-    write_checkpoint,
-)
 from read_side.store import table_name
 from read_side.views import CustomerDoc, evolve
 
@@ -113,7 +105,7 @@ class SQLiteViewStore:
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
-            connection = open_connection(self.path)
+            connection = sqlite_support.open_connection(self.path)
             self._connection = connection
         if not self._ready:
             self._connection.executescript(
@@ -138,7 +130,7 @@ class SQLiteViewStore:
             self._ready = False
 
     def _read_checkpoint(self) -> int:
-        return read_checkpoint(self._db(), self.name, self.generation)
+        return sqlite_support.read_checkpoint(self._db(), self.name, self.generation)
 
     def _load(self, keys: set[Key]) -> dict[Key, CustomerDoc]:
         db = self._db()
@@ -159,7 +151,7 @@ class SQLiteViewStore:
         return found
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
-        with transaction(self._db()) as db:
+        with sqlite_support.transaction(self._db()) as db:
             loaded = self._load({(e.tenant_id, e.customer_id) for e in events})
             current: dict[Key, CustomerDoc | None] = dict(loaded)
             for event in events:
@@ -179,23 +171,23 @@ class SQLiteViewStore:
             self._write_checkpoint(db, position)
 
     def _write_fresh(self, rows: list[tuple[str, str, int, str]]) -> None:
-        with transaction(self._db()) as db:
+        with sqlite_support.transaction(self._db()) as db:
             db.executemany(
                 f"INSERT INTO {self.table} (id, tenant_id, version, doc) VALUES (?, ?, ?, ?)",  # noqa: S608
                 rows,
             )
 
     def _write_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
-        write_checkpoint(db, self.name, self.generation, position)
+        sqlite_support.write_checkpoint(db, self.name, self.generation, position)
 
     def _activate(self) -> None:
-        activate(self._db(), self.name, self.generation)
+        sqlite_support.activate(self._db(), self.name, self.generation)
 
     def _active_generation(self) -> int:
-        return active_generation(self._db(), self.name)
+        return sqlite_support.active_generation(self._db(), self.name)
 
     def _drop(self) -> None:
-        drop_generation(self._db(), self.name, self.generation, [self.table])
+        sqlite_support.drop_generation(self._db(), self.name, self.generation, [self.table])
         self._ready = False
 
     def _deleted_before(self, cutoff: str) -> list[tuple[str, str, str]]:
