@@ -62,8 +62,9 @@ class EventLog:
 
     The projections of a process usually read the same batch one after the other, so recent
     non-empty batches are kept and shared: each stored event is decoded and decrypted once
-    per process, not once per projection. A kept batch may end before events stored since,
-    which the next read (from its last position) picks up; empty batches are never kept.
+    per process, not once per projection. A kept batch that ended short of `limit` is shared
+    only while nothing was stored after it: a slower projection must not be held to the
+    faster one's small batches. Empty batches are never kept.
     """
 
     def __init__(self, app: CustomersApplication, *, keep: int = 8) -> None:
@@ -83,8 +84,8 @@ class EventLog:
         key = (after, limit, partition)
         with self._lock:
             kept = self._recent.get(key)
-        if kept is not None:
-            return kept
+        if kept is not None and (kept.notifications >= limit or self.head() == kept.last_position):
+            return kept  # full, or nothing stored since: a later read would return the same
         batch = self._read(after, limit, partition)
         if batch.notifications and self._keep:
             with self._lock:
