@@ -62,9 +62,9 @@ class EventLog:
 
     The projections of a process usually read the same batch one after the other, so recent
     non-empty batches are kept and shared: each stored event is decoded and decrypted once
-    per process, not once per projection. A kept batch that ended short of `limit` is shared
-    only while nothing was stored after it: a slower projection must not be held to the
-    faster one's small batches. Empty batches are never kept.
+    per process, not once per projection. A kept batch that ended short of `limit` is extended
+    with what was stored after it (so a slower projection is not held to a faster one's small
+    batches; such a batch may hold up to a few times `limit`). Empty batches are never kept.
     """
 
     def __init__(self, app: CustomersApplication, *, keep: int = 8) -> None:
@@ -84,8 +84,15 @@ class EventLog:
         key = (after, limit, partition)
         with self._lock:
             kept = self._recent.get(key)
-        if kept is not None and (kept.notifications >= limit or self.head() == kept.last_position):
-            return kept  # full, or nothing stored since: a later read would return the same
+        if kept is not None:
+            if kept.notifications >= limit:
+                return kept  # full: a later read would return the same
+            rest = self.read(kept.last_position, limit, partition=partition)
+            if not rest.notifications:
+                return kept  # nothing stored since
+            envelopes = kept.envelopes + rest.envelopes
+            count = kept.notifications + rest.notifications
+            return LogBatch(envelopes, rest.last_position, count)
         batch = self._read(after, limit, partition)
         if batch.notifications and self._keep:
             with self._lock:
