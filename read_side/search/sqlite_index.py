@@ -14,41 +14,38 @@ and the checkpoint in ONE `BEGIN IMMEDIATE` transaction. The checkpoint only mov
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
 from read_side import sqlite_support
 from read_side.events import EventEnvelope
 from read_side.ports import ListQuery, Page
 from read_side.search import check_generation, check_name, sqlite_query, sqlite_write
 from read_side.search.model import plan
+from read_side.sqlite_adapter import SQLiteGenerationAdapter
 from read_side.views import CustomerDoc, evolve
 
-T = TypeVar("T")
 Key = tuple[str, str]
 
 
-class SQLiteSearchIndex:
+class SQLiteSearchIndex(SQLiteGenerationAdapter):
     """`SearchIndex` on SQLite. Nothing is opened until the first call."""
 
     def __init__(self, path: Path, *, name: str = "search", generation: int = 1) -> None:
-        self.path = Path(path)
-        self.name = check_name(name)
-        self.generation = check_generation(generation)
-        self.table = f"{name}_g{generation}"
-        self._executor: ThreadPoolExecutor | None = None
-        self._connection: sqlite3.Connection | None = None
-        self._ready = False
-        self._indexes_deferred = False
+        super().__init__(
+            path,
+            name=check_name(name),
+            generation=check_generation(generation),
+            table=f"{name}_g{generation}",
+        )
+
+    def _schema(self, *, complete: bool) -> str:
+        return sqlite_write.schema(self.table, sort_indexes=complete)
+
+    def _tables(self) -> list[str]:
+        return [f"{self.table}_fts", self.table, f"{self.table}_counts"]
 
     # ---------------------------------------------------------------- the port
-    async def checkpoint(self) -> int:
-        """The position of the last applied event (0 when none)."""
-        return await self._run(self._read_checkpoint)
-
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
         """Apply a batch (in log order) and store `position`, in one transaction.
 
@@ -86,52 +83,6 @@ class SQLiteSearchIndex:
         prepared = plan(query)
         return await self._run(lambda: sqlite_query.search(self._db(), self.table, prepared, query))
 
-    # ---------------------------------------------------------------- management
-    async def activate(self) -> None:
-        """Make this generation the active one for `name`."""
-        await self._run(self._activate)
-
-    async def active_generation(self) -> int:
-        """The active generation for `name` (1 when none was recorded)."""
-        return await self._run(self._active_generation)
-
-    async def drop(self) -> None:
-        """Drop this generation's tables and delete its checkpoint."""
-        await self._run(self._drop)
-
-    async def close(self) -> None:
-        """Close the connection and stop the worker thread (a later call reopens them)."""
-        if self._executor is None:
-            return
-        await self._run(self._close_connection)
-        self._executor.shutdown(wait=True)
-        self._executor = None
-
-    # ---------------------------------------------------------------- worker thread
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-{self.table}")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
-
-    def _db(self, *, fresh: bool = False) -> sqlite3.Connection:
-        if self._connection is None:
-            connection = sqlite_support.open_connection(self.path)
-            self._connection = connection
-        if not self._ready or (self._indexes_deferred and not fresh):
-            # A rebuild's bulk load (`fresh`) leaves the sort indexes to the next other call.
-            self._connection.executescript(sqlite_write.schema(self.table, sort_indexes=not fresh))
-            self._ready, self._indexes_deferred = True, fresh
-        return self._connection
-
-    def _close_connection(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-            self._ready = False
-
-    def _read_checkpoint(self) -> int:
-        return sqlite_support.read_checkpoint(self._db(), self.name, self.generation)
-
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
         with sqlite_support.transaction(self._db()) as db:
             keys = {(event.tenant_id, event.customer_id) for event in events}
@@ -144,15 +95,4 @@ class SQLiteSearchIndex:
                 rid, old = loaded.get(key, (None, None))
                 if doc is not old:
                     sqlite_write.write(db, self.table, rid, old, doc)
-            sqlite_support.write_checkpoint(db, self.name, self.generation, position)
-
-    def _activate(self) -> None:
-        sqlite_support.activate(self._db(), self.name, self.generation)
-
-    def _active_generation(self) -> int:
-        return sqlite_support.active_generation(self._db(), self.name)
-
-    def _drop(self) -> None:
-        tables = [f"{self.table}_fts", self.table, f"{self.table}_counts"]
-        sqlite_support.drop_generation(self._db(), self.name, self.generation, tables)
-        self._ready = False
+            self._write_checkpoint(db, position)

@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
 from read_side import sqlite_support
 from read_side.events import EventEnvelope
+from read_side.sqlite_adapter import SQLiteGenerationAdapter
 from read_side.store import table_name
 from read_side.views import CustomerDoc, evolve
 
-T = TypeVar("T")
 Key = tuple[str, str]
 _CHUNK = 400  # ids per `IN (...)`, well below SQLite's bound-parameter limit
 
 
-class SQLiteViewStore:
+class SQLiteViewStore(SQLiteGenerationAdapter):
     """`CustomerViewStore` on SQLite: table `{name}_g{generation}`, shared checkpoint tables.
 
     Nothing is opened until the first call; `close()` closes the connection and its thread.
@@ -35,18 +32,25 @@ class SQLiteViewStore:
     """
 
     def __init__(self, path: Path, *, name: str = "customer_view", generation: int = 1) -> None:
-        self.path = Path(path)
-        self.name = name
-        self.generation = generation
-        self.table = table_name(name, generation)
-        self._executor: ThreadPoolExecutor | None = None
-        self._connection: sqlite3.Connection | None = None
-        self._ready = False
+        table = table_name(name, generation)
+        super().__init__(path, name=name, generation=generation, table=table)
+
+    def _schema(self, *, complete: bool) -> str:  # noqa: ARG002 - no query indexes to defer
+        return f"""
+            CREATE TABLE IF NOT EXISTS {self.table} (
+                id TEXT NOT NULL, tenant_id TEXT NOT NULL, version INTEGER NOT NULL,
+                doc TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
+            CREATE TABLE IF NOT EXISTS projection_checkpoints (
+                name TEXT NOT NULL, generation INTEGER NOT NULL, position INTEGER NOT NULL,
+                PRIMARY KEY (name, generation));
+            CREATE TABLE IF NOT EXISTS projection_generations (
+                name TEXT PRIMARY KEY, active INTEGER NOT NULL);
+            """
+
+    def _tables(self) -> list[str]:
+        return [self.table]
 
     # ---------------------------------------------------------------- the port
-    async def checkpoint(self) -> int:
-        """The position of the last applied event (0 when none)."""
-        return await self._run(self._read_checkpoint)
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
         """Apply a batch (in log order) and store `position`, in one transaction."""
@@ -69,18 +73,6 @@ class SQLiteViewStore:
         return [found[(tenant_id, cid)] for cid in customer_ids if (tenant_id, cid) in found]
 
     # ---------------------------------------------------------------- management
-    async def activate(self) -> None:
-        """Make this generation the active one for `name`."""
-        await self._run(self._activate)
-
-    async def active_generation(self) -> int:
-        """The active generation for `name` (1 when none was recorded)."""
-        return await self._run(self._active_generation)
-
-    async def drop(self) -> None:
-        """Drop this generation's table and delete its checkpoint."""
-        await self._run(self._drop)
-
     async def count(self) -> int:
         """How many documents this generation holds."""
         return await self._run(self._count)
@@ -89,49 +81,7 @@ class SQLiteViewStore:
         """(tenant, id, deletedAt) of customers deleted before `cutoff` (ISO-8601), any tenant."""
         return await self._run(self._deleted_before, cutoff)
 
-    async def close(self) -> None:
-        """Close the connection and stop the worker thread (a later call reopens them)."""
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, self._close_connection)
-            executor.shutdown(wait=False)
-
     # ---------------------------------------------------------------- worker thread
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-{self.table}")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function, *args)
-
-    def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            connection = sqlite_support.open_connection(self.path)
-            self._connection = connection
-        if not self._ready:
-            self._connection.executescript(
-                f"""
-                CREATE TABLE IF NOT EXISTS {self.table} (
-                    id TEXT NOT NULL, tenant_id TEXT NOT NULL, version INTEGER NOT NULL,
-                    doc TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
-                CREATE TABLE IF NOT EXISTS projection_checkpoints (
-                    name TEXT NOT NULL, generation INTEGER NOT NULL, position INTEGER NOT NULL,
-                    PRIMARY KEY (name, generation));
-                CREATE TABLE IF NOT EXISTS projection_generations (
-                    name TEXT PRIMARY KEY, active INTEGER NOT NULL);
-                """
-            )
-            self._ready = True
-        return self._connection
-
-    def _close_connection(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-            self._ready = False
-
-    def _read_checkpoint(self) -> int:
-        return sqlite_support.read_checkpoint(self._db(), self.name, self.generation)
-
     def _load(self, keys: set[Key]) -> dict[Key, CustomerDoc]:
         db = self._db()
         by_tenant: dict[str, list[str]] = {}
@@ -176,19 +126,6 @@ class SQLiteViewStore:
                 f"INSERT INTO {self.table} (id, tenant_id, version, doc) VALUES (?, ?, ?, ?)",  # noqa: S608
                 rows,
             )
-
-    def _write_checkpoint(self, db: sqlite3.Connection, position: int) -> None:
-        sqlite_support.write_checkpoint(db, self.name, self.generation, position)
-
-    def _activate(self) -> None:
-        sqlite_support.activate(self._db(), self.name, self.generation)
-
-    def _active_generation(self) -> int:
-        return sqlite_support.active_generation(self._db(), self.name)
-
-    def _drop(self) -> None:
-        sqlite_support.drop_generation(self._db(), self.name, self.generation, [self.table])
-        self._ready = False
 
     def _deleted_before(self, cutoff: str) -> list[tuple[str, str, str]]:
         rows = self._db().execute(
