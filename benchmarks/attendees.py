@@ -42,7 +42,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,16 +56,14 @@ from benchmarks.attendees_infra import (
     BrokerState,
     Stores,
     check_broker,
-    cpu_seconds,
     free_port,
     inspect_broker,
     queue_state,
     remove_created,
-    scrape,
     start_service,
     stop_service,
 )
-from benchmarks.attendees_report import table
+from benchmarks.attendees_report import cpu_seconds, scrape, start_py_spy, table
 from benchmarks.attendees_workload import (
     DRAIN_SECONDS,
     EVENTS_EXCHANGE,
@@ -133,20 +130,6 @@ async def drive(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(receiver.all_done.wait(), DRAIN_SECONDS)
     return phase
-
-
-def start_py_spy(pid: int, options: Options) -> subprocess.Popen[bytes] | None:
-    """py-spy record (raw collapsed stacks, per thread) of the service, if asked."""
-    if options.py_spy is None:
-        return None
-    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid)]
-    command += ["-d", str(int(options.py_spy_seconds)), "-f", "raw", "--threads", "--nonblocking"]
-    command += ["-o", str(options.py_spy)]
-    if options.py_spy_idle:
-        command.append("--idle")
-    if options.py_spy_gil:
-        command.append("--gil")  # only the thread holding the GIL: where the CPU goes
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 async def benchmark(options: Options, amqp_url: str, port: int) -> tuple[Phase, dict[str, Any]]:

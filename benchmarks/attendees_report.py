@@ -1,9 +1,15 @@
-"""The attendees benchmark's report: one line per figure, the target, and the notes."""
+"""The attendees benchmark's readings of the service (CPU from /proc, /metrics, py-spy) and
+its report: one line per figure, the target, and the notes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from benchmarks.attendees_workload import (
@@ -85,3 +91,52 @@ def table(options: Options, phase: Phase, extra: dict[str, Any]) -> Iterator[str
         yield f"  (ignored: {extra['duplicates']} duplicate, {extra['foreign']} foreign receipts)"
     for note in extra.get("notes", []):
         yield f"  broker clean-up: {note}" if note.startswith(("deleted", "kept")) else f"  {note}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and its live descendants (uvicorn workers),
+    from Linux /proc; 0.0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children)
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The service's /metrics as {line name with labels: value} (empty when unavailable)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            with contextlib.suppress(ValueError):
+                values[name] = float(value)
+    return values
+
+
+# ------------------------------------------------------------------------------- driving
+
+
+def start_py_spy(pid: int, options: Options) -> subprocess.Popen[bytes] | None:
+    """py-spy record (raw collapsed stacks, per thread) of the service, if asked."""
+    if options.py_spy is None:
+        return None
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid)]
+    command += ["-d", str(int(options.py_spy_seconds)), "-f", "raw", "--threads", "--nonblocking"]
+    command += ["-o", str(options.py_spy)]
+    if options.py_spy_idle:
+        command.append("--idle")
+    if options.py_spy_gil:
+        command.append("--gil")  # only the thread holding the GIL: where the CPU goes
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
