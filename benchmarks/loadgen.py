@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,16 +49,21 @@ async def run_load(
     make_request: Callable[[int], bytes],
     *,
     clients: int,
-    total: int,
+    total: int | None = None,
+    seconds: float | None = None,
 ) -> LoadResult:
-    """Send `total` requests over `clients` keep-alive connections; bounded in count."""
+    """Send requests over `clients` keep-alive connections: `total` of them, or as many as
+    fit in `seconds` (requests started before the deadline still complete)."""
     result = LoadResult()
-    counter = iter(range(total))
+    counter = iter(range(total)) if total is not None else itertools.count()
+    deadline = time.perf_counter() + seconds if seconds is not None else None
 
     async def client() -> None:
         reader, writer = await asyncio.open_connection(host, port)
         try:
             for number in counter:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break
                 started = time.perf_counter()
                 writer.write(make_request(number))
                 status = await _read_response(reader)
