@@ -63,8 +63,9 @@ def start_server(settings: Settings, port: int, workers: int) -> subprocess.Pope
         env.pop(name, None)
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
     command += ["--data-dir", str(settings.data_dir), "--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
+    log = open(settings.data_dir / "server.log", "wb")  # noqa: SIM115 - the server's stderr
+    process = subprocess.Popen(command, env=env, stderr=log)
+    deadline = time.time() + 120  # a busy shared machine can take a minute to start two workers
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
@@ -72,7 +73,8 @@ def start_server(settings: Settings, port: int, workers: int) -> subprocess.Pope
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError("the service did not start")
+    tail = (settings.data_dir / "server.log").read_bytes()[-2000:].decode(errors="replace")
+    raise RuntimeError(f"the service did not start:\n{tail}")
 
 
 class CreateBodies:

@@ -29,6 +29,7 @@ from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
 from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.application.phone_backfill import backfill_phone_book
 from write_side.application.privacy import PrivacyCommands
 from write_side.inbound.consumer import InboundConsumer
 from write_side.inbound.handlers import InboundHandlers
@@ -100,6 +101,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         default_region=settings.default_phone_region,
         max_batch=settings.group_commit_max_batch,
     )
+    await asyncio.to_thread(backfill_phone_book, store, commands.claims)
     log = EventLog(store)
     read = open_read_adapters(settings)
     dead_letters = DeadLetterBook(store)

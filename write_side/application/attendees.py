@@ -114,7 +114,7 @@ class AttendeeProcessing:
                     if customer.email:
                         self._claim_new_email(holder, customer.email)
                     if customer.profile.get("phone"):
-                        self._claims.index_phone(holder, customer.profile["phone"])
+                        self._claims.index_phone(holder, customer)
                     decision = _merge(decision, holder)
             first_time = customer.record_visit(actor=actor, order_id=order_id, placed_at=placed_at)
             results.append(
@@ -161,8 +161,8 @@ class AttendeeProcessing:
         if phone:
             matches = [
                 customer
-                for owner in self._claims.phone_owners(tenant, phone)
-                if (customer := self._commands.find(tenant, _uuid(owner))) is not None
+                for holder in self._claims.phone_holders(tenant, phone)
+                if (customer := self._commands.find(tenant, holder)) is not None
                 and customer.state == "active"
                 and customer.profile.get("phone") == phone
             ]
@@ -176,6 +176,7 @@ def _merge(current: Decision | None, extra: Decision) -> Decision:
         return extra
     current.events.extend(extra.customer.collect_events())
     current.events.extend(extra.events)
+    current.phone_rows.update(extra.phone_rows)
     return current
 
 

@@ -15,17 +15,17 @@ from write_side.domain.claims import (
     EmailClaim,
     IdempotencyRecord,
     OrderRecord,
-    PhoneIndex,
     keyed_id,
 )
 from write_side.domain.customer import Customer
+from write_side.domain.profile import CustomerState
 from write_side.domain.values import email_identity
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
 class Claims:
-    """Email uniqueness and idempotency keys, both saved with the customer's own events."""
+    """Email uniqueness, idempotency keys and phone-book rows, saved with the customer's events."""
 
     def __init__(self, app: CustomersApplication, index_key: bytes) -> None:
         self._app = app
@@ -73,21 +73,24 @@ class Claims:
             claim.release(customer.id)
             decision.events.extend(claim.collect_events())
 
-    def phone_owners(self, tenant_id: str, phone: str) -> list[str]:
-        """Ids of customers that had `phone` (callers check current phone and state)."""
-        index = self.get(keyed_id(self._key, tenant_id, "phone", phone))
-        return list(index.owners) if isinstance(index, PhoneIndex) else []
+    def phone_holders(self, tenant_id: str, phone: str) -> list[uuid.UUID]:
+        """Up to two customers currently holding `phone` (callers re-check each one)."""
+        return self._app.phones.holders(self.phone_key(tenant_id, phone))
 
-    def index_phone(self, decision: Decision, phone: str, *, assume_new: bool = False) -> None:
-        """Add the decision's customer to the phone's index (read first unless `assume_new`)."""
-        customer = decision.customer
-        index_id = keyed_id(self._key, customer.tenant_id, "phone", phone)
-        index = None if assume_new else self.get(index_id)
-        if isinstance(index, PhoneIndex):
-            index.add(customer.id)
-        else:
-            index = PhoneIndex(index_id=index_id, owner_id=customer.id)
-        decision.events.extend(index.collect_events())
+    def phone_key(self, tenant_id: str, phone: str) -> uuid.UUID:
+        """The phone book's key for a number: an HMAC of tenant and number."""
+        return keyed_id(self._key, tenant_id, "phone", phone)
+
+    def index_phone(self, decision: Decision, customer: Customer) -> None:
+        """Write the customer's phone-book row with the decision's events. Call after every
+        change of the customer's phone or state."""
+        decision.phone_rows[customer.id] = self.phone_row(customer)
+
+    def phone_row(self, customer: Customer) -> uuid.UUID | None:
+        """The customer's phone-book key: its current phone while active, else none."""
+        phone = customer.profile.get("phone")
+        active = customer.state == CustomerState.ACTIVE.value
+        return self.phone_key(customer.tenant_id, phone) if phone and active else None
 
     def order_record(self, tenant_id: str, order_id: str) -> OrderRecord | None:
         """The stored outcome of an order's attendee processing, if any."""

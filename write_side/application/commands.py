@@ -95,6 +95,8 @@ class CustomerCommands:
             decision.customer.delete(actor=meta.principal.subject, reason=reason)
             if decision.customer.email:
                 self.claims.release_email(decision, decision.customer.email)
+            if decision.customer.profile.get("phone"):
+                self.claims.index_phone(decision, decision.customer)
             return decision
 
         async with self._locks.hold(customer_id):
@@ -110,6 +112,8 @@ class CustomerCommands:
             decision.customer.restore(actor=meta.principal.subject, reason=reason)
             if decision.customer.email:
                 self.claims.claim_email(decision, decision.customer.email)
+            if decision.customer.profile.get("phone"):
+                self.claims.index_phone(decision, decision.customer)
             return decision
 
         async with self._locks.hold(customer_id):
@@ -173,7 +177,9 @@ class CustomerCommands:
                     decision.customer, decision.status, position, True, decision.result
                 )
             try:
-                position = await asyncio.wrap_future(self.committer.submit(decision.events))
+                position = await asyncio.wrap_future(
+                    self.committer.submit(decision.events, decision.phone_rows)
+                )
             except IntegrityError:
                 continue  # someone else wrote first: decide again on fresh state
             return CommandOutcome(
@@ -235,7 +241,7 @@ class CustomerCommands:
         if customer.email:
             self.claims.claim_email(decision, customer.email, assume_unclaimed=optimistic)
         if customer.profile.get("phone"):
-            self.claims.index_phone(decision, customer.profile["phone"], assume_new=optimistic)
+            self.claims.index_phone(decision, customer)
         return decision
 
     def _decide_update(
@@ -248,9 +254,8 @@ class CustomerCommands:
         previous_phone = customer.profile.get("phone")
         customer.update(actor=meta.principal.subject, changes=profile, customer_type=customer_type)
         decision = Decision(customer, status=200)
-        phone = customer.profile.get("phone")
-        if phone and phone != previous_phone:
-            self.claims.index_phone(decision, phone)
+        if customer.profile.get("phone") != previous_phone:
+            self.claims.index_phone(decision, customer)
         if _identity(previous_email) != _identity(customer.email):
             if previous_email:
                 self.claims.release_email(decision, previous_email)

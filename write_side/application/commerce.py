@@ -64,7 +64,7 @@ class CommerceCommands:
                 if customer.email:
                     self._claims.claim_email(decision, customer.email)
                 if customer.profile.get("phone"):
-                    self._claims.index_phone(decision, customer.profile["phone"])
+                    self._claims.index_phone(decision, customer)
             return decision
 
         outcome = await self._commands.execute(

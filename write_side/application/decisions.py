@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 
@@ -30,6 +31,8 @@ class Decision:
     events: list[DomainEventProtocol[Any]] = field(default_factory=list)
     replayed: bool = False
     result: Any = None
+    phone_rows: dict[UUID, UUID | None] = field(default_factory=dict)
+    """Phone-book rows to write with the events (see `write_side.application.phone_book`)."""
 
 
 @dataclass(frozen=True)

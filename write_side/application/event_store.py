@@ -11,12 +11,14 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, ProgrammingEr
 from eventsourcing.utils import Environment, EnvType
 
 from shared.settings import Settings
+from write_side.adapters.phone_books import attach_phone_book
 from write_side.application.crypto import EncryptingMapper, WrappedKeyStore, derive_wrapping_key
 from write_side.application.crypto.backends import (
     RECORDER_TOPICS,
     attach_key_store,
     open_key_store,
 )
+from write_side.application.phone_book import PhoneBook
 
 
 class CustomersApplication(Application[UUID]):
@@ -28,6 +30,7 @@ class CustomersApplication(Application[UUID]):
 
     name = "Customers"
     keys: WrappedKeyStore
+    phones: PhoneBook
 
     def __init__(self, env: EnvType | None = None, *, master_key: bytes | str) -> None:
         self._wrapping_key = derive_wrapping_key(master_key)
@@ -57,6 +60,7 @@ class CustomersApplication(Application[UUID]):
         """The library's recorder for the backend, writing staged keys with the events."""
         recorder = super().construct_recorder()
         attach_key_store(recorder, self.keys)
+        self.phones = attach_phone_book(recorder)
         return recorder
 
 

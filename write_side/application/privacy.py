@@ -73,6 +73,7 @@ class PrivacyCommands:
             email = customer.email if customer.state == "active" else None
             customer.erase(actor=meta.principal.subject, reason=reason)
             decision = Decision(customer, status=200)
+            self._commands.claims.index_phone(decision, customer)
             if email:
                 holder = Decision(customer, status=200)
                 self._commands.claims.release_email(holder, email)

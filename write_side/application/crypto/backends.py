@@ -17,11 +17,10 @@ from write_side.application.crypto.sqlite_keys import (
     SQLiteCustomerKeyStore,
 )
 
+# The customers' recorders: they write key rows and phone rows with the events.
 RECORDER_TOPICS = {
-    "eventsourcing.sqlite": "write_side.application.crypto.sqlite_keys:"
-    "KeyedSQLiteApplicationRecorder",
-    "eventsourcing.postgres": "write_side.application.crypto.postgres_keys:"
-    "KeyedPostgresApplicationRecorder",
+    "eventsourcing.sqlite": "write_side.adapters.sqlite_phone_book:CustomersSQLiteRecorder",
+    "eventsourcing.postgres": "write_side.adapters.postgres_phone_book:CustomersPostgresRecorder",
 }
 
 

@@ -1,0 +1,157 @@
+"""Write cost must not grow with data (issue 9 §3), on both event stores.
+
+Deterministic, not timed: the events a create reads and writes are counted at the recorder,
+and group-commit batches are counted at `save`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from shared.principal import Principal, Role
+from shared.settings import Settings
+from write_side.application.commands import CustomerCommands, ProfileInput
+from write_side.application.decisions import CommandMeta
+from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.application.group_commit import GroupCommitter, PendingSave
+from write_side.domain.customer import Customer
+from write_side.domain.profile import CustomerType
+
+STAFF = CommandMeta(Principal("desk", "acme", frozenset({Role.STAFF})))
+FRONT_DESK = "+14155550123"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def commands(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[CustomerCommands]:
+    url = request.getfixturevalue("postgres_schema_url") if request.param == "postgres" else None
+    handlers = CustomerCommands(
+        open_event_store(Settings(data_dir=tmp_path, event_store_url=url)), index_key=b"k"
+    )
+    yield handlers
+    handlers.close()
+
+
+@dataclass
+class Traffic:
+    """Events read and written through the recorder, and save calls."""
+
+    read: int = 0
+    written: int = 0
+    saves: int = 0
+
+
+def count_traffic(app: CustomersApplication, monkeypatch: pytest.MonkeyPatch) -> Traffic:
+    """Wrap the recorder's reads and writes and the application's save (instance level)."""
+    traffic = Traffic()
+    recorder: Any = app.recorder
+    select, insert, save = recorder.select_events, recorder.insert_events, app.save
+
+    def counted_select(*args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
+        found = select(*args, **kwargs)
+        traffic.read += len(found)
+        return found
+
+    def counted_insert(events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        traffic.written += len(events)
+        return insert(events, **kwargs)
+
+    def counted_save(*objs: Any, **kwargs: Any) -> Any:
+        traffic.saves += 1
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_events", counted_select)
+    monkeypatch.setattr(recorder, "insert_events", counted_insert)
+    monkeypatch.setattr(app, "save", counted_save)
+    return traffic
+
+
+async def _create_measured(
+    commands: CustomerCommands, monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any]
+) -> Traffic:
+    with monkeypatch.context() as patch:
+        traffic = count_traffic(commands.app, patch)
+        await commands.create(STAFF, ProfileInput(fields))
+    return traffic
+
+
+async def test_a_create_reads_and_writes_as_much_with_1_or_40_customers_on_the_phone(
+    commands: CustomerCommands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await commands.create(STAFF, ProfileInput({"firstName": "First", "phone": FRONT_DESK}))
+    second = await _create_measured(
+        commands, monkeypatch, {"firstName": "Second", "phone": FRONT_DESK}
+    )
+    for i in range(40):
+        await commands.create(STAFF, ProfileInput({"firstName": f"N{i}", "phone": FRONT_DESK}))
+    later = await _create_measured(commands, monkeypatch, {"firstName": "Late", "phone": FRONT_DESK})
+    assert (later.read, later.written, later.saves) == (second.read, second.written, second.saves)
+    assert later.saves == 1  # no conflict, no retry
+
+
+def _new_customer(name: str) -> Customer:
+    return Customer.register(
+        tenant_id="acme", actor="desk", customer_type=CustomerType.NEW, profile={"firstName": name}
+    )
+
+
+async def test_a_batch_with_one_conflict_commits_the_others_in_one_transaction(
+    commands: CustomerCommands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = commands.app
+    stored = _new_customer("Stored")
+    stale_events = stored.collect_events()
+    app.save(*stale_events)  # its version 1 is taken: saving these events again conflicts
+    twin = _new_customer("Twin")
+    twin_events = twin.collect_events()
+    fresh = [PendingSave(_new_customer(f"F{i}").collect_events()) for i in range(5)]
+    first_twin, second_twin = PendingSave(twin_events), PendingSave(twin_events)
+    stale = PendingSave(stale_events)
+    traffic = count_traffic(app, monkeypatch)
+    GroupCommitter(app).commit([fresh[0], first_twin, stale, *fresh[1:], second_twin])
+    assert traffic.saves == 2  # the batch, then the batch without the conflicting command
+    with pytest.raises(IntegrityError):
+        stale.done.result(timeout=1)
+    with pytest.raises(IntegrityError):
+        second_twin.done.result(timeout=1)  # refused before saving: its twin came first
+    positions = [request.done.result(timeout=1) for request in [*fresh, first_twin]]
+    assert len(set(positions)) == 6
+    assert app.repository.get(twin.id).version == 1
+
+
+async def test_phone_matching_follows_changes_deletes_restores_and_erasure(
+    commands: CustomerCommands,
+) -> None:
+    from write_side.application.attendees import AttendeeProcessing
+    from write_side.application.privacy import PrivacyCommands
+
+    manager = CommandMeta(Principal("m", "acme", frozenset({Role.MANAGER, Role.ADMIN})))
+    matcher = AttendeeProcessing(commands)
+
+    def match(phone: str) -> uuid.UUID | None:
+        found, how, _ = matcher.match("acme", {"phone": phone}, {})
+        return found.id if found is not None and how == "phone" else None
+
+    one = (await commands.create(STAFF, ProfileInput({"firstName": "A", "phone": FRONT_DESK})))
+    two = (await commands.create(STAFF, ProfileInput({"firstName": "B", "phone": FRONT_DESK})))
+    assert match(FRONT_DESK) is None  # two holders: ambiguous
+    await commands.delete(manager, two.customer.id, None)
+    assert match(FRONT_DESK) == one.customer.id
+    await commands.restore(manager, two.customer.id, None)
+    assert match(FRONT_DESK) is None
+    await commands.update(STAFF, two.customer.id, ProfileInput({"phone": "+14155550199"}))
+    assert match(FRONT_DESK) == one.customer.id
+    assert match("+14155550199") == two.customer.id
+    await commands.update(STAFF, two.customer.id, ProfileInput({"phone": None}))
+    assert match("+14155550199") is None
+    await PrivacyCommands(commands).erase(manager, one.customer.id, None)
+    assert match(FRONT_DESK) is None
+    assert match("+14155550123") is None

@@ -1,0 +1,120 @@
+"""The phone book in PostgreSQL (the event store's database and schema), and the recorder
+that writes it after taking the events' table lock, so rows are written in commit order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from write_side.application.crypto.postgres_keys import KeyedPostgresApplicationRecorder
+from write_side.application.phone_book import PhoneBook, PhoneRows, chunks, ordered_rows
+
+
+def _statements(schema: str) -> dict[str, Composed]:
+    table = SQL("{}.{}").format(Identifier(schema), Identifier("phone_holders"))
+    marks = SQL("{}.{}").format(Identifier(schema), Identifier("phone_holders_marks"))
+    insert = SQL("INSERT INTO {} (customer_id, phone_key) VALUES (%s, %s)").format(table)
+    return {
+        "create": SQL(
+            "CREATE TABLE IF NOT EXISTS {} (customer_id uuid PRIMARY KEY, phone_key uuid)"
+        ).format(table),
+        "index": SQL("CREATE INDEX IF NOT EXISTS {} ON {} (phone_key)").format(
+            Identifier("phone_holders_by_key"), table
+        ),
+        "create_marks": SQL(
+            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, at timestamptz DEFAULT now())"
+        ).format(marks),
+        "upsert": insert
+        + SQL(" ON CONFLICT (customer_id) DO UPDATE SET phone_key = EXCLUDED.phone_key"),
+        "insert_missing": insert + SQL(" ON CONFLICT (customer_id) DO NOTHING"),
+        "holders": SQL("SELECT customer_id FROM {} WHERE phone_key = %s LIMIT %s").format(table),
+        "is_marked": SQL("SELECT 1 FROM {} WHERE name = %s").format(marks),
+        "mark": SQL("INSERT INTO {} (name) VALUES (%s) ON CONFLICT DO NOTHING").format(marks),
+    }
+
+
+class PostgresPhoneBook(PhoneBook):
+    """`PhoneBook` on the event store's PostgreSQL datastore."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self._datastore = datastore
+        self._sql = _statements(datastore.schema)
+        try:
+            with datastore.transaction(commit=True) as cursor:
+                for name in ("create", "index", "create_marks"):
+                    cursor.execute(self._sql[name])
+        except IntegrityError:  # pragma: no cover - another process created them concurrently
+            pass
+
+    def write(self, cursor: Cursor[DictRow], rows: PhoneRows) -> None:
+        """Upsert rows with the caller's cursor (inside the events' transaction)."""
+        cursor.executemany(self._sql["upsert"], ordered_rows(rows))
+
+    def holders(self, phone_key: UUID, *, limit: int = 2) -> list[UUID]:
+        """Up to `limit` current holders (an index range read)."""
+        with self._datastore.get_connection() as connection:
+            rows = connection.execute(self._sql["holders"], (phone_key, limit)).fetchall()
+        return [row["customer_id"] for row in rows]
+
+    def insert_missing(self, rows: PhoneRows) -> int:
+        """Insert rows for customers without one; returns how many were new."""
+        with self._datastore.transaction(commit=True) as cursor:
+            count = 0
+            for row in ordered_rows(rows):
+                cursor.execute(self._sql["insert_missing"], row)
+                count += max(cursor.rowcount, 0)
+            return count
+
+    def is_marked(self, name: str) -> bool:
+        """True once the one-off step `name` completed."""
+        with self._datastore.get_connection() as connection:
+            return connection.execute(self._sql["is_marked"], (name,)).fetchone() is not None
+
+    def mark(self, name: str) -> None:
+        """Record that the one-off step `name` completed."""
+        with self._datastore.get_connection() as connection:
+            connection.execute(self._sql["mark"], (name,))
+
+
+class CustomersPostgresRecorder(KeyedPostgresApplicationRecorder):
+    """The keyed PostgreSQL recorder, also upserting phone rows once it holds the table lock
+    (rows in customer-id order: no lock-order deadlocks between writers)."""
+
+    phone_book: PostgresPhoneBook | None = None
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        phone_rows: PhoneRows | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        if phone_rows and self.phone_book is not None:
+            # Another cursor: `curs` must still hold the insert's notification ids.
+            with curs.connection.cursor() as other:
+                self.phone_book.write(other, phone_rows)
+
+    def latest_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The highest stored version of each aggregate that has events (one query a chunk)."""
+        table = SQL("{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        )
+        statement = SQL(
+            "SELECT originator_id, MAX(originator_version) AS version FROM {} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(table)
+        found: dict[UUID, int] = {}
+        with self.datastore.get_connection() as connection:
+            for chunk in chunks(list(dict.fromkeys(originator_ids))):
+                rows = connection.execute(statement, (list(chunk),)).fetchall()
+                found.update((row["originator_id"], int(row["version"])) for row in rows)
+        return found
