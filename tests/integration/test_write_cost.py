@@ -17,10 +17,13 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from shared.principal import Principal, Role
 from shared.settings import Settings
+from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import CustomersApplication, open_event_store
 from write_side.application.group_commit import GroupCommitter, PendingSave
+from write_side.application.phone_backfill import backfill_phone_book
+from write_side.domain.claims import PhoneIndex
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
 
@@ -56,7 +59,7 @@ def count_traffic(app: CustomersApplication, monkeypatch: pytest.MonkeyPatch) ->
     select, insert, save = recorder.select_events, recorder.insert_events, app.save
 
     def counted_select(*args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
-        found = select(*args, **kwargs)
+        found: Sequence[StoredEvent] = select(*args, **kwargs)
         traffic.read += len(found)
         return found
 
@@ -92,9 +95,17 @@ async def test_a_create_reads_and_writes_as_much_with_1_or_40_customers_on_the_p
     )
     for i in range(40):
         await commands.create(STAFF, ProfileInput({"firstName": f"N{i}", "phone": FRONT_DESK}))
-    later = await _create_measured(commands, monkeypatch, {"firstName": "Late", "phone": FRONT_DESK})
+    later = await _create_measured(
+        commands, monkeypatch, {"firstName": "Late", "phone": FRONT_DESK}
+    )
     assert (later.read, later.written, later.saves) == (second.read, second.written, second.saves)
     assert later.saves == 1  # no conflict, no retry
+
+
+def _phone_match(commands: CustomerCommands, phone: str) -> uuid.UUID | None:
+    """The customer an attendee with only this phone is matched to, if any."""
+    found, how, _ = AttendeeProcessing(commands).match("acme", {"phone": phone}, {})
+    return found.id if found is not None and how == "phone" else None
 
 
 def _new_customer(name: str) -> Customer:
@@ -130,18 +141,15 @@ async def test_a_batch_with_one_conflict_commits_the_others_in_one_transaction(
 async def test_phone_matching_follows_changes_deletes_restores_and_erasure(
     commands: CustomerCommands,
 ) -> None:
-    from write_side.application.attendees import AttendeeProcessing
     from write_side.application.privacy import PrivacyCommands
 
     manager = CommandMeta(Principal("m", "acme", frozenset({Role.MANAGER, Role.ADMIN})))
-    matcher = AttendeeProcessing(commands)
 
     def match(phone: str) -> uuid.UUID | None:
-        found, how, _ = matcher.match("acme", {"phone": phone}, {})
-        return found.id if found is not None and how == "phone" else None
+        return _phone_match(commands, phone)
 
-    one = (await commands.create(STAFF, ProfileInput({"firstName": "A", "phone": FRONT_DESK})))
-    two = (await commands.create(STAFF, ProfileInput({"firstName": "B", "phone": FRONT_DESK})))
+    one = await commands.create(STAFF, ProfileInput({"firstName": "A", "phone": FRONT_DESK}))
+    two = await commands.create(STAFF, ProfileInput({"firstName": "B", "phone": FRONT_DESK}))
     assert match(FRONT_DESK) is None  # two holders: ambiguous
     await commands.delete(manager, two.customer.id, None)
     assert match(FRONT_DESK) == one.customer.id
@@ -155,3 +163,28 @@ async def test_phone_matching_follows_changes_deletes_restores_and_erasure(
     await PrivacyCommands(commands).erase(manager, one.customer.id, None)
     assert match(FRONT_DESK) is None
     assert match("+14155550123") is None
+
+
+async def test_a_store_of_an_earlier_version_gets_its_phone_book_from_the_old_indexes(
+    commands: CustomerCommands,
+) -> None:
+    def holder(phone: str) -> Customer:
+        return Customer.register(
+            tenant_id="acme", actor="desk", customer_type=CustomerType.NEW, profile={"phone": phone}
+        )
+
+    kept, moved, gone = holder(FRONT_DESK), holder(FRONT_DESK), holder("+14155550177")
+    moved.update(actor="desk", changes={"phone": "+14155550199"}, customer_type=None)
+    gone.delete(actor="desk", reason=None)
+    key = commands.claims.phone_key
+    front_desk = PhoneIndex(index_id=key("acme", FRONT_DESK), owner_id=kept.id)
+    front_desk.add(moved.id)
+    moved_to = PhoneIndex(index_id=key("acme", "+14155550199"), owner_id=moved.id)
+    deleted = PhoneIndex(index_id=key("acme", "+14155550177"), owner_id=gone.id)
+    commands.app.save(kept, moved, gone, front_desk, moved_to, deleted)  # as earlier versions did
+    assert _phone_match(commands, FRONT_DESK) is None  # the book does not know them yet
+    assert backfill_phone_book(commands.app, commands.claims) == 3
+    assert _phone_match(commands, FRONT_DESK) == kept.id
+    assert _phone_match(commands, "+14155550199") == moved.id
+    assert _phone_match(commands, "+14155550177") is None
+    assert backfill_phone_book(commands.app, commands.claims) == 0  # done once
