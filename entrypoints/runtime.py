@@ -112,6 +112,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
     runner = ProjectionRunner(log, sinks, dead_letters)
     waiter = ConsistencyWaiter(
         [read.views.checkpoint, read.index.checkpoint],
+        head=lambda: asyncio.to_thread(log.head),
         timeout=settings.consistency_timeout_seconds,
     )
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from shared.errors import MalformedRequest, ServiceUnavailable
+from shared.errors import FieldError, MalformedRequest, ServiceUnavailable
 
 Checkpoint = Callable[[], Awaitable[int]]
 
@@ -15,27 +15,50 @@ class ConsistencyWaiter:
     """Polls the projections' checkpoints (cheap reads) until they reach the token."""
 
     def __init__(
-        self, checkpoints: Sequence[Checkpoint], *, timeout: float = 5.0, interval: float = 0.01
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        head: Checkpoint | None = None,
+        timeout: float = 5.0,
+        interval: float = 0.01,
     ) -> None:
         self._checkpoints = list(checkpoints)
+        self._head = head
         self._timeout = timeout
         self._interval = interval
 
     async def wait(self, token: str | None) -> None:
-        """Return once every projection is at or past `token`; 503 after the timeout."""
+        """Return once every projection is at or past `token`; 503 after the timeout.
+
+        A token past the event store's head was never returned by a command and can never
+        be reached: it is refused (400) at once instead of waiting out the timeout."""
         if not token:
             return
         if not token.isdigit() or len(token) > 18:
-            raise MalformedRequest("X-Consistency-Token must be a token returned by a command.")
+            raise _bad_token("X-Consistency-Token must be a token returned by a command.")
         wanted = int(token)
         deadline = time.monotonic() + self._timeout
+        head_checked = False
         while True:
             positions = await asyncio.gather(*(read() for read in self._checkpoints))
             if min(positions, default=wanted) >= wanted:
                 return
+            if not head_checked and self._head is not None:
+                head_checked = True
+                if wanted > await self._head():
+                    raise _bad_token(
+                        "X-Consistency-Token is beyond the last stored event: "
+                        "no command returned it."
+                    )
             if time.monotonic() >= deadline:
                 raise ServiceUnavailable(
                     "The read models have not caught up with this consistency token yet.",
                     retry_after=1,
                 )
             await asyncio.sleep(self._interval)
+
+
+def _bad_token(detail: str) -> MalformedRequest:
+    return MalformedRequest(
+        detail, errors=[FieldError("X-Consistency-Token", "is not a token a command returned")]
+    )

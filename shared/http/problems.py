@@ -74,8 +74,9 @@ def _customer_error(_: Request[Any, Any, Any], exc: CustomerError) -> Response[A
     )
 
 
-def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = []
+    aliases = _api_names(request)
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message", "invalid"))
@@ -85,9 +86,32 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
                 field = unknown.group(1)
             elif field == "data":
                 field = "body"
+            elif item.get("source") != "body":
+                field = aliases.get(field, field)
             errors.append({"field": field, "message": message})
     detail = str(exc.detail or "The request is malformed.")
+    missing = _MISSING.match(detail)
+    if missing and not errors:
+        errors.append({"field": missing.group(2), "message": f"is a required {missing.group(1)}"})
     return problem_response(400, "Malformed request", detail, slug="malformed", errors=errors)
+
+
+_MISSING = re.compile(r"Missing required (\w+) parameter '([^']{1,100})'")
+
+
+def _api_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Python parameter name → the name the client sent (`as_of` → `asOf`, a header's name):
+    an error must name what the client can change, not the handler's argument."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except Exception:  # no handler resolved (e.g. a 404): nothing to rename
+        return {}
+    names = {}
+    for python_name, definition in parameters.items():
+        alias = getattr(definition.kwarg_definition, "name", None)
+        if isinstance(alias, str) and alias:
+            names[python_name] = alias
+    return names
 
 
 _TITLES = {

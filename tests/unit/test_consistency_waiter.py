@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from read_side.consistency import ConsistencyWaiter
@@ -41,3 +43,22 @@ async def test_absent_token_does_not_wait_and_garbage_is_400() -> None:
     for token in ("abc", "-1", "9" * 40):
         with pytest.raises(MalformedRequest):
             await ConsistencyWaiter([never]).wait(token)
+
+
+async def test_a_token_beyond_the_log_head_is_400_at_once() -> None:
+    """No command ever returned it, so waiting could only end in a 503 after the timeout."""
+
+    async def behind() -> int:
+        return 5
+
+    async def head() -> int:
+        return 10
+
+    waiter = ConsistencyWaiter([behind], head=head, timeout=5, interval=0.01)
+    started = time.monotonic()
+    with pytest.raises(MalformedRequest) as refused:
+        await waiter.wait("999999")
+    assert time.monotonic() - started < 0.5
+    assert refused.value.errors[0].field == "X-Consistency-Token"
+    with pytest.raises(ServiceUnavailable):  # within the head: still a wait, then 503
+        await ConsistencyWaiter([behind], head=head, timeout=0.05).wait("10")

@@ -168,10 +168,16 @@ class Customer(Aggregate):
     # -- invariants -------------------------------------------------------------------------
 
     def check_mutable(self) -> None:
-        """Deleted and erased customers refuse changes (409)."""
+        """Deleted and erased customers refuse changes (409); only a deleted one can be
+        restored, so only its message suggests it."""
+        if self.state == CustomerState.DELETED.value:
+            raise Conflict(
+                "The customer is deleted; restore it before changing it.",
+                extra={"state": self.state},
+            )
         if self.state != CustomerState.ACTIVE.value:
             raise Conflict(
-                f"The customer is {self.state}; restore it before changing it.",
+                f"The customer is {self.state}; it can no longer be changed.",
                 extra={"state": self.state},
             )
 
