@@ -21,6 +21,11 @@ def create(client: Client, headers: Headers, body: dict[str, Any]) -> dict[str, 
     return result
 
 
+def attendees(client: Client, headers: Headers, order_id: str, people: list[Any]) -> Any:
+    body = {"orderId": order_id, "placedAt": "2026-11-20T10:00:00Z", "attendees": people}
+    return client.post("/customers/attendees", json=body, headers=headers)
+
+
 def fields(response: Any) -> list[str]:
     return [error["field"] for error in response.json().get("errors", [])]
 
@@ -109,3 +114,36 @@ def test_changing_an_erased_customer_does_not_advise_a_restore(
     patched = client.patch(f"/customers/{deleted['id']}", json={"notes": "x"}, headers=auth())
     assert patched.status_code == 409
     assert "restore" in patched.json()["detail"]  # a deleted customer can be restored
+
+
+def test_line_and_paragraph_separators_are_refused_in_every_free_text(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    for separator in ("\u2028", "\u2029"):
+        named = client.post("/customers", json={"firstName": f"A{separator}B"}, headers=auth())
+        assert named.status_code == 422, named.text
+        assert fields(named) == ["firstName"]
+    customer = create(client, auth(), {"firstName": "Ann"})
+    cid = customer["id"]
+    refused = {
+        "tags": client.patch(f"/customers/{cid}", json={"tags": ["a\u2028b"]}, headers=auth()),
+        "billing": client.put(
+            f"/customers/{cid}/billing", json={"name": "X\u2029Y"}, headers=auth()
+        ),
+        "consent": client.put(
+            f"/customers/{cid}/consents/marketing_email",
+            json={"granted": True, "source": "web\u2028form"},
+            headers=auth(),
+        ),
+        "attendee": attendees(client, auth(), "o-1", [{"lastName": "L\u2029e"}]),
+        "order id": attendees(client, auth(), "o\u20282", [{"firstName": "Al"}]),
+        "reason": client.delete(
+            f"/customers/{cid}", params={"reason": "moved\u2028away"}, headers=auth()
+        ),
+        "reason with DEL": client.delete(
+            f"/customers/{cid}", params={"reason": "moved\x7faway"}, headers=auth()
+        ),
+    }
+    for what, response in refused.items():
+        assert response.status_code in (400, 422), (what, response.text)
+    assert client.get(f"/customers/{cid}", headers=auth()).json()["version"] == 1

@@ -149,3 +149,20 @@ def test_name_normalisation_is_idempotent(raw: str) -> None:
     except InvalidValue:
         return
     assert values.normalize_name(once) == once
+
+
+LINE_BREAKS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1e"]
+
+
+@pytest.mark.parametrize("separator", LINE_BREAKS)
+def test_unicode_line_and_paragraph_separators_are_refused_in_every_text(separator: str) -> None:
+    """A name or tag is one line; notes may break lines, but only with CR, LF (and tabs)."""
+    text = f"Ann{separator}Lee"
+    for normalize in (values.normalize_name, values.normalize_notes):
+        with pytest.raises(InvalidValue):
+            normalize(text)
+    with pytest.raises(InvalidValue):
+        values.normalize_tags([text])
+    with pytest.raises(InvalidValue):
+        values.normalize_attributes({"note": text})
+    assert values.normalize_notes("line one\r\nline two\tend") == "line one\r\nline two\tend"

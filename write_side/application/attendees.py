@@ -19,7 +19,12 @@ from write_side.application.decisions import CommandMeta, Decision, StaleDecisio
 from write_side.domain.claims import OrderRecord
 from write_side.domain.customer import Customer
 from write_side.domain.profile import IDENTIFYING_FIELDS, CustomerType, normalize_fields
-from write_side.domain.values import InvalidValue, email_identity, normalize_region
+from write_side.domain.values import (
+    InvalidValue,
+    email_identity,
+    is_plain_text,
+    normalize_region,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,10 @@ class AttendeeProcessing:
     ) -> list[dict[str, Any]]:
         """Results per attendee, in order: customerId, created, firstTime, matchedBy."""
         tenant = meta.principal.tenant_id
+        if not is_plain_text(order_id):
+            raise ValidationFailed(
+                "Invalid order id.", errors=[FieldError("orderId", "must be plain text")]
+            )
         profiles = self.normalize(attendees)
         when = iso_utc(placed_at)
 

@@ -35,12 +35,22 @@ class InvalidValue(ValueError):
     """A value that cannot be accepted; the message is meant for the client."""
 
 
+# Controls, format characters (bidi overrides, zero-width), surrogates, private use,
+# unassigned, and the Unicode line and paragraph separators (U+2028, U+2029): none belongs
+# in a name, a tag or a reason, and text breaks lines only with CR/LF (where it may).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
 def _has_control_characters(text: str, allow_newlines: bool = False) -> bool:
     allowed = {"\n", "\r", "\t"} if allow_newlines else set()
     return any(
-        unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} and char not in allowed
-        for char in text
+        unicodedata.category(char) in _REFUSED_CATEGORIES and char not in allowed for char in text
     )
+
+
+def is_plain_text(text: str) -> bool:
+    """True when `text` is one line of printable text (what a reason or an order id may be)."""
+    return not _has_control_characters(text)
 
 
 def normalize_text(value: str, *, max_length: int, allow_newlines: bool = False) -> str:

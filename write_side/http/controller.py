@@ -17,6 +17,7 @@ from shared.principal import Permission, Principal
 from shared.resources import CustomerResource
 from write_side.application.commands import CustomerCommands
 from write_side.application.decisions import CommandMeta, CommandOutcome
+from write_side.domain.values import is_plain_text
 from write_side.http.presenter import present
 from write_side.http.schemas import CustomerWrite
 
@@ -93,11 +94,11 @@ def respond(outcome: CommandOutcome, *, location: bool = False) -> Response[Cust
 
 
 def check_reason(reason: str | None) -> str | None:
-    """Trim the reason of a delete or restore; refuse control characters."""
+    """Trim the reason of a delete or restore; refuse control characters and line breaks."""
     if reason is None:
         return None
     text = reason.strip()
-    if any(ord(ch) < 32 for ch in text):
+    if not is_plain_text(text):
         raise ValidationFailed("Bad reason.", errors=[FieldError("reason", "must be plain text")])
     return text or None
 
