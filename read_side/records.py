@@ -53,6 +53,17 @@ class CustomerRecords:
             "items": [{"purpose": p, **c} for p, c in sorted((doc.get("consents") or {}).items())]
         }
 
+    async def billing(
+        self, principal: Principal, customer_id: str, token: str | None
+    ) -> dict[str, Any]:
+        """The billing details, as `PUT .../billing` answered; 404 when none were set."""
+        doc = await self._doc(principal.tenant_id, customer_id, token)
+        billing = doc.get("billing")
+        if not billing:
+            raise NotFound("The customer has no billing details.")
+        await self.record_access(principal, customer_id, "billing", None)
+        return {"customerId": customer_id, "billing": billing}
+
     async def invoice(
         self, tenant_id: str, customer_id: str, number: int, token: str | None
     ) -> dict[str, Any]:

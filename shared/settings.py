@@ -11,6 +11,7 @@ from typing import Any
 
 import phonenumbers
 
+from shared.countries import is_assigned_country
 from shared.errors import MalformedRequest
 
 
@@ -56,9 +57,10 @@ class Settings:
     def check(self) -> None:
         """Refuse settings that cannot work, with a message naming the variable."""
         region = self.default_phone_region
-        if region not in phonenumbers.SUPPORTED_REGIONS:
+        if region not in phonenumbers.SUPPORTED_REGIONS or not is_assigned_country(region):
             raise MalformedRequest(
-                f"CUSTOMERS_DEFAULT_PHONE_REGION={region!r} is not a supported ISO 3166 region"
+                f"CUSTOMERS_DEFAULT_PHONE_REGION={region!r} is not an ISO 3166-1 alpha-2 "
+                "country code with phone numbers (e.g. US, GB, DE)"
             )
         url = self.event_store_url
         if url and not url.startswith(("sqlite://", "postgresql://", "postgres://")):

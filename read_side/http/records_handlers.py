@@ -64,6 +64,18 @@ async def customer_payments(
 
 
 @get(
+    "/{customer_id:uuid}/billing", operation_id="getBillingDetails", summary="Billing details",
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
+)  # fmt: skip
+async def customer_billing(
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
+) -> dict[str, Any]:
+    """`{customerId, billing}` as `PUT` answered; 404 when none were set (a personal read,
+    recorded in the access audit)."""
+    return await records.billing(_principal(request), str(customer_id), token)
+
+
+@get(
     "/{customer_id:uuid}/invoices/{number:int}", operation_id="getInvoice",
     summary="An invoice as JSON, or a PDF with Accept: application/pdf", tags=[COMMERCE],
     guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
@@ -129,6 +141,7 @@ async def access_audit(
 
 
 RECORD_HANDLERS = [
+    customer_billing,
     customer_orders,
     customer_payments,
     customer_invoice,

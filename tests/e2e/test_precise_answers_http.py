@@ -146,4 +146,5 @@ def test_line_and_paragraph_separators_are_refused_in_every_free_text(
     }
     for what, response in refused.items():
         assert response.status_code in (400, 422), (what, response.text)
-    assert client.get(f"/customers/{cid}", headers=auth()).json()["version"] == 1
+    history = client.get(f"/customers/{cid}/history", headers=auth()).json()  # the event stream
+    assert len(history["items"]) == 1

@@ -68,27 +68,28 @@ class AttendeeProcessing:
         errors = FieldErrors()
         profiles = []
         for index, attendee in enumerate(attendees):
-            region = self._commands.default_region
+            region: str | None = self._commands.default_region
             if attendee.phone_region:
                 try:
                     region = normalize_region(attendee.phone_region)
                 except InvalidValue as error:
                     errors.add(f"attendees[{index}].phoneRegion", str(error))
+                    region = None  # the phone cannot be read without it: not named too
             raw = {
                 "firstName": attendee.first_name,
                 "lastName": attendee.last_name,
                 "email": attendee.email,
-                "phone": attendee.phone,
+                "phone": attendee.phone if region else None,
             }
             present = {key: value for key, value in raw.items() if value not in (None, "")}
             local = FieldErrors()
             profile = normalize_fields(
-                present, region=region, today=self._commands.today(), errors=local
+                present, region=region or "", today=self._commands.today(), errors=local
             )
             errors.items.extend(
                 FieldError(f"attendees[{index}].{e.field}", e.message) for e in local.items
             )
-            if not local.items and not any(profile.get(k) for k in IDENTIFYING_FIELDS):
+            if region and not local.items and not any(profile.get(k) for k in IDENTIFYING_FIELDS):
                 errors.add(f"attendees[{index}]", "needs a name, an email or a phone")
             profiles.append(profile)
         errors.raise_if_any("Some attendees are invalid.")

@@ -219,9 +219,11 @@ class CustomerCommands:
                 customer_type = assert_valid_type(data.customer_type)
             except ValidationFailed as error:
                 errors.items.extend(error.errors)
-        profile = normalize_fields(
-            data.fields, region=region, today=self._clock().date(), errors=errors
-        )
+        fields = data.fields
+        if errors.items and errors.items[0].field == "phoneRegion":
+            # The phone cannot be read without its region: naming it too would mislead.
+            fields = {name: value for name, value in fields.items() if name != "phone"}
+        profile = normalize_fields(fields, region=region, today=self._clock().date(), errors=errors)
         errors.raise_if_any()
         return profile, customer_type
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from shared.countries import is_assigned_country
 from shared.errors import FieldErrors
 from write_side.domain import values
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 ADDRESS_FIELDS = ("line1", "line2", "city", "postalCode", "region", "country")
 
 
@@ -21,7 +20,7 @@ def normalize_billing(raw: Mapping[str, Any]) -> dict[str, Any]:
         result[name] = _text(raw.get(name), name, limit, errors)
     email = raw.get("email")
     result["email"] = None
-    if email:
+    if email is not None:
         try:
             result["email"] = values.normalize_email(email)
         except values.InvalidValue as error:
@@ -36,17 +35,20 @@ def normalize_billing(raw: Mapping[str, Any]) -> dict[str, Any]:
         country = clean.get("country")
         if country is not None:
             country = clean["country"] = country.upper()
-            if not _COUNTRY.match(country):
-                errors.add("address.country", "must be an ISO 3166 alpha-2 code")
+            if not is_assigned_country(country):
+                errors.add("address.country", "must be an ISO 3166-1 alpha-2 country code")
+        if not any(address.get(field) is not None for field in ADDRESS_FIELDS):
+            errors.add("address", "needs at least one field; send null for no address")
         result["address"] = clean
-    if not any(result.values()):
+    if not errors.items and not any(result.values()):
         errors.add("name", "billing details need at least a name, an email or an address")
     errors.raise_if_any("Invalid billing details.")
     return result
 
 
 def _text(value: Any, name: str, limit: int, errors: FieldErrors) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """`None` empties the field; a blank string is refused like a blank customer name."""
+    if value is None:
         return None
     try:
         return values.normalize_text(str(value), max_length=limit)

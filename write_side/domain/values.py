@@ -13,6 +13,8 @@ from datetime import date
 
 import phonenumbers
 
+from shared.countries import is_assigned_country
+
 MAX_NAME = 100
 MAX_EMAIL = 254
 MAX_NOTES = 2000
@@ -109,10 +111,11 @@ def email_identity(normalized_email: str) -> str:
 
 
 def normalize_region(value: str) -> str:
-    """An ISO 3166 alpha-2 region that libphonenumber knows."""
+    """An assigned ISO 3166-1 alpha-2 country that libphonenumber knows (`XK`, `AC`, `TA`
+    are phone regions but not assigned countries: such numbers go in `+` form)."""
     region = value.strip().upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidValue("is not a supported ISO 3166 region code")
+    if not is_assigned_country(region) or region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidValue("is not an ISO 3166-1 alpha-2 country code with phone numbers")
     return region
 
 
