@@ -10,8 +10,8 @@ from litestar import Litestar, Router
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
+from entrypoints.api_docs import OfflineSwaggerPlugin
 from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.runtime import start_runtime
@@ -109,7 +109,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             version="1.0.0",
             description="Event-sourced, multi-tenant customer service. See CONTRACT.md.",
             path="/api",
-            render_plugins=[SwaggerRenderPlugin(path="/docs")],
+            render_plugins=[OfflineSwaggerPlugin(openapi_path="/api", path="/docs")],
         ),
         logging_config=None,
         debug=False,
