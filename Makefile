@@ -1,10 +1,11 @@
-# Two commands on a fresh machine: `make serve` (embedded, no external server) and `make test`.
+# On a fresh machine: `make serve` (embedded, no external server), `make test` (everything;
+# starts the services when none are configured) and `make test-fast` (no services).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint unit services-up services-down bench clean
+.PHONY: serve test test-fast lint unit services-up services-down bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +17,10 @@ serve: $(STAMP)  ## run the API and projectors embedded (SQLite in ./.customers)
 	$(BIN)/customers serve
 
 test: $(STAMP) lint  ## the whole suite: lint, types, unit, contract, integration, e2e
-	$(BIN)/pytest -q
+	bash scripts/with-services $(BIN)/pytest -q
+
+test-fast: $(STAMP) lint  ## edit-test loop: lint, then the unit and contract tests needing no service
+	CUSTOMERS_TEST_SERVICES=none $(BIN)/pytest -q tests/unit tests/contract
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -25,3 +26,28 @@ def postgres_schema_url(postgres_url: str, unique_name: str) -> str:
     """An event-store URL on the test PostgreSQL, in a fresh schema of its own."""
     separator = "&" if "?" in postgres_url else "?"
     return f"{postgres_url}{separator}schema={unique_name}"
+
+
+#: Fixtures and parameter values that mean "this test needs a real service".
+SERVICE_FIXTURES = {"postgres_url", "mongo_url", "redis_url", "amqp_url", "postgres_schema_url"}
+SERVICE_PARAMS = {"postgres", "services", "mongo", "mongo_view", "redis_search", "redis"}
+
+
+def needs_service(item: pytest.Item) -> bool:
+    """True when the test asks for a service fixture or is the service variant of a test."""
+    if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    if item.get_closest_marker("services") is not None:
+        return True
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return any(isinstance(value, str) and value in SERVICE_PARAMS for value in params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test-fast` (CUSTOMERS_TEST_SERVICES=none) leaves out what needs a service."""
+    if os.environ.get("CUSTOMERS_TEST_SERVICES") != "none":
+        return
+    kept = [item for item in items if not needs_service(item)]
+    config.hook.pytest_deselected(items=[item for item in items if needs_service(item)])
+    items[:] = kept

@@ -25,6 +25,13 @@ def services_required() -> bool:
     return os.environ.get("CUSTOMERS_REQUIRE_SERVICES") == "1"
 
 
+def unavailable(what: str, reason: str) -> None:
+    """Skip the test for want of `what`, or fail it when CUSTOMERS_REQUIRE_SERVICES=1."""
+    if services_required():
+        pytest.fail(f"CUSTOMERS_REQUIRE_SERVICES=1 but {what} is unavailable: {reason}")
+    pytest.skip(reason)
+
+
 def reachable(url: str, default_port: int) -> bool:
     """True when something accepts TCP connections at the URL's host and port."""
     parsed = urlparse(url)
@@ -86,8 +93,6 @@ def service_url_fixture(kind: str) -> Callable[..., Iterator[str]]:
             return
         else:
             reason = f"{name} is not set and no Docker engine answers (run scripts/services up)"
-        if services_required():
-            pytest.fail(f"CUSTOMERS_REQUIRE_SERVICES=1 but {kind} is unavailable: {reason}")
-        pytest.skip(reason)
+        unavailable(kind, reason)
 
     return fixture

@@ -19,9 +19,11 @@ from read_side.invoices.model import (
     format_money,
 )
 from read_side.invoices.pdf import render_invoice_pdf, sanitize_text
+from tests.services import unavailable
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 HAS_UNICODE_FONT = any(Path(regular).is_file() for regular, _ in renderer.PRIMARY_FONTS)
+NO_FONT = "fonts-dejavu-core is not installed (scripts/services up installs it)"
 
 
 def make_invoice(*, billing: BillingDetails | None = None, **changes: object) -> Invoice:
@@ -61,7 +63,7 @@ def font_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """Run a test with the installed Unicode font, and again with Helvetica (Latin-1) only."""
     mode: str = request.param
     if mode == "unicode-font" and not HAS_UNICODE_FONT:
-        pytest.skip("no Unicode TrueType font installed")
+        unavailable("a Unicode font", NO_FONT)
     if mode == "core-font":
         monkeypatch.setattr(renderer, "PRIMARY_FONTS", ())
     return mode
@@ -207,13 +209,11 @@ def test_sanitize_keeps_latin1_and_transliterates_the_rest() -> None:
     assert sanitize_text("x" * 50, latin1, limit=10) == "xxxxxxx..."
 
 
-@pytest.mark.skipif(
-    not (DEJAVU / "DejaVuSansMono.ttf").is_file() or not (DEJAVU / "DejaVuSans.ttf").is_file(),
-    reason="DejaVu fonts not installed",
-)
 def test_fallback_font_supplies_glyphs_the_primary_font_lacks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if not (DEJAVU / "DejaVuSansMono.ttf").is_file() or not (DEJAVU / "DejaVuSans.ttf").is_file():
+        unavailable("DejaVu Sans and Sans Mono", NO_FONT)
     mono = str(DEJAVU / "DejaVuSansMono.ttf")
     monkeypatch.setattr(renderer, "PRIMARY_FONTS", ((mono, mono),))
     monkeypatch.setattr(renderer, "FALLBACK_FONTS", (str(DEJAVU / "DejaVuSans.ttf"),))
