@@ -9,37 +9,37 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from entrypoints.cli_help import env_default, env_help, environment_epilog, plain_help
 from shared.errors import CustomerError
+from shared.logs import LOG_FORMATS
 from shared.principal import Role
 from shared.settings import Settings
+
+LOG_FORMAT_HELP = env_help("log lines: pretty on a terminal, else JSON", "CUSTOMERS_LOG_FORMAT")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else None
-    return Settings.from_env(data_dir=data_dir)
+    return Settings.from_env(data_dir=data_dir, log_format=getattr(args, "log_format", None))
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from entrypoints.app import create_app
+    from entrypoints.serve_banner import Listening, announce
     from shared.logs import configure_logging
 
     settings = _settings(args)
-    configure_logging(settings.log_level)
+    log_format = configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
-    base = f"http://{args.host}:{args.port}"
-    profile = "embedded" if settings.embedded else "services"
-    print(f"Customer Management ({profile}) on {base}  ·  docs: {base}/api/docs", file=sys.stderr)
-    data_flag = f" --data-dir {args.data_dir}" if args.data_dir else ""
-    print(
-        f"Get a token: customers token --tenant acme --role admin{data_flag}",
-        file=sys.stderr,
-    )
+    listening = Listening(settings, args.host, args.port, args.data_dir, args.workers)
+    announce(listening, log_format)
     options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False}
     options["proxy_headers"] = False
     if args.workers > 1:
         os.environ["CUSTOMERS_DATA_DIR"] = str(settings.data_dir)
+        os.environ["CUSTOMERS_LOG_FORMAT"] = log_format
         uvicorn.run("entrypoints.app:app_from_env", factory=True, workers=args.workers, **options)
     else:
         uvicorn.run(app, **options)
@@ -74,7 +74,7 @@ def _projections(args: argparse.Namespace) -> int:
     if args.action == "run":
         from shared.logs import configure_logging
 
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return asyncio.run(ops.run_worker(settings))
     if args.action == "status":
         return asyncio.run(ops.show_status(settings))
@@ -104,41 +104,61 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `customers` command."""
-    parser = argparse.ArgumentParser(prog="customers", description="Customer management service")
+    """The argument parser of the `customers` command (help names each variable and default)."""
+    parser = argparse.ArgumentParser(
+        prog="customers",
+        description="Customer management service",
+        epilog=environment_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+    data_dir = env_help("embedded data folder", "CUSTOMERS_DATA_DIR")
 
     serve = commands.add_parser("serve", help="run the HTTP API and the projectors")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data-dir", help="embedded data folder (default ./.customers)")
-    serve.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
+    serve.add_argument(
+        "--host",
+        default=env_default("CUSTOMERS_HOST"),
+        help=env_help("address to listen on", "CUSTOMERS_HOST"),
+    )
+    port_help = env_help("port to listen on", "CUSTOMERS_PORT")
+    serve.add_argument("--port", type=int, default=env_default("CUSTOMERS_PORT"), help=port_help)
+    serve.add_argument("--data-dir", help=data_dir)
+    workers = env_help("HTTP worker processes", "CUSTOMERS_WORKERS")
+    serve.add_argument(
+        "--workers", type=int, default=env_default("CUSTOMERS_WORKERS"), help=workers
+    )
+    serve.add_argument("--log-format", choices=LOG_FORMATS, help=LOG_FORMAT_HELP)
     serve.set_defaults(handler=_serve)
 
     token = commands.add_parser("token", help="print a signed bearer token")
-    token.add_argument("--tenant", required=True)
-    token.add_argument("--role", required=True, action="append", help="repeatable or a,b")
-    token.add_argument("--subject", default="cli-user")
-    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
-    token.add_argument("--data-dir")
+    token.add_argument("--tenant", required=True, help="the token's tenant (required)")
+    token.add_argument(
+        "--role", required=True, action="append", help="role(s), repeatable or a,b (required)"
+    )
+    token.add_argument("--subject", default="cli-user", help=plain_help("the actor", "cli-user"))
+    token.add_argument("--ttl", type=int, default=3600, help=plain_help("lifetime (s)", "3600"))
+    token.add_argument("--data-dir", help=data_dir)
     token.set_defaults(handler=_token)
 
     projections = commands.add_parser("projections", help="run, inspect or rebuild projections")
     projections.add_argument("action", choices=["run", "status", "rebuild", "retry"])
     projections.add_argument("name", nargs="?", help="customer_view or search (default: all)")
-    projections.add_argument("--data-dir")
+    projections.add_argument("--data-dir", help=data_dir)
+    projections.add_argument("--log-format", choices=LOG_FORMATS, help=LOG_FORMAT_HELP)
     projections.set_defaults(handler=_projections)
 
     history = commands.add_parser("history", help="print a customer's audit trail")
     history.add_argument("customer_id")
-    history.add_argument("--tenant", required=True)
-    history.add_argument("--data-dir")
+    history.add_argument("--tenant", required=True, help="the customer's tenant (required)")
+    history.add_argument("--data-dir", help=data_dir)
     history.set_defaults(handler=_history)
 
     retention = commands.add_parser("retention", help="erase customers deleted too long ago")
     retention.add_argument("action", choices=["run"])
-    retention.add_argument("--dry-run", action="store_true", help="list, erase nothing")
-    retention.add_argument("--data-dir")
+    retention.add_argument(
+        "--dry-run", action="store_true", help=plain_help("list, erase nothing", "off")
+    )
+    retention.add_argument("--data-dir", help=data_dir)
     retention.set_defaults(handler=_retention)
     return parser
 

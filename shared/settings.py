@@ -31,6 +31,7 @@ class Settings:
     consistency_timeout_seconds: float = 5.0
     group_commit_max_batch: int = 256
     log_level: str = "INFO"
+    log_format: str = "auto"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -48,6 +49,7 @@ class Settings:
             retention_interval_seconds=float(env.get("CUSTOMERS_RETENTION_INTERVAL") or 3600),
             consistency_timeout_seconds=float(env.get("CUSTOMERS_CONSISTENCY_TIMEOUT") or 5.0),
             log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
+            log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
         )
         present = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **present)
@@ -61,6 +63,10 @@ class Settings:
             raise MalformedRequest(
                 f"CUSTOMERS_DEFAULT_PHONE_REGION={region!r} is not an ISO 3166-1 alpha-2 "
                 "country code with phone numbers (e.g. US, GB, DE)"
+            )
+        if self.log_format not in ("auto", "json", "pretty"):
+            raise MalformedRequest(
+                f"CUSTOMERS_LOG_FORMAT={self.log_format!r} must be auto, json or pretty"
             )
         url = self.event_store_url
         if url and not url.startswith(("sqlite://", "postgresql://", "postgres://")):

@@ -1,0 +1,143 @@
+"""What `customers serve` says first: where it listens, what it runs on, how to try it.
+
+A person at a terminal gets a few readable lines with a token command and a first request
+ready to paste; a process manager reading JSON lines gets one `listening` record with the
+same facts. Service URLs are shown without their credentials and query.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from shared.settings import Settings
+
+logger = logging.getLogger("customers.serve")
+_LOCAL_ANY = {"0.0.0.0", "::", ""}  # noqa: S104 - only compared, to print a reachable address
+
+
+def safe_url(url: str) -> str:
+    """`scheme://host:port/path` of a service URL: no user, password or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Where and how one `serve` process runs."""
+
+    settings: Settings
+    host: str
+    port: int
+    data_dir_flag: str | None = None
+    workers: int = 1
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._url_host(self.host)}:{self.port}"
+
+    @property
+    def local_url(self) -> str:
+        """The address to paste into curl on this machine (0.0.0.0 is not one)."""
+        host = "127.0.0.1" if self.host in _LOCAL_ANY else self.host
+        return f"http://{self._url_host(host)}:{self.port}"
+
+    @staticmethod
+    def _url_host(host: str) -> str:
+        return f"[{host}]" if ":" in host else host
+
+    @property
+    def profile(self) -> str:
+        return "embedded" if self.settings.embedded else "services"
+
+    def stores(self) -> dict[str, str]:
+        """Which store serves each part, e.g. {'events': 'SQLite ...', 'search': 'Redis ...'}."""
+        s = self.settings
+        data = self.settings.data_dir
+        events = (
+            f"PostgreSQL {safe_url(s.event_store_url or '')}"
+            if (s.event_store_url or "").startswith("postgres")
+            else f"SQLite {s.event_store_url or data / 'events.db'}"
+        )
+        return {
+            "events": events,
+            "read models": f"MongoDB {safe_url(s.mongo_url)}"
+            if s.mongo_url
+            else f"SQLite {data / 'read_models.db'}",
+            "search": f"Redis {safe_url(s.redis_url)}" if s.redis_url else "SQLite",
+            "broker": f"RabbitMQ {safe_url(s.amqp_url)}" if s.amqp_url else "none",
+        }
+
+
+def command_name(argv0: str | None = None) -> str:
+    """How the person started `customers` (`.venv/bin/customers` under `make serve`)."""
+    program = argv0 if argv0 is not None else sys.argv[0]
+    if Path(program).name != "customers":
+        return "customers"
+    on_path = shutil.which("customers")
+    if on_path and Path(on_path).resolve() == Path(program).resolve():
+        return "customers"
+    return program
+
+
+def token_command(listening: Listening, program: str) -> str:
+    flag = f" --data-dir {shlex.quote(listening.data_dir_flag)}" if listening.data_dir_flag else ""
+    return f"export TOKEN=$({program} token --tenant acme --role admin{flag})"
+
+
+def first_request(listening: Listening) -> list[str]:
+    """A create, ready to paste (two lines joined by a backslash)."""
+    body = '{"type":"regular","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}'
+    return [
+        f'curl -s -X POST {listening.local_url}/customers -H "Authorization: Bearer $TOKEN" \\',
+        f"    -H 'Content-Type: application/json' -d '{body}'",
+    ]
+
+
+def banner_lines(listening: Listening, program: str, log_format: str) -> list[str]:
+    """The first screen of `customers serve` for a person."""
+    workers = f", {listening.workers} worker processes" if listening.workers > 1 else ""
+    lines = [
+        f"Customer Management · {listening.profile} profile{workers}",
+        f"  listening   {listening.url}   (API docs {listening.local_url}/api/docs)",
+        f"  data dir    {Path(listening.settings.data_dir).resolve()}",
+    ]
+    for part, where in listening.stores().items():
+        lines.append(f"  {part:<11} {where}")
+    lines += [
+        f"  logs        {log_format} (--log-format json|pretty, CUSTOMERS_LOG_FORMAT)",
+        "",
+        "Try it (in another terminal):",
+        f"  {token_command(listening, program)}",
+        *(f"  {line}" for line in first_request(listening)),
+        "",
+    ]
+    return lines
+
+
+def announce(listening: Listening, log_format: str) -> None:
+    """Print the banner (pretty) or log one `listening` record (JSON lines)."""
+    if log_format == "pretty":
+        sys.stderr.write(os.linesep.join(banner_lines(listening, command_name(), log_format)))
+        sys.stderr.write(os.linesep)
+        sys.stderr.flush()
+        return
+    logger.info(
+        "listening",
+        extra={
+            "url": listening.url,
+            "docs": f"{listening.local_url}/api/docs",
+            "profile": listening.profile,
+            "dataDir": str(Path(listening.settings.data_dir).resolve()),
+            "workers": listening.workers,
+            **{name.replace(" ", "_"): where for name, where in listening.stores().items()},
+        },
+    )
