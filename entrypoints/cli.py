@@ -103,6 +103,14 @@ def _retention(args: argparse.Namespace) -> int:
     return asyncio.run(ops.run_retention_once(_settings(args), dry_run=args.dry_run))
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from entrypoints.doctor_report import diagnose, print_report
+
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    print("customers doctor: the configuration and every service it names")
+    return print_report(asyncio.run(diagnose(data_dir=data_dir)), sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `customers` command (help names each variable and default)."""
     parser = argparse.ArgumentParser(
@@ -160,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retention.add_argument("--data-dir", help=data_dir)
     retention.set_defaults(handler=_retention)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the configuration and every configured service; say what to fix"
+    )
+    doctor.add_argument("--data-dir", help=data_dir)
+    doctor.set_defaults(handler=_doctor)
     return parser
 
 
