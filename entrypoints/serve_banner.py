@@ -61,7 +61,7 @@ class Listening:
     def stores(self) -> dict[str, str]:
         """Which store serves each part, e.g. {'events': 'SQLite ...', 'search': 'Redis ...'}."""
         s = self.settings
-        data = self.settings.data_dir
+        data = Path(self.settings.data_dir).resolve()
         events = (
             f"PostgreSQL {safe_url(s.event_store_url or '')}"
             if (s.event_store_url or "").startswith("postgres")
@@ -95,7 +95,7 @@ def token_command(listening: Listening, program: str) -> str:
 
 def first_request(listening: Listening) -> list[str]:
     """A create, ready to paste (two lines joined by a backslash)."""
-    body = '{"type":"regular","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}'
+    body = '{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}'
     return [
         f'curl -s -X POST {listening.local_url}/customers -H "Authorization: Bearer $TOKEN" \\',
         f"    -H 'Content-Type: application/json' -d '{body}'",

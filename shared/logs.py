@@ -24,7 +24,11 @@ actor_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("actor", 
 
 LOG_FORMATS = ("auto", "json", "pretty")
 _SECRET_WORDS = ("authorization", "token", "secret", "password", "key")
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+# `color_message`: uvicorn's copy of its message with escape codes, never wanted in a line
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "color_message",
+}
 _ACCESS_FIELDS = {"method", "path", "route", "status", "durationMs"}
 
 
@@ -96,7 +100,9 @@ class PrettyFormatter(logging.Formatter):
             what += f" {float(fields['durationMs']):.1f} ms"
             rest = {k: v for k, v in fields.items() if k not in _ACCESS_FIELDS}
         else:
-            what = f"{record.name}: {record.getMessage()}"
+            # uvicorn logs its start and stop as `uvicorn.error`, which reads as an error
+            name = "uvicorn" if record.name == "uvicorn.error" else record.name
+            what = f"{name}: {record.getMessage()}"
             rest = fields
         parts = [head, what, *(f"{k}={v}" for k, v in rest.items())]
         tenant, actor, request_id = tenant_var.get(), actor_var.get(), request_id_var.get()

@@ -68,6 +68,7 @@ def test_the_status_is_coloured_by_its_class(context: None, status: int, colour:
 def test_other_records_show_logger_message_and_fields_with_secrets_redacted() -> None:
     record = logging.LogRecord("customers.x", logging.WARNING, __file__, 1, "hi %s", ("a",), None)
     record.__dict__.update({"count": 3, "authorization": "Bearer abc", "jwt_secret": "s3"})
+    record.__dict__["color_message"] = "\x1b[36mhi\x1b[0m"
 
     line = PrettyFormatter(colour=False).format(record)
     entry = json.loads(JsonFormatter().format(record))
@@ -75,6 +76,7 @@ def test_other_records_show_logger_message_and_fields_with_secrets_redacted() ->
     assert "WARNING" in line and "customers.x: hi a" in line and "count=3" in line
     assert "abc" not in line and "s3" not in line
     assert entry["authorization"] == entry["jwt_secret"] == "[redacted]"
+    assert "color_message" not in line and "color_message" not in entry
 
 
 def test_no_colour_when_no_color_is_set_or_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
