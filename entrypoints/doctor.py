@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from entrypoints.serve_banner import safe_url
 from shared.settings import Settings
+from write_side.application.event_store import sqlite_event_file
 
 PROBE_SECONDS = 4.0
 EVENT_TABLES = ("customer_keys",)
@@ -55,10 +56,9 @@ async def check_data_dir(settings: Settings) -> Finding:
 
 async def check_event_store(settings: Settings) -> Finding:
     """SQLite file or PostgreSQL: reachable, version, writable, tables present."""
-    url = settings.event_store_url or ""
-    if url.startswith("postgres"):
-        return await asyncio.to_thread(_postgres, url)
-    path = Path(url.removeprefix("sqlite:///")) if url else settings.data_dir / "events.db"
+    path = sqlite_event_file(settings)
+    if path is None:
+        return await asyncio.to_thread(_postgres, settings.event_store_url or "")
     return await asyncio.to_thread(
         sqlite_finding, "event store", path, ("stored_events", *EVENT_TABLES)
     )

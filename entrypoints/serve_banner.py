@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shared.settings import Settings
+from write_side.application.event_store import sqlite_event_file
 
 logger = logging.getLogger("customers.serve")
 _LOCAL_ANY = {"0.0.0.0", "::", ""}  # noqa: S104 - only compared, to print a reachable address
@@ -62,10 +63,11 @@ class Listening:
         """Which store serves each part, e.g. {'events': 'SQLite ...', 'search': 'Redis ...'}."""
         s = self.settings
         data = Path(self.settings.data_dir).resolve()
+        events_file = sqlite_event_file(s)
         events = (
-            f"PostgreSQL {safe_url(s.event_store_url or '')}"
-            if (s.event_store_url or "").startswith("postgres")
-            else f"SQLite {s.event_store_url or data / 'events.db'}"
+            f"SQLite {events_file.resolve()}"
+            if events_file is not None
+            else f"PostgreSQL {safe_url(s.event_store_url or '')}"
         )
         return {
             "events": events,

@@ -98,3 +98,15 @@ def test_the_token_command_is_the_one_the_person_ran() -> None:
     assert command_name("/nowhere/.venv/bin/customers") == "/nowhere/.venv/bin/customers"
     assert command_name("/usr/lib/python3/pytest") == "customers"
     assert safe_url("amqp://guest:guest@127.0.0.1:5672/") == "amqp://127.0.0.1:5672/"
+
+
+def test_the_banner_shows_where_the_embedded_files_really_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    listening = Listening(Settings(data_dir=Path(".customers")), "127.0.0.1", 8000)
+
+    stores = listening.stores()
+
+    assert stores["events"] == f"SQLite {tmp_path / '.customers' / 'events.db'}"
+    assert stores["read models"] == f"SQLite {tmp_path / '.customers' / 'read_models.db'}"

@@ -64,22 +64,35 @@ class CustomersApplication(Application[UUID]):
         return recorder
 
 
+def sqlite_event_file(settings: Settings) -> Path | None:
+    """The SQLite file of the event store (None on PostgreSQL).
+
+    Unset, it is `events.db` in the data dir, taken as a path: turning a relative data dir
+    into `sqlite:///.customers/...` made it `/.customers/` at the filesystem root.
+    """
+    if not settings.event_store_url:
+        return settings.data_dir / "events.db"
+    parsed = urlparse(settings.event_store_url)
+    if parsed.scheme != "sqlite":
+        return None
+    return Path("/" + unquote(parsed.path).lstrip("/"))  # sqlite:////abs and sqlite:///abs
+
+
 def event_store_env(settings: Settings, *, pool_size: int = 8) -> dict[str, str]:
     """Translate `CUSTOMERS_EVENT_STORE_URL` into the eventsourcing library's environment.
 
     PostgreSQL keeps the library's table lock (`POSTGRES_ENABLE_DB_FUNCTIONS` stays off), so
     readers of the notification log never miss an event.
     """
-    url = settings.event_store_url or f"sqlite:///{settings.data_dir / 'events.db'}"
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        path = Path(unquote(parsed.path))
+    path = sqlite_event_file(settings)
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
+    parsed = urlparse(settings.event_store_url or "")
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
