@@ -11,7 +11,10 @@ WORKDIR /app
 COPY . .
 # /data: the app's data dir (master.key etc.), writable by the app user;
 # docker-compose.yml mounts one volume there for both api and worker
-RUN pip install . \
+# fonts-dejavu-core: the Unicode font invoice PDFs embed (else Latin-1 Helvetica only)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install . \
     && useradd --create-home --uid 10001 customers \
     && mkdir -p /data && chown customers: /data
 

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from entrypoints.cli_help import env_default, env_help, environment_epilog, plain_help
 from shared.errors import CustomerError
@@ -111,17 +112,8 @@ def _doctor(args: argparse.Namespace) -> int:
     return print_report(asyncio.run(diagnose(data_dir=data_dir)), sys.stdout)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `customers` command (help names each variable and default)."""
-    parser = argparse.ArgumentParser(
-        prog="customers",
-        description="Customer management service",
-        epilog=environment_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    data_dir = env_help("embedded data folder", "CUSTOMERS_DATA_DIR")
-
+def _add_serve(commands: Any, data_dir: str) -> None:
+    """`customers serve` and its options (each one can also come from the environment)."""
     serve = commands.add_parser("serve", help="run the HTTP API and the projectors")
     serve.add_argument(
         "--host",
@@ -137,6 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-format", choices=LOG_FORMATS, help=LOG_FORMAT_HELP)
     serve.set_defaults(handler=_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `customers` command (help names each variable and default)."""
+    parser = argparse.ArgumentParser(
+        prog="customers",
+        description="Customer management service",
+        epilog=environment_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_dir = env_help("embedded data folder", "CUSTOMERS_DATA_DIR")
+
+    _add_serve(commands, data_dir)
 
     token = commands.add_parser("token", help="print a signed bearer token")
     token.add_argument("--tenant", required=True, help="the token's tenant (required)")

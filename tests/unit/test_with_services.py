@@ -41,14 +41,14 @@ def test_no_url_and_no_docker_starts_the_services_and_requires_them(tmp_path: Pa
     assert calls == ["status", "up", "env"]
     assert "CUSTOMERS_TEST_POSTGRES_URL=postgresql://fake:5/db" in output
     assert "CUSTOMERS_REQUIRE_SERVICES=1" in output
-    assert "about 90 s" in output
+    assert "takes a few minutes" in output
 
 
 def test_running_services_are_only_checked(tmp_path: Path) -> None:
     output, calls = run(tmp_path, {}, status=0)
 
     assert calls == ["status", "up", "env"]
-    assert "about 90 s" not in output
+    assert "takes a few minutes" not in output
     assert "using the running scripts/services" in output
 
 
