@@ -16,7 +16,8 @@ class AccessAudit(Protocol):
     """Append-only access log."""
 
     async def record(self, entry: AccessRecord) -> None:
-        """Store one access: tenantId, customerId, actor, at, action, purpose."""
+        """Store one access: tenantId, customerId (or customerIds for a list page), actor, at,
+        action, purpose."""
         ...
 
     async def list(self, tenant_id: str, customer_id: str, limit: int = 1000) -> list[AccessRecord]:
@@ -48,12 +49,15 @@ class SQLiteAccessAudit:
         return self._db
 
     def _insert(self, entry: AccessRecord) -> None:
+        """A list page's entry is filed under each customer it names, so each finds it."""
+        text = json.dumps(entry)
+        ids = entry.get("customerIds") or [entry["customerId"]]
         with self._lock:
             db = self._connection()
             with db:
-                db.execute(
+                db.executemany(
                     "INSERT INTO access_audit VALUES (?, ?, ?, ?)",
-                    (entry["tenantId"], entry["customerId"], entry["at"], json.dumps(entry)),
+                    [(entry["tenantId"], cid, entry["at"], text) for cid in ids],
                 )
 
     def _select(self, tenant_id: str, customer_id: str, limit: int) -> list[AccessRecord]:
@@ -92,9 +96,10 @@ class MongoAccessAudit:
 
     async def list(self, tenant_id: str, customer_id: str, limit: int = 1000) -> list[AccessRecord]:
         """Accesses to one customer, newest first."""
-        cursor = self._collection.find(
-            {"tenantId": tenant_id, "customerId": customer_id}, {"_id": 0}
-        ).sort("at", -1)
+        either = [{"customerId": customer_id}, {"customerIds": customer_id}]
+        cursor = self._collection.find({"tenantId": tenant_id, "$or": either}, {"_id": 0}).sort(
+            [("at", -1), ("_id", -1)]
+        )
         return [entry async for entry in cursor.limit(limit)]
 
     async def close(self) -> None:

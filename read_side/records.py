@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from read_side.access_audit import AccessAudit
+from read_side.access_audit import AccessAudit, AccessRecord
 from read_side.history import history_items
 from read_side.queries import CustomerQueries
 from read_side.views import CustomerDoc, evolve, to_resource
@@ -32,23 +32,37 @@ class CustomerRecords:
             raise NotFound("No customer with this id.")
         return doc
 
-    async def orders(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
+    async def _read(
+        self, principal: Principal, customer_id: str, token: str | None, action: str
+    ) -> CustomerDoc:
+        """The document, and the access recorded once it was found (a 404 reads nothing)."""
+        doc = await self._doc(principal.tenant_id, customer_id, token)
+        await self.record_access(principal, customer_id, action, None)
+        return doc
+
+    async def orders(
+        self, principal: Principal, customer_id: str, token: str | None
+    ) -> dict[str, Any]:
         """Order history, newest first, with the customer snapshot at order time."""
-        doc = await self._doc(tenant_id, customer_id, token)
+        doc = await self._read(principal, customer_id, token, "orders")
         items = sorted(
             (doc.get("orders") or {}).values(), key=lambda o: o["placedAt"], reverse=True
         )
         return {"items": items}
 
-    async def payments(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
+    async def payments(
+        self, principal: Principal, customer_id: str, token: str | None
+    ) -> dict[str, Any]:
         """Payment history, newest first."""
-        doc = await self._doc(tenant_id, customer_id, token)
+        doc = await self._read(principal, customer_id, token, "payments")
         items = sorted((doc.get("payments") or {}).values(), key=lambda p: p["at"], reverse=True)
         return {"items": items}
 
-    async def consents(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
+    async def consents(
+        self, principal: Principal, customer_id: str, token: str | None
+    ) -> dict[str, Any]:
         """Current consent per purpose."""
-        doc = await self._doc(tenant_id, customer_id, token)
+        doc = await self._read(principal, customer_id, token, "consents")
         return {
             "items": [{"purpose": p, **c} for p, c in sorted((doc.get("consents") or {}).items())]
         }
@@ -65,13 +79,14 @@ class CustomerRecords:
         return {"customerId": customer_id, "billing": billing}
 
     async def invoice(
-        self, tenant_id: str, customer_id: str, number: int, token: str | None
+        self, principal: Principal, customer_id: str, number: int, token: str | None
     ) -> dict[str, Any]:
-        """One invoice of this customer."""
-        doc = await self._doc(tenant_id, customer_id, token)
+        """One invoice of this customer (it names the billing details: a personal read)."""
+        doc = await self._doc(principal.tenant_id, customer_id, token)
         invoice = (doc.get("invoices") or {}).get(str(number))
         if invoice is None:
             raise NotFound("No invoice with this number for this customer.")
+        await self.record_access(principal, customer_id, "invoice", None)
         return dict(invoice)
 
     async def export(
@@ -99,17 +114,24 @@ class CustomerRecords:
         self, principal: Principal, customer_id: str, action: str, purpose: str | None
     ) -> None:
         """Log a read of personal data (ids, actor, time and purpose only)."""
-        await self.audit.record(
-            {
-                "tenantId": principal.tenant_id,
-                "customerId": customer_id,
-                "actor": principal.subject,
-                "roles": sorted(role.value for role in principal.roles),
-                "at": iso_utc(self._clock()),
-                "action": action,
-                "purpose": purpose or _DEFAULT_PURPOSES.get(action, "service"),
-            }
-        )
+        entry = self._entry(principal, action, purpose)
+        await self.audit.record(entry | {"customerId": customer_id})
+
+    def _entry(self, principal: Principal, action: str, purpose: str | None) -> AccessRecord:
+        return {
+            "tenantId": principal.tenant_id,
+            "actor": principal.subject,
+            "roles": sorted(role.value for role in principal.roles),
+            "at": iso_utc(self._clock()),
+            "action": action,
+            "purpose": purpose or _DEFAULT_PURPOSES.get(action, "service"),
+        }
+
+    async def record_list(self, principal: Principal, customer_ids: list[str]) -> None:
+        """Log a list page as one entry naming every customer it showed (none: nothing)."""
+        if customer_ids:
+            entry = self._entry(principal, "list", None)
+            await self.audit.record(entry | {"customerId": None, "customerIds": customer_ids})
 
     async def accesses(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
         """Who read or exported the customer's personal data, newest first."""

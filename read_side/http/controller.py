@@ -27,6 +27,7 @@ Token = Annotated[
 ]
 Text = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 Queries = NamedDependency[CustomerQueries]
+Records = NamedDependency[CustomerRecords]
 AccessPurpose = Annotated[
     str | None,
     HeaderParameter(name="X-Access-Purpose", required=False, max_length=100, description="Why."),
@@ -56,6 +57,7 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 async def list_customers(
     request: Request[Any, Any, Any],
     queries: Queries,
+    records: Records,
     consistency_token: Token = None,
     q: Text = None,
     type_: Annotated[str | None, QueryParameter(name="type", required=False)] = None,
@@ -83,7 +85,9 @@ async def list_customers(
         attrs=attr or [], consent=consent, created_from=created_from,
         created_to=created_to, sort=sort, limit=limit, cursor=cursor,
     )  # fmt: skip
-    return await queries.search(query, consistency_token)
+    page = await queries.search(query, consistency_token)
+    await records.record_list(principal, [item["id"] for item in page["items"]])
+    return page
 
 
 @get(
@@ -98,18 +102,25 @@ async def get_customer(
     request: Request[Any, Any, Any],
     customer_id: FromPath[uuid.UUID],
     queries: Queries,
+    records: Records,
     consistency_token: Token = None,
     as_of: Annotated[datetime | None, QueryParameter(name="asOf", required=False)] = None,
+    purpose: AccessPurpose = None,
 ) -> dict[str, Any]:
-    """Active and deleted customers are readable; `asOf` rebuilds from the event stream."""
+    """Active and deleted customers are readable; `asOf` rebuilds from the event stream.
+    Either read is recorded in the access audit once the customer was found."""
     principal = _principal(request)
     if as_of is not None:
         requires(Permission.AUDIT)(request, request.route_handler)
 
         moment = utc(as_of)
         assert moment is not None
-        return await queries.as_of(principal.tenant_id, str(customer_id), moment)
-    return await queries.get(principal.tenant_id, str(customer_id), consistency_token)
+        state = await queries.as_of(principal.tenant_id, str(customer_id), moment)
+        await records.record_access(principal, str(customer_id), "asOf", purpose)
+        return state
+    resource = await queries.get(principal.tenant_id, str(customer_id), consistency_token)
+    await records.record_access(principal, str(customer_id), "read", purpose)
+    return resource
 
 
 @get(
@@ -124,7 +135,7 @@ async def history(
     request: Request[Any, Any, Any],
     customer_id: FromPath[uuid.UUID],
     queries: Queries,
-    records: NamedDependency[CustomerRecords],
+    records: Records,
     purpose: AccessPurpose = None,
 ) -> dict[str, Any]:
     """`{items: [{version, type, occurredAt, actor, changes: {field: {from, to}}}]}`."""

@@ -49,7 +49,7 @@ async def customer_orders(
     request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
 ) -> dict[str, Any]:
     """Newest first, each with the customer snapshot at order time."""
-    return await records.orders(_principal(request).tenant_id, str(customer_id), token)
+    return await records.orders(_principal(request), str(customer_id), token)
 
 
 @get(
@@ -60,7 +60,7 @@ async def customer_payments(
     request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
 ) -> dict[str, Any]:
     """Newest first."""
-    return await records.payments(_principal(request).tenant_id, str(customer_id), token)
+    return await records.payments(_principal(request), str(customer_id), token)
 
 
 @get(
@@ -85,7 +85,7 @@ async def customer_invoice(
     records: Records, token: Token = None,
 ) -> Response[Any]:  # fmt: skip
     """JSON by default; `Accept: application/pdf` renders the PDF."""
-    invoice = await records.invoice(_principal(request).tenant_id, str(customer_id), number, token)
+    invoice = await records.invoice(_principal(request), str(customer_id), number, token)
     if "application/pdf" in request.headers.get("accept", ""):
         from read_side.invoices.model import Invoice
         from read_side.invoices.pdf import render_invoice_pdf
@@ -106,7 +106,7 @@ async def customer_consents(
     request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
 ) -> dict[str, Any]:
     """`{items: [{purpose, granted, source, legalBasis, at, by}]}`."""
-    return await records.consents(_principal(request).tenant_id, str(customer_id), token)
+    return await records.consents(_principal(request), str(customer_id), token)
 
 
 @get(
