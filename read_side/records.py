@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from read_side.access_audit import AccessAudit, AccessRecord
 from read_side.history import history_items
@@ -11,6 +11,13 @@ from read_side.views import CustomerDoc, evolve, to_resource
 from shared.clock import Clock, iso_utc, utc_now
 from shared.errors import NotFound
 from shared.principal import Principal
+
+
+class Versioned(NamedTuple):
+    """A read's body and the customer version it reflects (the ETag)."""
+
+    body: dict[str, Any]
+    version: int
 
 
 class CustomerRecords:
@@ -40,43 +47,38 @@ class CustomerRecords:
         await self.record_access(principal, customer_id, action, None)
         return doc
 
-    async def orders(
-        self, principal: Principal, customer_id: str, token: str | None
-    ) -> dict[str, Any]:
+    async def orders(self, principal: Principal, customer_id: str, token: str | None) -> Versioned:
         """Order history, newest first, with the customer snapshot at order time."""
         doc = await self._read(principal, customer_id, token, "orders")
         items = sorted(
             (doc.get("orders") or {}).values(), key=lambda o: o["placedAt"], reverse=True
         )
-        return {"items": items}
+        return Versioned({"items": items}, doc["version"])
 
     async def payments(
         self, principal: Principal, customer_id: str, token: str | None
-    ) -> dict[str, Any]:
+    ) -> Versioned:
         """Payment history, newest first."""
         doc = await self._read(principal, customer_id, token, "payments")
         items = sorted((doc.get("payments") or {}).values(), key=lambda p: p["at"], reverse=True)
-        return {"items": items}
+        return Versioned({"items": items}, doc["version"])
 
     async def consents(
         self, principal: Principal, customer_id: str, token: str | None
-    ) -> dict[str, Any]:
+    ) -> Versioned:
         """Current consent per purpose."""
         doc = await self._read(principal, customer_id, token, "consents")
-        return {
-            "items": [{"purpose": p, **c} for p, c in sorted((doc.get("consents") or {}).items())]
-        }
+        items = [{"purpose": p, **c} for p, c in sorted((doc.get("consents") or {}).items())]
+        return Versioned({"items": items}, doc["version"])
 
-    async def billing(
-        self, principal: Principal, customer_id: str, token: str | None
-    ) -> dict[str, Any]:
+    async def billing(self, principal: Principal, customer_id: str, token: str | None) -> Versioned:
         """The billing details, as `PUT .../billing` answered; 404 when none were set."""
         doc = await self._doc(principal.tenant_id, customer_id, token)
         billing = doc.get("billing")
         if not billing:
             raise NotFound("The customer has no billing details.")
         await self.record_access(principal, customer_id, "billing", None)
-        return {"customerId": customer_id, "billing": billing}
+        return Versioned({"customerId": customer_id, "billing": billing}, doc["version"])
 
     async def invoice(
         self, principal: Principal, customer_id: str, number: int, token: str | None

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
@@ -14,6 +14,7 @@ from read_side.http.params import build_query, check_names, utc
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
 from shared.http.auth import requires
+from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
 from shared.principal import Permission, Principal
 
@@ -96,7 +97,8 @@ async def list_customers(
     operation_id="getCustomer",
     summary="Get a customer (asOf: state at a past time, audit permission)",
     guards=[requires(Permission.READ)],
-    responses=problems(400, 401, 403, 404, 429, 503),
+    responses=problems(400, 401, 403, 404, 429, 503) | NOT_MODIFIED,
+    response_headers=READ_HEADERS,
 )
 async def get_customer(
     request: Request[Any, Any, Any],
@@ -106,9 +108,11 @@ async def get_customer(
     consistency_token: Token = None,
     as_of: Annotated[datetime | None, QueryParameter(name="asOf", required=False)] = None,
     purpose: AccessPurpose = None,
-) -> dict[str, Any]:
+    if_none_match: IfNoneMatch = None,
+) -> Response[Any]:
     """Active and deleted customers are readable; `asOf` rebuilds from the event stream.
-    Either read is recorded in the access audit once the customer was found."""
+    Either read is recorded in the access audit once the customer was found, and carries
+    the version it shows as its ETag (304 when `If-None-Match` names it)."""
     principal = _principal(request)
     if as_of is not None:
         requires(Permission.AUDIT)(request, request.route_handler)
@@ -117,10 +121,10 @@ async def get_customer(
         assert moment is not None
         state = await queries.as_of(principal.tenant_id, str(customer_id), moment)
         await records.record_access(principal, str(customer_id), "asOf", purpose)
-        return state
+        return versioned(state, state["version"], if_none_match)
     resource = await queries.get(principal.tenant_id, str(customer_id), consistency_token)
     await records.record_access(principal, str(customer_id), "read", purpose)
-    return resource
+    return versioned(resource, resource["version"], if_none_match)
 
 
 @get(

@@ -12,12 +12,14 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from read_side.records import CustomerRecords
 from shared.http.auth import requires
+from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
 from shared.principal import Permission, Principal
 
 COMMERCE = "orders and payments"
 # Reads that wait for `X-Consistency-Token`: a bad token is 400, a timed-out wait 503.
 WAITING_READ_PROBLEMS = problems(400, 401, 403, 404, 429, 503)
+VERSIONED_READ = WAITING_READ_PROBLEMS | NOT_MODIFIED
 Records = NamedDependency[CustomerRecords]
 CustomerId = FromPath[uuid.UUID]
 Token = Annotated[str | None, HeaderParameter(name="X-Consistency-Token", required=False)]
@@ -43,36 +45,45 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 @get(
     "/{customer_id:uuid}/orders", operation_id="listCustomerOrders", summary="Order history",
-    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=VERSIONED_READ,
+    response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_orders(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
-) -> dict[str, Any]:
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response[Any]:  # fmt: skip
     """Newest first, each with the customer snapshot at order time."""
-    return await records.orders(_principal(request), str(customer_id), token)
+    read = await records.orders(_principal(request), str(customer_id), token)
+    return versioned(read.body, read.version, if_none_match)
 
 
 @get(
     "/{customer_id:uuid}/payments", operation_id="listCustomerPayments", summary="Payment history",
-    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=VERSIONED_READ,
+    response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_payments(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
-) -> dict[str, Any]:
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response[Any]:  # fmt: skip
     """Newest first."""
-    return await records.payments(_principal(request), str(customer_id), token)
+    read = await records.payments(_principal(request), str(customer_id), token)
+    return versioned(read.body, read.version, if_none_match)
 
 
 @get(
     "/{customer_id:uuid}/billing", operation_id="getBillingDetails", summary="Billing details",
-    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=VERSIONED_READ,
+    response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_billing(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
-) -> dict[str, Any]:
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response[Any]:  # fmt: skip
     """`{customerId, billing}` as `PUT` answered; 404 when none were set (a personal read,
     recorded in the access audit)."""
-    return await records.billing(_principal(request), str(customer_id), token)
+    read = await records.billing(_principal(request), str(customer_id), token)
+    return versioned(read.body, read.version, if_none_match)
 
 
 @get(
@@ -100,13 +111,16 @@ async def customer_invoice(
 
 @get(
     "/{customer_id:uuid}/consents", operation_id="listConsents", summary="Consent per purpose",
-    tags=["privacy"], guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
+    tags=["privacy"], guards=[requires(Permission.READ)], responses=VERSIONED_READ,
+    response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_consents(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None
-) -> dict[str, Any]:
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response[Any]:  # fmt: skip
     """`{items: [{purpose, granted, source, legalBasis, at, by}]}`."""
-    return await records.consents(_principal(request), str(customer_id), token)
+    read = await records.consents(_principal(request), str(customer_id), token)
+    return versioned(read.body, read.version, if_none_match)
 
 
 @get(
