@@ -19,7 +19,7 @@ from write_side.application.commands import CustomerCommands
 from write_side.application.decisions import CommandMeta, CommandOutcome
 from write_side.domain.values import is_plain_text
 from write_side.http.presenter import present
-from write_side.http.schemas import CustomerWrite
+from write_side.http.schemas import CustomerWrite, ReasonBody
 
 IdempotencyKey = Annotated[
     str | None,
@@ -38,6 +38,7 @@ Reason = Annotated[
     str | None,
     QueryParameter(name="reason", required=False, max_length=500, description="Why (audit)."),
 ]
+ReasonData = JSONBody[ReasonBody | None]
 CustomerId = FromPath[uuid.UUID]
 Commands = NamedDependency[CustomerCommands]
 
@@ -93,8 +94,19 @@ def respond(outcome: CommandOutcome, *, location: bool = False) -> Response[Cust
     return Response(present(outcome.customer), status_code=outcome.status, headers=headers)
 
 
-def check_reason(reason: str | None) -> str | None:
-    """Trim the reason of a delete or restore; refuse control characters and line breaks."""
+def check_reason(reason: str | None, body: ReasonBody | None = None) -> str | None:
+    """The reason of a delete, restore or erase, from the query or the body, trimmed.
+
+    Control characters and line breaks are refused; two different reasons are refused rather
+    than one of them silently dropped.
+    """
+    if body is not None and body.reason is not None:
+        if reason is not None and reason != body.reason:
+            raise MalformedRequest(
+                "The query and the body give different reasons.",
+                errors=[FieldError("reason", "give it once, in the query or the body")],
+            )
+        reason = body.reason
     if reason is None:
         return None
     text = reason.strip()
@@ -168,12 +180,13 @@ async def delete_customer(
     customer_id: CustomerId,
     commands: Commands,
     reason: Reason = None,
+    data: ReasonData = None,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response[CustomerResource]:
     """The customer stays readable by id in state `deleted`; its email is freed."""
     meta = await command_meta(request, idempotency_key, if_match)
-    return respond(await commands.delete(meta, customer_id, check_reason(reason)))
+    return respond(await commands.delete(meta, customer_id, check_reason(reason, data)))
 
 
 @post(
@@ -191,12 +204,13 @@ async def restore_customer(
     customer_id: CustomerId,
     commands: Commands,
     reason: Reason = None,
+    data: ReasonData = None,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response[CustomerResource]:
     """Back to `active`; 409 when another customer took the email meanwhile."""
     meta = await command_meta(request, idempotency_key, if_match)
-    return respond(await commands.restore(meta, customer_id, check_reason(reason)))
+    return respond(await commands.restore(meta, customer_id, check_reason(reason, data)))
 
 
 COMMAND_HANDLERS = [create, update_customer, delete_customer, restore_customer]

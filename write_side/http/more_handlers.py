@@ -21,6 +21,7 @@ from write_side.http.controller import (
     IdempotencyKey,
     IfMatch,
     Reason,
+    ReasonData,
     check_reason,
     command_meta,
     respond,
@@ -138,10 +139,11 @@ async def erase_customer(
     customer_id: CustomerId,
     privacy: Privacy,
     reason: Reason = None,
+    data: ReasonData = None,
 ) -> Response[CustomerResource]:
     """Personal data becomes unreadable everywhere (crypto-shredding); state `erased`."""
     meta = await command_meta(request, None)
-    return respond(await privacy.erase(meta, customer_id, check_reason(reason)))
+    return respond(await privacy.erase(meta, customer_id, check_reason(reason, data)))
 
 
 MORE_COMMAND_HANDLERS = [process_attendees, set_billing, issue_invoice, set_consent, erase_customer]

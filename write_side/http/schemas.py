@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -51,3 +51,12 @@ class CustomerWrite(msgspec.Struct, forbid_unknown_fields=True, rename="camel", 
             customer_type=None if self.type is UNSET else self.type,
             phone_region=self.phone_region if isinstance(self.phone_region, str) else None,
         )
+
+
+class ReasonBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Optional body of delete, restore and erase; the `reason` query parameter works too.
+
+    A body is never ignored: its reason is recorded and any other field is refused (400).
+    """
+
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None

@@ -1,0 +1,90 @@
+"""Command bodies are never ignored: a reason in the body is kept, anything else is refused,
+and a replayed order with other attendees is a conflict (issue 10, items 10 and 12)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.e2e.conftest import Headers
+
+Client = TestClient[Litestar]
+
+
+def create(client: Client, headers: Headers, body: dict[str, Any]) -> str:
+    response = client.post("/customers", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def last_reason(client: Client, headers: Headers, customer_id: str, token: str) -> str | None:
+    """The reason of the last state change, read once the read model holds `token`."""
+    read = headers | {"X-Consistency-Token": token}
+    customer = client.get(f"/customers/{customer_id}", headers=read).json()
+    reason: str | None = customer["stateHistory"][-1].get("reason")
+    return reason
+
+
+def reason_command(client: Client, verb: str, customer_id: str, **kwargs: Any) -> Any:
+    """`delete`, `restore` or `erase` of one customer, passing `kwargs` to the request."""
+    if verb == "delete":
+        return client.request("DELETE", f"/customers/{customer_id}", **kwargs)
+    return client.post(f"/customers/{customer_id}/{verb}", **kwargs)
+
+
+def test_a_reason_in_the_body_or_the_query_is_recorded(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    for where in ("body", "query"):
+        customer_id = create(client, auth(), {"firstName": "Ann"})
+        for verb in ("delete", "restore", "erase"):
+            reason = f"{verb} by {where}"
+            passed = {"json" if where == "body" else "params": {"reason": reason}}
+            response = reason_command(client, verb, customer_id, headers=auth(), **passed)
+            assert response.status_code == 200, (verb, where, response.text)
+            token = response.headers["X-Consistency-Token"]
+            assert last_reason(client, auth(), customer_id, token) == reason, (verb, where)
+
+
+def test_unknown_fields_or_a_body_that_is_not_an_object_change_nothing(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    customer_id = create(client, auth(), {"firstName": "Ann"})
+    client.delete(f"/customers/{customer_id}", headers=auth())
+    bad_bodies: list[tuple[dict[str, Any], str | None]] = [
+        ({"json": {"reason": "ok", "force": True}}, "force"),
+        ({"json": {"reasons": "typo"}}, "reasons"),
+        ({"json": {"reason": 5}}, "reason"),
+        ({"json": ["reason"]}, "body"),
+        ({"content": b"reason=x", "headers": {"Content-Type": "application/json"}}, None),
+        ({"json": {"reason": "one"}, "params": {"reason": "another"}}, "reason"),
+    ]
+    for verb in ("erase", "restore", "delete"):
+        for passed, field in bad_bodies:
+            rest = {key: value for key, value in passed.items() if key != "headers"}
+            headers = auth() | passed.get("headers", {})
+            response = reason_command(client, verb, customer_id, headers=headers, **rest)
+            assert response.status_code == 400, (verb, passed, response.text)
+            named = [error["field"] for error in response.json().get("errors", [])]
+            assert field is None or field in named, (verb, response.text)
+    customer = client.get(f"/customers/{customer_id}", headers=auth()).json()
+    assert customer["state"] == "deleted"
+    assert len(client.get(f"/customers/{customer_id}/history", headers=auth()).json()["items"]) == 2
+
+
+def test_an_empty_body_and_the_same_reason_twice_are_fine(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    customer_id = create(client, auth(), {"firstName": "Ann"})
+    empty = reason_command(client, "delete", customer_id, headers=auth(), content=b"")
+    assert empty.status_code == 200, empty.text
+    both = {"json": {"reason": "same"}, "params": {"reason": "same"}}
+    restored = reason_command(client, "restore", customer_id, headers=auth(), **both)
+    assert restored.status_code == 200, restored.text
+    token = restored.headers["X-Consistency-Token"]
+    assert last_reason(client, auth(), customer_id, token) == "same"
+    null = reason_command(client, "erase", customer_id, headers=auth(), json={"reason": None})
+    assert null.status_code == 200, null.text
