@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -175,11 +176,33 @@ def sort_key(doc: dict[str, Any], key: str) -> str:
     return "0" + fold(text)
 
 
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
 def attribute_text(value: Any) -> str:
-    """The string form attribute filters compare: `true`/`false` for booleans, else `str`."""
+    """The string form attribute filters compare: `true`/`false` for booleans, and one
+    canonical form per number, so `attr=seats:3` finds `3`, `3.0` and `"3"` alike (a query
+    value has no type, and a stored float `3.0` is the number 3)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int | float):
+        return _number_text(value)
+    text = str(value)
+    if _JSON_NUMBER.fullmatch(text):
+        is_integer = text.lstrip("-").isdigit()
+        return _number_text(int(text) if is_integer else float(text))
+    return text
+
+
+def _number_text(number: float) -> str:
+    """Integers (and integral floats within 2^53) as digits, other floats as `repr`."""
+    if isinstance(number, int):
+        return str(number)
+    if not math.isfinite(number):
+        return repr(number)
+    if number.is_integer() and abs(number) <= 2**53:
+        return str(int(number))
+    return repr(number)
 
 
 def email_key(email: str | None) -> str | None:

@@ -98,6 +98,22 @@ def test_attribute_text_and_email_key() -> None:
     assert text.email_key(None) is None
 
 
+@pytest.mark.parametrize(
+    ("values", "canonical"),
+    [
+        ((3, 3.0, "3", "3.0", "3e0", "0.3e1"), "3"),
+        ((2.5, "2.50", "25e-1"), "2.5"),
+        ((-0.0, 0, "-0"), "0"),
+        ((2**53, float(2**53)), "9007199254740992"),
+        (("007",), "007"),
+        (("3 seats",), "3 seats"),
+        (("1e999",), "inf"),
+    ],
+)
+def test_numbers_compare_as_numbers(values: tuple[object, ...], canonical: str) -> None:
+    assert {text.attribute_text(value) for value in values} == {canonical}
+
+
 def test_cursor_round_trip_and_rejections() -> None:
     query = ListQuery(tenant_id="t1", text="ann", sort="firstName")
     cursor = encode_cursor(query, Position(key="0ann", id="c-1"))

@@ -30,7 +30,13 @@ from write_side.application.event_store import CustomersApplication
 from write_side.application.group_commit import GroupCommitter
 from write_side.application.keyed_locks import KeyedLocks
 from write_side.domain.customer import Customer
-from write_side.domain.profile import CustomerType, Profile, assert_valid_type, normalize_fields
+from write_side.domain.profile import (
+    CustomerType,
+    Profile,
+    assert_valid_type,
+    merge_attributes,
+    normalize_fields,
+)
 from write_side.domain.values import InvalidValue, email_identity, normalize_region
 
 MAX_ATTEMPTS = 20
@@ -205,7 +211,10 @@ class CustomerCommands:
         customer.check_version(meta.expected_version)
         return customer
 
-    def _normalize(self, data: ProfileInput) -> tuple[Profile, CustomerType | None]:
+    def _normalize(
+        self, data: ProfileInput, current: Profile | None = None
+    ) -> tuple[Profile, CustomerType | None]:
+        """The normalised fields; an `attributes` object is merged into `current`'s."""
         errors = FieldErrors()
         region = self._default_region
         if data.phone_region is not None:
@@ -220,6 +229,9 @@ class CustomerCommands:
             except ValidationFailed as error:
                 errors.items.extend(error.errors)
         fields = data.fields
+        if isinstance(fields.get("attributes"), dict):
+            existing = (current or {}).get("attributes") or {}
+            fields = {**fields, "attributes": merge_attributes(existing, fields["attributes"])}
         if errors.items and errors.items[0].field == "phoneRegion":
             # The phone cannot be read without its region: naming it too would mislead.
             fields = {name: value for name, value in fields.items() if name != "phone"}
@@ -251,7 +263,7 @@ class CustomerCommands:
     ) -> Decision:
         customer = self._load(meta, customer_id)
         customer.check_mutable()
-        profile, customer_type = self._normalize(data)
+        profile, customer_type = self._normalize(data, customer.profile)
         previous_email = customer.email
         previous_phone = customer.profile.get("phone")
         customer.update(actor=meta.principal.subject, changes=profile, customer_type=customer_type)

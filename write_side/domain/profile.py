@@ -48,6 +48,22 @@ def empty_profile() -> Profile:
     return dict.fromkeys(PROFILE_FIELDS) | {"tags": [], "attributes": {}}
 
 
+def merge_attributes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """RFC 7396 on the attribute object: present keys replace, `null` removes, the rest stay.
+
+    PUT and PATCH are contracted as merge patches; replacing the whole object dropped every
+    attribute the client did not repeat. On create the current object is empty, so a `null`
+    simply leaves the key out.
+    """
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 def normalize_fields(
     raw: Mapping[str, Any], *, region: str, today: date, errors: FieldErrors
 ) -> Profile:

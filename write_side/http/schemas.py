@@ -9,7 +9,9 @@ from msgspec import UNSET, UnsetType
 
 from write_side.application.commands import ProfileInput
 
-AttributeValue = str | float | bool
+# `int` before `float`: a JSON integer stays an integer (`3`, not `3.0`), and one beyond
+# 2^53 reaches the domain rule intact (422) instead of being rounded into a float.
+AttributeValue = str | int | float | bool
 
 
 class CustomerWrite(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
@@ -28,7 +30,8 @@ class CustomerWrite(msgspec.Struct, forbid_unknown_fields=True, rename="camel", 
     date_of_birth: str | UnsetType | None = UNSET
     notes: str | UnsetType | None = UNSET
     tags: list[str] | UnsetType | None = UNSET
-    attributes: dict[str, AttributeValue] | UnsetType | None = UNSET
+    # A merge patch (RFC 7396): a `null` value removes that attribute.
+    attributes: dict[str, AttributeValue | None] | UnsetType | None = UNSET
 
     def to_input(self) -> ProfileInput:
         """The present fields, keyed by their contract names."""
