@@ -35,6 +35,35 @@ class ReadAdapters:
             await client.aclose() if hasattr(client, "aclose") else await client.close()
 
 
+#: Socket timeout of MongoDB operations outside the request path (the projector's batch
+#: writes); requests are bounded by `CUSTOMERS_SERVICE_TIMEOUT` (read_side.deadline).
+BATCH_SOCKET_TIMEOUT_SECONDS = 30.0
+
+
+def mongo_timeouts(settings: Settings) -> dict[str, Any]:
+    """Fail fast when the MongoDB-wire server is down: connection and server selection wait
+    `service_timeout_seconds` (pymongo's default selection wait is 30 s)."""
+    wait_ms = int(settings.service_timeout_seconds * 1000)
+    socket_ms = int(max(settings.service_timeout_seconds, BATCH_SOCKET_TIMEOUT_SECONDS) * 1000)
+    return {
+        "serverSelectionTimeoutMS": wait_ms,
+        "connectTimeoutMS": wait_ms,
+        "socketTimeoutMS": socket_ms,
+    }
+
+
+def open_redis(settings: Settings) -> Any:
+    """A Redis client (RESP2) that gives up on a silent or refusing server after
+    `service_timeout_seconds` per attempt instead of waiting forever."""
+    import redis.asyncio as redis
+
+    assert settings.redis_url
+    seconds = settings.service_timeout_seconds
+    return redis.Redis.from_url(
+        settings.redis_url, protocol=2, socket_timeout=seconds, socket_connect_timeout=seconds
+    )
+
+
 def view_factory(settings: Settings, clients: list[Any]) -> Any:
     """A function generation → view-store adapter."""
     if settings.mongo_url:
@@ -42,7 +71,9 @@ def view_factory(settings: Settings, clients: list[Any]) -> Any:
 
         from read_side.store.mongo_store import MongoViewStore
 
-        client: Any = AsyncMongoClient(settings.mongo_url, tz_aware=True)
+        client: Any = AsyncMongoClient(
+            settings.mongo_url, tz_aware=True, **mongo_timeouts(settings)
+        )
         clients.append(client)
         database = client.get_default_database(default="customers").name
         return lambda generation: MongoViewStore(
@@ -73,9 +104,7 @@ def open_read_adapters(settings: Settings) -> ReadAdapters:
     clients: list[Any] = []
     redis_client = None
     if settings.redis_url:
-        import redis.asyncio as redis
-
-        redis_client = redis.Redis.from_url(settings.redis_url, protocol=2)
+        redis_client = open_redis(settings)
         clients.append(redis_client)
     views = ActiveGeneration(view_factory(settings, clients))
     index = ActiveGeneration(index_factory(settings, redis_client))
@@ -94,8 +123,6 @@ def make_sink(settings: Settings, name: str, generation: int) -> tuple[Any, list
         return view_factory(settings, clients)(generation), clients
     redis_client = None
     if settings.redis_url:
-        import redis.asyncio as redis
-
-        redis_client = redis.Redis.from_url(settings.redis_url, protocol=2)
+        redis_client = open_redis(settings)
         clients.append(redis_client)
     return index_factory(settings, redis_client)(generation), clients

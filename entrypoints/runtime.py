@@ -110,10 +110,15 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
     if relay is not None:
         sinks.append(relay)
     runner = ProjectionRunner(log, sinks, dead_letters)
-    waiter = ConsistencyWaiter(
-        [read.views.checkpoint, read.index.checkpoint],
-        head=lambda: asyncio.to_thread(log.head),
-        timeout=settings.consistency_timeout_seconds,
+    waiter, search_waiter = (
+        ConsistencyWaiter(
+            checkpoints,
+            head=lambda: asyncio.to_thread(log.head),
+            timeout=settings.consistency_timeout_seconds,
+            read_timeout=settings.service_timeout_seconds,
+        )
+        # A document read needs only the view store: it works while the search index is down.
+        for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])
     )
 
     async def stream(customer_id: str) -> list[EventEnvelope]:
@@ -123,7 +128,15 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             return []
         return await asyncio.to_thread(log.stream, parsed)
 
-    queries = CustomerQueries(read.views, read.index, read.cache, waiter, stream)
+    queries = CustomerQueries(
+        read.views,
+        read.index,
+        read.cache,
+        waiter,
+        stream,
+        search_waiter=search_waiter,
+        timeout=settings.service_timeout_seconds,
+    )
     attendees = AttendeeProcessing(commands)
     runtime = Runtime(
         settings=settings,

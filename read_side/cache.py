@@ -4,19 +4,34 @@ Readers fill the cache with SET-if-absent and a short TTL; the projection delete
 every customer it changed right after the view store stored them (no extra read of the store).
 A reader racing the projection can at worst re-cache an old document for the TTL; reads that
 carry an `X-Consistency-Token` bypass the cache.
+
+The cache is optional for readers: when Redis errs or does not answer within a short timeout,
+`get` is a miss and `add` does nothing (then Redis is left alone for a cooldown), so a Redis
+outage costs `GET /customers/{id}` a read of the view store, not a 500. The projection's
+`refresh`/`forget` do raise: its checkpoint must not pass an invalidation that failed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
+
+from redis.exceptions import RedisError
 
 from read_side.events import EventEnvelope
 from read_side.views import CustomerDoc
+from shared.cooldown import Cooldown
 
 TTL_SECONDS = 60
+#: How long a reader waits for the cache before reading the view store instead.
+READ_TIMEOUT_SECONDS = 0.5
+#: After a failure, readers skip the cache for this long.
+COOLDOWN_SECONDS = 5.0
+logger = logging.getLogger(__name__)
 
 
 class DocCache(Protocol):
@@ -75,22 +90,43 @@ class MemoryDocCache:
 class RedisDocCache:
     """Redis cache; keys hash-tagged by tenant: `customers:cache:{tenant}:id`."""
 
-    def __init__(self, client: Any, prefix: str = "customers") -> None:
+    def __init__(
+        self,
+        client: Any,
+        prefix: str = "customers",
+        *,
+        timeout: float = READ_TIMEOUT_SECONDS,
+        cooldown: Cooldown | None = None,
+    ) -> None:
         self._redis = client
         self._prefix = prefix
+        self._timeout = timeout
+        self._cooldown = cooldown or Cooldown(COOLDOWN_SECONDS)
+
+    async def _optional(self, work: Callable[[], Awaitable[Any]]) -> Any:
+        """`work()`'s result, or None when Redis fails or is slow (readers do without)."""
+        if not self._cooldown.ready():
+            return None
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await work()
+        except (RedisError, OSError, TimeoutError) as error:
+            self._cooldown.failed()
+            logger.warning("document cache unavailable, reading the view store: %r", error)
+            return None
 
     def _key(self, tenant_id: str, customer_id: str) -> str:
         return f"{self._prefix}:cache:{{{tenant_id}}}:{customer_id}"
 
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """A cached document or None."""
-        raw = await self._redis.get(self._key(tenant_id, customer_id))
+        raw = await self._optional(lambda: self._redis.get(self._key(tenant_id, customer_id)))
         return json.loads(raw) if raw else None
 
     async def add(self, doc: CustomerDoc) -> None:
         """Cache `doc` unless an entry exists."""
         key = self._key(doc["tenantId"], doc["id"])
-        await self._redis.set(key, json.dumps(doc), nx=True, ex=TTL_SECONDS)
+        await self._optional(lambda: self._redis.set(key, json.dumps(doc), nx=True, ex=TTL_SECONDS))
 
     async def refresh(self, docs: Sequence[CustomerDoc]) -> None:
         """Overwrite the entries of these documents (one pipeline)."""

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from read_side.deadline import within
 from shared.errors import FieldError, MalformedRequest, ServiceUnavailable
 
 Checkpoint = Callable[[], Awaitable[int]]
@@ -21,11 +22,13 @@ class ConsistencyWaiter:
         head: Checkpoint | None = None,
         timeout: float = 5.0,
         interval: float = 0.01,
+        read_timeout: float = 2.0,
     ) -> None:
         self._checkpoints = list(checkpoints)
         self._head = head
         self._timeout = timeout
         self._interval = interval
+        self._read_timeout = read_timeout
 
     async def wait(self, token: str | None) -> None:
         """Return once every projection is at or past `token`; 503 after the timeout.
@@ -40,7 +43,11 @@ class ConsistencyWaiter:
         deadline = time.monotonic() + self._timeout
         head_checked = False
         while True:
-            positions = await asyncio.gather(*(read() for read in self._checkpoints))
+            positions = await within(
+                self._read_timeout,
+                asyncio.gather(*(read() for read in self._checkpoints)),
+                "the read models",
+            )
             if min(positions, default=wanted) >= wanted:
                 return
             if not head_checked and self._head is not None:

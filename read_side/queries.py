@@ -8,6 +8,7 @@ from typing import Any
 
 from read_side.cache import DocCache
 from read_side.consistency import ConsistencyWaiter
+from read_side.deadline import within
 from read_side.events import EventEnvelope
 from read_side.generations import ActiveGeneration
 from read_side.history import history_items, state_as_of
@@ -28,35 +29,57 @@ class CustomerQueries:
         cache: DocCache,
         waiter: ConsistencyWaiter,
         stream: EventStream,
+        *,
+        search_waiter: ConsistencyWaiter | None = None,
+        timeout: float = 2.0,
     ) -> None:
         self.views = views
         self.index = index
         self.cache = cache
         self.waiter = waiter
+        self.search_waiter = search_waiter or waiter
+        self.timeout = timeout
         self._stream = stream
 
+    async def document(self, tenant_id: str, customer_id: str) -> Any:
+        """The view store's document (None when absent), within the request deadline."""
+
+        async def read() -> Any:
+            return await (await self.views.current()).get(tenant_id, customer_id)
+
+        return await within(self.timeout, read(), "the read model")
+
     async def get(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
-        """The customer (active or deleted) from the read model, via the cache."""
+        """The customer (active or deleted) from the read model, via the cache (which is
+        optional: `DocCache` readers do without it while it is down)."""
         await self.waiter.wait(token)
         doc = None if token else await self.cache.get(tenant_id, customer_id)
         if doc is None:
-            doc = await (await self.views.current()).get(tenant_id, customer_id)
+            doc = await self.document(tenant_id, customer_id)
             if doc is None:
                 raise NotFound("No customer with this id.")
             await self.cache.add(doc)
         return to_resource(doc)
 
     async def search(self, query: ListQuery, token: str | None) -> dict[str, Any]:
-        """A page of customers in sort order, with `total` and `nextCursor`."""
-        await self.waiter.wait(token)
+        """A page of customers in sort order, with `total` and `nextCursor`; the search index
+        is required (503 while it is down or silent)."""
+        await self.search_waiter.wait(token)
+
+        async def index_page() -> Any:
+            return await (await self.index.current()).search(query)
+
+        async def views_page(ids: list[str]) -> Any:
+            return await (await self.views.current()).get_many(query.tenant_id, ids)
+
         try:
-            page = await (await self.index.current()).search(query)
+            page = await within(self.timeout, index_page(), "the search index")
         except InvalidCursor as error:
             raise MalformedRequest(
                 "The cursor is not valid for this query.",
                 errors=[FieldError("cursor", str(error) or "invalid cursor")],
             ) from error
-        docs = page.docs or await (await self.views.current()).get_many(query.tenant_id, page.ids)
+        docs = page.docs or await within(self.timeout, views_page(page.ids), "the read model")
         return {
             "items": [to_resource(doc) for doc in docs],
             "total": page.total,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from read_side.access_audit import AccessAudit, AccessRecord
+from read_side.deadline import within
 from read_side.history import history_items
 from read_side.queries import CustomerQueries
 from read_side.views import CustomerDoc, evolve, to_resource
@@ -32,9 +33,7 @@ class CustomerRecords:
 
     async def _doc(self, tenant_id: str, customer_id: str, token: str | None) -> CustomerDoc:
         await self._queries.waiter.wait(token)
-        doc: CustomerDoc | None = await (await self._queries.views.current()).get(
-            tenant_id, customer_id
-        )
+        doc: CustomerDoc | None = await self._queries.document(tenant_id, customer_id)
         if doc is None:
             raise NotFound("No customer with this id.")
         return doc
@@ -117,7 +116,7 @@ class CustomerRecords:
     ) -> None:
         """Log a read of personal data (ids, actor, time and purpose only)."""
         entry = self._entry(principal, action, purpose)
-        await self.audit.record(entry | {"customerId": customer_id})
+        await self._store(entry | {"customerId": customer_id})
 
     def _entry(self, principal: Principal, action: str, purpose: str | None) -> AccessRecord:
         return {
@@ -133,11 +132,18 @@ class CustomerRecords:
         """Log a list page as one entry naming every customer it showed (none: nothing)."""
         if customer_ids:
             entry = self._entry(principal, "list", None)
-            await self.audit.record(entry | {"customerId": None, "customerIds": customer_ids})
+            await self._store(entry | {"customerId": None, "customerIds": customer_ids})
+
+    async def _store(self, entry: AccessRecord) -> None:
+        # Fails closed: personal data is not disclosed while its access cannot be recorded.
+        await within(self._queries.timeout, self.audit.record(entry), "the access audit")
 
     async def accesses(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
         """Who read or exported the customer's personal data, newest first."""
-        return {"items": await self.audit.list(tenant_id, customer_id)}
+        items = await within(
+            self._queries.timeout, self.audit.list(tenant_id, customer_id), "the access audit"
+        )
+        return {"items": items}
 
 
 _DEFAULT_PURPOSES = {

@@ -29,6 +29,7 @@ class Settings:
     retention_days: int = 365
     retention_interval_seconds: float = 3600.0
     consistency_timeout_seconds: float = 5.0
+    service_timeout_seconds: float = 2.0
     group_commit_max_batch: int = 256
     log_level: str = "INFO"
     log_format: str = "auto"
@@ -48,6 +49,7 @@ class Settings:
             retention_days=int(env.get("CUSTOMERS_RETENTION_DAYS") or 365),
             retention_interval_seconds=float(env.get("CUSTOMERS_RETENTION_INTERVAL") or 3600),
             consistency_timeout_seconds=float(env.get("CUSTOMERS_CONSISTENCY_TIMEOUT") or 5.0),
+            service_timeout_seconds=_seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0),
             log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
         )
@@ -93,6 +95,19 @@ class Settings:
         if configured:
             return configured.encode()
         return read_or_create_secret(self.data_dir / "master.key").encode()
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 600:
+        raise MalformedRequest(f"{name}={raw!r} must be a number of seconds above 0 (e.g. 2)")
+    return value
 
 
 def read_or_create_secret(path: Path) -> str:

@@ -11,11 +11,14 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from shared.errors import CustomerError, ServiceUnavailable
+from shared.transient import is_transient
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://customers.example/problems/"
 
 logger = logging.getLogger(__name__)
+#: Retry-After of a 503 caused by an unreachable dependency that no adapter translated.
+DEPENDENCY_RETRY_AFTER_SECONDS = 5
 
 
 class ProblemField(msgspec.Struct):
@@ -148,6 +151,16 @@ def _undecodable(_: Request[Any, Any, Any], exc: RecursionError | UnicodeError) 
 
 
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_transient(exc):
+        # A dependency is down (connection refused, timeout, lock): the client may retry.
+        logger.warning("dependency unavailable: %s", type(exc).__name__)
+        return problem_response(
+            503,
+            ServiceUnavailable.title,
+            "A service this request needs is unavailable; retry later.",
+            slug=ServiceUnavailable.type_slug,
+            headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
+        )
     logger.error("unexpected error", exc_info=exc)
     return problem_response(
         500, "Server error", "The server failed; the error was logged.", slug="server-error"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 import redis.asyncio as redis
@@ -11,6 +10,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from shared.cooldown import Cooldown
 from shared.http.rate_limit import UNCHECKED, Decision, Quota, decide
 
 logger = logging.getLogger(__name__)
@@ -51,8 +51,7 @@ class RedisRateLimiter:
     ) -> None:
         self.client = client
         self._owns_client = owns_client
-        self._backoff = backoff_seconds
-        self._skip_until = 0.0
+        self._cooldown = Cooldown(backoff_seconds)
         self._script = client.register_script(LUA_HIT)
 
     @classmethod
@@ -69,7 +68,7 @@ class RedisRateLimiter:
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:
         """See `RateLimiter.hit`; admits unchecked while Redis is unavailable."""
-        if not quotas or time.monotonic() < self._skip_until:
+        if not quotas or not self._cooldown.ready():
             return UNCHECKED
         args: list[int] = []
         for quota in quotas:
@@ -77,7 +76,7 @@ class RedisRateLimiter:
         try:
             reply = await self._script(keys=[q.key for q in quotas], args=args)
         except (RedisError, OSError) as exc:
-            self._skip_until = time.monotonic() + self._backoff
+            self._cooldown.failed()
             logger.warning("rate limiter unavailable, admitting requests unchecked: %r", exc)
             return UNCHECKED
         values = [int(v) for v in reply]

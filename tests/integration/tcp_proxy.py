@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Coroutine
 from typing import Any
 
 from yarl import URL
@@ -65,3 +67,42 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.write(data)
             await writer.drain()
     writer.transport.abort()
+
+
+class ThreadedProxy:
+    """A `TcpProxy` on an event loop of its own thread, driven from synchronous code (a
+    `TestClient` blocks the test's loop while the app runs on another one)."""
+
+    def __init__(self, upstream: URL) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.proxy = TcpProxy(upstream)
+        self._call(self.proxy.start())
+
+    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    def url(self) -> str:
+        """The upstream URL, pointed at the proxy."""
+        return self.proxy.url()
+
+    def down(self, *, silent: bool = False) -> None:
+        """Cut every connection; refuse new ones, or (`silent`) accept and never answer."""
+        self._call(self.proxy.cut())
+        if silent:
+            self.proxy.silent = True
+            self._call(self.proxy.start())
+
+    def up(self) -> None:
+        """Forward again."""
+        self._call(self.proxy.cut())
+        self.proxy.silent = False
+        self._call(self.proxy.start())
+
+    def close(self) -> None:
+        """Cut everything and stop the thread."""
+        self._call(self.proxy.cut())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()

@@ -1,0 +1,40 @@
+"""Which failures mean "a dependency is unavailable" (retry later) rather than "this event
+cannot be applied" (park it as a dead letter) or "this request is wrong". The projection runner
+retries these instead of parking; the HTTP layer answers 503 with Retry-After instead of 500."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for connection, timeout and lock errors of the stores and the broker."""
+    if isinstance(error, ConnectionError | TimeoutError | OSError):
+        return True
+    if isinstance(error, sqlite3.OperationalError):
+        return "locked" in str(error) or "busy" in str(error)
+    transient_names = {
+        "AutoReconnect",
+        "ConnectionFailure",
+        "ServerSelectionTimeoutError",
+        "NetworkTimeout",
+        "ExecutionTimeout",
+        "OperationalError",
+        "InterfaceError",
+        "PoolTimeout",
+        "AMQPConnectionError",
+        "ChannelInvalidStateError",
+    }
+    for cls in type(error).__mro__:
+        module = cls.__module__
+        if cls.__name__ in transient_names and module.startswith(
+            ("pymongo", "psycopg", "psycopg_pool", "eventsourcing", "aiormq", "aio_pika")
+        ):
+            return True
+        if module.startswith("redis") and cls.__name__ in (
+            "ConnectionError",
+            "TimeoutError",
+            "BusyLoadingError",
+        ):
+            return True
+    return error.__cause__ is not None and is_transient(error.__cause__)
