@@ -109,15 +109,21 @@ def _created(event: EventEnvelope) -> CustomerDoc:
         "billing": None,
         "invoices": {},
     }
-    doc["tags"] = list(doc["tags"] or [])
-    doc["attributes"] = dict(doc["attributes"] or {})
+    _shape_collections(doc)
     return doc
+
+
+def _shape_collections(doc: CustomerDoc) -> None:
+    """Tags are a list and attributes a dict, also when an erased key made them "[erased]"."""
+    doc["tags"] = list(doc["tags"]) if isinstance(doc["tags"], list) else []
+    doc["attributes"] = dict(doc["attributes"]) if isinstance(doc["attributes"], dict) else {}
 
 
 def _profile_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
     for key, value in event.data.get("changes", {}).items():
         if key in PROFILE_KEYS:
             doc[key] = value
+    _shape_collections(doc)
 
 
 def _type_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
@@ -188,6 +194,10 @@ def _erased(doc: CustomerDoc, event: EventEnvelope) -> None:
         order["snapshot"] = None
     for invoice in doc.get("invoices", {}).values():
         invoice["billing"] = None
+    for consent in doc.get("consents", {}).values():
+        consent["source"] = None  # free text: who or what recorded it may name the person
+    for change in doc["stateHistory"]:
+        change["reason"] = None
 
 
 _HANDLERS = {

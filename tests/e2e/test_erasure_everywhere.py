@@ -28,14 +28,22 @@ SECRETS = {
     "phone": "+14155550199",
     "notes": "allergic to kiwi fruit",
     "dateOfBirth": "1977-07-07",
+    "tags": ["zebtag-kiwi"],
+    "attributes": {"favouriteFruit": "quuxberry"},
 }
 BILLING = {
     "name": "Zebediah Billing",
     "taxId": "TAX-ZEB-77",
     "address": {"line1": "77 Quux Lane", "city": "Zebton"},
 }
+CONSENT_SOURCE = "zebkiosk-7"
+ERASE_REASON = "Zebediah phoned us"
 NEEDLES = [
-    *SECRETS.values(),
+    *(v for v in SECRETS.values() if isinstance(v, str)),
+    "zebtag-kiwi",
+    "quuxberry",
+    CONSENT_SOURCE,
+    ERASE_REASON,
     "Zebediah Billing",
     "TAX-ZEB-77",
     "77 Quux Lane",
@@ -103,11 +111,11 @@ def test_erasure_leaves_no_personal_value_anywhere(
     client: Client, auth: Callable[..., Headers]
 ) -> None:
     admin = auth("admin")
-    zeb = client.post("/customers", json=SECRETS | {"tags": ["vip"]}, headers=admin).json()["id"]
+    zeb = client.post("/customers", json=SECRETS, headers=admin).json()["id"]
     client.put(f"/customers/{zeb}/billing", json=BILLING, headers=admin)
     client.put(
         f"/customers/{zeb}/consents/marketing_email",
-        json={"granted": True, "source": "web"},
+        json={"granted": True, "source": CONSENT_SOURCE},
         headers=admin,
     )
     order = {
@@ -131,7 +139,7 @@ def test_erasure_leaves_no_personal_value_anywhere(
     assert client.get("/customers", params={"q": "zebed"}, headers=admin).json()["total"] == 1
     assert "Quuxworth" in everything_in_read_models(client)
 
-    erased = client.post(f"/customers/{zeb}/erase", headers=admin)
+    erased = client.post(f"/customers/{zeb}/erase", params={"reason": ERASE_REASON}, headers=admin)
     assert erased.status_code == 200
     token = erased.headers["x-consistency-token"]
     consistent = admin | {"X-Consistency-Token": token}

@@ -303,3 +303,7 @@ class Customer(Aggregate):
             order["snapshot"] = None
         for invoice in self.invoices.values():
             invoice["billing"] = None
+        for consent in self.consents.values():
+            consent["source"] = None
+        for change in self.state_history:
+            change["reason"] = None

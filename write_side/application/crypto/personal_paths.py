@@ -3,7 +3,12 @@
 `PERSONAL_PATHS` is keyed by the class name of an event of the Customer aggregate; each path is
 an attribute name, optionally followed by dotted keys inside a dict-valued attribute. Attributes
 named in `PERSONAL_ATTRIBUTES` are personal on every Customer event, whatever its class.
-Events of other aggregates (email claims, idempotency records, dead letters) are never touched.
+Every free-text or free-form value is personal (tags, attribute values, consent sources,
+reasons): a person can type anything into them. What is not personal is listed, by event, in
+`PUBLIC_PATHS`; `tests/unit/test_personal_fields.py` walks every event of every aggregate and
+fails on a field that is in neither table, so a new field cannot be forgotten.
+Events of other aggregates (email claims, idempotency records) are never sealed: every field
+of theirs must be public.
 """
 
 from __future__ import annotations
@@ -12,22 +17,75 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from write_side.application.crypto.pii_cipher import is_sealed
-from write_side.domain.profile import PERSONAL_FIELDS
+from write_side.domain.profile import PROFILE_FIELDS
 
 
 def _inside(attribute: str) -> tuple[str, ...]:
-    return tuple(f"{attribute}.{field}" for field in PERSONAL_FIELDS)
+    return tuple(f"{attribute}.{field}" for field in PROFILE_FIELDS)
 
 
 PERSONAL_PATHS: Mapping[str, tuple[str, ...]] = {
-    "Created": _inside("profile"),
+    "Created": _inside("profile"),  # every profile field, tags and attributes included
     "ProfileChanged": _inside("changes"),
     "VisitRecorded": ("snapshot",),  # the attendee's names, email and phone at order time
     "BillingDetailsSet": ("billing",),
     "InvoiceIssued": ("invoice.billing",),
+    "ConsentChanged": ("consent.source",),
 }
 
-PERSONAL_ATTRIBUTES: frozenset[str] = frozenset({"billing", "payer", "attendee", "attendees"})
+PERSONAL_ATTRIBUTES: frozenset[str] = frozenset(
+    {"billing", "payer", "attendee", "attendees", "reason"}
+)
+
+_EVENT = ("originator_id", "originator_version", "timestamp")
+_CUSTOMER = (*_EVENT, "tenant_id", "actor")
+
+PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
+    "Customer.Created": (*_CUSTOMER, "originator_topic", "customer_type"),
+    "Customer.ProfileChanged": _CUSTOMER,
+    "Customer.TypeChanged": (*_CUSTOMER, "previous", "to"),
+    "Customer.Deleted": _CUSTOMER,
+    "Customer.Restored": _CUSTOMER,
+    "Customer.Erased": _CUSTOMER,
+    "Customer.ConsentChanged": (*_CUSTOMER, "purpose", "consent.granted", "consent.legalBasis"),
+    "Customer.VisitRecorded": (*_CUSTOMER, "order_id", "placed_at", "first_time"),
+    "Customer.OrderClosed": (*_CUSTOMER, "order_id", "status"),
+    "Customer.PaymentRecorded": (*_CUSTOMER, "payment"),  # ids, amounts, status, method
+    "Customer.BillingDetailsSet": _CUSTOMER,
+    # ids, numbers, amounts, and line descriptions made of payment and order ids
+    "Customer.InvoiceIssued": (
+        *_CUSTOMER,
+        *(
+            f"invoice.{k}"
+            for k in ("number", "customerId", "tenantId", "issuedAt", "currency", "lines", "total")
+        ),
+    ),
+    "EmailClaim.Claimed": (*_EVENT, "originator_topic", "claim_id", "owner_id"),
+    "EmailClaim.Reclaimed": (*_EVENT, "owner_id"),
+    "EmailClaim.Released": (*_EVENT, "owner_id"),
+    "IdempotencyRecord.Recorded": (
+        *_EVENT,
+        "originator_topic",
+        "record_id",
+        "fingerprint",
+        "outcome",
+    ),
+    "IdempotencyRecord.Renewed": (*_EVENT, "fingerprint", "outcome"),
+    "PhoneIndex.Indexed": (*_EVENT, "originator_topic", "index_id", "owner_id"),
+    "PhoneIndex.Added": (*_EVENT, "owner_id"),
+    "OrderRecord.AttendeesProcessed": (
+        *_EVENT,
+        "originator_topic",
+        "record_id",
+        "tenant_id",
+        "actor",
+        "order_id",
+        "placed_at",
+        "results",
+    ),
+    "InvoiceSequence.Started": (*_EVENT, "originator_topic", "sequence_id"),
+    "InvoiceSequence.NumberIssued": (*_EVENT, "number", "customer_id"),
+}
 
 # A tree of dict keys; `None` marks a leaf whose whole value is personal.
 Plan = dict[str, "Plan | None"]

@@ -1,0 +1,154 @@
+"""Personal by default: every field of every stored event is declared personal (sealed under
+the customer's key) or public. A new event, or a new field of an old one, fails here until it
+is put in one of the two tables of `personal_paths`."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from write_side.application.crypto.personal_paths import PUBLIC_PATHS, Plan, plan_for_event
+from write_side.domain import claims, customer
+from write_side.domain.claims import (
+    EmailClaim,
+    IdempotencyRecord,
+    InvoiceSequence,
+    OrderRecord,
+    PhoneIndex,
+)
+from write_side.domain.customer import Customer
+from write_side.domain.profile import CustomerType
+
+PROFILE = {
+    "firstName": "Ann", "lastName": "Lee", "email": "ann@example.com", "phone": "+14155552671",
+    "dateOfBirth": "1980-01-02", "notes": "n", "tags": ["t"], "attributes": {"k": "v"},
+}  # fmt: skip
+
+
+def every_event_class() -> set[str]:
+    """The qualified name of every concrete event class of every aggregate of the domain
+    (a class that others derive from, such as `Customer.Event`, is a base, not an event)."""
+    found: set[type] = set()
+    for module in (customer, claims):
+        for _, aggregate in inspect.getmembers(module, inspect.isclass):
+            if issubclass(aggregate, Aggregate) and aggregate is not Aggregate:
+                for _, member in inspect.getmembers(aggregate, inspect.isclass):
+                    if issubclass(member, Aggregate.Event) and member.__qualname__.startswith(
+                        aggregate.__name__ + "."
+                    ):
+                        found.add(member)
+    bases = {base for cls in found for base in cls.__mro__[1:]}
+    concrete = found - bases
+    # An aggregate whose __init__ is `@event("Claimed")` keeps an unused default `Created`.
+    renamed = {
+        cls.__qualname__.split(".")[0] + ".Created"
+        for cls in concrete
+        if issubclass(cls, Aggregate.Created) and not cls.__qualname__.endswith(".Created")
+    }
+    return {cls.__qualname__ for cls in concrete} - renamed
+
+
+def customer_events() -> list[Any]:
+    """One event of each kind of a customer's life, every optional field filled."""
+    ann = Customer.register(
+        tenant_id="acme", actor="alice", customer_type=CustomerType.NEW, profile=PROFILE
+    )
+    ann.update(actor="a", changes={"notes": "m", "tags": ["u"]}, customer_type=CustomerType.REGULAR)
+    ann.change_consent(
+        actor="a", purpose="marketing_email",
+        consent={"granted": True, "source": "web", "legalBasis": "consent"},
+    )  # fmt: skip
+    ann.record_visit(actor="a", order_id="o-1", placed_at="2026-01-01T00:00:00.000Z")
+    ann.close_order(actor="a", order_id="o-1", status="completed")
+    payment = {"paymentId": "p-1", "orderId": "o-1", "amount": 100, "currency": "EUR",
+               "status": "succeeded", "at": "2026-01-01T00:00:00.000Z", "method": "card"}  # fmt: skip
+    ann.record_payment(actor="a", payment=payment)
+    ann.set_billing(actor="a", billing={"name": "Ann", "address": {"line1": "1 St"}})
+    ann.issue_invoice(actor="a", number=1, issued_at="2026-01-02T00:00:00.000Z")
+    ann.delete(actor="a", reason="asked by Ann")
+    ann.restore(actor="a", reason="asked by Ann")
+    ann.erase(actor="a", reason="asked by Ann")
+    return list(ann.collect_events())
+
+
+def other_events() -> list[Any]:
+    """One event of each kind of the other aggregates."""
+    owner = uuid.uuid4()
+    claim = EmailClaim(claim_id=uuid.uuid4(), owner_id=owner)
+    claim.release(owner_id=owner)
+    claim.claim(owner_id=owner)
+    record = IdempotencyRecord(record_id=uuid.uuid4(), fingerprint="f", outcome={"status": 201})
+    record.renew(fingerprint="g", outcome={"status": 200})
+    index = PhoneIndex(index_id=uuid.uuid4(), owner_id=owner)
+    index.add(owner_id=uuid.uuid4())
+    order = OrderRecord(
+        record_id=uuid.uuid4(), tenant_id="acme", actor="a", order_id="o-1",
+        placed_at="2026-01-01T00:00:00.000Z", results=[{"customerId": str(owner)}],
+    )  # fmt: skip
+    numbers = InvoiceSequence(sequence_id=uuid.uuid4())
+    numbers.issue(number=1, customer_id=str(owner))
+    aggregates: list[Aggregate] = [claim, record, index, order, numbers]
+    return [event for aggregate in aggregates for event in aggregate.collect_events()]
+
+
+def leaves(value: Any, path: str) -> Iterator[str]:
+    """Dotted paths to every value that is not a dict (list items share their list's path)."""
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            yield from leaves(inner, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        for item in value:
+            yield from leaves(item, path)
+    else:
+        yield path
+
+
+def covered(path: str, plan: Plan | None) -> bool:
+    node: Plan | None = plan
+    for part in path.split("."):
+        if node is None or part not in node:
+            return False
+        node = node[part]
+        if node is None:
+            return True
+    return False
+
+
+def is_public(path: str, public: tuple[str, ...]) -> bool:
+    return any(path == entry or path.startswith(entry + ".") for entry in public)
+
+
+def test_every_event_class_has_a_sample_here() -> None:
+    sampled = {type(e).__qualname__ for e in customer_events() + other_events()}
+    assert every_event_class() - sampled == set()
+
+
+def test_every_field_of_every_event_is_declared_personal_or_public() -> None:
+    undeclared, both = [], []
+    for event in customer_events() + other_events():
+        name = type(event).__qualname__
+        is_customer = name.startswith("Customer.")
+        plan = plan_for_event(name.split(".", 1)[1]) if is_customer else None
+        public = PUBLIC_PATHS.get(name, ())
+        for path in leaves(vars(event), ""):
+            personal, known = covered(path, plan), is_public(path, public)
+            if not personal and not known:
+                undeclared.append(f"{name}: {path}")
+            if personal and known:
+                both.append(f"{name}: {path}")
+    assert undeclared == [], "declare each in personal_paths.PERSONAL_PATHS or PUBLIC_PATHS"
+    assert both == []
+
+
+def test_free_text_and_free_form_fields_are_personal() -> None:
+    """Tags, attribute values, consent sources and reasons can hold anything a person typed."""
+    assert covered("profile.tags", plan_for_event("Created"))
+    assert covered("profile.attributes.k", plan_for_event("Created"))
+    assert covered("changes.attributes", plan_for_event("ProfileChanged"))
+    assert covered("consent.source", plan_for_event("ConsentChanged"))
+    for name in ("Deleted", "Restored", "Erased"):
+        assert covered("reason", plan_for_event(name))
