@@ -53,7 +53,9 @@ def test_unknown_fields_or_a_body_that_is_not_an_object_change_nothing(
     client: Client, auth: Callable[..., Headers]
 ) -> None:
     customer_id = create(client, auth(), {"firstName": "Ann"})
-    client.delete(f"/customers/{customer_id}", headers=auth())
+    token = client.delete(f"/customers/{customer_id}", headers=auth()).headers[
+        "X-Consistency-Token"
+    ]
     bad_bodies: list[tuple[dict[str, Any], str | None]] = [
         ({"json": {"reason": "ok", "force": True}}, "force"),
         ({"json": {"reasons": "typo"}}, "reasons"),
@@ -70,7 +72,8 @@ def test_unknown_fields_or_a_body_that_is_not_an_object_change_nothing(
             assert response.status_code == 400, (verb, passed, response.text)
             named = [error["field"] for error in response.json().get("errors", [])]
             assert field is None or field in named, (verb, response.text)
-    customer = client.get(f"/customers/{customer_id}", headers=auth()).json()
+    read = auth() | {"X-Consistency-Token": token}
+    customer = client.get(f"/customers/{customer_id}", headers=read).json()
     assert customer["state"] == "deleted"
     assert len(client.get(f"/customers/{customer_id}/history", headers=auth()).json()["items"]) == 2
 
@@ -88,3 +91,38 @@ def test_an_empty_body_and_the_same_reason_twice_are_fine(
     assert last_reason(client, auth(), customer_id, token) == "same"
     null = reason_command(client, "erase", customer_id, headers=auth(), json={"reason": None})
     assert null.status_code == 200, null.text
+
+
+def attendees(client: Client, headers: Headers, order_id: str, placed_at: str, people: Any) -> Any:
+    body = {"orderId": order_id, "placedAt": placed_at, "attendees": people}
+    return client.post("/customers/attendees", json=body, headers=headers)
+
+
+def test_an_order_replayed_with_other_attendees_is_a_conflict(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    at = "2026-11-20T10:00:00Z"
+    ann = {"firstName": "Ann", "email": "ann@example.com"}
+    bo = {"firstName": "Bo", "phone": "+14155552671"}
+    first = attendees(client, auth(), "o-1", at, [ann, bo])
+    assert first.status_code == 200, first.text
+    # The same order in another spelling (normalised alike) replays the first results.
+    same = attendees(client, auth(), "o-1", "2026-11-20T11:00:00+01:00", [
+        {"firstName": " Ann ", "email": "ann@EXAMPLE.com"}, {"firstName": "Bo", "phone": "+1 415 555 2671"},
+    ])  # fmt: skip
+    assert same.status_code == 200, same.text
+    assert same.json() == first.json()
+    for label, placed_at, people in (
+        ("another attendee", at, [ann, {"firstName": "Cy"}]),
+        ("one attendee fewer", at, [ann]),
+        ("attendees swapped", at, [bo, ann]),
+        ("another email", at, [ann | {"email": "ann2@example.com"}, bo]),
+        ("another placedAt", "2026-11-21T10:00:00Z", [ann, bo]),
+    ):
+        replay = attendees(client, auth(), "o-1", placed_at, people)
+        assert replay.status_code == 409, (label, replay.text)
+        assert replay.json()["orderId"] == "o-1"
+    listed = client.get("/customers", params={"q": "Cy"}, headers=auth()).json()
+    assert listed["items"] == []
+    other_tenant = attendees(client, auth(tenant="globex"), "o-1", at, [ann])
+    assert other_tenant.status_code == 200, other_tenant.text

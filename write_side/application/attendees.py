@@ -38,6 +38,15 @@ class AttendeeInput:
     phone_region: str | None = None
 
 
+@dataclass(frozen=True)
+class OrderInput:
+    """The order an attendee list belongs to, and the keyed hash of what it says."""
+
+    order_id: str
+    placed_at: str
+    fingerprint: str
+
+
 class AttendeeProcessing:
     """Match or create customers for an order's attendees and record their visit."""
 
@@ -56,9 +65,10 @@ class AttendeeProcessing:
             )
         profiles = self.normalize(attendees)
         when = iso_utc(placed_at)
+        fingerprint = self._claims.order_fingerprint(when, profiles)
 
         def decide(_first_attempt: bool) -> Decision:
-            return self._decide(meta, order_id, when, profiles)
+            return self._decide(meta, OrderInput(order_id, when, fingerprint), profiles)
 
         outcome = await self._commands.execute(meta, decide, lock=("order", tenant, order_id))
         return list(outcome.result)
@@ -96,12 +106,19 @@ class AttendeeProcessing:
         return profiles
 
     def _decide(
-        self, meta: CommandMeta, order_id: str, placed_at: str, profiles: list[dict[str, Any]]
+        self, meta: CommandMeta, order: OrderInput, profiles: list[dict[str, Any]]
     ) -> Decision:
         tenant, actor = meta.principal.tenant_id, meta.principal.subject
+        order_id, placed_at = order.order_id, order.placed_at
         record = self._claims.order_record(tenant, order_id)
         touched: dict[str, Customer] = {}
         if record is not None:
+            if record.fingerprint and record.fingerprint != order.fingerprint:
+                raise Conflict(
+                    "This orderId was already processed with other attendees or another "
+                    "placedAt; send the order as it was, or under a new orderId.",
+                    extra={"orderId": order_id},
+                )
             first = self._commands.get(tenant, _uuid(record.results[0]["customerId"]))
             return Decision(first, status=200, replayed=True, result=record.results)
         results: list[dict[str, Any]] = []
@@ -142,7 +159,7 @@ class AttendeeProcessing:
         record_id = self._claims.order_record_id(tenant, order_id)
         record = OrderRecord(
             record_id=record_id, tenant_id=tenant, actor=actor, order_id=order_id,
-            placed_at=placed_at, results=results,
+            placed_at=placed_at, results=results, fingerprint=order.fingerprint,
         )  # fmt: skip
         main.events.extend(record.collect_events())
         main.result = results

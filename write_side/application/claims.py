@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -100,6 +103,11 @@ class Claims:
     def order_record_id(self, tenant_id: str, order_id: str) -> uuid.UUID:
         """Deterministic id of an order's record."""
         return keyed_id(self._key, tenant_id, "order", order_id)
+
+    def order_fingerprint(self, placed_at: str, profiles: list[dict[str, Any]]) -> str:
+        """A keyed hash of what an order says about its attendees, in order."""
+        canonical = json.dumps([placed_at, profiles], sort_keys=True, separators=(",", ":"))
+        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
 
     def replay(self, meta: CommandMeta, now: datetime) -> Decision | None:
         """The first outcome for this idempotency key, if fresh; 422 if the request differs."""

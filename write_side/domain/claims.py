@@ -109,10 +109,14 @@ class OrderRecord(Aggregate):
         order_id: str,
         placed_at: str,
         results: list[dict[str, Any]],
+        fingerprint: str = "",
     ) -> None:
         self.tenant_id = tenant_id
         self.order_id = order_id
         self.results = results
+        # A keyed hash of placedAt and the normalised attendees (no personal data): a replay
+        # with another body is refused. Records written before it have "" and are not compared.
+        self.fingerprint = fingerprint
 
 
 class InvoiceSequence(Aggregate):
