@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from read_side import sqlite_support
+from read_side.events import EventEnvelope
+from shared.sqlite_wal import truncate_wal
 
 T = TypeVar("T")
 
@@ -55,6 +57,12 @@ class SQLiteGenerationAdapter:
     async def drop(self) -> None:
         """Drop this generation's tables and delete its checkpoint."""
         await self._run(self._drop)
+
+    async def truncate_wal_after_erasure(self, events: Sequence[EventEnvelope]) -> None:
+        """After a batch with an erasure, empty the shared file's write-ahead log: it still
+        holds the page images with the erased values."""
+        if any(event.type == "customer.erased" for event in events):
+            await self._run(lambda: truncate_wal(self._db()))
 
     async def close(self) -> None:
         """Close the connection and stop the worker thread."""
@@ -100,4 +108,5 @@ class SQLiteGenerationAdapter:
 
     def _drop(self) -> None:
         sqlite_support.drop_generation(self._db(), self.name, self.generation, self._tables())
+        truncate_wal(self._db())  # a dropped generation's rows stay in logged page images
         self._ready = False

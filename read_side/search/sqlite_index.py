@@ -55,6 +55,7 @@ class SQLiteSearchIndex(SQLiteGenerationAdapter):
         await self._run(self._apply, list(events), position)
         if any(event.type == "customer.erased" for event in events):
             await self._run(self._purge_deleted_tokens)
+            await self.truncate_wal_after_erasure(events)
 
     async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
         """Index final documents of customers this generation does not hold (a rebuild's

@@ -55,6 +55,7 @@ class SQLiteViewStore(SQLiteGenerationAdapter):
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
         """Apply a batch (in log order) and store `position`, in one transaction."""
         await self._run(self._apply, list(events), position)
+        await self.truncate_wal_after_erasure(events)
 
     async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
         """Insert final documents of customers this generation does not hold (a rebuild's

@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from shared.sqlite_wal import truncate_wal
 from write_side.application.crypto.key_cache import KeyCache
 from write_side.application.crypto.key_store import (
     KEY_TABLE,
@@ -90,6 +91,8 @@ class SQLiteCustomerKeyStore(WrappedKeyStore):
         with self._datastore.transaction(commit=True) as cursor:
             cursor.execute("PRAGMA secure_delete = ON")  # overwrite the freed key bytes
             cursor.execute(_TOMBSTONE, (customer_id.hex, self.kek_id, now, now))
+        with self._datastore.get_connection(commit=True) as connection:
+            truncate_wal(connection)  # the old page with the key was logged
 
 
 class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
