@@ -4,9 +4,10 @@
 - Words: maximal runs of letters/digits of the folded text ("ann.lee@example.com" -> ann, lee,
   example, com). A word of `q` matches a customer when it is a prefix of a word of the
   customer's first name, last name or email.
-- Phone digit forms: the international digits of the E.164 number and its national
-  significant number (`national_number`, with Italy's leading zero kept). A digit token of
-  `q` (3+ digits) matches when a form starts with it or ends with it.
+- Phone digit forms: the international digits of the E.164 number, its national
+  significant number (with Italy's leading zero kept) and its national dialling form (trunk
+  prefix included, e.g. GB `020…`). A digit token of `q` (3+ digits) matches when a form
+  starts with it or ends with it.
 - Sort keys: `"0" + folded value` (or the raw ISO time for time fields), `"1"` for a missing
   value, so missing values sort last in ascending order (first in descending order), and
   plain code-point / UTF-8 byte order of the key is the exact order.
@@ -21,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 MIN_DIGITS = 3
@@ -90,18 +92,41 @@ def prefixes(word: str, max_length: int | None = None) -> list[str]:
 
 @functools.lru_cache(maxsize=16_384)
 def phone_forms(e164: str | None) -> tuple[str, ...]:
-    """Digit forms of a phone: international digits, then the national significant number
-    (the digits after the country code: E.164 country codes are prefix-free, 1-3 digits)."""
+    """Digit forms of a phone: international digits, the national significant number (the
+    digits after the country code: E.164 country codes are prefix-free, 1-3 digits), and the
+    number as dialled at home (its national format, trunk prefix included: GB `020…`,
+    DE `030…`, FR `01…`, RU `8…`), when that differs. An extension (`;ext=`) is not dialled
+    digits and takes no part."""
     if not e164:
         return ()
-    international = "".join(_DIGITS_ONLY.findall(e164))
+    number = number_part(e164)
+    international = "".join(_DIGITS_ONLY.findall(number))
     if not international:
         return ()
+    forms = [international]
     for size in (1, 2, 3):
         if int(international[:size]) in COUNTRY_CODE_TO_REGION_CODE:
-            national = international[size:]
-            return (international, national) if national else (international,)
-    return (international,)
+            if international[size:]:
+                forms.append(international[size:])
+            break
+    dialled = _dialled_at_home(number)
+    if dialled and dialled not in forms:
+        forms.append(dialled)
+    return tuple(forms)
+
+
+def number_part(phone: str) -> str:
+    """The number without its extension (`+14155552672;ext=5` → `+14155552672`)."""
+    return phone.split(";", 1)[0]
+
+
+def _dialled_at_home(number: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(_DIGITS_ONLY.findall(national)) or None
 
 
 def phone_prefixes(e164: str | None) -> set[str]:

@@ -37,7 +37,7 @@ def test_prefixes() -> None:
 
 def test_phone_forms_international_and_national() -> None:
     assert text.phone_forms("+14155552671") == ("14155552671", "4155552671")
-    assert text.phone_forms("+442079460958") == ("442079460958", "2079460958")
+    assert text.phone_forms("+442079460958") == ("442079460958", "2079460958", "02079460958")
     assert text.phone_forms("+390612345678") == ("390612345678", "0612345678")
     assert text.phone_forms(None) == () and text.phone_forms("") == ()
 
@@ -191,3 +191,37 @@ def test_every_phone_is_found_by_its_3_plus_digit_prefixes_and_suffixes(region: 
             assert form[:size] in tokens
     digits = text.phone_forms(e164)[0]
     assert all(digits[-size:] in tokens for size in range(3, len(digits) + 1))
+
+
+@pytest.mark.parametrize("region", sorted(phonenumbers.SUPPORTED_REGIONS))
+def test_every_region_finds_a_phone_by_how_it_is_dialled_at_home(region: str) -> None:
+    """The national dialling form (trunk prefix included: GB 020…, DE 030…, FR 01…, RU 8…)
+    is searchable in every region, not only the digits after the country code."""
+    number = phonenumbers.example_number(region)
+    if number is None:
+        return
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    dialled = "".join(ch for ch in national if ch.isdigit())
+    tokens = text.phone_digit_tokens(e164)
+    assert dialled in text.phone_forms(e164), (region, national)
+    for size in range(3, len(dialled) + 1):
+        assert dialled[:size] in tokens, (region, dialled[:size])
+
+
+@pytest.mark.parametrize(
+    ("e164", "typed"),
+    [
+        ("+442079460055", "020 7946 0055"),
+        ("+493012345678", "030 12345678"),
+        ("+33123456789", "01 23 45 67 89"),
+        ("+79123456789", "8 (912) 345-67-89"),
+        ("+34912345678", "912 34 56 78"),
+        ("+14155552671", "(415) 555-2671"),
+        ("+14155552672;ext=5", "(415) 555-2672"),
+    ],
+)
+def test_national_forms_as_typed(e164: str, typed: str) -> None:
+    (token,) = text.parse_text(typed).digits
+    assert token in text.phone_digit_tokens(e164)
+    assert token[:6] in text.phone_digit_tokens(e164)
