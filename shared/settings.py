@@ -33,6 +33,9 @@ class Settings:
     group_commit_max_batch: int = 256
     log_level: str = "INFO"
     log_format: str = "auto"
+    audit_key: str | None = None
+    audit_seal_events: int = 1000
+    audit_seal_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -52,6 +55,9 @@ class Settings:
             service_timeout_seconds=_seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0),
             log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
+            audit_key=env.get("CUSTOMERS_AUDIT_KEY") or None,
+            audit_seal_events=int(env.get("CUSTOMERS_AUDIT_SEAL_EVENTS") or 1000),
+            audit_seal_seconds=float(env.get("CUSTOMERS_AUDIT_SEAL_SECONDS") or 60),
         )
         present = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **present)
@@ -95,6 +101,13 @@ class Settings:
         if configured:
             return configured.encode()
         return read_or_create_secret(self.data_dir / "master.key").encode()
+
+    def resolved_audit_key(self) -> bytes:
+        """Key signing the log's checkpoints: never the data key, so holding the data key (or
+        the database) is not enough to forge a seal. Kept apart in the data dir when unset."""
+        if self.audit_key:
+            return self.audit_key.encode()
+        return read_or_create_secret(self.data_dir / "audit.key").encode()
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -13,6 +13,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from write_side.adapters.postgres_audit_chain import PostgresAuditChain
 from write_side.application.crypto.postgres_keys import KeyedPostgresApplicationRecorder
 from write_side.application.phone_book import PhoneBook, PhoneRows, chunks, ordered_rows
 
@@ -88,6 +89,7 @@ class CustomersPostgresRecorder(KeyedPostgresApplicationRecorder):
     (rows in customer-id order: no lock-order deadlocks between writers)."""
 
     phone_book: PostgresPhoneBook | None = None
+    audit_chain: PostgresAuditChain | None = None
 
     def _insert_stored_events(
         self,
@@ -102,6 +104,16 @@ class CustomersPostgresRecorder(KeyedPostgresApplicationRecorder):
             # Another cursor: `curs` must still hold the insert's notification ids.
             with curs.connection.cursor() as other:
                 self.phone_book.write(other, phone_rows)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's notification ids, then the batch's chain rows (same transaction)."""
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids and self.audit_chain is not None:
+            with curs.connection.cursor() as other:
+                self.audit_chain.write(other, stored_events, ids)
+        return ids
 
     def latest_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
         """The highest stored version of each aggregate that has events (one query a chunk)."""

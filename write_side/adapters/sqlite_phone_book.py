@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
+from write_side.adapters.sqlite_audit_chain import SQLiteAuditChain
 from write_side.application.crypto.sqlite_keys import KeyedSQLiteApplicationRecorder
 from write_side.application.phone_book import PhoneBook, PhoneRows, chunks, ordered_rows
 
@@ -78,9 +79,11 @@ class SQLitePhoneBook(PhoneBook):
 
 
 class CustomersSQLiteRecorder(KeyedSQLiteApplicationRecorder):
-    """The keyed SQLite recorder, also upserting phone rows in the events' transaction."""
+    """The keyed SQLite recorder, also upserting phone rows and chaining the events' hashes
+    in the events' transaction."""
 
     phone_book: SQLitePhoneBook | None = None
+    audit_chain: SQLiteAuditChain | None = None
 
     def _insert_events(
         self,
@@ -93,6 +96,8 @@ class CustomersSQLiteRecorder(KeyedSQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         if phone_rows and self.phone_book is not None:
             self.phone_book.write(c, phone_rows)
+        if self.audit_chain is not None and ids:
+            self.audit_chain.write(c, stored_events, ids)
         return ids
 
     def latest_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:

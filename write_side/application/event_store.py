@@ -11,7 +11,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, ProgrammingEr
 from eventsourcing.utils import Environment, EnvType
 
 from shared.settings import Settings
-from write_side.adapters.phone_books import attach_phone_book
+from write_side.adapters.phone_books import AuditChain, attach_audit_chain, attach_phone_book
+from write_side.application.audit_chain import Sealer
 from write_side.application.crypto import EncryptingMapper, WrappedKeyStore, derive_wrapping_key
 from write_side.application.crypto.backends import (
     RECORDER_TOPICS,
@@ -31,10 +32,15 @@ class CustomersApplication(Application[UUID]):
     name = "Customers"
     keys: WrappedKeyStore
     phones: PhoneBook
+    audit: AuditChain
 
-    def __init__(self, env: EnvType | None = None, *, master_key: bytes | str) -> None:
+    def __init__(
+        self, env: EnvType | None = None, *, master_key: bytes | str, sealer: Sealer
+    ) -> None:
         self._wrapping_key = derive_wrapping_key(master_key)
+        self._sealer = sealer
         super().__init__(env)
+        self.audit.backfill()
         if self.snapshots is not None:
             raise ProgrammingError("snapshots would hold personal data in clear; keep them off")
 
@@ -61,6 +67,7 @@ class CustomersApplication(Application[UUID]):
         recorder = super().construct_recorder()
         attach_key_store(recorder, self.keys)
         self.phones = attach_phone_book(recorder)
+        self.audit = attach_audit_chain(recorder, self._sealer)
         return recorder
 
 
@@ -120,7 +127,12 @@ def open_event_store(settings: Settings) -> CustomersApplication:
     env = event_store_env(settings)
     if "POSTGRES_SCHEMA" in env:
         _ensure_schema(env)
-    return CustomersApplication(env=env, master_key=settings.resolved_index_key())
+    sealer = Sealer(
+        settings.resolved_audit_key(),
+        every_events=settings.audit_seal_events,
+        every_seconds=settings.audit_seal_seconds,
+    )
+    return CustomersApplication(env=env, master_key=settings.resolved_index_key(), sealer=sealer)
 
 
 def _ensure_schema(env: dict[str, str]) -> None:
