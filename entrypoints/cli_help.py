@@ -36,6 +36,9 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", "requests per tenant; 0 = off", "6000"),
     Variable("CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", "requests per token subject", "1200"),
     Variable("CUSTOMERS_CONSISTENCY_TIMEOUT", "wait for X-Consistency-Token (s)", "5"),
+    Variable("CUSTOMERS_AUDIT_KEY", "key signing log checkpoints", "audit.key in the data dir"),
+    Variable("CUSTOMERS_AUDIT_SEAL_EVENTS", "events between signed checkpoints", "1000"),
+    Variable("CUSTOMERS_AUDIT_SEAL_SECONDS", "seconds between signed checkpoints", "60"),
     Variable("CUSTOMERS_SERVICE_TIMEOUT", "MongoDB/Redis wait before a 503 (s)", "2"),
     Variable("CUSTOMERS_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     Variable(
