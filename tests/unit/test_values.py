@@ -166,3 +166,12 @@ def test_unicode_line_and_paragraph_separators_are_refused_in_every_text(separat
     with pytest.raises(InvalidValue):
         values.normalize_attributes({"note": text})
     assert values.normalize_notes("line one\r\nline two\tend") == "line one\r\nline two\tend"
+
+
+@pytest.mark.parametrize(
+    "raw", ["+1 415 555 2672 ext. 5", "+1 415 555 2672 x5", "(415) 555-2672 ext 12",
+            "+14155552672;ext=5", "+44 20 7946 0055 extension 3"],
+)  # fmt: skip
+def test_a_phone_extension_is_refused_not_dropped(raw: str) -> None:
+    with pytest.raises(InvalidValue, match="extension"):
+        values.normalize_phone(raw, "US")

@@ -135,6 +135,9 @@ def normalize_phone(value: str, region: str) -> str:
         raise InvalidValue("is not a valid phone number") from error
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidValue("is not a valid phone number for its country")
+    if parsed.extension:
+        # E.164 has no extension: storing the number alone would drop what the client sent.
+        raise InvalidValue("must not carry an extension (store it elsewhere, e.g. in notes)")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
