@@ -23,6 +23,7 @@ from read_side.http.records_handlers import (
 )
 from shared.http.auth import build_jwt_auth
 from shared.http.context import RequestContextMiddleware, remember_route
+from shared.http.limits import MAX_BODY_BYTES, RequestLimitsMiddleware
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.rate_limit import (
     InMemoryRateLimiter,
@@ -34,8 +35,6 @@ from shared.http.rate_limit_redis import RedisRateLimiter
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def customers_router() -> Router:
@@ -97,7 +96,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         finally:
             await runtime.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[customers_router(), audit_router(), HealthController, MetricsController],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost, limits],
@@ -114,6 +113,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # Outside routing, so that a request over the size limits is refused on every path
+    # (unknown ones included) before authentication.
+    app.asgi_handler = RequestLimitsMiddleware(app.asgi_handler)
+    return app
 
 
 def app_from_env() -> Litestar:

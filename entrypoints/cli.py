@@ -28,6 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from entrypoints.app import create_app
+    from entrypoints.http_server import BoundedHttpToolsProtocol
     from entrypoints.serve_banner import Listening, announce
     from shared.logs import configure_logging
 
@@ -37,7 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     listening = Listening(settings, args.host, args.port, args.data_dir, args.workers)
     announce(listening, log_format)
     options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False}
-    options["proxy_headers"] = False
+    options |= {"proxy_headers": False, "http": BoundedHttpToolsProtocol}
     if args.workers > 1:
         os.environ["CUSTOMERS_DATA_DIR"] = str(settings.data_dir)
         os.environ["CUSTOMERS_LOG_FORMAT"] = log_format
