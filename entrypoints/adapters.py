@@ -12,6 +12,7 @@ from shared.settings import Settings
 
 VIEW_PROJECTION = "customer_view"
 SEARCH_PROJECTION = "search"
+BROKER_RELAY = "broker_relay"  # the default name of `projectors.broker_relay.BrokerRelay`
 
 
 @dataclass

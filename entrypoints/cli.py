@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from entrypoints import cli_args
 from entrypoints.cli_help import env_default, env_help, environment_epilog, plain_help
 from shared.errors import CustomerError
 from shared.logs import LOG_FORMATS
@@ -54,8 +55,9 @@ def _token(args: argparse.Namespace) -> int:
     roles = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
     known = {r.value for r in Role}
     unknown = [r for r in roles if r not in known]
-    if unknown:
-        print(f"unknown role(s) {unknown}; choose from {sorted(known)}", file=sys.stderr)
+    if unknown or not roles:
+        problem = f"unknown role(s) {unknown}" if unknown else "no role given"
+        print(f"customers token: {problem}; choose from {sorted(known)}", file=sys.stderr)
         return 2
     settings = _settings(args)
     token = mint_token(
@@ -72,6 +74,9 @@ def _token(args: argparse.Namespace) -> int:
 def _projections(args: argparse.Namespace) -> int:
     from entrypoints import cli_projections as ops
 
+    if args.name and args.action in ("run", "status"):
+        print(f"customers projections {args.action} takes no NAME", file=sys.stderr)
+        return 2
     settings = _settings(args)
     if args.action == "run":
         from shared.logs import configure_logging
@@ -81,14 +86,16 @@ def _projections(args: argparse.Namespace) -> int:
     if args.action == "status":
         return asyncio.run(ops.show_status(settings))
     if args.action == "retry":
-        if not args.name:
-            print("projections retry needs a projection NAME", file=sys.stderr)
+        if args.name not in ops.DEAD_LETTER_NAMES:
+            choices = ", ".join(ops.DEAD_LETTER_NAMES)
+            print(f"customers projections retry needs a NAME: one of {choices}", file=sys.stderr)
             return 2
         return asyncio.run(ops.clear_dead_letters(settings, args.name, "cli"))
     names = [args.name] if args.name else list(ops.PROJECTIONS)
     unknown = [n for n in names if n not in ops.PROJECTIONS]
     if unknown:
-        print(f"unknown projection {unknown}; choose from {list(ops.PROJECTIONS)}", file=sys.stderr)
+        choices = ", ".join(ops.PROJECTIONS)
+        print(f"customers projections: unknown {unknown}; choose from {choices}", file=sys.stderr)
         return 2
     return asyncio.run(ops.run_rebuild(settings, names))
 
@@ -122,11 +129,12 @@ def _add_serve(commands: Any, data_dir: str) -> None:
         help=env_help("address to listen on", "CUSTOMERS_HOST"),
     )
     port_help = env_help("port to listen on", "CUSTOMERS_PORT")
-    serve.add_argument("--port", type=int, default=env_default("CUSTOMERS_PORT"), help=port_help)
+    port = env_default("CUSTOMERS_PORT")
+    serve.add_argument("--port", type=cli_args.port, default=port, help=port_help)
     serve.add_argument("--data-dir", help=data_dir)
     workers = env_help("HTTP worker processes", "CUSTOMERS_WORKERS")
     serve.add_argument(
-        "--workers", type=int, default=env_default("CUSTOMERS_WORKERS"), help=workers
+        "--workers", type=cli_args.workers, default=env_default("CUSTOMERS_WORKERS"), help=workers
     )
     serve.add_argument("--log-format", choices=LOG_FORMATS, help=LOG_FORMAT_HELP)
     serve.set_defaults(handler=_serve)
@@ -134,7 +142,7 @@ def _add_serve(commands: Any, data_dir: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `customers` command (help names each variable and default)."""
-    parser = argparse.ArgumentParser(
+    parser = cli_args.OneLineParser(
         prog="customers",
         description="Customer management service",
         epilog=environment_epilog(),
@@ -146,12 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands, data_dir)
 
     token = commands.add_parser("token", help="print a signed bearer token")
-    token.add_argument("--tenant", required=True, help="the token's tenant (required)")
+    token.add_argument(
+        "--tenant", required=True, type=cli_args.name, help="the token's tenant (required)"
+    )
     token.add_argument(
         "--role", required=True, action="append", help="role(s), repeatable or a,b (required)"
     )
-    token.add_argument("--subject", default="cli-user", help=plain_help("the actor", "cli-user"))
-    token.add_argument("--ttl", type=int, default=3600, help=plain_help("lifetime (s)", "3600"))
+    subject = plain_help("the actor", "cli-user")
+    token.add_argument("--subject", default="cli-user", type=cli_args.name, help=subject)
+    lifetime = plain_help(f"lifetime (s), 1-{cli_args.MAX_TOKEN_TTL_SECONDS}", "3600")
+    token.add_argument("--ttl", type=cli_args.ttl, default=3600, help=lifetime)
     token.add_argument("--data-dir", help=data_dir)
     token.set_defaults(handler=_token)
 
@@ -163,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     projections.set_defaults(handler=_projections)
 
     history = commands.add_parser("history", help="print a customer's audit trail")
-    history.add_argument("customer_id")
-    history.add_argument("--tenant", required=True, help="the customer's tenant (required)")
+    history.add_argument("customer_id", type=cli_args.customer_id)
+    history.add_argument(
+        "--tenant", required=True, type=cli_args.name, help="the customer's tenant (required)"
+    )
     history.add_argument("--data-dir", help=data_dir)
     history.set_defaults(handler=_history)
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from entrypoints.adapters import SEARCH_PROJECTION, VIEW_PROJECTION, make_sink
+from entrypoints.adapters import BROKER_RELAY, SEARCH_PROJECTION, VIEW_PROJECTION, make_sink
 from entrypoints.runtime import start_runtime
 from projectors.envelopes import open_log
 from projectors.partitions import Partitioned
@@ -23,6 +23,8 @@ from read_side.history import history_items
 from shared.settings import Settings
 
 PROJECTIONS = (VIEW_PROJECTION, SEARCH_PROJECTION)
+#: everything that can park dead letters: the rebuildable projections and the broker relay
+DEAD_LETTER_NAMES = (*PROJECTIONS, BROKER_RELAY)
 console = Console(stderr=False)
 
 

@@ -12,7 +12,11 @@ from typing import Any
 import phonenumbers
 
 from shared.countries import is_assigned_country
+from shared.env_values import choice, seconds, secret, url, whole_number
 from shared.errors import MalformedRequest
+
+EVENT_STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -43,22 +47,28 @@ class Settings:
         env = os.environ if environ is None else environ
         settings = cls(
             data_dir=Path(env.get("CUSTOMERS_DATA_DIR") or ".customers"),
-            event_store_url=env.get("CUSTOMERS_EVENT_STORE_URL") or None,
-            mongo_url=env.get("CUSTOMERS_MONGO_URL") or None,
-            redis_url=env.get("CUSTOMERS_REDIS_URL") or None,
-            amqp_url=env.get("CUSTOMERS_AMQP_URL") or None,
-            jwt_secret=env.get("CUSTOMERS_JWT_SECRET") or None,
+            event_store_url=url(env, "CUSTOMERS_EVENT_STORE_URL", EVENT_STORE_SCHEMES),
+            mongo_url=url(env, "CUSTOMERS_MONGO_URL", ("mongodb", "mongodb+srv")),
+            redis_url=url(env, "CUSTOMERS_REDIS_URL", ("redis", "rediss", "unix")),
+            amqp_url=url(env, "CUSTOMERS_AMQP_URL", ("amqp", "amqps")),
+            jwt_secret=secret(env, "CUSTOMERS_JWT_SECRET", minimum_length=32),
             default_phone_region=(env.get("CUSTOMERS_DEFAULT_PHONE_REGION") or "US").upper(),
-            retention_days=int(env.get("CUSTOMERS_RETENTION_DAYS") or 365),
-            retention_interval_seconds=float(env.get("CUSTOMERS_RETENTION_INTERVAL") or 3600),
-            consistency_timeout_seconds=float(env.get("CUSTOMERS_CONSISTENCY_TIMEOUT") or 5.0),
-            service_timeout_seconds=_seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0),
-            log_level=(env.get("CUSTOMERS_LOG_LEVEL") or "INFO").upper(),
+            retention_days=whole_number(env, "CUSTOMERS_RETENTION_DAYS", 365, unit="days"),
+            retention_interval_seconds=seconds(
+                env, "CUSTOMERS_RETENTION_INTERVAL", 3600, maximum=31 * 86400
+            ),
+            consistency_timeout_seconds=seconds(
+                env, "CUSTOMERS_CONSISTENCY_TIMEOUT", 5.0, maximum=600
+            ),
+            service_timeout_seconds=seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0, maximum=600),
+            log_level=choice(env, "CUSTOMERS_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
             audit_key=env.get("CUSTOMERS_AUDIT_KEY") or None,
             audit_seal_events=int(env.get("CUSTOMERS_AUDIT_SEAL_EVENTS") or 1000),
             audit_seal_seconds=float(env.get("CUSTOMERS_AUDIT_SEAL_SECONDS") or 60),
         )
+        for limit in ("TENANT", "SUBJECT"):  # read by the rate limiter; refused here at once
+            whole_number(env, f"CUSTOMERS_RATE_LIMIT_{limit}_PER_MINUTE", 0)
         present = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **present)
         settings.check()
@@ -76,10 +86,10 @@ class Settings:
             raise MalformedRequest(
                 f"CUSTOMERS_LOG_FORMAT={self.log_format!r} must be auto, json or pretty"
             )
-        url = self.event_store_url
-        if url and not url.startswith(("sqlite://", "postgresql://", "postgres://")):
+        if self.data_dir.exists() and not self.data_dir.is_dir():
             raise MalformedRequest(
-                "CUSTOMERS_EVENT_STORE_URL must start with sqlite:/// or postgresql://"
+                f"the data dir {str(self.data_dir)!r} (--data-dir or CUSTOMERS_DATA_DIR) is a "
+                "file, not a folder"
             )
 
     @property
@@ -108,19 +118,6 @@ class Settings:
         if self.audit_key:
             return self.audit_key.encode()
         return read_or_create_secret(self.data_dir / "audit.key").encode()
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 600:
-        raise MalformedRequest(f"{name}={raw!r} must be a number of seconds above 0 (e.g. 2)")
-    return value
 
 
 def read_or_create_secret(path: Path) -> str:

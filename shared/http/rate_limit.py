@@ -26,7 +26,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import MalformedRequest
+from shared.env_values import whole_number
 from shared.http.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, Problem
 from shared.principal import Principal
 
@@ -121,15 +121,6 @@ class InMemoryRateLimiter:
         """Nothing to release."""
 
 
-def _per_minute(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise MalformedRequest(f"{name}={raw!r} must be a whole number >= 0 (0 disables)")
-    return int(raw)
-
-
 @dataclass(frozen=True)
 class RateLimitSettings:
     """Requests per minute per tenant and per subject (token `sub`); 0 disables that limit."""
@@ -142,8 +133,8 @@ class RateLimitSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimitSettings:
         """Read `CUSTOMERS_RATE_LIMIT_{TENANT,SUBJECT}_PER_MINUTE`; both 0 disables limiting."""
         env = os.environ if environ is None else environ
-        tenant = _per_minute(env, "CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", cls.tenant_per_minute)
-        subject = _per_minute(
+        tenant = whole_number(env, "CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", cls.tenant_per_minute)
+        subject = whole_number(
             env, "CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", cls.subject_per_minute
         )
         return cls(tenant, subject, enabled=tenant > 0 or subject > 0)

@@ -1,0 +1,62 @@
+"""Argument types of the `customers` command: a bad value is one line and exit code 2.
+
+argparse prints its usage block before an error; with a dozen subcommands that buries the one
+line that matters, so `OneLineParser` prints only `customers token: error: ...` and points to
+`--help`. Each type names the option and, where one exists, its variable, because a default
+read from the environment goes through the same type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from typing import NoReturn
+
+MAX_TOKEN_TTL_SECONDS = 366 * 86400
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """`prog: error: message (see prog --help)` and exit 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _whole(text: str, low: int, high: int, what: str, variable: str = "") -> int:
+    value = text.strip()
+    if not value.isdigit() or not low <= int(value) <= high:
+        source = f" (from the option or {variable})" if variable else ""
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what} from {low} to {high}{source}")
+    return int(value)
+
+
+def port(text: str) -> int:
+    """A TCP port (from --port or CUSTOMERS_PORT)."""
+    return _whole(text, 1, 65535, "a port number", "CUSTOMERS_PORT")
+
+
+def workers(text: str) -> int:
+    """HTTP worker processes (from --workers or CUSTOMERS_WORKERS)."""
+    return _whole(text, 1, 64, "a number of workers", "CUSTOMERS_WORKERS")
+
+
+def ttl(text: str) -> int:
+    """A token lifetime: a token that is born expired or lives for years is a mistake."""
+    return _whole(text, 1, MAX_TOKEN_TTL_SECONDS, "a lifetime in seconds")
+
+
+def name(text: str) -> str:
+    """A tenant or subject: what the server accepts in a token (1-200 printable characters)."""
+    value = text.strip()
+    if not value or len(value) > 200 or not value.isprintable():
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be 1-200 printable characters")
+    return value
+
+
+def customer_id(text: str) -> str:
+    """A customer id (a UUID)."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a customer id (a UUID)") from None
