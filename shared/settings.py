@@ -64,8 +64,8 @@ class Settings:
             log_level=choice(env, "CUSTOMERS_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
             audit_key=env.get("CUSTOMERS_AUDIT_KEY") or None,
-            audit_seal_events=int(env.get("CUSTOMERS_AUDIT_SEAL_EVENTS") or 1000),
-            audit_seal_seconds=float(env.get("CUSTOMERS_AUDIT_SEAL_SECONDS") or 60),
+            audit_seal_events=whole_number(env, "CUSTOMERS_AUDIT_SEAL_EVENTS", 1000, minimum=1),
+            audit_seal_seconds=seconds(env, "CUSTOMERS_AUDIT_SEAL_SECONDS", 60, maximum=86400),
         )
         for limit in ("TENANT", "SUBJECT"):  # read by the rate limiter; refused here at once
             whole_number(env, f"CUSTOMERS_RATE_LIMIT_{limit}_PER_MINUTE", 0)
