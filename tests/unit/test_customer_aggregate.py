@@ -139,3 +139,23 @@ def test_check_version_refuses_a_stale_if_match() -> None:
     customer.check_version(None)
     with pytest.raises(PreconditionFailed):
         customer.check_version(1)
+
+
+def test_each_invoice_line_keeps_the_date_of_its_own_fact() -> None:
+    """A refund used to overwrite the payment's `at`, so the charge line showed the refund's
+    date (issue 10.8)."""
+    payment = {"paymentId": "p1", "amount": 1200, "currency": "EUR", "method": "card"}
+    customer = given(
+        lambda c: c.record_payment(
+            actor="pay", payment=payment | {"status": "succeeded", "at": "2026-11-01T10:00:00Z"}
+        ),
+        lambda c: c.record_payment(
+            actor="pay", payment=payment | {"status": "refunded", "at": "2026-11-09T16:30:00Z"}
+        ),
+        firstName="Ann",
+    )
+    invoice = customer.issue_invoice(actor="alice", number=1, issued_at="2026-11-10T00:00:00Z")
+    assert [(line["kind"], line["at"]) for line in invoice["lines"]] == [
+        ("charge", "2026-11-01T10:00:00Z"),
+        ("refund", "2026-11-09T16:30:00Z"),
+    ]

@@ -33,6 +33,14 @@ def payment_changes(current: dict[str, Any] | None, status: str) -> bool:
     return status in _ALLOWED.get(previous, set())
 
 
+def merge_payment(previous: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+    """The payment after a status message. `at` follows the latest status; each status also
+    keeps its own date (`succeededAt`, `refundedAt`, …), so a refund's invoice line does not
+    rewrite the date of the charge line."""
+    dated = {f"{payment['status']}At": payment["at"]} if payment.get("at") else {}
+    return previous | payment | dated
+
+
 def delete_blockers(orders: dict[str, Any], payments: dict[str, Any]) -> list[dict[str, str]]:
     """Open orders and pending payments that forbid deleting the customer."""
     blockers = [
@@ -69,7 +77,7 @@ def _line(payment_id: str, payment: dict[str, Any], kind: str, amount: int) -> d
         "description": f"{label} {payment_id}{order}",
         "amount": amount,
         "currency": payment["currency"],
-        "at": payment["at"],
+        "at": payment.get("refundedAt" if kind == "refund" else "succeededAt", payment["at"]),
     }
 
 

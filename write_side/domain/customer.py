@@ -8,7 +8,12 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
 from shared.errors import Conflict, PreconditionFailed
-from write_side.domain.commerce import build_invoice, delete_blockers, payment_changes
+from write_side.domain.commerce import (
+    build_invoice,
+    delete_blockers,
+    merge_payment,
+    payment_changes,
+)
 from write_side.domain.profile import (
     CustomerState,
     CustomerType,
@@ -282,7 +287,7 @@ class Customer(Aggregate):
     @event("PaymentRecorded")
     def _payment_recorded(self, tenant_id: str, actor: str, payment: dict[str, Any]) -> None:
         previous = self.payments.get(payment["paymentId"], {})
-        self.payments[payment["paymentId"]] = previous | payment
+        self.payments[payment["paymentId"]] = merge_payment(previous, payment)
 
     @event("BillingDetailsSet")
     def _billing_set(self, tenant_id: str, actor: str, billing: dict[str, Any]) -> None:
