@@ -28,6 +28,10 @@ Token = Annotated[
 ]
 Text = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 Queries = NamedDependency[CustomerQueries]
+SORT_DESCRIPTION = (
+    "createdAt, updatedAt, firstName, lastName, email or lastVisitAt; '-' for descending. "
+    "Customers without a value for the field come last in both directions; ties by id."
+)
 Records = NamedDependency[CustomerRecords]
 AccessPurpose = Annotated[
     str | None,
@@ -72,7 +76,9 @@ async def list_customers(
         datetime | None, QueryParameter(name="createdFrom", required=False)
     ] = None,
     created_to: Annotated[datetime | None, QueryParameter(name="createdTo", required=False)] = None,
-    sort: Annotated[str, QueryParameter(required=False, max_length=20)] = "-createdAt",
+    sort: Annotated[
+        str, QueryParameter(required=False, max_length=20, description=SORT_DESCRIPTION)
+    ] = "-createdAt",
     limit: Annotated[int, QueryParameter(required=False, ge=1, le=100)] = 20,
     cursor: Annotated[str | None, QueryParameter(required=False, max_length=1000)] = None,
 ) -> dict[str, Any]:

@@ -5,8 +5,10 @@ Shared, pure rules live beside them: `text` (normalisation and tokens), `model` 
 indexed per customer and the validated query plan) and `cursor` (opaque keyset cursors).
 
 Order: ascending sorts by the exact sort key (see `text`), ties by id ascending, customers
-without a value last. A descending sort is the exact reverse of the ascending one (ties by
-id descending, customers without a value first), so both directions are plain index scans.
+without a value last. Descending reverses the customers with a value (ties by id
+descending) and still lists those without one last (by id descending): a list sorted by
+`-lastVisitAt` starts with the latest visit, not with the customers who never came. Each
+direction is at most two plain index scans (the values, then the missing ones).
 
 The adapters are not imported here, so importing this package opens nothing and pulls in
 neither sqlite3 nor redis.

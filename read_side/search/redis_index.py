@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as redis
@@ -30,6 +31,7 @@ from read_side.search.redis_buckets import cover
 from read_side.search.redis_keys import Keys, check_prefix, epoch_ms, member
 from read_side.search.redis_lua import SEARCH
 from read_side.search.redis_write import BULK, Changes
+from read_side.search.text import NULL_KEY
 from read_side.views import CustomerDoc, evolve
 
 Key = tuple[str, str]
@@ -181,8 +183,7 @@ class RedisSearchIndex:
             int(p.sort_key == "createdAt"),
             len(others),
             len(sets),
-            *_clip(low, high, "-", "(1"),
-            *_clip(low, high, "[1", "+"),
+            *_runs(p, low, high),
             len(buckets),
             len(edges) // 2,
             *edges,
@@ -207,6 +208,18 @@ def _bounds(p: Plan) -> tuple[str, str]:
     elif low_key is None or after >= low_key:
         low = "(" + after
     return low, high
+
+
+def _runs(p: Plan, low: str, high: str) -> tuple[str, str, str, str]:
+    """The page's bounds among the members with a value, then among those without: customers
+    without a value come last in both directions. Descending, a cursor among the values
+    leaves every member without one still to read; a cursor among those without, no value."""
+    values = _clip(low, high, "-", "(" + NULL_KEY)
+    if not p.descending or p.after is None:
+        return (*values, *_clip(low, high, "[" + NULL_KEY, "+"))
+    if p.after.key >= NULL_KEY:
+        return ("", "", *_clip(low, high, "[" + NULL_KEY, "+"))
+    return (*values, *_clip(*_bounds(replace(p, after=None)), "[" + NULL_KEY, "+"))
 
 
 def _clip(low: str, high: str, segment_low: str, segment_high: str) -> tuple[str, str]:

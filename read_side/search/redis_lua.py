@@ -7,7 +7,9 @@ zset per list range.
 ARGV: 1 "1" descending, 2 page size + 1, 3-4 lex bounds (ascending terms) of the page in the
 sort zset (the cursor and, when sorting by createdAt, the range), 5 "1" when a createdAt range
 applies, 6-7 its bounds in epoch ms, 8 "1" when sorting by createdAt, 9 `no`, 10 `ns`,
-11-12 and 13-14 the page bounds clipped to the members with a value / without ("" if empty),
+11-12 and 13-14 the page's bounds among the members with a value / without ("" if empty):
+customers without a value come last in both directions, so a page reads the first run, then
+the second (descending, a cursor among the values leaves the whole second run to read),
 15 `nb`, 16 `ne`, then `ne` (min, max) score ranges of the createdAt zset that the buckets
 leave out (see `redis_buckets`), then (group, min, max) per list range.
 Returns `{total, member...}`.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 SEARCH = r"""
 local zkey, tkey, skey, tmp, nkey, kkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local desc, n, wmin, wmax = ARGV[1] == '1', tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local desc, n = ARGV[1] == '1', tonumber(ARGV[2])
 local ranged, lo, hi = ARGV[5] == '1', ARGV[6], ARGV[7]
 local lon, hin = tonumber(lo), tonumber(hi)
 local sort_created, no, ns = ARGV[8] == '1', tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -165,7 +167,7 @@ local function walk(low, high, pred, budget)
     if desc then high = '(' .. chunk[#chunk] else low = '(' .. chunk[#chunk] end
   end
 end
-local function sort_into_page(ids, low, high)
+local function sort_into_page(ids, runs)
   redis.call('DEL', tmp)
   for start = 1, #ids, 500 do
     local part = {unpack(ids, start, math.min(start + 499, #ids))}
@@ -178,19 +180,27 @@ local function sort_into_page(ids, low, high)
     end
     if #batch > 0 then redis.call('ZADD', tmp, unpack(batch)) end
   end
-  local page
-  if desc then
-    page = redis.call('ZRANGE', tmp, high, low, 'BYLEX', 'REV', 'LIMIT', 0, n + 1 - #out)
-  else
-    page = redis.call('ZRANGE', tmp, low, high, 'BYLEX', 'LIMIT', 0, n + 1 - #out)
+  for _, run in ipairs(runs) do
+    local low, high, page = run[1], run[2], {}
+    if low ~= '' and #out <= n then
+      if desc then
+        page = redis.call('ZRANGE', tmp, high, low, 'BYLEX', 'REV', 'LIMIT', 0, n + 1 - #out)
+      else
+        page = redis.call('ZRANGE', tmp, low, high, 'BYLEX', 'LIMIT', 0, n + 1 - #out)
+      end
+    end
+    for _, m in ipairs(page) do out[#out + 1] = m end
   end
   redis.call('DEL', tmp)
-  for _, m in ipairs(page) do out[#out + 1] = m end
   return #out > n
 end
 
+-- Customers with a value, then those without, in both directions (nulls last).
+local runs = {{ARGV[11], ARGV[12], false}, {ARGV[13], ARGV[14], true}}
 if not best and #set_keys == 0 and (not ranged or sort_created) then
-  walk(wmin, wmax, nil, nil)
+  for _, run in ipairs(runs) do
+    if run[1] ~= '' and walk(run[1], run[2], nil, nil) == 'full' then break end
+  end
   return out
 end
 local population = redis.call('ZCARD', zkey)
@@ -204,11 +214,8 @@ if total > few then
   else
     pred = function(id) return in_sets(id) and (not ranged or in_range(id)) end
   end
-  -- Customers with a value, then those without (ascending); the reverse when descending.
-  local segments = {{ARGV[11], ARGV[12], false}, {ARGV[13], ARGV[14], true}}
-  if desc then segments = {segments[2], segments[1]} end
   local result = 'done'
-  for _, segment in ipairs(segments) do
+  for _, segment in ipairs(runs) do
     local low, high, nulls = segment[1], segment[2], segment[3]
     result = 'done'
     if low ~= '' then
@@ -222,7 +229,7 @@ if total > few then
           result = 'done'
         elseif found <= few then
           local ids = redis.call('SINTER', skey, nkey, unpack(set_keys))
-          result = sort_into_page(ids, low, high) and 'full' or 'done'
+          result = sort_into_page(ids, {segment}) and 'full' or 'done'
         end
       end
       result = result or walk(low, high, pred, math.max(500, 4 * n * population / total))
@@ -244,6 +251,6 @@ elseif not cands then
   if #set_keys == 0 then cands = redis.call('ZRANGE', tkey, lo, hi, 'BYSCORE')
   else cands = matching_ids() end
 end
-sort_into_page(cands, wmin, wmax)
+sort_into_page(cands, runs)
 return out
 """

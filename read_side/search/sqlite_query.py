@@ -26,6 +26,7 @@ from typing import Any
 from read_side.ports import ListQuery, Page
 from read_side.search.cursor import Position, encode_cursor
 from read_side.search.model import SEP, Entry, Plan
+from read_side.search.text import NULL_KEY
 
 SORT_MAX = 4000
 SORT_COLUMNS = {
@@ -123,14 +124,31 @@ def search(db: sqlite3.Connection, table: str, plan: Plan, query: ListQuery) -> 
     return _walk(db, walk, where, args, size, plan, query)
 
 
-def _order(plan: Plan, alias: str) -> tuple[str, str, list[Any]]:
+def _segments(plan: Plan, alias: str) -> list[tuple[str, list[Any]]]:
+    """The runs of the page in order, each a condition (after the cursor) on the sort column.
+
+    Customers without a value (`NULL_KEY`, above every value) come last in both directions:
+    ascending is one run of the index; descending is the values walked backwards, then the
+    customers without one (ties by id, backwards too). Each run is one index range."""
+    column, ident = alias + SORT_COLUMNS[plan.sort_key], alias + "id"
+    after = plan.after
+    if not plan.descending:
+        if after is None:
+            return [("", [])]
+        return [(f"({column}, {ident}) > (?, ?)", [after.key, after.id])]
+    values, blanks = f"{column} < ?", f"{column} >= ?"
+    if after is None:
+        return [(values, [NULL_KEY]), (blanks, [NULL_KEY])]
+    before = f"({column}, {ident}) < (?, ?)"
+    if after.key >= NULL_KEY:
+        return [(f"{blanks} AND {before}", [NULL_KEY, after.key, after.id])]
+    return [(f"{values} AND {before}", [NULL_KEY, after.key, after.id]), (blanks, [NULL_KEY])]
+
+
+def _order(plan: Plan, alias: str) -> str:
     column = alias + SORT_COLUMNS[plan.sort_key]
     direction = "DESC" if plan.descending else "ASC"
-    order = f"ORDER BY {column} {direction}, {alias}id {direction} LIMIT ?"
-    if plan.after is None:
-        return "", order, []
-    after = f"({column}, {alias}id) {'<' if plan.descending else '>'} (?, ?)"
-    return after, order, [plan.after.key, plan.after.id]
+    return f"ORDER BY {column} {direction}, {alias}id {direction} LIMIT ?"
 
 
 def _walk(
@@ -143,11 +161,15 @@ def _walk(
     query: ListQuery,
 ) -> Page:
     """Rows of `source` after the cursor, in sort order (an index walk when `source` is the
-    sort index, else SQLite's top-N sort)."""
-    after, order, after_args = _order(plan, "t.")
+    sort index, else SQLite's top-N sort), run by run."""
     column = SORT_COLUMNS[plan.sort_key]
-    sql = _select(f"t.{column}, t.id", source, [*where, after] if after else where, order)
-    rows = db.execute(sql, [*args, *after_args, plan.limit + 1]).fetchall()
+    rows: list[tuple[str, str]] = []
+    for after, after_args in _segments(plan, "t."):
+        sql = _select(f"t.{column}, t.id", source, [*where, after] if after else where)
+        sql += " " + _order(plan, "t.")
+        rows += db.execute(sql, [*args, *after_args, plan.limit + 1 - len(rows)]).fetchall()
+        if len(rows) > plan.limit:
+            break
     return _page(rows, total, plan, query)
 
 
@@ -165,12 +187,18 @@ def _sorted(
     if total is not None:
         return _walk(db, source, where, args, total, plan, query)
     column = SORT_COLUMNS[plan.sort_key]
-    after, order, after_args = _order(plan, "")
     inner = _select(f"t.{column} AS {column}, t.id AS id, count(*) OVER () AS n", source, where)
-    sql = f"SELECT {column}, id, n FROM ({inner}) WHERE {after or 1} {order}"  # noqa: S608
-    rows = db.execute(sql, [*args, *after_args, plan.limit + 1]).fetchall()
-    total = int(rows[0][2]) if rows else _count(db, source, where, args)
-    return _page([(key, ident) for key, ident, _ in rows], total, plan, query)
+    rows: list[tuple[str, str]] = []
+    for after, after_args in _segments(plan, ""):
+        sql = f"SELECT {column}, id, n FROM ({inner}) WHERE {after or 1} {_order(plan, '')}"  # noqa: S608
+        found = db.execute(sql, [*args, *after_args, plan.limit + 1 - len(rows)]).fetchall()
+        total = int(found[0][2]) if found else total
+        rows += [(key, ident) for key, ident, _ in found]
+        if len(rows) > plan.limit:
+            break
+    if total is None:
+        total = _count(db, source, where, args)
+    return _page(rows, total, plan, query)
 
 
 def _state_count(db: sqlite3.Connection, table: str, plan: Plan) -> int:

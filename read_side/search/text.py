@@ -9,8 +9,8 @@
   prefix included, e.g. GB `020…`). A digit token of `q` (3+ digits) matches when a form
   starts with it or ends with it.
 - Sort keys: `"0" + folded value` (or the raw ISO time for time fields), `"1"` for a missing
-  value, so missing values sort last in ascending order (first in descending order), and
-  plain code-point / UTF-8 byte order of the key is the exact order.
+  value, so missing values sort after every value and plain code-point / UTF-8 byte order of
+  the key is the exact order (descending, the adapters read the missing ones last too).
 """
 
 from __future__ import annotations

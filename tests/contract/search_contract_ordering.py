@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -45,21 +46,58 @@ class OrderingContract(SearchIndexHarness):
             if v
         ]
         index = await self.loaded(*events)
-        expected = {
-            "firstName": [3, 4, 2, 1, 5],
-            "lastName": [1, 3, 4, 5, 2],
-            "email": [2, 4, 5, 1, 3],
-            "createdAt": [4, 5, 2, 3, 1],
-            "updatedAt": [4, 2, 5, 3, 1],
-            "lastVisitAt": [3, 1, 5, 2, 4],
+        expected = {  # ascending, then descending: customers without a value last both ways
+            "firstName": ([3, 4, 2, 1, 5], [1, 2, 4, 3, 5]),
+            "lastName": ([1, 3, 4, 5, 2], [5, 4, 3, 1, 2]),
+            "email": ([2, 4, 5, 1, 3], [1, 5, 4, 2, 3]),
+            "createdAt": ([4, 5, 2, 3, 1], [1, 3, 2, 5, 4]),
+            "updatedAt": ([4, 2, 5, 3, 1], [1, 3, 5, 2, 4]),
+            "lastVisitAt": ([3, 1, 5, 2, 4], [5, 1, 3, 4, 2]),
         }
         assert set(expected) == set(SORT_KEYS)
-        for key, order in expected.items():
+        for key, (up, down) in expected.items():
             for limit in (1, 2, 100):
-                assert await self.ids(index, limit=limit, sort=key) == [cid(n) for n in order], key
+                assert await self.ids(index, limit=limit, sort=key) == [cid(n) for n in up], key
                 assert await self.ids(index, limit=limit, sort="-" + key) == [
-                    cid(n) for n in reversed(order)
-                ]
+                    cid(n) for n in down
+                ], key
+
+    async def test_nulls_last_both_ways_on_every_nullable_key_and_path(self) -> None:
+        """Customers without a value for the sort key come after every customer with one, in
+        both directions (a descending list starts with real values, never with blanks);
+        among themselves, and among equal values, the id breaks ties (reversed when
+        descending). Checked page by page across the boundary, unfiltered (an index walk),
+        with a dense filter (a filtered walk) and with a sparse one (a sorted candidate set)."""
+        rng, log, events = random.Random(16), Log(), []
+        values: dict[str, dict[str, str | None]] = {}
+        for n in range(1, 61):
+            row: dict[str, Any] = {
+                "firstName": rng.choice([None, None, "ann", "bo", "cy", "dee"]),
+                "lastName": rng.choice([None, "lee", "moe", "ng"]),
+                "email": rng.choice([None, None, None, f"u{n % 7}@x.io"]),
+            }
+            values[cid(n)] = row | {"lastVisitAt": None}
+            labels = ["dense"] * (n % 2) + ["sparse"] * (n % 9 == 0)
+            events.append(log.created(cid(n), tags=labels, **row))
+        for n in rng.sample(range(1, 61), 25):
+            at = f"2024-06-{rng.randint(1, 3):02d}T00:00:00.000Z"
+            values[cid(n)]["lastVisitAt"] = at
+            events.append(log.event("visit_recorded", "t1", cid(n), order_id=f"o{n}", placed_at=at))
+        index = await self.loaded(*events)
+        for key in ("firstName", "lastName", "email", "lastVisitAt"):
+            for tag in (None, "dense", "sparse"):
+                shown = [c for c in values if tag is None or _tagged(c, tag)]
+                with_value = sorted(
+                    (c for c in shown if values[c][key] is not None),
+                    key=lambda c: (values[c][key], c),
+                )
+                blank = sorted(c for c in shown if values[c][key] is None)
+                only = (tag,) if tag else ()
+                for limit in (1, 4, 100):
+                    up = await self.ids(index, limit=limit, sort=key, tags=only)
+                    assert up == with_value + blank, (key, tag, limit)
+                    down = await self.ids(index, limit=limit, sort="-" + key, tags=only)
+                    assert down == with_value[::-1] + blank[::-1], (key, tag, limit)
 
     async def test_default_order_is_newest_first_and_pages_concatenate(self) -> None:
         log = Log()
@@ -209,3 +247,9 @@ class OrderingContract(SearchIndexHarness):
         await blue.drop()
         assert await self.ids(blue, text="ann") == [] and await blue.checkpoint() == 0
         assert await self.ids(green, text="ann") == [cid(2)] and await green.checkpoint() == 7
+
+
+def _tagged(customer: str, tag: str) -> bool:
+    """The tags `test_nulls_last_both_ways_on_every_nullable_key_and_path` gave customer n."""
+    n = int(customer[-12:])
+    return n % 2 == 1 if tag == "dense" else n % 9 == 0
