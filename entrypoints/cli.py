@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from entrypoints import cli_args
+from entrypoints.cli_audit import add_audit_commands
 from entrypoints.cli_help import env_default, env_help, environment_epilog, plain_help
 from shared.errors import CustomerError
 from shared.logs import LOG_FORMATS
@@ -189,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retention.add_argument("--data-dir", help=data_dir)
     retention.set_defaults(handler=_retention)
+
+    add_audit_commands(commands, data_dir)
 
     doctor = commands.add_parser(
         "doctor", help="check the configuration and every configured service; say what to fix"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from entrypoints import cli, cli_projections
+from entrypoints import cli, cli_audit, cli_projections
 
 CUSTOMER = str(uuid.uuid4())
 #: commands that read the configuration before doing anything else (`doctor` reports it instead)
@@ -23,6 +23,8 @@ COMMANDS = {
     "projections": ["projections", "status"],
     "history": ["history", CUSTOMER, "--tenant", "acme"],
     "retention": ["retention", "run", "--dry-run"],
+    "audit verify": ["audit", "verify"],
+    "audit verify --customer": ["audit", "verify", "--customer", CUSTOMER, "--tenant", "acme"],
 }
 BAD_SETTINGS = [
     ("CUSTOMERS_RETENTION_DAYS", "abc"),
@@ -81,6 +83,14 @@ BAD_ARGUMENTS = [
     ["projections", "run", "search"],
     ["retention", "walk"],
     ["retention", "run", "now"],
+    ["audit"],
+    ["audit", "explode"],
+    ["audit", "verify", "--customer", "not-a-uuid"],
+    ["audit", "verify", "--customer", CUSTOMER, "--tenant", ""],
+    ["audit", "verify", "--customer", CUSTOMER, "--tenant", "ac\nme"],
+    ["audit", "verify", "--tenant", "acme"],
+    ["audit", "verify", "--customer"],
+    ["audit", "verify", "extra"],
     ["doctor", "extra"],
     ["explode"],
     [],
@@ -98,6 +108,7 @@ def tripwires(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
     monkeypatch.setattr(uvicorn, "run", tripped)
     monkeypatch.setattr(cli_projections, "start_runtime", tripped)
+    monkeypatch.setattr(cli_audit, "open_store", tripped)
     for name in [key for key in os.environ if key.startswith("CUSTOMERS_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("CUSTOMERS_DATA_DIR", str(tmp_path / "data"))
