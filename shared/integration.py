@@ -2,7 +2,9 @@
 
 Outbound: `CustomerIntegrationEvent`, published to `customers.events` with the routing key
 `integration_event_name(type)`. Its `type` is that public name too; consumers should ignore
-fields they do not know, since new ones may be added.
+fields they do not know, since new ones may be added. Every key is camelCase and every event
+type has one `data` shape (`outbound_data`), stamped `schemaVersion: 2`; version 1 (no such
+field) had snake_case `data` keys and two shapes of `customer.updated` (docs/decisions.md).
 
 Inbound (`orders.events`, `payments.events`): unknown fields are ALLOWED (producers add fields
 without asking), but every documented field is checked: required ones must be present with the
@@ -33,6 +35,9 @@ Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
 MinorUnits = Annotated[int, msgspec.Meta(ge=0)]
 
+#: The shape of outbound messages (`schemaVersion`); v1 messages carried no such field.
+SCHEMA_VERSION = 2
+
 # Internal envelope types whose public name differs; every other `customer.x` keeps its name.
 _RENAMED = {
     "customer.profile_changed": "customer.updated",
@@ -55,6 +60,7 @@ class CustomerIntegrationEvent(_Message, frozen=True):
     customer_id: str
     version: int
     data: dict[str, Any] = msgspec.field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
 
 
 class Enveloped(Protocol):
@@ -93,8 +99,29 @@ def to_integration_event(envelope: Enveloped) -> CustomerIntegrationEvent:
         tenant_id=envelope.tenant_id,
         customer_id=envelope.customer_id,
         version=envelope.version,
-        data=json_safe(dict(envelope.data)),
+        data=json_safe(outbound_data(envelope.type, envelope.data)),
     )
+
+
+def outbound_data(envelope_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The version-2 `data` of an event: the stored attribute names in camelCase (nested
+    objects already are), and one shape for `customer.updated` whichever internal event it
+    comes from: `changes` (field → new value, the type as `customerType`) and `previous`
+    (the old values the event records: only `customerType`; old profile values are personal
+    data the stored event does not hold)."""
+    if envelope_type == "customer.type_changed":
+        return {
+            "changes": {"customerType": data["to"]},
+            "previous": {"customerType": data["previous"]},
+        }
+    if envelope_type == "customer.profile_changed":
+        return {"changes": dict(data["changes"]), "previous": {}}
+    return {_camel(key): value for key, value in data.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def encode(message: msgspec.Struct) -> bytes:

@@ -147,7 +147,8 @@ async def test_every_event_arrives_in_the_contract_shape(bench: Bench) -> None:
     assert len(bench.received) == len(stored)
     for message, envelope in zip(bench.received, stored, strict=True):
         body = msgspec.json.decode(message.body)
-        keys = {"eventId", "type", "occurredAt", "tenantId", "customerId", "version", "data"}
+        keys = {"eventId", "type", "occurredAt", "tenantId", "customerId", "version", "data",
+                "schemaVersion"}  # fmt: skip
         assert set(body) == keys
         assert body == msgspec.to_builtins(to_integration_event(envelope))
         assert body["eventId"] == envelope.event_id == message.message_id
