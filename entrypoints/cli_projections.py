@@ -26,6 +26,18 @@ PROJECTIONS = (VIEW_PROJECTION, SEARCH_PROJECTION)
 #: everything that can park dead letters: the rebuildable projections and the broker relay
 DEAD_LETTER_NAMES = (*PROJECTIONS, BROKER_RELAY)
 console = Console(stderr=False)
+#: The bar and the summary count the same things: log positions read of the head (email and
+#: phone claims, invoice sequences and order records included) and the customer events among
+#: them, which are what the projection applies (issue 10.20: the bar said 74/74, the summary 47).
+REBUILD_COLUMNS = (
+    TextColumn("[bold]{task.description}"),
+    BarColumn(),
+    TextColumn("position"),
+    MofNCompleteColumn(),
+    TextColumn("{task.fields[applied]} customer events"),
+    TextColumn("{task.fields[rate]:>8.0f}/s"),
+    TimeRemainingColumn(),
+)
 
 
 async def run_worker(settings: Settings) -> int:
@@ -44,7 +56,8 @@ async def run_worker(settings: Settings) -> int:
 
 
 async def show_status(settings: Settings) -> int:
-    """Print each projection's generation, position, lag and dead letters."""
+    """Print each projection's generation, position, lag and dead letters: every projection
+    this configuration runs (the broker relay too when a broker is set), as `/health` does."""
     runtime = await start_runtime(settings, projections=False)
     try:
         head = await asyncio.to_thread(runtime.log.head)
@@ -52,11 +65,10 @@ async def show_status(settings: Settings) -> int:
         columns = ("projection", "generation", "position", "lag events", "lag seconds")
         for column in (*columns, "dead letters"):
             table.add_column(column, no_wrap=column == "projection")
-        for name, adapter in (
-            (VIEW_PROJECTION, runtime.read.views),
-            (SEARCH_PROJECTION, runtime.read.index),
-        ):
-            current: Any = await adapter.current()
+        generations = {VIEW_PROJECTION: runtime.read.views, SEARCH_PROJECTION: runtime.read.index}
+        for name, sink in runtime.runner.sinks.items():
+            adapter: Any = generations.get(name)
+            current: Any = await adapter.current() if adapter is not None else sink
             position = await current.checkpoint()
             letters = await asyncio.to_thread(runtime.dead_letters.parked, name)
             described = "; ".join(f"{d.event_type} @{d.position}: {d.error}" for d in letters)
@@ -64,7 +76,7 @@ async def show_status(settings: Settings) -> int:
             lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
             table.add_row(
                 name,
-                str(current.generation),
+                str(getattr(current, "generation", "-")),
                 str(position),
                 str(head - position),
                 f"{max(0.0, lag):.1f}",
@@ -89,15 +101,8 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
                 opened.extend(clients)
                 return sink
 
-            columns = (
-                TextColumn(f"[bold]{name}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]:>8.0f} events/s"),
-                TimeRemainingColumn(),
-            )
-            with Progress(*columns, console=console) as bar:
-                task = bar.add_task(name, total=None, rate=0.0)
+            with Progress(*REBUILD_COLUMNS, console=console) as bar:
+                task = bar.add_task(name, total=None, rate=0.0, applied=0)
                 started = asyncio.get_running_loop().time()
 
                 def progress(
@@ -108,9 +113,8 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
                     started: float = started,
                 ) -> None:
                     elapsed = asyncio.get_running_loop().time() - started
-                    bar.update(
-                        task, completed=position, total=head, rate=applied / max(elapsed, 1e-6)
-                    )
+                    rate = applied / max(elapsed, 1e-6)
+                    bar.update(task, completed=position, total=head, rate=rate, applied=applied)
 
                 workers = Partitioned(
                     open_log=functools.partial(open_log, settings),
@@ -120,7 +124,8 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
                 result = await rebuild(runtime.log, sink_at, progress=progress, partitioned=workers)
             console.print(
                 f"{name}: generation {result.old_generation} → {result.new_generation}, "
-                f"{result.events} events in {result.seconds:.1f}s ({result.rate:.0f} events/s)"
+                f"log position {result.position}, {result.events} customer events "
+                f"in {result.seconds:.1f}s ({result.rate:.0f} customer events/s)"
             )
         return 0
     finally:

@@ -31,8 +31,9 @@ class RebuildResult:
     name: str
     old_generation: int
     new_generation: int
-    events: int
+    events: int  # customer events applied
     seconds: float
+    position: int = 0  # the log position read up to (claims, sequences and records included)
 
     @property
     def rate(self) -> float:
@@ -108,7 +109,7 @@ async def rebuild(
     seconds = time.perf_counter() - started
     await target.activate()
     await _drop_when_idle(await sink_at(old_generation), grace_seconds)
-    return RebuildResult(target.name, old_generation, new_generation, applied, seconds)
+    return RebuildResult(target.name, old_generation, new_generation, applied, seconds, position)
 
 
 async def _drop_when_idle(old: Any, grace_seconds: float, rounds: int = 10) -> None:

@@ -20,9 +20,12 @@ from write_side.domain.profile import CustomerType
 SECRET = "operations-test-secret-of-enough-length!!"
 
 
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    data_dir: Path, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")}
     env["CUSTOMERS_JWT_SECRET"] = SECRET
+    env.update(extra or {})
     env["COLUMNS"] = "250"  # rich wraps tables to the terminal width
     command = [sys.executable, "-m", "entrypoints.cli", *args, "--data-dir", str(data_dir)]
     return subprocess.run(
@@ -110,3 +113,47 @@ def test_status_shows_lag_in_events_and_seconds(tmp_path: Path) -> None:
         cells = [cell.strip() for cell in rows[name].split("│")[1:-1]]
         assert cells[3] == "1"  # lag events
         assert float(cells[4]) >= 1.0  # lag seconds: the unapplied event's age
+
+
+def _status_rows(output: str) -> dict[str, list[str]]:
+    """The cells of each row of `customers projections status`, by projection name."""
+    rows = [line.split("│")[1:-1] for line in output.splitlines() if line.count("│") > 2]
+    cells = [[cell.strip() for cell in row] for row in rows]
+    return {row[0]: row for row in cells if row[0] != "projection"}
+
+
+def test_status_lists_every_projection_health_lists(tmp_path: Path, amqp_url: str) -> None:
+    """With a broker, `/health` names the broker relay: so must the operator's status."""
+    settings = Settings(data_dir=tmp_path, jwt_secret=SECRET, amqp_url=amqp_url)
+    with TestClient(create_app(settings)) as client:
+        names = {p["name"] for p in client.get("/health").json()["projections"]}
+    assert "broker_relay" in names
+    status = cli(tmp_path, "projections", "status", extra={"CUSTOMERS_AMQP_URL": amqp_url})
+    assert status.returncode == 0, status.stderr
+    rows = _status_rows(status.stdout)
+    assert set(rows) == names
+    head = int(status.stdout.split("event store head ")[1].split(")")[0])
+    for cells in rows.values():
+        assert int(cells[2]) + int(cells[3]) == head  # position + lag in events
+    embedded = cli(tmp_path, "projections", "status")
+    assert set(_status_rows(embedded.stdout)) == {"customer_view", "search"}
+
+
+def test_rebuild_bar_and_summary_count_the_same_events(tmp_path: Path) -> None:
+    """The bar counts log positions (claims and sequences included) and the customer events
+    among them; the summary names both, with the same figures."""
+    settings = Settings.from_env({}, data_dir=tmp_path, jwt_secret=SECRET)
+    token = cli(tmp_path, "token", "--tenant", "acme", "--role", "admin").stdout.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        for i in range(6):  # an email claim beside each customer: 12 positions, 6 customer events
+            body = {"firstName": f"N{i}", "email": f"n{i}@example.com"}
+            assert client.post("/customers", json=body, headers=headers).status_code == 201
+    head = int(cli(tmp_path, "projections", "status").stdout.split("head ")[1].split(")")[0])
+    rebuilt = cli(tmp_path, "projections", "rebuild", "search")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    bar = next(line for line in rebuilt.stdout.splitlines() if "/s" in line and "━" in line)
+    summary = next(line for line in rebuilt.stdout.splitlines() if "generation 1 → 2" in line)
+    assert f" {head}/{head} " in bar
+    assert " 6 customer events" in bar
+    assert f"position {head}" in summary and " 6 customer events " in summary, summary
