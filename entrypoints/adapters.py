@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from read_side.access_audit import AccessAudit, MongoAccessAudit, SQLiteAccessAudit
+from read_side.access_audit import AccessAudit, SQLiteAccessAudit, open_mongo_audit
 from read_side.cache import DocCache, MemoryDocCache, RedisDocCache
 from read_side.generations import ActiveGeneration
 from shared.settings import Settings
@@ -110,10 +110,11 @@ def open_read_adapters(settings: Settings) -> ReadAdapters:
     views = ActiveGeneration(view_factory(settings, clients))
     index = ActiveGeneration(index_factory(settings, redis_client))
     cache: DocCache = RedisDocCache(redis_client) if redis_client else MemoryDocCache()
-    audit: AccessAudit = SQLiteAccessAudit(settings.data_dir / "read_models.db")
+    key = settings.resolved_audit_key()
+    audit: AccessAudit = SQLiteAccessAudit(settings.data_dir / "read_models.db", key)
     mongo = next((c for c in clients if type(c).__name__ == "AsyncMongoClient"), None)
     if mongo is not None:
-        audit = MongoAccessAudit(mongo, mongo.get_default_database(default="customers").name)
+        audit = open_mongo_audit(mongo, mongo.get_default_database(default="customers").name, key)
     return ReadAdapters(views=views, index=index, cache=cache, audit=audit, clients=clients)
 
 

@@ -1,4 +1,10 @@
-"""Who read or exported which customer's personal data, when and why (no personal values)."""
+"""Who read or exported which customer's personal data, when and why (no personal values).
+
+Append-only and verifiable: every tenant's entries form a keyed hash chain (`access_chain`).
+Entries are written in group commits per tenant — the reads waiting at one moment share one
+write — so the chain costs no extra round trip per read, and a read still returns only once
+its entry is stored (fail closed).
+"""
 
 from __future__ import annotations
 
@@ -6,101 +12,226 @@ import asyncio
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-AccessRecord = dict[str, Any]
+from read_side.access_chain import AccessRecord, AccessReport, Head, chained, verify
+
+__all__ = ["AccessAudit", "AccessRecord", "GroupCommit", "SQLiteAccessAudit", "customer_ids"]
 
 
 class AccessAudit(Protocol):
-    """Append-only access log."""
+    """Append-only, hash-chained access log."""
 
     async def record(self, entry: AccessRecord) -> None:
-        """Store one access: tenantId, customerId (or customerIds for a list page), actor, at,
-        action, purpose."""
+        """Store one access: tenantId, customerId (or customerIds and count for a list page),
+        actor, roles, at, action, purpose."""
         ...
 
     async def list(self, tenant_id: str, customer_id: str, limit: int = 1000) -> list[AccessRecord]:
-        """Accesses to one customer, newest first."""
+        """Accesses to one customer, newest first, each with its `seq` and `hash`."""
+        ...
+
+    async def verify(self, tenant_id: str | None = None) -> AccessReport:
+        """Check one tenant's chain, or every tenant's."""
         ...
 
 
-class SQLiteAccessAudit:
-    """Embedded access log (table `access_audit` in the read-model file)."""
+def customer_ids(entry: AccessRecord) -> list[str]:
+    """The customers an entry names (a list page names several)."""
+    return list(entry.get("customerIds") or [entry["customerId"]])
 
-    def __init__(self, path: Path) -> None:
+
+class GroupCommit:
+    """Queues entries per tenant; one writer task per tenant appends whatever is queued in
+    one batch. A caller that gives up (timeout) does not interrupt the batch of the others."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, list[tuple[AccessRecord, asyncio.Future[None]]]] = {}
+        self._writers: dict[str, asyncio.Task[None]] = {}
+
+    async def record(self, entry: AccessRecord) -> None:
+        """Store one access; returns once it is stored (raises what the store raised)."""
+        tenant = str(entry["tenantId"])
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(tenant, []).append((entry, done))
+        if tenant not in self._writers:
+            self._writers[tenant] = asyncio.create_task(self._drain(tenant))
+        await done
+
+    async def _drain(self, tenant: str) -> None:
+        try:
+            while batch := self._pending.pop(tenant, []):
+                try:
+                    await self._append(tenant, [entry for entry, _ in batch])
+                except Exception as error:
+                    outcome: Exception | None = error
+                else:
+                    outcome = None
+                for _, done in batch:
+                    if done.done():
+                        continue
+                    if outcome is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(outcome)
+        finally:
+            del self._writers[tenant]
+
+    async def _append(self, tenant: str, entries: Sequence[AccessRecord]) -> None:
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        """Wait for the batches in flight (on shutdown)."""
+        await asyncio.gather(*self._writers.values(), return_exceptions=True)
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS access_log (tenant_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+    "at TEXT, entry TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (tenant_id, seq))",
+    "CREATE TABLE IF NOT EXISTS access_log_customers (tenant_id TEXT, customer_id TEXT, "
+    "seq INTEGER)",
+    "CREATE INDEX IF NOT EXISTS access_log_by_customer "
+    "ON access_log_customers (tenant_id, customer_id, seq)",
+    "CREATE TABLE IF NOT EXISTS access_log_migrations (name TEXT PRIMARY KEY, at TEXT, "
+    "entries INTEGER)",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS access_log_no_{verb.lower()} BEFORE {verb} ON {table} "
+        "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END"
+        for verb in ("UPDATE", "DELETE")
+        for table in ("access_log",)
+    ),
+)
+
+
+class SQLiteAccessAudit(GroupCommit):
+    """Embedded access log (table `access_log` in the read-model file; triggers refuse updates
+    and deletes through SQL, the chain shows any edit made around them)."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        super().__init__()
         self._path = path
+        self._key = key
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self._path, check_same_thread=False, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS access_audit (tenant_id TEXT, customer_id TEXT, "
-                "at TEXT, entry TEXT)"
+            db = sqlite3.connect(
+                self._path, check_same_thread=False, timeout=10, isolation_level=None
             )
-            self._db.execute(
-                "CREATE INDEX IF NOT EXISTS access_audit_customer "
-                "ON access_audit (tenant_id, customer_id, at)"
-            )
+            db.execute("PRAGMA journal_mode=WAL")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            self._db = db
+            self._seal_unchained(db)
         return self._db
 
-    def _insert(self, entry: AccessRecord) -> None:
-        """A list page's entry is filed under each customer it names, so each finds it."""
-        text = json.dumps(entry)
-        ids = entry.get("customerIds") or [entry["customerId"]]
+    def _write(self, db: sqlite3.Connection, tenant: str, entries: Sequence[AccessRecord]) -> None:
+        """Append within the caller's transaction (the head is read under its write lock)."""
+        last = db.execute(
+            "SELECT seq, hash FROM access_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1",
+            (tenant,),
+        ).fetchone()
+        head: Head | None = (int(last[0]), bytes.fromhex(last[1])) if last else None
+        rows = chained(self._key, tenant, head, entries)
+        db.executemany(
+            "INSERT INTO access_log VALUES (?, ?, ?, ?, ?)",
+            [(tenant, r["seq"], r.get("at"), json.dumps(entry), r["hash"])
+             for r, entry in zip(rows, entries, strict=True)],
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO access_log_customers VALUES (?, ?, ?)",
+            [(tenant, cid, r["seq"]) for r in rows for cid in customer_ids(r)],
+        )
+
+    def _insert(self, tenant: str, entries: Sequence[AccessRecord]) -> None:
         with self._lock:
             db = self._connection()
-            with db:
-                db.executemany(
-                    "INSERT INTO access_audit VALUES (?, ?, ?, ?)",
-                    [(entry["tenantId"], cid, entry["at"], text) for cid in ids],
-                )
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._write(db, tenant, entries)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _seal_unchained(self, db: sqlite3.Connection) -> None:
+        """One-off, recorded migration: entries of the unchained `access_audit` table (one row
+        per customer named) are chained once each, in the order they were written."""
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'access_audit'").fetchone():
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(
+                "SELECT tenant_id, entry FROM access_audit GROUP BY tenant_id, entry "
+                "ORDER BY MIN(rowid)"
+            ).fetchall()
+            for tenant, text in rows:
+                self._write(db, tenant, [json.loads(text)])
+            db.execute("ALTER TABLE access_audit RENAME TO access_audit_unchained")
+            db.execute(
+                "INSERT INTO access_log_migrations VALUES ('seal-access-audit', "
+                "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?)",
+                (len(rows),),
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _select(self, tenant_id: str, customer_id: str, limit: int) -> list[AccessRecord]:
         with self._lock:
-            rows = self._connection().execute(
-                "SELECT entry FROM access_audit WHERE tenant_id = ? AND customer_id = ? "
-                "ORDER BY at DESC, rowid DESC LIMIT ?",
-                (tenant_id, customer_id, limit),
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT l.entry, l.seq, l.hash FROM access_log_customers c JOIN access_log l "
+                    "ON l.tenant_id = c.tenant_id AND l.seq = c.seq "
+                    "WHERE c.tenant_id = ? AND c.customer_id = ? ORDER BY c.seq DESC LIMIT ?",
+                    (tenant_id, customer_id, limit),
+                )
+                .fetchall()
             )
-            return [json.loads(row[0]) for row in rows]
+        return [json.loads(text) | {"seq": seq, "hash": digest} for text, seq, digest in rows]
 
-    async def record(self, entry: AccessRecord) -> None:
-        """Store one access."""
-        await asyncio.to_thread(self._insert, entry)
+    def _verify(self, tenant_id: str | None) -> AccessReport:
+        where, args = ("WHERE tenant_id = ?", (tenant_id,)) if tenant_id else ("", ())
+        with self._lock:
+            db = self._connection()
+            cursor = db.execute(
+                f"SELECT tenant_id, seq, entry, hash FROM access_log {where} "  # noqa: S608
+                "ORDER BY tenant_id, seq",
+                args,
+            )
+            rows = (
+                json.loads(text) | {"tenantId": tenant, "seq": seq, "hash": digest}
+                for tenant, seq, text, digest in cursor
+            )
+            return verify(self._key, rows)
+
+    async def _append(self, tenant: str, entries: Sequence[AccessRecord]) -> None:
+        await asyncio.to_thread(self._insert, tenant, entries)
 
     async def list(self, tenant_id: str, customer_id: str, limit: int = 1000) -> list[AccessRecord]:
         """Accesses to one customer, newest first."""
         return await asyncio.to_thread(self._select, tenant_id, customer_id, limit)
 
+    async def verify(self, tenant_id: str | None = None) -> AccessReport:
+        """See `AccessAudit.verify`."""
+        return await asyncio.to_thread(self._verify, tenant_id)
+
     async def close(self) -> None:
-        """Close the connection."""
+        """Finish the batches in flight, then close the connection."""
+        await self.drain()
         if self._db is not None:
             self._db.close()
             self._db = None
 
 
-class MongoAccessAudit:
-    """Access log in the MongoDB read database (collection `access_audit`)."""
+def open_mongo_audit(client: Any, database: str, key: bytes) -> AccessAudit:
+    """The MongoDB adapter (imported lazily: pymongo is only needed with a Mongo URL)."""
+    from read_side.access_audit_mongo import MongoAccessAudit
 
-    def __init__(self, client: Any, database: str) -> None:
-        self._collection = client[database]["access_audit"]
-
-    async def record(self, entry: AccessRecord) -> None:
-        """Store one access."""
-        await self._collection.insert_one(dict(entry))
-
-    async def list(self, tenant_id: str, customer_id: str, limit: int = 1000) -> list[AccessRecord]:
-        """Accesses to one customer, newest first."""
-        either = [{"customerId": customer_id}, {"customerIds": customer_id}]
-        cursor = self._collection.find({"tenantId": tenant_id, "$or": either}, {"_id": 0}).sort(
-            [("at", -1), ("_id", -1)]
-        )
-        return [entry async for entry in cursor.limit(limit)]
-
-    async def close(self) -> None:
-        """The client belongs to the caller."""
+    return MongoAccessAudit(client, database, key)

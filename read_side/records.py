@@ -132,7 +132,8 @@ class CustomerRecords:
         """Log a list page as one entry naming every customer it showed (none: nothing)."""
         if customer_ids:
             entry = self._entry(principal, "list", None)
-            await self._store(entry | {"customerId": None, "customerIds": customer_ids})
+            ids = {"customerId": None, "customerIds": customer_ids, "count": len(customer_ids)}
+            await self._store(entry | ids)
 
     async def _store(self, entry: AccessRecord) -> None:
         # Fails closed: personal data is not disclosed while its access cannot be recorded.
@@ -144,6 +145,13 @@ class CustomerRecords:
             self._queries.timeout, self.audit.list(tenant_id, customer_id), "the access audit"
         )
         return {"items": items}
+
+    async def verify_accesses(self, tenant_id: str) -> dict[str, Any]:
+        """Whether the tenant's access log is intact (`{ok, entries, finding}`)."""
+        report = await within(
+            self._queries.timeout * 10, self.audit.verify(tenant_id), "the access audit"
+        )
+        return report.as_dict()
 
 
 _DEFAULT_PURPOSES = {

@@ -162,5 +162,17 @@ RECORD_HANDLERS = [
     customer_consents,
     export_customer,
 ]
-AUDIT_HANDLERS = [access_audit]
+
+
+@get(
+    "/audit/access/verify", operation_id="verifyAccesses",
+    summary="Whether this tenant's access log is intact", tags=["privacy"],
+    guards=[requires(Permission.AUDIT)], responses=problems(401, 403, 429, 503),
+)  # fmt: skip
+async def verify_access_audit(request: Request[Any, Any, Any], records: Records) -> dict[str, Any]:
+    """`{ok, entries, finding}`: the first entry modified, deleted or reordered by hand."""
+    return await records.verify_accesses(_principal(request).tenant_id)
+
+
+AUDIT_HANDLERS = [access_audit, verify_access_audit]
 RECORD_DEPENDENCIES = {"records": Provide(provide_records, sync_to_thread=False)}
