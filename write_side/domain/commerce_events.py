@@ -1,0 +1,94 @@
+"""The Customer's commercial record as events: visits (orders), order closing, payments,
+billing details and invoices, each with the fold that keeps the aggregate's state.
+
+They live apart from `customer.py` so the aggregate reads as its commands and invariants.
+`Customer` names each class in its body (`VisitRecorded = commerce_events.VisitRecorded`),
+and eventsourcing redefines a class named there as `Customer.<Name>` in `customer.py`: the
+stored topics (`write_side.domain.customer:Customer.VisitRecorded`, …) and fields are those
+the `@event` methods had, so every stored event reads back unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from write_side.domain.commerce import merge_payment
+
+
+class VisitRecorded(Aggregate.Event):
+    """An order placed for the customer: a visit, with the profile as it was then."""
+
+    tenant_id: str
+    actor: str
+    order_id: str
+    placed_at: str
+    first_time: bool
+    snapshot: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        """Count the visit, widen the first/last visit span and keep the order open."""
+        aggregate.visit_count += 1
+        aggregate.first_visit_at = min(filter(None, (aggregate.first_visit_at, self.placed_at)))
+        aggregate.last_visit_at = max(filter(None, (aggregate.last_visit_at, self.placed_at)))
+        aggregate.orders[self.order_id] = {
+            "orderId": self.order_id,
+            "placedAt": self.placed_at,
+            "status": "placed",
+            "firstTime": self.first_time,
+            "snapshot": self.snapshot,
+        }
+
+
+class OrderClosed(Aggregate.Event):
+    """An open order completed or cancelled."""
+
+    tenant_id: str
+    actor: str
+    order_id: str
+    status: str
+
+    def apply(self, aggregate: Any) -> None:
+        """The order keeps its facts; only its status moves."""
+        aggregate.orders[self.order_id] = aggregate.orders[self.order_id] | {"status": self.status}
+
+
+class PaymentRecorded(Aggregate.Event):
+    """A payment status reported by the payment system."""
+
+    tenant_id: str
+    actor: str
+    payment: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        """Merge the status into the payment (each status keeps its own date)."""
+        previous = aggregate.payments.get(self.payment["paymentId"], {})
+        aggregate.payments[self.payment["paymentId"]] = merge_payment(previous, self.payment)
+
+
+class BillingDetailsSet(Aggregate.Event):
+    """The billing details replaced as a whole."""
+
+    tenant_id: str
+    actor: str
+    billing: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        """Keep the new details."""
+        aggregate.billing = self.billing
+
+
+class InvoiceIssued(Aggregate.Event):
+    """An invoice with its tenant-wide number; its payments are invoiced from now on."""
+
+    tenant_id: str
+    actor: str
+    invoice: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        """Keep the invoice and mark each line's payment as invoiced for that kind of line."""
+        aggregate.invoices[int(self.invoice["number"])] = self.invoice
+        for line in self.invoice["lines"]:
+            payment = aggregate.payments[line["paymentId"]]
+            payment["invoicedAs"] = [*payment.get("invoicedAs", []), line["kind"]]
