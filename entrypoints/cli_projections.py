@@ -19,6 +19,7 @@ from entrypoints.runtime import start_runtime
 from projectors.envelopes import open_log
 from projectors.partitions import Partitioned
 from projectors.rebuild import rebuild
+from projectors.rebuild_lock import rebuild_lock
 from read_side.history import history_items
 from shared.settings import Settings
 
@@ -101,27 +102,8 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
                 opened.extend(clients)
                 return sink
 
-            with Progress(*REBUILD_COLUMNS, console=console) as bar:
-                task = bar.add_task(name, total=None, rate=0.0, applied=0)
-                started = asyncio.get_running_loop().time()
-
-                def progress(
-                    position: int,
-                    head: int,
-                    applied: int,
-                    task: Any = task,
-                    started: float = started,
-                ) -> None:
-                    elapsed = asyncio.get_running_loop().time() - started
-                    rate = applied / max(elapsed, 1e-6)
-                    bar.update(task, completed=position, total=head, rate=rate, applied=applied)
-
-                workers = Partitioned(
-                    open_log=functools.partial(open_log, settings),
-                    open_sink=functools.partial(make_sink, settings, name),
-                    workers=rebuild_workers(),
-                )
-                result = await rebuild(runtime.log, sink_at, progress=progress, partitioned=workers)
+            with rebuild_lock(settings.data_dir, name, wait=True):
+                result = await _rebuild_one(runtime, settings, name, sink_at)
             console.print(
                 f"{name}: generation {result.old_generation} → {result.new_generation}, "
                 f"log position {result.position}, {result.events} customer events "
@@ -132,6 +114,30 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
         for item in opened:
             await item.aclose() if hasattr(item, "aclose") else await item.close()
         await runtime.stop()
+
+
+async def _rebuild_one(runtime: Any, settings: Settings, name: str, sink_at: Any) -> Any:
+    """One projection's rebuild, under its rebuild lock: first drop what an interrupted
+    rebuild left (erasure never reaches it), then build the next generation and switch."""
+    live = runtime.read.views if name == VIEW_PROJECTION else runtime.read.index
+    dropped = await live.sweep()
+    if dropped:
+        console.print(f"{name}: dropped generation(s) {dropped} left by an interrupted rebuild")
+    with Progress(*REBUILD_COLUMNS, console=console) as bar:
+        task = bar.add_task(name, total=None, rate=0.0, applied=0)
+        started = asyncio.get_running_loop().time()
+
+        def progress(position: int, head: int, applied: int) -> None:
+            elapsed = asyncio.get_running_loop().time() - started
+            rate = applied / max(elapsed, 1e-6)
+            bar.update(task, completed=position, total=head, rate=rate, applied=applied)
+
+        workers = Partitioned(
+            open_log=functools.partial(open_log, settings),
+            open_sink=functools.partial(make_sink, settings, name),
+            workers=rebuild_workers(),
+        )
+        return await rebuild(runtime.log, sink_at, progress=progress, partitioned=workers)
 
 
 def rebuild_workers() -> int:

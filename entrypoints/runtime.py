@@ -16,6 +16,7 @@ from projectors.broker_relay import BrokerRelay
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
+from projectors.rebuild_lock import rebuild_lock
 from projectors.runner import ProjectionRunner
 from read_side.cache import CachingViewSink
 from read_side.consistency import ConsistencyWaiter
@@ -157,6 +158,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
     if projections:
         runtime._lock_file = _projector_lock(settings)
         if runtime._lock_file is not None:
+            await sweep_generations(runtime)
             commands.committer.on_commit.append(runner.notify)
             if wakeup is not None:
                 wakeup.listen(lambda _payload: runner.notify())
@@ -174,6 +176,25 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             runtime.consumer = InboundConsumer(settings.amqp_url, handlers)
             await _start_consumer(runtime.consumer)
     return runtime
+
+
+async def sweep_generations(runtime: Runtime) -> None:
+    """Drop read-model generations left by a rebuild killed mid-build or mid-switch (erasure
+    would never reach them), skipping a projection whose rebuild is running now. A store that
+    is down is not a reason to refuse to start: the next start sweeps again."""
+    for adapter in (runtime.read.views, runtime.read.index):
+        with rebuild_lock(runtime.settings.data_dir, adapter.name, wait=False) as free:
+            if not free:
+                logger.info("projection %s is being rebuilt: no sweep now", adapter.name)
+                continue
+            try:
+                dropped = await adapter.sweep()
+            except Exception as error:
+                logger.warning("could not sweep old generations of %s: %r", adapter.name, error)
+                continue
+            if dropped:
+                logger.warning("dropped generation(s) %s of %s left by an interrupted rebuild",
+                               dropped, adapter.name)  # fmt: skip
 
 
 def _connect_processes(runtime: Runtime) -> PgChannel | None:

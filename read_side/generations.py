@@ -26,6 +26,14 @@ class Generational(Protocol):
         """Apply a batch and store the checkpoint."""
         ...
 
+    async def generations(self) -> set[int]:
+        """Every generation of `name` that holds data or a checkpoint."""
+        ...
+
+    async def drop(self) -> None:
+        """Delete this generation's data and checkpoint."""
+        ...
+
     async def close(self) -> None:
         """Release connections."""
         ...
@@ -77,6 +85,25 @@ class ActiveGeneration(Generic[A]):
             self._pinned = None
             raise GenerationChanged(self.name)
         await adapter.apply(events, position)
+
+    async def sweep(self) -> list[int]:
+        """Drop every generation but the active one; the generations dropped.
+
+        Erasure only reaches the active generation, so a generation left behind by a rebuild
+        killed mid-build or mid-switch would keep erased values forever. The caller must hold
+        the projection's rebuild lock (`projectors.rebuild_lock`): a live rebuild's target
+        is not active yet either."""
+        self._checked = 0.0
+        active_adapter = await self.current()
+        active = self._generation
+        stale = sorted(await active_adapter.generations() - {active})
+        for generation in stale:
+            adapter = self._instances.pop(generation, None) or self._factory(generation)
+            try:
+                await adapter.drop()
+            finally:
+                await adapter.close()
+        return stale
 
     async def close(self) -> None:
         """Close every adapter this object created."""

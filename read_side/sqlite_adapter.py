@@ -5,6 +5,7 @@ awaits it), the checkpoint, and the generation pointer."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,11 @@ class SQLiteGenerationAdapter:
         """Drop this generation's tables and delete its checkpoint."""
         await self._run(self._drop)
 
+    async def generations(self) -> set[int]:
+        """Every generation of `name` that has a table or a checkpoint in the file (a rebuild
+        killed before dropping one leaves it behind: `ActiveGeneration.sweep` drops it)."""
+        return await self._run(self._generations)
+
     async def truncate_wal_after_erasure(self, events: Sequence[EventEnvelope]) -> None:
         """After a batch with an erasure, empty the shared file's write-ahead log: it still
         holds the page images with the erased values."""
@@ -105,6 +111,23 @@ class SQLiteGenerationAdapter:
 
     def _active_generation(self) -> int:
         return sqlite_support.active_generation(self._db(), self.name)
+
+    def _generations(self) -> set[int]:
+        """Generations with a checkpoint or a row in their main table: an empty table is
+        what opening an adapter creates (readers probe generation 1), nothing to sweep."""
+        db = self._db()
+        pattern = re.compile(rf"^{re.escape(self.name)}_g([0-9]+)$")
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        found = {
+            int(m.group(1))
+            for (table,) in tables
+            if (m := pattern.match(table))
+            and db.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchone()[0]  # noqa: S608
+        }
+        rows = db.execute(
+            "SELECT generation FROM projection_checkpoints WHERE name = ?", (self.name,)
+        )
+        return found | {int(generation) for (generation,) in rows}
 
     def _drop(self) -> None:
         sqlite_support.drop_generation(self._db(), self.name, self.generation, self._tables())

@@ -133,6 +133,18 @@ class RedisSearchIndex:
         value = await self.client.get(self.keys.active)
         return int(value) if value is not None else 1
 
+    async def generations(self) -> set[int]:
+        """Every generation that has a key or a checkpoint under the prefix (a rebuild killed
+        before dropping one leaves it behind: `ActiveGeneration.sweep` drops it). One SCAN of
+        the key space per pattern: meant for start-up and rebuilds, not for requests."""
+        found: set[int] = set()
+        for match in self.keys.generation_patterns:
+            async for key in self.client.scan_iter(match=match, count=_SCAN_BATCH):
+                generation = self.keys.generation_of(_text(key))
+                if generation is not None:
+                    found.add(generation)
+        return found
+
     async def drop(self) -> None:
         """Delete this generation's keys (SCAN + UNLINK) and its checkpoint."""
         batch: list[Any] = []

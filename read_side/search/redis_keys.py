@@ -90,6 +90,19 @@ class Keys:
         """A SCAN pattern matching every tenant key of this generation."""
         return f"{self.prefix}:g{self.generation}:*"
 
+    @property
+    def generation_patterns(self) -> tuple[str, str]:
+        """SCAN patterns of the keys and checkpoints of every generation of `name`."""
+        return f"{self.prefix}:g*", f"{self.prefix}:projection:{self.name}:g*:checkpoint"
+
+    def generation_of(self, key: str) -> int | None:
+        """The generation a key of this index belongs to (None for other keys)."""
+        for template in (f"{self.prefix}:g", f"{self.prefix}:projection:{self.name}:g"):
+            if key.startswith(template):
+                number = key[len(template) :].split(":", 1)[0]
+                return int(number) if number.isdigit() and ":" in key[len(template) :] else None
+        return None
+
     def tenant(self, tenant_id: str) -> str:
         """`{prefix}:g{n}:{tenant}`, the start of every key of that tenant."""
         return f"{self.prefix}:g{self.generation}:{{{quote(tenant_id, safe='')}}}"

@@ -196,6 +196,18 @@ class MongoViewStore:
         await self._docs.drop()
         await self._checkpoints.delete_one({"_id": self._checkpoint_id})
 
+    async def generations(self) -> set[int]:
+        """Every generation of `name` that has a collection or a checkpoint (a rebuild killed
+        before dropping one leaves it behind: `ActiveGeneration.sweep` drops it)."""
+        pattern = re.compile(rf"^{re.escape(self.name)}_g([0-9]+)$")
+        database = self._docs.database
+        names = await database.list_collection_names()
+        found = {int(m.group(1)) for name in names if (m := pattern.match(name))}
+        async for row in self._checkpoints.find({"name": self.name}, {"generation": 1}):
+            if isinstance(row.get("generation"), int):
+                found.add(row["generation"])
+        return found
+
     async def count(self) -> int:
         """How many documents this generation holds."""
         return await self._docs.count_documents({})
