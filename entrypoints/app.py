@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from entrypoints.api_docs import OfflineSwaggerPlugin
 from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
+from entrypoints.openapi_document import install_refinements
 from entrypoints.runtime import start_runtime
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
 from read_side.http.records_handlers import (
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     # Outside routing, so that a request over the size limits is refused on every path
     # (unknown ones included) before authentication.
     app.asgi_handler = RequestLimitsMiddleware(app.asgi_handler)
+    install_refinements(app)
     return app
 
 

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from entrypoints.runtime import Runtime
 
@@ -55,7 +56,19 @@ class HealthController(Controller):
     path = "/health"
     tags = ["operations"]
 
-    @get("/", operation_id="health", summary="Service health", exclude_from_auth=True)
+    @get(
+        "/",
+        operation_id="health",
+        summary="Service health",
+        exclude_from_auth=True,
+        responses={
+            503: ResponseSpec(
+                data_container=dict[str, Any],
+                description="A dependency is down or a projection stopped (same body).",
+                generate_examples=False,
+            )
+        },
+    )
     async def health(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         """200 when every dependency answers and no projection is stopped, else 503."""
         healthy, body = await health_document(request.app.state.runtime)

@@ -135,10 +135,17 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     fallback = ("Malformed request", "malformed") if status < 500 else ("Server error", "error")
     title, slug = _TITLES.get(status, fallback)
     detail = str(exc.detail) if exc.detail else title
+    kept = {k: v for k, v in (exc.headers or {}).items() if k.lower() in _KEPT_HEADERS}
+    # 405 lists what the resource supports (RFC 9110 §15.5.6) and 401 names the scheme
+    # (§11.6.1); other headers an exception carries may be internal and are dropped.
+    headers = {_KEPT_HEADERS[k.lower()]: v for k, v in kept.items()}
     if status == 401:
         detail = "A valid bearer token is required."
-    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "retry-after"}
+        headers["WWW-Authenticate"] = "Bearer"
     return problem_response(status, title, detail, slug=slug, headers=headers or None)
+
+
+_KEPT_HEADERS = {"retry-after": "Retry-After", "allow": "Allow"}
 
 
 def _undecodable(_: Request[Any, Any, Any], exc: RecursionError | UnicodeError) -> Response[Any]:

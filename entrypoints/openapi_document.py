@@ -1,0 +1,131 @@
+"""The served OpenAPI document, made exactly as strict as the server.
+
+Litestar generates most of the document from the handlers; what it cannot say is added here,
+once, when the document is first built (nothing runs at import):
+
+- public operations (`exclude_from_auth`: /health, /metrics) declare `security: []`, so the
+  document no longer claims they need a bearer token;
+- every 401 declares the `WWW-Authenticate: Bearer` header the server sends with it;
+- request bodies decoded by a msgspec Struct with `forbid_unknown_fields` declare
+  `additionalProperties: false` (the server answers 400 to an unknown field);
+- an optional body (`JSONBody[X | None]`: delete, restore, erase) is `required: false`.
+
+A schemathesis run with every check (tests/e2e/test_schemathesis.py) holds the document and the
+server to each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIType, Schema
+
+WWW_AUTHENTICATE_DESCRIPTION = "`Bearer` (RFC 6750): the token is missing, expired or invalid."
+
+
+def install_refinements(app: Litestar) -> None:
+    """Refine the app's document whenever Litestar builds it (lazily: building costs ~0.1 s,
+    and most apps, in tests above all, never serve it). The plugin keeps its state in slots,
+    so its class is swapped for a subclass with the same layout rather than patched."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    plugin.__class__ = _RefinedOpenAPIPlugin
+
+
+class _RefinedOpenAPIPlugin(OpenAPIPlugin):
+    __slots__ = ()
+
+    def _build_openapi(self) -> OpenAPI:
+        built = super()._build_openapi()
+        public = set(_public_operation_ids(self.app))
+        for operation in _operations(built):
+            refine_operation(operation, public)
+        closed = {kind.__name__ for kind in _closed_bodies()}
+        for name, schema in (built.components.schemas or {}).items():
+            if name in closed:
+                schema.additional_properties = False
+        return built
+
+
+def _closed_bodies() -> list[type[msgspec.Struct]]:
+    """Request bodies that refuse unknown fields (`forbid_unknown_fields`)."""
+    from write_side.http import integration_schemas, schemas
+
+    return [
+        kind
+        for kind in body_structs(schemas, integration_schemas)
+        if kind.__struct_config__.forbid_unknown_fields
+    ]
+
+
+def document(app: Litestar) -> dict[str, Any]:
+    """The document exactly as `/api/openapi.json` serves it."""
+    served: dict[str, Any] = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    return served
+
+
+def refine_operation(operation: Any, public: set[str]) -> None:
+    """Security, the 401 header and optional bodies of one operation."""
+    if operation.operation_id in public:
+        operation.security = []
+    for status, response in (operation.responses or {}).items():
+        if status == "401":
+            response.headers = {**(response.headers or {}), "WWW-Authenticate": _header()}
+    body = operation.request_body
+    if body is not None and _nullable_content(body.content):
+        body.required = False
+
+
+def _header() -> OpenAPIHeader:
+    return OpenAPIHeader(
+        description=WWW_AUTHENTICATE_DESCRIPTION,
+        required=True,
+        schema=Schema(type=OpenAPIType.STRING, pattern="^Bearer"),
+    )
+
+
+def body_structs(*modules: ModuleType) -> list[type[msgspec.Struct]]:
+    """The msgspec Structs defined in `modules` (the request bodies)."""
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, msgspec.Struct)
+        and value.__module__ == module.__name__
+    ]
+
+
+def _nullable_content(content: Any) -> bool:
+    """True when every media type's schema admits `null` (Litestar's `X | None` body)."""
+    schemas = [media.schema for media in (content or {}).values()]
+    return bool(schemas) and all(_admits_null(schema) for schema in schemas)
+
+
+def _admits_null(schema: Any) -> bool:
+    return any(
+        getattr(choice, "type", None) is OpenAPIType.NULL
+        for choice in (getattr(schema, "one_of", None) or [])
+    )
+
+
+def _operations(document: OpenAPI) -> Iterator[Any]:
+    for item in (document.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
+            operation = getattr(item, method, None)
+            if operation is not None:
+                yield operation
+
+
+def _public_operation_ids(app: Litestar) -> Iterator[str]:
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if isinstance(handler, HTTPRouteHandler) and handler.opt.get("exclude_from_auth"):
+                operation_id = handler.operation_id
+                if isinstance(operation_id, str):
+                    yield operation_id
