@@ -16,6 +16,7 @@ from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
 from entrypoints.runtime import start_runtime
+from read_side.http.chain_handlers import CHAIN_HANDLERS
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
 from read_side.http.records_handlers import (
     AUDIT_HANDLERS,
@@ -58,8 +59,15 @@ def customers_router() -> Router:
 
 
 def audit_router() -> Router:
-    """`/audit/access`: the access log of personal data."""
-    return Router(path="/", route_handlers=AUDIT_HANDLERS, dependencies=RECORD_DEPENDENCIES)
+    """`/audit/access`: the access log of personal data; `/audit/verify`: the event log's."""
+    return Router(
+        path="/",
+        route_handlers=[*AUDIT_HANDLERS, *CHAIN_HANDLERS],
+        dependencies={
+            **RECORD_DEPENDENCIES,
+            "queries": Provide(provide_queries, sync_to_thread=False),
+        },
+    )
 
 
 def _context_outermost(config: AppConfig) -> AppConfig:

@@ -13,16 +13,18 @@ from typing import IO, Any
 from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.retention import retention_loop
 from projectors.broker_relay import BrokerRelay
+from projectors.chain import check_chain
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.rebuild_lock import rebuild_lock
 from projectors.runner import ProjectionRunner
 from read_side.cache import CachingViewSink
+from read_side.chain import ChainCheck, ChainVerifier
 from read_side.consistency import ConsistencyWaiter
 from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
-from read_side.queries import CustomerQueries
+from read_side.queries import CustomerQueries, EventStream
 from read_side.records import CustomerRecords
 from shared.pg_notify import PgChannel
 from shared.settings import Settings
@@ -122,13 +124,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])
     )
 
-    async def stream(customer_id: str) -> list[EventEnvelope]:
-        try:
-            parsed = uuid.UUID(customer_id)
-        except ValueError:
-            return []
-        return await asyncio.to_thread(log.stream, parsed)
-
+    stream, chain = _event_readers(store, log)
     queries = CustomerQueries(
         read.views,
         read.index,
@@ -137,6 +133,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         stream,
         search_waiter=search_waiter,
         timeout=settings.service_timeout_seconds,
+        chain=chain,
     )
     attendees = AttendeeProcessing(commands)
     runtime = Runtime(
@@ -195,6 +192,23 @@ async def sweep_generations(runtime: Runtime) -> None:
             if dropped:
                 logger.warning("dropped generation(s) %s of %s left by an interrupted rebuild",
                                dropped, adapter.name)  # fmt: skip
+
+
+def _event_readers(store: CustomersApplication, log: EventLog) -> tuple[EventStream, ChainVerifier]:
+    """A customer's event stream and the log's verification, read off the event loop."""
+
+    async def stream(customer_id: str) -> list[EventEnvelope]:
+        try:
+            parsed = uuid.UUID(customer_id)
+        except ValueError:
+            return []
+        return await asyncio.to_thread(log.stream, parsed)
+
+    async def chain(customer_id: str | None) -> ChainCheck:
+        parsed = None if customer_id is None else uuid.UUID(customer_id)
+        return await asyncio.to_thread(check_chain, store, parsed)
+
+    return stream, chain
 
 
 def _connect_processes(runtime: Runtime) -> PgChannel | None:

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -131,10 +131,15 @@ class EventLog:
         return to_envelope(domain_event, notification.topic, notification.id)
 
     def stream(self, customer_id: uuid.UUID) -> list[EventEnvelope]:
-        """Every event of one customer, oldest first (for history and asOf)."""
+        """Every event of one customer, oldest first (for history and asOf), each with the
+        hash the tamper-evident log stored for it."""
         stored = self.app.recorder.select_events(customer_id)
+        hashes = self.app.audit.hashes(customer_id)
         return [
-            to_envelope(self.app.mapper.to_domain_event(s), s.topic, 0)
+            replace(
+                to_envelope(self.app.mapper.to_domain_event(s), s.topic, 0),
+                hash=hashes[s.originator_version].hex() if s.originator_version in hashes else None,
+            )
             for s in stored
             if is_customer_event(s.topic)
         ]

@@ -14,6 +14,8 @@ class EventEnvelope:
     `type` is the dotted event name (`customer.created`, `customer.profile_changed`,
     `customer.type_changed`, `customer.deleted`, `customer.restored`, ...); `data` holds the
     event's own attributes (for example `{"changes": {...}}`), never tenant or actor.
+    `hash` is the tamper-evident log's hash of the stored event (hex; set on a customer's
+    stream, None elsewhere).
     """
 
     position: int
@@ -25,3 +27,4 @@ class EventEnvelope:
     tenant_id: str
     actor: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    hash: str | None = None

@@ -32,6 +32,7 @@ def history_items(events: Sequence[EventEnvelope]) -> list[dict[str, Any]]:
                 "occurredAt": after.get("updatedAt") or event.occurred_at.isoformat(),
                 "actor": event.actor,
                 "changes": changes,
+                "hash": event.hash,
             }
         )
     return items

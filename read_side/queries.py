@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from read_side.cache import DocCache
+from read_side.chain import ChainCheck, ChainVerifier
 from read_side.consistency import ConsistencyWaiter
 from read_side.deadline import within
 from read_side.events import EventEnvelope
@@ -32,6 +33,7 @@ class CustomerQueries:
         *,
         search_waiter: ConsistencyWaiter | None = None,
         timeout: float = 2.0,
+        chain: ChainVerifier | None = None,
     ) -> None:
         self.views = views
         self.index = index
@@ -40,6 +42,7 @@ class CustomerQueries:
         self.search_waiter = search_waiter or waiter
         self.timeout = timeout
         self._stream = stream
+        self._chain = chain
 
     async def document(self, tenant_id: str, customer_id: str) -> Any:
         """The view store's document (None when absent), within the request deadline."""
@@ -97,8 +100,37 @@ class CustomerQueries:
         return events
 
     async def history(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
-        """Every event of the customer, oldest first, with field-level changes."""
-        return {"items": history_items(await self._events(tenant_id, customer_id))}
+        """Every event of the customer, oldest first, with field-level changes and its hash in
+        the tamper-evident log; `chain` says whether the customer's chain verifies."""
+        body: dict[str, Any] = {"items": history_items(await self._events(tenant_id, customer_id))}
+        if self._chain is not None:
+            body["chain"] = await self._chain(customer_id)
+        return body
+
+    async def verify_chain(self, tenant_id: str, customer_id: str | None) -> ChainCheck:
+        """Verify one of the tenant's customers' chain (404 for another tenant's), or the whole
+        log, which every tenant shares: a break in another tenant's customer is reported
+        without naming that customer."""
+        if self._chain is None:
+            raise NotFound("The event log is not verifiable here.")
+        if customer_id is not None and not await self._belongs(tenant_id, customer_id):
+            raise NotFound("No customer with this id.")
+        check = await self._chain(customer_id)
+        named = check.first_broken.customer_id if check.first_broken else None
+        if named is None or named == customer_id or await self._belongs(tenant_id, named):
+            return check
+        return check.hiding_customer()
+
+    async def _belongs(self, tenant_id: str, customer_id: str) -> bool:
+        """True when the customer is the tenant's: in its read model, or else by its first
+        readable event (an event edited by hand may not decode at all)."""
+        try:
+            if await self.document(tenant_id, customer_id) is not None:
+                return True
+            events = await self._stream(customer_id)
+        except Exception:  # a store edited by hand may fail to decode in any way
+            return False
+        return bool(events) and events[0].tenant_id == tenant_id
 
     async def as_of(self, tenant_id: str, customer_id: str, moment: datetime) -> dict[str, Any]:
         """The customer as it was at `moment`, rebuilt from its events."""

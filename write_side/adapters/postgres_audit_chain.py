@@ -71,6 +71,9 @@ def _statements(schema: str, events: str) -> dict[str, Composed]:
         "seals": SQL("SELECT position, log_hash, at, signature FROM {} ORDER BY position").format(
             seals
         ),
+        "hashes": SQL(
+            "SELECT originator_version AS v, hash FROM {} WHERE originator_id = %s"
+        ).format(chain),
         "marked": SQL("SELECT 1 FROM {} WHERE name = %s").format(marks),
         "mark": SQL("INSERT INTO {} (name, events) VALUES (%s, %s)").format(marks),
         "unchained": SQL(
@@ -160,6 +163,12 @@ class PostgresAuditChain:
             Checkpoint(int(r["position"]), bytes(r["log_hash"]), r["at"], bytes(r["signature"]))
             for r in rows
         ]
+
+    def hashes(self, customer_id: UUID) -> dict[int, bytes]:
+        """The chain hash stored for each version of one aggregate (for its history)."""
+        with self._datastore.get_connection() as connection:
+            rows = connection.execute(self._sql["hashes"], (customer_id,)).fetchall()
+        return {int(r["v"]): bytes(r["hash"]) for r in rows}
 
     def verify(self, customer_id: UUID | None = None, progress: Progress | None = None) -> Report:
         """Verify the whole log, or one aggregate's chain; see `audit_verify`."""

@@ -117,6 +117,15 @@ class SQLiteAuditChain:
             c.execute("SELECT position, log_hash, at, signature FROM log_checkpoints ORDER BY 1")
             return [Checkpoint(int(r[0]), bytes(r[1]), r[2], bytes(r[3])) for r in c.fetchall()]
 
+    def hashes(self, customer_id: UUID) -> dict[int, bytes]:
+        """The chain hash stored for each version of one aggregate (for its history)."""
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT originator_version, hash FROM event_chain WHERE originator_id = ?",
+                (customer_id.hex,),
+            )
+            return {int(r[0]): bytes(r[1]) for r in c.fetchall()}
+
     def verify(self, customer_id: UUID | None = None, progress: Progress | None = None) -> Report:
         """Verify the whole log, or one aggregate's chain; see `audit_verify`."""
         verifier = Verifier(self.sealer.key, self.checkpoints(), whole_log=customer_id is None)
