@@ -144,15 +144,22 @@ def _state_changed(state: str) -> Any:
 
 
 def _visit_recorded(doc: CustomerDoc, event: EventEnvelope) -> None:
+    """The first visit is the order placed first (by `placedAt`, as the aggregate decides):
+    an earlier order arriving late takes `firstTime` from the one that had it."""
     placed_at = str(event.data["placed_at"])
+    orders = doc.setdefault("orders", {})
+    first = doc.get("firstVisitAt") is None or placed_at < str(doc["firstVisitAt"])
+    if first:
+        for order in orders.values():
+            order["firstTime"] = False
     doc["visitCount"] = int(doc.get("visitCount") or 0) + 1
     doc["firstVisitAt"] = min(filter(None, (doc.get("firstVisitAt"), placed_at)))
     doc["lastVisitAt"] = max(filter(None, (doc.get("lastVisitAt"), placed_at)))
-    doc.setdefault("orders", {})[event.data["order_id"]] = {
+    orders[event.data["order_id"]] = {
         "orderId": event.data["order_id"],
         "placedAt": placed_at,
         "status": "placed",
-        "firstTime": event.data.get("first_time"),
+        "firstTime": first,
         "snapshot": event.data.get("snapshot"),
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -274,3 +275,34 @@ def test_erasure_export_and_access_audit(client: Client, auth: Callable[..., Hea
         client.get("/audit/access", params={"customerId": zeb}, headers=auth("staff")).status_code
         == 403
     )
+
+
+def test_an_earlier_order_arriving_late_is_the_first_visit_everywhere(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    """Response, resource and event agree on `firstTime` by `placedAt` (issue 10.9)."""
+
+    def order(order_id: str, placed_at: str) -> dict[str, Any]:
+        return {"orderId": order_id, "placedAt": placed_at, "attendees": [{"email": "l@ex.com"}]}
+
+    june = attend(client, auth(), order("june", "2026-06-10T10:00:00Z"))[0]
+    may = attend(client, auth(), order("may", "2026-05-01T10:00:00Z"))[0]  # placed first, late
+    july = attend(client, auth(), order("july", "2026-07-01T10:00:00Z"))[0]
+    tie = attend(client, auth(), order("may-too", "2026-05-01T10:00:00Z"))[0]
+    answered = {"june": june, "may": may, "july": july, "may-too": tie}
+    assert {k: r["firstTime"] for k, r in answered.items()} == {
+        "june": True, "may": True, "july": False, "may-too": False,
+    }  # fmt: skip
+    customer_id = june["customerId"]
+    patched = client.patch(f"/customers/{customer_id}", json={"notes": "n"}, headers=auth())
+    token = {"X-Consistency-Token": patched.headers["x-consistency-token"]}
+    customer = client.get(f"/customers/{customer_id}", headers=auth() | token).json()
+    assert customer["firstVisitAt"] == "2026-05-01T10:00:00.000Z"
+    orders = client.get(f"/customers/{customer_id}/orders", headers=auth()).json()["items"]
+    assert {o["orderId"]: o["firstTime"] for o in orders} == {
+        "june": False, "may": True, "july": False, "may-too": False,
+    }  # fmt: skip
+    runtime = client.app.state.runtime
+    events = runtime.log.stream(uuid.UUID(customer_id))
+    visits = {e.data["order_id"]: e.data["first_time"] for e in events if "first_time" in e.data}
+    assert visits == {k: r["firstTime"] for k, r in answered.items()}

@@ -27,6 +27,15 @@ _ALLOWED = {
 }
 
 
+def is_first_visit(placed_at: str, first_visit_at: str | None) -> bool:
+    """Whether an order placed at `placed_at` is the customer's first visit, given the
+    earliest visit known so far: placed strictly before it (a tie is not before). Orders
+    arrive late and out of order, so arrival order says nothing; `placedAt` decides, the
+    same rule for the attendee result, the event and every fold (which then clear the flag
+    on the order that was first until now)."""
+    return first_visit_at is None or placed_at < first_visit_at
+
+
 def payment_changes(current: dict[str, Any] | None, status: str) -> bool:
     """True when `status` moves the payment forward (a repeat or a step back changes nothing)."""
     previous = current["status"] if current else None

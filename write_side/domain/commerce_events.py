@@ -14,7 +14,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from write_side.domain.commerce import merge_payment
+from write_side.domain.commerce import is_first_visit, merge_payment
 
 
 class VisitRecorded(Aggregate.Event):
@@ -28,7 +28,12 @@ class VisitRecorded(Aggregate.Event):
     snapshot: dict[str, Any]
 
     def apply(self, aggregate: Any) -> None:
-        """Count the visit, widen the first/last visit span and keep the order open."""
+        """Count the visit, widen the first/last visit span and keep the order open. An order
+        placed before every known visit becomes the first one (`firstTime` derives from
+        `placedAt` here too, so events stored before that rule fold the same way)."""
+        first = is_first_visit(self.placed_at, aggregate.first_visit_at)
+        if first:
+            aggregate.orders = {k: o | {"firstTime": False} for k, o in aggregate.orders.items()}
         aggregate.visit_count += 1
         aggregate.first_visit_at = min(filter(None, (aggregate.first_visit_at, self.placed_at)))
         aggregate.last_visit_at = max(filter(None, (aggregate.last_visit_at, self.placed_at)))
@@ -36,7 +41,7 @@ class VisitRecorded(Aggregate.Event):
             "orderId": self.order_id,
             "placedAt": self.placed_at,
             "status": "placed",
-            "firstTime": self.first_time,
+            "firstTime": first,
             "snapshot": self.snapshot,
         }
 

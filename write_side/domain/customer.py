@@ -9,7 +9,12 @@ from eventsourcing.domain import Aggregate, event
 from shared.clock import iso_utc
 from shared.errors import Conflict, PreconditionFailed
 from write_side.domain import commerce_events
-from write_side.domain.commerce import build_invoice, delete_blockers, payment_changes
+from write_side.domain.commerce import (
+    build_invoice,
+    delete_blockers,
+    is_first_visit,
+    payment_changes,
+)
 from write_side.domain.profile import (
     CustomerState,
     CustomerType,
@@ -94,10 +99,11 @@ class Customer(Aggregate):
     # -- orders, payments, billing, invoices, consents, erasure ------------------------------
 
     def record_visit(self, *, actor: str, order_id: str, placed_at: str) -> bool:
-        """Add an order (a visit); returns whether it is the first visit. Idempotent."""
+        """Add an order (a visit); returns whether it is the first visit: placed before every
+        visit known (by `placedAt`, not by arrival; `is_first_visit`). Idempotent."""
         if order_id in self.orders:
             return bool(self.orders[order_id]["firstTime"])
-        first_time = self.visit_count == 0
+        first_time = is_first_visit(placed_at, self.first_visit_at)
         snapshot = {
             key: self.profile.get(key) for key in ("firstName", "lastName", "email", "phone")
         }
