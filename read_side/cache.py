@@ -1,14 +1,18 @@
-"""Cache-aside for `GET /customers/{id}`, refreshed by the customer-view projection.
+"""Cache-aside for `GET /customers/{id}`, invalidated by the customer-view projection.
 
-Readers fill the cache with SET-if-absent and a short TTL; the projection deletes the entries of
-every customer it changed right after the view store stored them (no extra read of the store).
-A reader racing the projection can at worst re-cache an old document for the TTL; reads that
-carry an `X-Consistency-Token` bypass the cache.
+Readers fill the cache with SET-if-absent and a short TTL; the projection replaces the entries
+of every customer it changed with a short-lived *tombstone* right after the view store stored
+them (no extra read of the store), and only then moves its checkpoint. The tombstone makes the
+reader's SET-if-absent fail, so a reader that read the old document just before the projection
+wrote the new one cannot cache it again (an erased customer's name would be served for the
+TTL). Reads that carry an `X-Consistency-Token` bypass the cache.
 
 The cache is optional for readers: when Redis errs or does not answer within a short timeout,
 `get` is a miss and `add` does nothing (then Redis is left alone for a cooldown), so a Redis
 outage costs `GET /customers/{id}` a read of the view store, not a 500. The projection's
-`refresh`/`forget` do raise: its checkpoint must not pass an invalidation that failed.
+`forget` does raise: its checkpoint must not pass an invalidation that failed (the projector
+retries the batch), and until a `forget` succeeds again this process's readers do not use the
+cache at all, since it may hold entries the failed invalidation should have removed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -27,6 +32,9 @@ from read_side.views import CustomerDoc
 from shared.cooldown import Cooldown
 
 TTL_SECONDS = 60
+#: How long an invalidated entry refuses to be cached again: longer than any reader's read of
+#: the view store (bounded by `CUSTOMERS_SERVICE_TIMEOUT`, 2 s by default).
+TOMBSTONE_SECONDS = 10
 #: How long a reader waits for the cache before reading the view store instead.
 READ_TIMEOUT_SECONDS = 0.5
 #: After a failure, readers skip the cache for this long.
@@ -59,6 +67,7 @@ class MemoryDocCache:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._entries: OrderedDict[tuple[str, str], CustomerDoc] = OrderedDict()
+        self._tombstones: dict[tuple[str, str], float] = {}  # key -> monotonic end
         self._capacity = capacity
 
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
@@ -69,8 +78,11 @@ class MemoryDocCache:
         return doc
 
     async def add(self, doc: CustomerDoc) -> None:
-        """Cache `doc` unless an entry exists."""
-        self._entries.setdefault((doc["tenantId"], doc["id"]), doc)
+        """Cache `doc` unless an entry or a fresh tombstone exists."""
+        key = (doc["tenantId"], doc["id"])
+        if self._tombstones.get(key, 0.0) > time.monotonic():
+            return
+        self._entries.setdefault(key, doc)
         while len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
 
@@ -82,9 +94,13 @@ class MemoryDocCache:
                 self._entries[key] = doc
 
     async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
-        """Remove entries."""
+        """Replace entries with tombstones."""
+        now = time.monotonic()
+        if len(self._tombstones) > self._capacity:
+            self._tombstones = {k: end for k, end in self._tombstones.items() if end > now}
         for customer_id in customer_ids:
             self._entries.pop((tenant_id, customer_id), None)
+            self._tombstones[(tenant_id, customer_id)] = now + TOMBSTONE_SECONDS
 
 
 class RedisDocCache:
@@ -102,10 +118,13 @@ class RedisDocCache:
         self._prefix = prefix
         self._timeout = timeout
         self._cooldown = cooldown or Cooldown(COOLDOWN_SECONDS)
+        #: an invalidation failed and was not carried out since: entries may be stale
+        self.suspect = False
 
     async def _optional(self, work: Callable[[], Awaitable[Any]]) -> Any:
-        """`work()`'s result, or None when Redis fails or is slow (readers do without)."""
-        if not self._cooldown.ready():
+        """`work()`'s result, or None when Redis fails or is slow (readers do without), or
+        while an invalidation is outstanding (the cache may hold what it should have lost)."""
+        if self.suspect or not self._cooldown.ready():
             return None
         try:
             async with asyncio.timeout(self._timeout):
@@ -121,7 +140,7 @@ class RedisDocCache:
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """A cached document or None."""
         raw = await self._optional(lambda: self._redis.get(self._key(tenant_id, customer_id)))
-        return json.loads(raw) if raw else None
+        return json.loads(raw) if raw else None  # b"" is a tombstone
 
     async def add(self, doc: CustomerDoc) -> None:
         """Cache `doc` unless an entry exists."""
@@ -138,9 +157,23 @@ class RedisDocCache:
             await pipe.execute()
 
     async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
-        """Remove entries."""
-        if customer_ids:
-            await self._redis.delete(*(self._key(tenant_id, i) for i in customer_ids))
+        """Replace entries with tombstones (one pipeline); raises when Redis fails, and the
+        readers of this process then skip the cache until a `forget` succeeds."""
+        if not customer_ids:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for customer_id in customer_ids:
+                    pipe.set(self._key(tenant_id, customer_id), b"", ex=TOMBSTONE_SECONDS)
+                await pipe.execute()
+        except BaseException:
+            self.suspect = True
+            raise
+        self.suspect = False
+
+
+#: A checkpoint only moves forward, so storing position 0 leaves it where it was.
+KEEP_CHECKPOINT = 0
 
 
 class CachingViewSink:
@@ -156,13 +189,18 @@ class CachingViewSink:
         return int(await self._store.checkpoint())
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
-        """Apply to the store, then drop the cached entries of the changed customers."""
-        await self._store.apply(events, position)
-        by_tenant: dict[str, list[str]] = {}
-        for event in events:
-            by_tenant.setdefault(event.tenant_id, []).append(event.customer_id)
-        for tenant_id, ids in by_tenant.items():
-            await self._cache.forget(tenant_id, list(dict.fromkeys(ids)))
+        """Store the documents, invalidate the cached entries of the changed customers, and
+        only then move the checkpoint: a failed invalidation leaves the checkpoint before the
+        batch, so the projector retries it (documents are version-guarded, so re-applying
+        them is harmless) until the cache has forgotten every changed customer."""
+        if events:
+            await self._store.apply(events, KEEP_CHECKPOINT)
+            by_tenant: dict[str, list[str]] = {}
+            for event in events:
+                by_tenant.setdefault(event.tenant_id, []).append(event.customer_id)
+            for tenant_id, ids in by_tenant.items():
+                await self._cache.forget(tenant_id, list(dict.fromkeys(ids)))
+        await self._store.apply([], position)
 
     async def close(self) -> None:
         """Nothing of its own to close."""
