@@ -79,6 +79,17 @@ class CustomerRecords:
         await self.record_access(principal, customer_id, "billing", None)
         return Versioned({"customerId": customer_id, "billing": billing}, doc["version"])
 
+    async def invoices(
+        self, principal: Principal, customer_id: str, token: str | None
+    ) -> Versioned:
+        """Every invoice of the customer, newest first (numbers grow with time per tenant).
+        They name the billing details: a personal read, recorded like the others."""
+        doc = await self._read(principal, customer_id, token, "invoices")
+        items = sorted(
+            (doc.get("invoices") or {}).values(), key=lambda i: int(i["number"]), reverse=True
+        )
+        return Versioned({"items": items}, doc["version"])
+
     async def invoice(
         self, principal: Principal, customer_id: str, number: int, token: str | None
     ) -> dict[str, Any]:

@@ -87,6 +87,21 @@ async def customer_billing(
 
 
 @get(
+    "/{customer_id:uuid}/invoices", operation_id="listCustomerInvoices", summary="Invoices",
+    tags=[COMMERCE], guards=[requires(Permission.READ)], responses=VERSIONED_READ,
+    response_headers=READ_HEADERS,
+)  # fmt: skip
+async def customer_invoices(
+    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response[Any]:  # fmt: skip
+    """`{items: [invoice]}`, newest first, each as `GET .../invoices/{number}` serves it (a
+    personal read: the invoices name the billing details)."""
+    read = await records.invoices(_principal(request), str(customer_id), token)
+    return versioned(read.body, read.version, if_none_match)
+
+
+@get(
     "/{customer_id:uuid}/invoices/{number:int}", operation_id="getInvoice",
     summary="An invoice as JSON, or a PDF with Accept: application/pdf", tags=[COMMERCE],
     guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
@@ -158,6 +173,7 @@ RECORD_HANDLERS = [
     customer_billing,
     customer_orders,
     customer_payments,
+    customer_invoices,
     customer_invoice,
     customer_consents,
     export_customer,

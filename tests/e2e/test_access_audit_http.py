@@ -30,6 +30,7 @@ def test_every_read_by_id_is_recorded(client: Client, auth: Callable[..., Header
         "orders": f"/customers/{cid}/orders",
         "payments": f"/customers/{cid}/payments",
         "consents": f"/customers/{cid}/consents",
+        "invoices": f"/customers/{cid}/invoices",
     }
     for path in reads.values():
         assert client.get(path, headers=viewer).status_code == 200, path

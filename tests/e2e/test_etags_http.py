@@ -44,7 +44,7 @@ def test_as_of_and_record_reads_carry_the_version_too(
         f"/customers/{cid}", params={"asOf": "2099-01-01T00:00:00Z"}, headers=auth() | token
     )
     assert as_of.headers["etag"] == '"1"'
-    for path in ("orders", "payments", "consents"):
+    for path in ("orders", "payments", "consents", "invoices"):
         url = f"/customers/{cid}/{path}"
         first = client.get(url, headers=auth("viewer") | token)
         assert first.headers["etag"] == '"1"', path

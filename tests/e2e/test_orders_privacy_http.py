@@ -36,12 +36,13 @@ def attend(client: Client, headers: Headers, order: dict[str, Any]) -> Any:
 
 
 def pay(
-    client: Client, tenant: str, customer_id: str, payment_id: str, status: str, amount: int
-) -> None:
+    client: Client, tenant: str, customer_id: str, payment_id: str, status: str, amount: int,
+    currency: str = "EUR",
+) -> None:  # fmt: skip
     """Feed a payment through the same use case the RabbitMQ consumer uses."""
     runtime = client.app.state.runtime
     meta = CommandMeta(Principal("payments", tenant, frozenset({Role.STAFF})))
-    payment = {"paymentId": payment_id, "orderId": "ord-1", "amount": amount, "currency": "EUR",
+    payment = {"paymentId": payment_id, "orderId": "ord-1", "amount": amount, "currency": currency,
                "status": status, "at": "2026-11-20T11:00:00.000Z", "method": "card"}  # fmt: skip
     client.blocking_portal.call(
         lambda: runtime.commerce.record_payment(meta, payment, customer_id=customer_id, payer=None)
@@ -306,3 +307,47 @@ def test_an_earlier_order_arriving_late_is_the_first_visit_everywhere(
     events = runtime.log.stream(uuid.UUID(customer_id))
     visits = {e.data["order_id"]: e.data["first_time"] for e in events if "first_time" in e.data}
     assert visits == {k: r["firstTime"] for k, r in answered.items()}
+
+
+def test_two_currencies_are_invoiced_one_invoice_per_currency(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    """A USD and a EUR payment deadlocked invoicing (409 forever, `currency` ignored): an
+    invoice has one currency, named in the body when several are waiting (issue 10.7)."""
+    ann = attend(client, auth(), ORDER)[0]["customerId"]
+    url = f"/customers/{ann}/invoices"
+    empty = client.get(url, headers=auth("viewer"))
+    assert (empty.status_code, empty.json()) == (200, {"items": []})
+    pay(client, "acme", ann, "eur-1", "succeeded", 5000)
+    pay(client, "acme", ann, "usd-1", "succeeded", 700, currency="USD")
+    pay(client, "acme", ann, "usd-2", "succeeded", 300, currency="USD")
+    both = client.post(url, headers=auth())
+    assert both.status_code == 409
+    assert both.json()["currencies"] == ["EUR", "USD"] and "currency" in both.json()["detail"]
+    usd = client.post(url, json={"currency": "USD"}, headers=auth())
+    assert usd.status_code == 201, usd.text
+    assert (usd.json()["currency"], usd.json()["total"]) == ("USD", 1000)
+    assert {line["paymentId"] for line in usd.json()["lines"]} == {"usd-1", "usd-2"}
+    again = client.post(url, json={"currency": "USD"}, headers=auth())
+    assert again.status_code == 409 and again.json()["currencies"] == ["EUR"]
+    eur = client.post(url, headers=auth())  # one currency left: no need to name it
+    assert eur.status_code == 201, eur.text
+    assert (eur.json()["currency"], eur.json()["total"]) == ("EUR", 5000)
+    assert client.post(url, headers=auth()).status_code == 409
+    for body, status in (
+        ({"currency": "XYZ"}, 422), ({"currency": "usd"}, 422), ({"currency": "EURO"}, 422),
+        ({"currency": ""}, 422), ({"currency": 840}, 400), ({"currency": "USD", "x": 1}, 400),
+        ({"amount": 5}, 400), ([], 400),
+    ):  # fmt: skip
+        refused = client.post(url, json=body, headers=auth())
+        assert refused.status_code == status, (body, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    token = {"X-Consistency-Token": eur.headers["x-consistency-token"]}
+    listed = client.get(url, headers=auth("viewer") | token)
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert [i["number"] for i in items] == [eur.json()["number"], usd.json()["number"]]
+    assert items[1] == usd.json()  # the same document GET /invoices/{number} serves
+    etag = listed.headers["etag"]
+    assert client.get(url, headers=auth("viewer") | {"If-None-Match": etag}).status_code == 304
+    assert client.get(f"/customers/{uuid.uuid4()}/invoices", headers=auth()).status_code == 404

@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 from shared.clock import iso_utc
-from shared.errors import NotFound, ValidationFailed
+from shared.currencies import is_invoice_currency
+from shared.errors import FieldError, NotFound, ValidationFailed
 from write_side.application.attendees import AttendeeInput, AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.decisions import CommandMeta, CommandOutcome, Decision
@@ -114,8 +115,16 @@ class CommerceCommands:
 
         return await self._commands.execute(meta, decide, lock=customer_id)
 
-    async def issue_invoice(self, meta: CommandMeta, customer_id: uuid.UUID) -> CommandOutcome:
-        """Invoice the settled payments not invoiced yet, with the tenant's next number."""
+    async def issue_invoice(
+        self, meta: CommandMeta, customer_id: uuid.UUID, currency: str | None = None
+    ) -> CommandOutcome:
+        """Invoice the settled payments not invoiced yet in one currency (`currency`, or the
+        only one waiting), with the tenant's next number; 422 for a code outside ISO 4217."""
+        if currency is not None and not is_invoice_currency(currency):
+            raise ValidationFailed(
+                "Unknown currency.",
+                errors=[FieldError("currency", "an ISO 4217 code in capitals, e.g. EUR")],
+            )
         tenant = meta.principal.tenant_id
         sequence_id = keyed_id(b"invoices", tenant, "invoice-sequence")
 
@@ -126,7 +135,10 @@ class CommerceCommands:
             )
             number = sequence.last + 1
             invoice = customer.issue_invoice(
-                actor=meta.principal.subject, number=number, issued_at=iso_utc(self._commands.now())
+                actor=meta.principal.subject,
+                number=number,
+                issued_at=iso_utc(self._commands.now()),
+                currency=currency,
             )
             sequence.issue(number=number, customer_id=str(customer_id))
             decision = Decision(customer, status=201, result=invoice)

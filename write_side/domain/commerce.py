@@ -107,22 +107,36 @@ def build_invoice(
     tenant_id: str,
     issued_at: str,
     billing: dict[str, Any] | None,
+    currency: str | None = None,
 ) -> dict[str, Any]:
-    """An invoice of the payments not invoiced yet; 409 when none, or in several currencies."""
+    """An invoice of the payments not invoiced yet in one currency (an invoice has one, as
+    Stripe's do): `currency` picks it, else the only currency waiting. 409 naming the
+    currencies waiting (`currencies`) when none waits in it, or several do and none was
+    named: payments in two currencies used to block every invoice for good (issue 10.7)."""
     from shared.errors import Conflict
 
     lines = invoice_lines(payments)
-    currencies = {line["currency"] for line in lines}
+    waiting = sorted({line["currency"] for line in lines})
+    if currency is None and len(waiting) > 1:
+        raise Conflict(
+            f"Payments in {' and '.join(waiting)} are waiting and an invoice has one currency: "
+            'name it in the body, e.g. {"currency": "' + waiting[0] + '"}.',
+            extra={"currencies": waiting},
+        )
+    chosen = currency or (waiting[0] if waiting else None)
+    lines = [line for line in lines if line["currency"] == chosen]
     if not lines:
-        raise Conflict("There are no settled payments that are not invoiced yet.")
-    if len(currencies) > 1:
-        raise Conflict("Payments in several currencies need separate invoices.")
+        where = f" in {currency}" if currency else ""
+        raise Conflict(
+            f"There are no settled payments{where} that are not invoiced yet.",
+            extra={"currencies": waiting},
+        )
     return {
         "number": number,
         "customerId": customer_id,
         "tenantId": tenant_id,
         "issuedAt": issued_at,
-        "currency": currencies.pop(),
+        "currency": chosen,
         "lines": lines,
         "total": sum(line["amount"] for line in lines),
         "billing": billing,

@@ -145,8 +145,11 @@ class Customer(Aggregate):
                 self.BillingDetailsSet, tenant_id=self.tenant_id, actor=actor, billing=billing
             )
 
-    def issue_invoice(self, *, actor: str, number: int, issued_at: str) -> dict[str, Any]:
-        """Invoice the payments not invoiced yet; 409 when there is nothing to invoice."""
+    def issue_invoice(
+        self, *, actor: str, number: int, issued_at: str, currency: str | None = None
+    ) -> dict[str, Any]:
+        """Invoice the payments not invoiced yet in one currency (`build_invoice`); 409 when
+        there is nothing to invoice in it."""
         if self.state == CustomerState.ERASED.value:
             raise Conflict("The customer is erased.", extra={"state": self.state})
         invoice = build_invoice(
@@ -156,6 +159,7 @@ class Customer(Aggregate):
             tenant_id=self.tenant_id,
             issued_at=issued_at,
             billing=self.billing,
+            currency=currency,
         )
         self.trigger_event(
             self.InvoiceIssued, tenant_id=self.tenant_id, actor=actor, invoice=invoice

@@ -36,6 +36,12 @@ class AddressBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw
     country: str | None = None
 
 
+class InvoiceBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Optional body of `POST /customers/{id}/invoices`: never ignored, other fields 400."""
+
+    currency: str | None = None
+
+
 class BillingBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
     """Body of `PUT /customers/{id}/billing`."""
 

@@ -26,7 +26,12 @@ from write_side.http.controller import (
     command_meta,
     respond,
 )
-from write_side.http.integration_schemas import AttendeesBody, BillingBody, ConsentBody
+from write_side.http.integration_schemas import (
+    AttendeesBody,
+    BillingBody,
+    ConsentBody,
+    InvoiceBody,
+)
 
 Commerce = NamedDependency[CommerceCommands]
 Privacy = NamedDependency[PrivacyCommands]
@@ -95,11 +100,14 @@ async def set_billing(
 )  # fmt: skip
 async def issue_invoice(
     request: Request[Any, Any, Any], customer_id: CustomerId, commerce: Commerce,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey = None, data: JSONBody[InvoiceBody | None] = None,
 ) -> Response[dict[str, Any]]:  # fmt: skip
-    """Numbers are sequential per tenant, never reused; refunds are negative lines."""
+    """Numbers are sequential per tenant, never reused; refunds are negative lines. One
+    currency per invoice: body `{"currency": "USD"}` picks it (needed when payments in
+    several currencies wait; 409 lists them in `currencies`)."""
     meta = await command_meta(request, idempotency_key)
-    outcome = await commerce.issue_invoice(meta, customer_id)
+    currency = data.currency if data is not None else None
+    outcome = await commerce.issue_invoice(meta, customer_id, currency)
     invoice = outcome.result
     headers = _headers(outcome.customer.version, outcome.position)
     headers["Location"] = f"/customers/{customer_id}/invoices/{invoice['number']}"
