@@ -23,6 +23,7 @@ from read_side.http.records_handlers import (
     RECORD_DEPENDENCIES,
     RECORD_HANDLERS,
 )
+from shared.export_signature import ExportSigner
 from shared.http.auth import build_jwt_auth
 from shared.http.context import RequestContextMiddleware, remember_route
 from shared.http.limits import MAX_BODY_BYTES, RequestLimitsMiddleware
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.commerce = runtime.commerce
         app.state.privacy = runtime.privacy
         app.state.settings = settings
+        app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
         app.state.metrics = metrics
         try:

@@ -60,3 +60,11 @@ def customer_id(text: str) -> str:
         return str(uuid.UUID(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a customer id (a UUID)") from None
+
+
+def public_key(text: str) -> str:
+    """An Ed25519 public key: 64 hex digits (as `customers audit public-key` prints it)."""
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a public key (64 hex digits)")
+    return value

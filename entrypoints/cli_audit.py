@@ -42,6 +42,23 @@ def add_audit_commands(commands: Any, data_dir_help: str) -> None:
     verify.add_argument("--data-dir", help=data_dir_help)
     verify.set_defaults(handler=_verify)
 
+    export = actions.add_parser(
+        "verify-export", help="check a GDPR export's signature offline (exit 0 valid, 1 not)"
+    )
+    export.add_argument("file", type=Path, help="the export as downloaded (JSON)")
+    export.add_argument(
+        "--public-key",
+        type=cli_args.public_key,
+        help="the service's key (hex, from `customers audit public-key`); default: derived"
+        " from the audit key [env CUSTOMERS_AUDIT_KEY, default audit.key in the data dir]",
+    )
+    export.add_argument("--data-dir", help=data_dir_help)
+    export.set_defaults(handler=_verify_export)
+
+    public = actions.add_parser("public-key", help="print the key that checks exports (hex)")
+    public.add_argument("--data-dir", help=data_dir_help)
+    public.set_defaults(handler=_public_key)
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else None
@@ -60,6 +77,35 @@ def _verify(args: argparse.Namespace) -> int:
         return 2
     customer = uuid.UUID(args.customer) if args.customer else None
     return verify_log(_settings(args), customer=customer, tenant=args.tenant)
+
+
+def _public_key(args: argparse.Namespace) -> int:
+    from shared.export_signature import ExportSigner
+
+    print(ExportSigner(_settings(args).resolved_audit_key()).public_key)
+    return 0
+
+
+def _verify_export(args: argparse.Namespace) -> int:
+    """Exit 0 when the file's signature is the service's, 1 when not (one line saying why)."""
+    from shared.export_signature import ExportSignatureError, ExportSigner, verify_export
+
+    trusted = args.public_key or ExportSigner(_settings(args).resolved_audit_key()).public_key
+    try:
+        content = args.file.read_bytes()
+    except OSError as error:
+        print(f"customers audit verify-export: cannot read FILE: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        document = verify_export(content, trusted)
+    except ExportSignatureError as error:
+        print(f"customers audit verify-export: NOT VALID: {error}", file=sys.stderr)
+        return BROKEN
+    customer = document.get("customer")
+    named = customer.get("id") if isinstance(customer, dict) else None
+    exported = document.get("exportedAt")
+    print(f"valid: signed by {trusted[:16]}… (customer {named}, exported {exported})")
+    return 0
 
 
 def verify_log(settings: Settings, *, customer: uuid.UUID | None, tenant: str | None) -> int:

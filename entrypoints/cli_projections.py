@@ -16,10 +16,12 @@ from rich.table import Table
 
 from entrypoints.adapters import BROKER_RELAY, SEARCH_PROJECTION, VIEW_PROJECTION, make_sink
 from entrypoints.runtime import start_runtime
+from projectors.chain import check_chain
 from projectors.envelopes import open_log
 from projectors.partitions import Partitioned
 from projectors.rebuild import rebuild
 from projectors.rebuild_lock import rebuild_lock
+from read_side.chain import ChainCheck
 from read_side.history import history_items
 from shared.settings import Settings
 
@@ -157,7 +159,8 @@ async def clear_dead_letters(settings: Settings, name: str, actor: str) -> int:
 
 
 async def print_history(settings: Settings, tenant: str, customer_id: str) -> int:
-    """The audit trail of one customer as a terminal table."""
+    """The audit trail of one customer as a terminal table: each event's hash in the
+    tamper-evident log, then whether the customer's chain verifies."""
     runtime = await start_runtime(settings, projections=False)
     try:
         events = await asyncio.to_thread(runtime.log.stream, uuid.UUID(customer_id))
@@ -167,18 +170,38 @@ async def print_history(settings: Settings, tenant: str, customer_id: str) -> in
         table = Table(title=f"customer {customer_id}")
         for column in ("version", "event", "at", "actor", "changes"):
             table.add_column(column)
+        # The first 16 hex digits, as git abbreviates: the endpoint and export carry all 64.
+        table.add_column("hash", no_wrap=True, min_width=17)
         for item in history_items(events):
             changes = "\n".join(
                 f"{field}: {change['from']!r} → {change['to']!r}"
                 for field, change in item["changes"].items()
             )
             table.add_row(
-                str(item["version"]), item["type"], item["occurredAt"], str(item["actor"]), changes
+                str(item["version"]),
+                item["type"],
+                item["occurredAt"],
+                str(item["actor"]),
+                changes,
+                f"{item['hash'][:16]}…" if item["hash"] else "-",
             )
         console.print(table)
+        check = await asyncio.to_thread(check_chain, runtime.store, uuid.UUID(customer_id))
+        console.print(chain_verdict(check), markup=False)
         return 0
     finally:
         await runtime.stop()
+
+
+def chain_verdict(check: ChainCheck) -> str:
+    """One line: whether the customer's chain in the tamper-evident log verifies."""
+    if check.first_broken is None:
+        return f"chain verifies: {check.verified} events intact"
+    broken = check.first_broken
+    return (
+        f"chain BROKEN: the event at position {broken.position} (v{broken.version}) was"
+        f" {broken.kind}: {broken.detail} ({check.verified} events intact before it)"
+    )
 
 
 async def run_retention_once(settings: Settings, *, dry_run: bool) -> int:

@@ -6,11 +6,12 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from read_side.records import CustomerRecords
+from shared.export_signature import ExportSigner
 from shared.http.auth import requires
 from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
@@ -149,10 +150,15 @@ async def export_customer(
     records: Records,
     purpose: Purpose = None,
 ) -> Response[dict[str, Any]]:
-    """Everything held about the customer as one JSON document; recorded in the access audit."""
+    """Everything held about the customer as one JSON document; recorded in the access audit.
+    It carries `signature: {alg: "Ed25519", publicKey, value}` (hex) over its canonical JSON
+    (keys sorted, no spaces, UTF-8) without `signature`, served in exactly that form; check it
+    offline with `customers audit verify-export FILE`."""
     document = await records.export(_principal(request), str(customer_id), purpose)
+    signer: ExportSigner = request.app.state.export_signer
+    signed: Any = signer.sign(document)
     disposition = f'attachment; filename="customer-{customer_id}.json"'
-    return Response(document, headers={"Content-Disposition": disposition})
+    return Response(signed, media_type=MediaType.JSON, headers={"Content-Disposition": disposition})
 
 
 @get(

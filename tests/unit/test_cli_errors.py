@@ -25,6 +25,8 @@ COMMANDS = {
     "retention": ["retention", "run", "--dry-run"],
     "audit verify": ["audit", "verify"],
     "audit verify --customer": ["audit", "verify", "--customer", CUSTOMER, "--tenant", "acme"],
+    "audit verify-export": ["audit", "verify-export", "/nonexistent/export.json"],
+    "audit public-key": ["audit", "public-key"],
 }
 BAD_SETTINGS = [
     ("CUSTOMERS_RETENTION_DAYS", "abc"),
@@ -91,6 +93,11 @@ BAD_ARGUMENTS = [
     ["audit", "verify", "--tenant", "acme"],
     ["audit", "verify", "--customer"],
     ["audit", "verify", "extra"],
+    ["audit", "verify-export"],
+    ["audit", "verify-export", "/nonexistent/export.json"],
+    ["audit", "verify-export", "/nonexistent/export.json", "--public-key", "abc"],
+    ["audit", "verify-export", "/nonexistent/export.json", "--public-key", "g" * 64],
+    ["audit", "public-key", "extra"],
     ["doctor", "extra"],
     ["explode"],
     [],
