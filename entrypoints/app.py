@@ -28,13 +28,9 @@ from shared.http.auth import build_jwt_auth
 from shared.http.context import RequestContextMiddleware, remember_route
 from shared.http.limits import MAX_BODY_BYTES, RequestLimitsMiddleware
 from shared.http.problems import EXCEPTION_HANDLERS
-from shared.http.rate_limit import (
-    InMemoryRateLimiter,
-    RateLimiter,
-    RateLimitSettings,
-    install_rate_limit,
-)
+from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_limit
 from shared.http.rate_limit_redis import RedisRateLimiter
+from shared.http.rate_limit_sqlite import SqliteRateLimiter
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS
@@ -81,10 +77,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     """Build the HTTP application for the configured profile (embedded or services)."""
     jwt_auth = build_jwt_auth(settings.resolved_jwt_secret())
     metrics = RequestMetrics()
+    # Without Redis the counters live in the data dir, shared by every worker process.
     limiter: RateLimiter = (
         RedisRateLimiter.from_url(settings.redis_url)
         if settings.redis_url
-        else InMemoryRateLimiter()
+        else SqliteRateLimiter.in_data_dir(settings.data_dir)
     )
     limits = partial(install_rate_limit, limiter=limiter, settings=RateLimitSettings.from_env())
 

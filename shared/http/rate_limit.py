@@ -1,7 +1,9 @@
-"""Rate limits per tenant and per subject: the `RateLimiter` port, an in-process and a Redis
-adapter, and the ASGI middleware that answers 429 (problem+json with `Retry-After`).
+"""Rate limits per tenant and per subject: the `RateLimiter` port, an in-process adapter (tests;
+one process only), and the ASGI middleware that answers 429 (problem+json with `Retry-After`).
+The service counts in Redis (`rate_limit_redis`) or, without Redis, in a SQLite table in the
+data dir (`rate_limit_sqlite`), both shared by every worker process.
 
-Algorithm (both adapters): a fixed window per key, anchored at the key's first admitted hit and
+Algorithm (every adapter): a fixed window per key, anchored at the key's first admitted hit and
 ending `window_seconds` later (the Redis key's TTL, on the Redis clock, so API processes' clocks
 do not matter). One `hit` checks every quota and increments all of them only when all have room;
 a denied hit changes nothing. So with limit N at most N hits are admitted per key and window,
@@ -87,8 +89,8 @@ class RateLimiter(Protocol):
 
 
 class InMemoryRateLimiter:
-    """Embedded profile: counters in this process only. The check-and-increment holds a lock
-    and never awaits, so it is exact across tasks and threads (not across processes)."""
+    """Counters in this process only (tests and single-process embedders). The check-and-increment
+    holds a lock and never awaits, so it is exact across tasks and threads, not processes."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock

@@ -1,16 +1,21 @@
-"""One contract suite for the `RateLimiter` port, run against the in-process and Redis adapters."""
+"""One contract suite for the `RateLimiter` port, run against the in-process, SQLite and Redis
+adapters."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
+import sqlite3
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from shared.http.rate_limit import InMemoryRateLimiter, Quota, RateLimiter
 from shared.http.rate_limit_redis import RedisRateLimiter
+from shared.http.rate_limit_sqlite import PURGE_EVERY, SqliteRateLimiter
 
 
 class RateLimiterContract:
@@ -85,6 +90,72 @@ class RateLimiterContract:
 class TestInMemoryRateLimiter(RateLimiterContract):
     async def make_limiter(self) -> RateLimiter:
         return InMemoryRateLimiter()
+
+
+class TestSqliteRateLimiter(RateLimiterContract):
+    @pytest.fixture(autouse=True)
+    def _path(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "rate_limits.db"
+
+    async def make_limiter(self) -> RateLimiter:
+        return SqliteRateLimiter(self.path)
+
+    async def test_limiters_on_one_file_share_one_exact_count(self, limiter: RateLimiter) -> None:
+        """Each limiter has its own connection and thread, as each worker process has."""
+        others = [SqliteRateLimiter(self.path) for _ in range(3)]
+        quota = [Quota(self.key("s:shared"), 25, 60)]
+        try:
+            every = [limiter, *others]
+            decisions = await asyncio.gather(*(every[i % 4].hit(quota) for i in range(120)))
+        finally:
+            for other in others:
+                await other.aclose()
+        assert sum(d.allowed for d in decisions) == 25
+        assert sorted(d.remaining for d in decisions if d.allowed) == list(range(25))
+
+    async def test_a_lock_held_by_another_process_is_waited_for_off_the_event_loop(
+        self, limiter: RateLimiter
+    ) -> None:
+        quota = [Quota(self.key("s:late"), 5, 60)]
+        assert (await limiter.hit(quota)).allowed  # the file exists
+        other = sqlite3.connect(self.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # what a second worker holds while it counts
+        try:
+            pending = asyncio.ensure_future(limiter.hit(quota))
+            started = time.perf_counter()
+            await asyncio.sleep(0.3)
+            assert time.perf_counter() - started < 0.45  # the loop kept running
+            assert not pending.done()
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        decision = await asyncio.wait_for(pending, 5)
+        assert (decision.allowed, decision.limit, decision.remaining) == (True, 5, 3)
+
+    async def test_ended_windows_are_purged(self, limiter: RateLimiter) -> None:
+        assert isinstance(limiter, SqliteRateLimiter)
+        for n in range(3):
+            await limiter.hit([Quota(self.key(f"s:{n}"), 5, 1)])
+        await asyncio.sleep(1.1)
+        limiter._hits = PURGE_EVERY - 1
+        await limiter.hit([Quota(self.key("s:last"), 5, 60)])
+        with sqlite3.connect(self.path) as db:
+            keys = [row[0] for row in db.execute("SELECT key FROM rate_limit_windows")]
+        assert keys == [self.key("s:last")]
+
+
+async def test_sqlite_limiter_fails_open_when_its_file_is_unusable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "rate_limits.db").mkdir()  # a folder where the database should be
+    limiter = SqliteRateLimiter(tmp_path / "rate_limits.db")
+    try:
+        with caplog.at_level(logging.WARNING, logger="shared.http.rate_limit_sqlite"):
+            decisions = [await limiter.hit([Quota("k", 1, 60)]) for _ in range(5)]
+    finally:
+        await limiter.aclose()
+    assert all(d.allowed and d.limit == 0 for d in decisions)
+    assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 1
 
 
 @pytest.mark.services

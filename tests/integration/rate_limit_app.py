@@ -1,18 +1,21 @@
 """A minimal API for the multi-process rate-limit test: the service's JWT auth, the Redis rate
-limiter and one endpoint. Served by uvicorn with `--factory`; configured by the environment."""
+limiter (CUSTOMERS_REDIS_URL) or the SQLite one (CUSTOMERS_DATA_DIR), and one endpoint. Served by
+uvicorn with `--factory`; configured by the environment."""
 
 from __future__ import annotations
 
 import os
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, get
 
 from shared.http.auth import build_jwt_auth
 from shared.http.problems import EXCEPTION_HANDLERS
-from shared.http.rate_limit import RateLimitSettings, install_rate_limit
+from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_limit
 from shared.http.rate_limit_redis import RedisRateLimiter
+from shared.http.rate_limit_sqlite import SqliteRateLimiter
 
 
 @get("/whoami", sync_to_thread=False)
@@ -29,12 +32,14 @@ def health() -> dict[str, str]:
 
 
 def create_app() -> Litestar:
-    """Read CUSTOMERS_JWT_SECRET, CUSTOMERS_REDIS_URL and CUSTOMERS_RATE_LIMIT_* now."""
-    install = partial(
-        install_rate_limit,
-        limiter=RedisRateLimiter.from_url(os.environ["CUSTOMERS_REDIS_URL"]),
-        settings=RateLimitSettings.from_env(),
+    """Read CUSTOMERS_JWT_SECRET, CUSTOMERS_REDIS_URL or _DATA_DIR and _RATE_LIMIT_* now."""
+    redis_url = os.environ.get("CUSTOMERS_REDIS_URL")
+    limiter: RateLimiter = (
+        RedisRateLimiter.from_url(redis_url)
+        if redis_url
+        else SqliteRateLimiter.in_data_dir(Path(os.environ["CUSTOMERS_DATA_DIR"]))
     )
+    install = partial(install_rate_limit, limiter=limiter, settings=RateLimitSettings.from_env())
     return Litestar(
         route_handlers=[whoami, health],
         on_app_init=[build_jwt_auth(os.environ["CUSTOMERS_JWT_SECRET"]).on_app_init, install],

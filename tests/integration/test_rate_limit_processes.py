@@ -1,15 +1,19 @@
-"""Two API processes sharing one Redis admit exactly the configured number of requests."""
+"""Two API processes sharing one counter store admit exactly the configured number of requests:
+one Redis (services profile), or one SQLite file in the data dir (embedded profile, as
+`customers serve --workers N` runs)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -21,7 +25,8 @@ from shared.http.auth import mint_token
 SECRET = "multi-process-secret-with-at-least-32-bytes!"
 SUBJECT_LIMIT, TENANT_LIMIT = 30, 50
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.services
+CUSTOMERS = str(Path(sys.executable).parent / "customers")
+PROFILES = [pytest.param("redis", marks=pytest.mark.services), "embedded"]
 
 
 def _free_port() -> int:
@@ -44,17 +49,30 @@ def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
     pytest.fail(f"API process at {base} not ready within 30 s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def bases(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Base URLs of two uvicorn processes serving `rate_limit_app` on one Redis."""
-    env = {
-        **os.environ,
+def _limits_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")}
+    return env | {
         "CUSTOMERS_JWT_SECRET": SECRET,
-        "CUSTOMERS_REDIS_URL": redis_url,
         "CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE": str(SUBJECT_LIMIT),
         "CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE": str(TENANT_LIMIT),
         "PYTHONPATH": str(ROOT),
+        **extra,
     }
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Where the counters live: a Redis URL, or a data dir (embedded profile)."""
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return str(tmp_path_factory.mktemp("rate-limit-data"))
+
+
+@pytest.fixture(scope="module")
+def bases(store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """Base URLs of two uvicorn processes serving `rate_limit_app` on one counter store."""
+    where = "CUSTOMERS_REDIS_URL" if store.startswith("redis") else "CUSTOMERS_DATA_DIR"
+    env = _limits_env(**{where: store})
     logs = tmp_path_factory.mktemp("rate-limit-servers")
     processes: list[tuple[subprocess.Popen[bytes], str, Path]] = []
     try:
@@ -87,10 +105,14 @@ def _bearer(tenant: str, subject: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _burst(calls: list[tuple[str, dict[str, str]]]) -> list[httpx.Response]:
-    """Send every (base URL, headers) GET /whoami at once; bounded to 60 s."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        sent = [client.get(f"{base}/whoami", headers=headers) for base, headers in calls]
+async def _burst(
+    calls: list[tuple[str, dict[str, str]]], path: str = "/whoami"
+) -> list[httpx.Response]:
+    """Send every (base URL, headers) GET `path` at once, each on its own connection (so the
+    kernel spreads them over the workers sharing one socket); bounded to 60 s."""
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        sent = [client.get(f"{base}{path}", headers=headers) for base, headers in calls]
         return await asyncio.wait_for(asyncio.gather(*sent), timeout=60)
 
 
@@ -104,10 +126,12 @@ def _assert_rate_limited(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-def tenant(redis_url: str) -> Iterator[str]:
+def tenant(store: str) -> Iterator[str]:
     name = "rl-" + uuid.uuid4().hex[:12]
     yield name
-    client = redis.Redis.from_url(redis_url, protocol=2)
+    if not store.startswith("redis"):
+        return
+    client = redis.Redis.from_url(store, protocol=2)
     try:
         keys = list(client.scan_iter(match=f"customers:rl:{{{name}*"))
         if keys:
@@ -117,7 +141,7 @@ def tenant(redis_url: str) -> Iterator[str]:
 
 
 async def test_one_subject_gets_exactly_its_limit_across_two_processes(
-    bases: list[str], tenant: str, redis_url: str
+    bases: list[str], tenant: str, store: str
 ) -> None:
     alice = _bearer(tenant, "alice")
     responses = await _burst([(bases[i % 2], alice) for i in range(80)])
@@ -135,10 +159,22 @@ async def test_one_subject_gets_exactly_its_limit_across_two_processes(
     others = await _burst([(bases[i % 2], _bearer(tenant, "bob")) for i in range(2)])
     assert [r.status_code for r in others] == [200, 200]
     assert others[0].json()["pid"] != others[1].json()["pid"]  # two processes answered
-    client = redis.Redis.from_url(redis_url, protocol=2)
+    counts = _stored_counts(store, tenant)
+    assert counts == {f"customers:rl:{{{tenant}}}:s:alice": SUBJECT_LIMIT,
+                      f"customers:rl:{{{tenant}}}:s:bob": 2,
+                      f"customers:rl:{{{tenant}}}:t": SUBJECT_LIMIT + 2}  # fmt: skip
+
+
+def _stored_counts(store: str, tenant: str) -> dict[str, int]:
+    """The tenant's counters as the shared store holds them."""
+    if not store.startswith("redis"):
+        with closing(sqlite3.connect(Path(store) / "rate_limits.db")) as db:
+            rows = db.execute("SELECT key, count FROM rate_limit_windows").fetchall()
+        return {key: count for key, count in rows if f"{{{tenant}}}" in key}
+    client = redis.Redis.from_url(store, protocol=2)
     try:
-        assert int(client.get(f"customers:rl:{{{tenant}}}:s:alice") or 0) == SUBJECT_LIMIT
-        assert int(client.get(f"customers:rl:{{{tenant}}}:t") or 0) == SUBJECT_LIMIT + 2
+        keys = [k.decode() for k in client.scan_iter(match=f"customers:rl:{{{tenant}}}*")]
+        return {key: int(client.get(key) or 0) for key in keys}
     finally:
         client.close()
 
@@ -155,3 +191,22 @@ async def test_a_tenant_gets_exactly_its_limit_across_two_processes(
     assert "this tenant" in denied[0].json()["detail"]
     other_tenant = await _burst([(bases[0], _bearer(tenant + "-other", "user-0"))])
     assert other_tenant[0].status_code == 200
+
+
+def test_customers_serve_with_two_workers_admits_exactly_the_limit(tmp_path: Path) -> None:
+    """The embedded profile as a user runs it: `customers serve --workers 2` on one data dir."""
+    port, log = _free_port(), tmp_path / "serve.log"
+    command = [CUSTOMERS, "serve", "--workers", "2", "--port", str(port),
+               "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=_limits_env(), stdout=sink, stderr=sink)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(process, base, log)
+        alice = _bearer("acme-" + uuid.uuid4().hex[:8], "alice")
+        responses = asyncio.run(_burst([(base, alice)] * 80, "/customers?limit=1"))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert sum(r.status_code == 200 for r in responses) == SUBJECT_LIMIT, log.read_text()
+    assert sum(r.status_code == 429 for r in responses) == 80 - SUBJECT_LIMIT
