@@ -8,10 +8,11 @@ field) had snake_case `data` keys and two shapes of `customer.updated` (docs/dec
 
 Inbound (`orders.events`, `payments.events`): unknown fields are ALLOWED (producers add fields
 without asking), but every documented field is checked: required ones must be present with the
-right JSON type, ids non-empty, times RFC 3339 with an offset, `currency` three upper-case
-letters, `amount` a non-negative integer of minor units (refunds carry the refunded amount; the
-routing key says what happened). A body that fails raises `msgspec.ValidationError` (or
-`msgspec.DecodeError` for non-JSON), which the consumer dead-letters with the reason.
+right JSON type, ids non-empty, times RFC 3339 with an offset, `currency` an active ISO 4217
+code in capitals (`shared.currencies`), `amount` a non-negative integer of minor units
+(refunds carry the refunded amount; the routing key says what happened). A body that fails
+raises `msgspec.ValidationError` (or `msgspec.DecodeError` for non-JSON), which the consumer
+dead-letters with the reason.
 
 This module imports nothing above `shared`: envelopes are read through the `Enveloped` protocol.
 """
@@ -29,6 +30,7 @@ from typing import Annotated, Any, Protocol
 import msgspec
 
 from shared.clock import iso_utc
+from shared.currencies import is_invoice_currency
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -211,6 +213,10 @@ class PaymentEvent(_Message, frozen=True):
     def __post_init__(self) -> None:
         if self.customer_id is None and self.payer is None:
             raise ValueError("a payment needs `customerId` or `payer`")
+        if not is_invoice_currency(self.currency):
+            # Three capitals are not enough: a payment in a code no invoice request could name
+            # would wait uninvoiced for good (shared/currencies.py says which codes count).
+            raise ValueError("`currency` is not an active ISO 4217 currency code")
 
 
 InboundMessage = OrderPlaced | OrderClosed | PaymentEvent
