@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
 from shared.errors import Conflict, PreconditionFailed
-from write_side.domain import commerce_events
+from write_side.domain import commerce_events, lifecycle_events
 from write_side.domain.commerce import (
     build_invoice,
     delete_blockers,
@@ -227,57 +227,14 @@ class Customer(Aggregate):
     def _type_changed(self, tenant_id: str, actor: str, previous: str, to: str) -> None:
         self.customer_type = to
 
-    class StateEvent(Aggregate.Event):
-        """A lifecycle change; `apply` sees the event's own timestamp (an `@event` body would
-        see the previous `modified_on`)."""
-
-        tenant_id: str
-        actor: str
-        reason: str | None
-        target: ClassVar[CustomerState]
-
-        def apply(self, aggregate: Any) -> None:
-            """Record the new state with this event's time."""
-            at = iso_utc(self.timestamp)
-            aggregate.state = self.target.value
-            if self.target is not CustomerState.ERASED:
-                aggregate.deleted_at = at if self.target is CustomerState.DELETED else None
-            aggregate.state_history.append(
-                {"state": self.target.value, "at": at, "by": self.actor, "reason": self.reason}
-            )
-            if self.target is CustomerState.ERASED:
-                aggregate.forget_personal_data()
-
-    class Deleted(StateEvent):
-        """Soft-deleted."""
-
-        target = CustomerState.DELETED
-
-    class Restored(StateEvent):
-        """Back to active."""
-
-        target = CustomerState.ACTIVE
-
-    class Erased(StateEvent):
-        """Personal data erased (the data key is shredded right after)."""
-
-        target = CustomerState.ERASED
-
-    class ConsentChanged(Aggregate.Event):
-        """A purpose granted or withdrawn."""
-
-        tenant_id: str
-        actor: str
-        purpose: str
-        consent: dict[str, Any]
-
-        def apply(self, aggregate: Any) -> None:
-            """Keep the consent with this event's time and actor."""
-            stamp = {"at": iso_utc(self.timestamp), "by": self.actor}
-            aggregate.consents[self.purpose] = dict(self.consent) | stamp
-
-    # The commercial record's events and folds live in `commerce_events`; naming them here
-    # makes them `Customer.<Name>` (same topics and fields as ever).
+    # Lifecycle and consent events live in `lifecycle_events`, the commercial record's in
+    # `commerce_events`; naming them here makes them `Customer.<Name>` (same stored topics and
+    # fields as when they were written in this class).
+    StateEvent = lifecycle_events.StateEvent
+    Deleted = lifecycle_events.Deleted
+    Restored = lifecycle_events.Restored
+    Erased = lifecycle_events.Erased
+    ConsentChanged = lifecycle_events.ConsentChanged
     VisitRecorded = commerce_events.VisitRecorded
     OrderClosed = commerce_events.OrderClosed
     PaymentRecorded = commerce_events.PaymentRecorded
