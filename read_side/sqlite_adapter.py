@@ -42,6 +42,10 @@ class SQLiteGenerationAdapter:
         """The tables of this generation, dropped by `drop()`."""
         raise NotImplementedError
 
+    def _apply(self, events: list[EventEnvelope], position: int) -> None:
+        """Apply a batch and store `position` in one transaction (on the worker thread)."""
+        raise NotImplementedError
+
     # ---------------------------------------------------------------- shared operations
     async def checkpoint(self) -> int:
         """The position of the last applied event (0 when none)."""
@@ -64,11 +68,21 @@ class SQLiteGenerationAdapter:
         killed before dropping one leaves it behind: `ActiveGeneration.sweep` drops it)."""
         return await self._run(self._generations)
 
-    async def truncate_wal_after_erasure(self, events: Sequence[EventEnvelope]) -> None:
-        """After a batch with an erasure, empty the shared file's write-ahead log: it still
-        holds the page images with the erased values."""
-        if any(event.type == "customer.erased" for event in events):
-            await self._run(lambda: truncate_wal(self._db()))
+    async def apply_and_scrub(
+        self, events: Sequence[EventEnvelope], position: int, scrub: Callable[[], None] | None
+    ) -> None:
+        """Apply a batch and store `position`. A batch with an erasure is scrubbed before the
+        checkpoint passes it: `scrub` (on the worker thread), then the shared file's
+        write-ahead log is emptied (it still holds page images with the erased values). A
+        reader holding the erasure's consistency token thus finds those bytes gone."""
+        if not any(event.type == "customer.erased" for event in events):
+            await self._run(self._apply, list(events), position)
+            return
+        await self._run(self._apply, list(events), 0)  # 0: the checkpoint stays where it was
+        if scrub is not None:
+            await self._run(scrub)
+        await self._run(lambda: truncate_wal(self._db()))
+        await self._run(self._apply, [], position)
 
     async def close(self) -> None:
         """Close the connection and stop the worker thread."""

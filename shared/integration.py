@@ -39,6 +39,8 @@ MinorUnits = Annotated[int, msgspec.Meta(ge=0)]
 
 #: The shape of outbound messages (`schemaVersion`); v1 messages carried no such field.
 SCHEMA_VERSION = 2
+#: What a personal value reads as once its customer is erased (`Erased` in docs/asyncapi.yaml).
+ERASED = "[erased]"
 
 # Internal envelope types whose public name differs; every other `customer.x` keeps its name.
 _RENAMED = {
@@ -118,6 +120,11 @@ def outbound_data(envelope_type: str, data: Mapping[str, Any]) -> dict[str, Any]
         }
     if envelope_type == "customer.profile_changed":
         return {"changes": dict(data["changes"]), "previous": {}}
+    if envelope_type == "customer.erased" and data.get("reason") is not None:
+        # The erasure's reason is sealed under the key it shreds a moment later: a relay that
+        # reads the event in between must not publish it, or it would outlive the erasure in
+        # every subscriber's queue (the message is the one telling them to drop their copies).
+        data = {**data, "reason": ERASED}
     return {_camel(key): value for key, value in data.items()}
 
 

@@ -49,13 +49,11 @@ class SQLiteSearchIndex(SQLiteGenerationAdapter):
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
         """Apply a batch (in log order) and store `position`, in one transaction.
 
-        After an erasure the full-text index is optimised: FTS5 keeps a deleted row's tokens
-        in older segments until they merge, and erased names must not survive anywhere.
+        After an erasure the full-text index is optimised (FTS5 keeps a deleted row's tokens
+        in older segments until they merge, and erased names must not survive anywhere) and
+        the write-ahead log emptied, both before the checkpoint moves past the erasure.
         """
-        await self._run(self._apply, list(events), position)
-        if any(event.type == "customer.erased" for event in events):
-            await self._run(self._purge_deleted_tokens)
-            await self.truncate_wal_after_erasure(events)
+        await self.apply_and_scrub(events, position, self._purge_deleted_tokens)
 
     async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
         """Index final documents of customers this generation does not hold (a rebuild's

@@ -53,9 +53,9 @@ class SQLiteViewStore(SQLiteGenerationAdapter):
     # ---------------------------------------------------------------- the port
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
-        """Apply a batch (in log order) and store `position`, in one transaction."""
-        await self._run(self._apply, list(events), position)
-        await self.truncate_wal_after_erasure(events)
+        """Apply a batch (in log order) and store `position`, in one transaction (a batch
+        with an erasure: its write-ahead log emptied before the checkpoint moves)."""
+        await self.apply_and_scrub(events, position, None)
 
     async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
         """Insert final documents of customers this generation does not hold (a rebuild's
