@@ -15,6 +15,7 @@ from projectors.envelopes import EventLog
 from read_side.search.sqlite_index import SQLiteSearchIndex
 from read_side.store.sqlite_store import SQLiteViewStore
 from shared.principal import Principal, Role
+from shared.sqlite_wal import truncate_wal
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.privacy import PrivacyCommands
@@ -37,7 +38,6 @@ async def test_the_checkpoint_passes_an_erasure_only_after_the_log_was_emptied(
     assert "customer.erased" in [e.type for e in batch.envelopes]
 
     seen: list[int] = []
-    original = sqlite_adapter.truncate_wal
 
     def truncate_and_look(connection: Any, **kw: Any) -> bool:
         with sqlite3.connect(path) as other:  # what a reader sees meanwhile
@@ -45,7 +45,7 @@ async def test_the_checkpoint_passes_an_erasure_only_after_the_log_was_emptied(
                 "SELECT position FROM projection_checkpoints WHERE name = ?", (adapter.name,)
             ).fetchone()
         seen.append(int(position))
-        return original(connection, **kw)
+        return truncate_wal(connection, **kw)
 
     monkeypatch.setattr(sqlite_adapter, "truncate_wal", truncate_and_look)
     await adapter.apply(batch.envelopes, batch.last_position)
