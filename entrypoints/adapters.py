@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from read_side.access_audit import AccessAudit, SQLiteAccessAudit, open_mongo_audit
+from read_side.alert_store import AlertStore, MongoAlertStore, SQLiteAlertStore
 from read_side.cache import DocCache, MemoryDocCache, RedisDocCache
 from read_side.generations import ActiveGeneration
 from shared.settings import Settings
@@ -23,15 +24,17 @@ class ReadAdapters:
     index: ActiveGeneration[Any]
     cache: DocCache
     audit: AccessAudit
+    alerts: AlertStore
     clients: list[Any] = field(default_factory=list)
 
     async def close(self) -> None:
         """Close adapters and the clients this object opened."""
         await self.views.close()
         await self.index.close()
-        close = getattr(self.audit, "close", None)
-        if close is not None:
-            await close()
+        for adapter in (self.audit, self.alerts):
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                await close()
         for client in self.clients:
             await client.aclose() if hasattr(client, "aclose") else await client.close()
 
@@ -112,10 +115,15 @@ def open_read_adapters(settings: Settings) -> ReadAdapters:
     cache: DocCache = RedisDocCache(redis_client) if redis_client else MemoryDocCache()
     key = settings.resolved_audit_key()
     audit: AccessAudit = SQLiteAccessAudit(settings.data_dir / "read_models.db", key)
+    alerts: AlertStore = SQLiteAlertStore(settings.data_dir / "read_models.db")
     mongo = next((c for c in clients if type(c).__name__ == "AsyncMongoClient"), None)
     if mongo is not None:
-        audit = open_mongo_audit(mongo, mongo.get_default_database(default="customers").name, key)
-    return ReadAdapters(views=views, index=index, cache=cache, audit=audit, clients=clients)
+        database = mongo.get_default_database(default="customers").name
+        audit = open_mongo_audit(mongo, database, key)
+        alerts = MongoAlertStore(mongo, database)
+    return ReadAdapters(
+        views=views, index=index, cache=cache, audit=audit, alerts=alerts, clients=clients
+    )
 
 
 def make_sink(settings: Settings, name: str, generation: int) -> tuple[Any, list[Any]]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from entrypoints.api_docs import OfflineSwaggerPlugin
@@ -16,6 +20,7 @@ from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
 from entrypoints.runtime import start_runtime
+from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.chain_handlers import CHAIN_HANDLERS
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
 from read_side.http.records_handlers import (
@@ -31,6 +36,9 @@ from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_limit
 from shared.http.rate_limit_redis import RedisRateLimiter
 from shared.http.rate_limit_sqlite import SqliteRateLimiter
+from shared.security.counters import AlertCounters, InMemoryAlertCounters, RedisAlertCounters
+from shared.security.middleware import SecurityMiddleware, refuse_locked_subject
+from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS
@@ -56,10 +64,11 @@ def customers_router() -> Router:
 
 
 def audit_router() -> Router:
-    """`/audit/access`: the access log of personal data; `/audit/verify`: the event log's."""
+    """`/audit/access` and `/audit/verify`: the access log of personal data and the event
+    log's verification; `/audit/alerts`: security alerts."""
     return Router(
         path="/",
-        route_handlers=[*AUDIT_HANDLERS, *CHAIN_HANDLERS],
+        route_handlers=[*AUDIT_HANDLERS, *CHAIN_HANDLERS, *ALERT_HANDLERS],
         dependencies={
             **RECORD_DEPENDENCIES,
             "queries": Provide(provide_queries, sync_to_thread=False),
@@ -73,6 +82,32 @@ def _context_outermost(config: AppConfig) -> AppConfig:
     return config
 
 
+def _security(monitor: SecurityMonitor) -> Callable[[AppConfig], AppConfig]:
+    """Security monitoring right inside the request context (outside authentication, so the
+    401s it raises are seen; locked-out clients get a request id and an access-log line)."""
+
+    def install(config: AppConfig) -> AppConfig:
+        config.middleware.insert(1, DefineMiddleware(SecurityMiddleware, monitor=monitor))
+        config.before_request = refuse_locked_subject
+        config.on_shutdown.append(monitor.counters.aclose)
+        return config
+
+    return install
+
+
+async def _wire_monitor(monitor: SecurityMonitor, runtime: Any) -> None:
+    """Give the monitor what only exists once the runtime started."""
+
+    async def tenant_of(customer_id: str) -> str | None:
+        return await asyncio.to_thread(runtime.log.tenant_of, uuid.UUID(customer_id))
+
+    monitor.store = runtime.read.alerts
+    monitor.tenant_of = tenant_of
+    runtime.records.on_read = monitor.observe_read
+    if runtime.alert_relay is not None:
+        monitor.on_alert.append(runtime.alert_relay.wake)
+
+
 def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     """Build the HTTP application for the configured profile (embedded or services)."""
     jwt_auth = build_jwt_auth(settings.resolved_jwt_secret())
@@ -84,6 +119,12 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         else SqliteRateLimiter.in_data_dir(settings.data_dir)
     )
     limits = partial(install_rate_limit, limiter=limiter, settings=RateLimitSettings.from_env())
+    counters: AlertCounters = (
+        RedisAlertCounters.from_url(settings.redis_url)
+        if settings.redis_url
+        else InMemoryAlertCounters()
+    )
+    monitor = SecurityMonitor(AlertRules.from_settings(settings), counters)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -99,6 +140,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
         app.state.metrics = metrics
+        app.state.monitor = monitor
+        await _wire_monitor(monitor, runtime)
         try:
             yield
         finally:
@@ -107,7 +150,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     app = Litestar(
         route_handlers=[customers_router(), audit_router(), HealthController, MetricsController],
         lifespan=[lifespan],
-        on_app_init=[jwt_auth.on_app_init, _context_outermost, limits],
+        on_app_init=[jwt_auth.on_app_init, _context_outermost, _security(monitor), limits],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[remember_route],
         request_max_body_size=MAX_BODY_BYTES,

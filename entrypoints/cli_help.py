@@ -39,6 +39,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CUSTOMERS_AUDIT_KEY", "key signing log checkpoints", "audit.key in the data dir"),
     Variable("CUSTOMERS_AUDIT_SEAL_EVENTS", "events between signed checkpoints", "1000"),
     Variable("CUSTOMERS_AUDIT_SEAL_SECONDS", "seconds between signed checkpoints", "60"),
+    Variable("CUSTOMERS_ALERT_BURST", "401s/403s/cross-tenant 404s that raise an alert", "20"),
+    Variable("CUSTOMERS_ALERT_WINDOW", "seconds over which alerts count", "60"),
+    Variable("CUSTOMERS_ALERT_BULK_RECORDS", "records a tenant may list or export", "1000"),
+    Variable("CUSTOMERS_ALERT_TOKEN_ADDRESSES", "client addresses one token may use", "5"),
+    Variable("CUSTOMERS_ALERT_LOCKOUT", "seconds an alerted client gets 429", "300"),
     Variable("CUSTOMERS_SERVICE_TIMEOUT", "MongoDB/Redis wait before a 503 (s)", "2"),
     Variable("CUSTOMERS_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     Variable(

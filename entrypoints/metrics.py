@@ -97,5 +97,5 @@ class MetricsController(Controller):
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[str]:
         """Text exposition format 0.0.4."""
         state = request.app.state
-        lines = state.metrics.render() + runtime_lines(state.runtime)
+        lines = state.metrics.render() + runtime_lines(state.runtime) + state.monitor.render()
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

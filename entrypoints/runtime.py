@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.retention import retention_loop
+from projectors.alert_relay import AlertRelay
 from projectors.broker_relay import BrokerRelay
 from projectors.chain import check_chain
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
@@ -58,6 +59,7 @@ class Runtime:
     privacy: PrivacyCommands
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
+    alert_relay: AlertRelay | None = None
     channels: list[PgChannel] = field(default_factory=list)
     background: list[asyncio.Task[None]] = field(default_factory=list)
     _lock_file: IO[str] | None = field(default=None, repr=False)
@@ -164,6 +166,9 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             runtime.background.append(
                 asyncio.create_task(retention_loop(runtime, settings.retention_interval_seconds))
             )
+            if settings.amqp_url:  # security alerts out, from the same single process
+                runtime.alert_relay = AlertRelay(settings.amqp_url, read.alerts)
+                runtime.background.append(asyncio.create_task(runtime.alert_relay.run()))
         else:
             logger.info("another process runs the projections for this data dir")
         if settings.amqp_url:

@@ -144,6 +144,13 @@ class EventLog:
             if is_customer_event(s.topic)
         ]
 
+    def tenant_of(self, customer_id: uuid.UUID) -> str | None:
+        """The tenant a customer belongs to (its first event), None when there is none."""
+        first = self.app.recorder.select_events(customer_id, limit=1)
+        if not first or not is_customer_event(first[0].topic):
+            return None
+        return to_envelope(self.app.mapper.to_domain_event(first[0]), first[0].topic, 0).tenant_id
+
 
 def keyed_customers(notifications: Sequence[Notification]) -> list[uuid.UUID]:
     """The customers whose keys open these notifications' Customer events."""

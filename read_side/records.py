@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from read_side.access_audit import AccessAudit, AccessRecord
@@ -30,6 +31,8 @@ class CustomerRecords:
         self._queries = queries
         self.audit = audit
         self._clock = clock
+        # Told how many customer records each list page or export disclosed (bulk-read alerts).
+        self.on_read: Callable[[Principal, int], Awaitable[None]] | None = None
 
     async def _doc(self, tenant_id: str, customer_id: str, token: str | None) -> CustomerDoc:
         await self._queries.waiter.wait(token)
@@ -111,6 +114,8 @@ class CustomerRecords:
             doc = evolve(doc, event)
         assert doc is not None
         await self.record_access(principal, customer_id, "export", purpose)
+        if self.on_read is not None:
+            await self.on_read(principal, 1)
         return {
             "exportedAt": iso_utc(self._clock()),
             "customer": to_resource(doc),
@@ -145,6 +150,8 @@ class CustomerRecords:
             entry = self._entry(principal, "list", None)
             ids = {"customerId": None, "customerIds": customer_ids, "count": len(customer_ids)}
             await self._store(entry | ids)
+            if self.on_read is not None:
+                await self.on_read(principal, len(customer_ids))
 
     async def _store(self, entry: AccessRecord) -> None:
         # Fails closed: personal data is not disclosed while its access cannot be recorded.

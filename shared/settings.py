@@ -40,6 +40,11 @@ class Settings:
     audit_key: str | None = None
     audit_seal_events: int = 1000
     audit_seal_seconds: float = 60.0
+    alert_burst: int = 20
+    alert_window_seconds: float = 60.0
+    alert_bulk_records: int = 1000
+    alert_token_addresses: int = 5
+    alert_lockout_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -66,6 +71,7 @@ class Settings:
             audit_key=env.get("CUSTOMERS_AUDIT_KEY") or None,
             audit_seal_events=whole_number(env, "CUSTOMERS_AUDIT_SEAL_EVENTS", 1000, minimum=1),
             audit_seal_seconds=seconds(env, "CUSTOMERS_AUDIT_SEAL_SECONDS", 60, maximum=86400),
+            **_alert_settings(env),
         )
         for limit in ("TENANT", "SUBJECT"):  # read by the rate limiter; refused here at once
             whole_number(env, f"CUSTOMERS_RATE_LIMIT_{limit}_PER_MINUTE", 0)
@@ -118,6 +124,17 @@ class Settings:
         if self.audit_key:
             return self.audit_key.encode()
         return read_or_create_secret(self.data_dir / "audit.key").encode()
+
+
+def _alert_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """`CUSTOMERS_ALERT_*`: security-alert thresholds (0 turns a kind of alert off)."""
+    return {
+        "alert_burst": whole_number(env, "CUSTOMERS_ALERT_BURST", 20),
+        "alert_window_seconds": seconds(env, "CUSTOMERS_ALERT_WINDOW", 60, maximum=86400),
+        "alert_bulk_records": whole_number(env, "CUSTOMERS_ALERT_BULK_RECORDS", 1000),
+        "alert_token_addresses": whole_number(env, "CUSTOMERS_ALERT_TOKEN_ADDRESSES", 5),
+        "alert_lockout_seconds": seconds(env, "CUSTOMERS_ALERT_LOCKOUT", 300, maximum=86400),
+    }
 
 
 def read_or_create_secret(path: Path) -> str:

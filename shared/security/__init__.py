@@ -1,0 +1,1 @@
+"""Security alerts: bursts of refused requests, bulk reads, tokens on many addresses."""

@@ -1,0 +1,110 @@
+"""The HTTP side of the security monitor: refuse locked-out clients, report every outcome.
+
+`SecurityMiddleware` sits outside authentication (so it sees the 401s the auth middleware
+raises) and refuses a locked-out client address or token before any work; `refuse_locked_subject`
+is a `before_request` hook that refuses a locked-out subject once the token is verified.
+Both answer 429 problem+json with `Retry-After`, like the rate limiter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.http.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, Problem
+from shared.principal import Principal
+from shared.security.monitor import (
+    Outcome,
+    SecurityMonitor,
+    client_address_var,
+    fingerprint,
+    subject_key,
+)
+
+SKIPPED_PATHS = ("/health", "/metrics", "/api/docs", "/api/openapi")
+
+
+def _problem(seconds: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    detail = (
+        "Too many refused or suspicious requests from this client: it is locked out for a "
+        f"while after a security alert; retry after {seconds} seconds."
+    )
+    body = msgspec.json.encode(Problem(TYPE_BASE + "locked-out", "Too many requests", 429, detail))
+    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+               (b"content-length", str(len(body)).encode()),
+               (b"retry-after", str(seconds).encode())]  # fmt: skip
+    return body, headers
+
+
+def _bearer(scope: Scope) -> str | None:
+    value = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = value.partition(" ")
+    return fingerprint(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+
+
+class SecurityMiddleware:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp, monitor: SecurityMonitor) -> None:
+        self.app = app
+        self.monitor = monitor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a locked-out client, or run the request and report its outcome."""
+        if scope["type"] != "http" or scope["path"].startswith(SKIPPED_PATHS):  # type: ignore[comparison-overlap]
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        token = _bearer(scope)
+        keys = [f"a:{address}"] + ([f"t:{token}"] if token else [])
+        wait = await self.monitor.refusal(keys)
+        if wait:
+            body, headers = _problem(wait)
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        status = {"code": 500}
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        client_address_var.set(address)
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:
+            status["code"] = int(getattr(error, "status_code", 500))
+            raise
+        finally:
+            await self.monitor.observe(_outcome(scope, status["code"], address, token))
+
+
+def _outcome(scope: Scope, status: int, address: str, token: str | None) -> Outcome:
+    user: Any = scope.get("user")
+    principal = user if isinstance(user, Principal) else None
+    params: Any = scope.get("path_params") or {}
+    customer = params.get("customer_id") if status == 404 else None
+    return Outcome(status, principal, address, token, str(customer) if customer else None)
+
+
+async def refuse_locked_subject(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """`before_request` hook: 429 for a subject locked out after an alert."""
+    monitor: SecurityMonitor | None = getattr(request.app.state, "monitor", None)
+    user: Any = request.scope.get("user")
+    if monitor is None or not isinstance(user, Principal):
+        return None
+    wait = await monitor.refusal([subject_key(user)])
+    if not wait:
+        return None
+    body, _ = _problem(wait)
+    return Response(
+        body,
+        status_code=429,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"Retry-After": str(wait)},
+    )

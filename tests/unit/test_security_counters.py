@@ -1,0 +1,62 @@
+"""The security monitor's counters: windows expire, locks run out, Redis down fails open."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.security.counters import InMemoryAlertCounters, RedisAlertCounters
+from shared.security.monitor import AlertRules, Outcome, SecurityMonitor
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_windows_and_locks_expire() -> None:
+    clock = Clock()
+    counters = InMemoryAlertCounters(clock)
+
+    async def scenario() -> None:
+        assert [await counters.add("k", 2, 60) for _ in range(3)] == [2, 4, 6]
+        assert await counters.distinct("s", "a", 60) == (True, 1)
+        assert await counters.distinct("s", "a", 60) == (False, 1)
+        await counters.lock("x", 30)
+        assert await counters.locked(["y", "x"]) == 30
+        clock.now += 61
+        assert await counters.add("k", 1, 60) == 1
+        assert await counters.distinct("s", "a", 60) == (True, 1)
+        assert await counters.locked(["x"]) == 0
+
+    asyncio.run(scenario())
+
+
+def test_an_alert_is_raised_once_per_window() -> None:
+    clock = Clock()
+    monitor = SecurityMonitor(AlertRules(burst=3, window=60), InMemoryAlertCounters(clock))
+
+    async def scenario() -> None:
+        for _ in range(10):
+            await monitor.observe(Outcome(401, None, "10.0.0.1", None))
+        assert monitor.raised["unauthenticated_burst"] == 1
+        clock.now += 61
+        for _ in range(3):
+            await monitor.observe(Outcome(401, None, "10.0.0.1", None))
+        assert monitor.raised["unauthenticated_burst"] == 2
+
+    asyncio.run(scenario())
+
+
+def test_redis_down_counts_nothing_and_refuses_nobody() -> None:
+    async def scenario() -> None:
+        counters = RedisAlertCounters.from_url("redis://127.0.0.1:1/0", timeout_seconds=0.2)
+        monitor = SecurityMonitor(AlertRules(burst=1), counters)
+        await monitor.observe(Outcome(401, None, "10.0.0.1", None))
+        assert await monitor.refusal(["a:10.0.0.1"]) == 0
+        assert monitor.raised["unauthenticated_burst"] == 0
+        await counters.aclose()
+
+    asyncio.run(scenario())
