@@ -100,6 +100,9 @@ PERSONAL_READS: dict[Route, list[Read]] = {
         Read("consents", _get("/customers/{id}/consents"))
     ],
     ("GET", "/customers/{customer_id}/billing"): [Read("billing", _get("/customers/{id}/billing"))],
+    ("GET", "/customers/{customer_id}/invoices"): [
+        Read("invoices", _get("/customers/{id}/invoices"))
+    ],
     ("GET", "/customers/{customer_id}/invoices/{number}"): [
         Read("invoice", _get("/customers/{id}/invoices/1")),
         Read("invoice", _get("/customers/{id}/invoices/1", headers={"Accept": "application/pdf"})),

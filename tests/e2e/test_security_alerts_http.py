@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from litestar import Litestar
@@ -23,8 +23,6 @@ from shared.settings import Settings
 from tests.e2e.conftest import SECRET, Headers, fresh_redis_database
 
 Client = TestClient[Litestar]
-RULES = {"alert_burst": 3, "alert_bulk_records": 5, "alert_token_addresses": 3,
-         "alert_lockout_seconds": 30.0}  # fmt: skip
 
 
 def from_address(app: ASGIApp) -> ASGIApp:
@@ -33,14 +31,18 @@ def from_address(app: ASGIApp) -> ASGIApp:
     async def call(scope: Scope, receive: Receive, send: Send) -> None:
         forced = dict(scope.get("headers", [])).get(b"x-test-client")
         if forced:
-            scope = {**scope, "client": (forced.decode(), 40000)}  # type: ignore[typeddict-item]
+            scope = cast(Any, {**scope, "client": (forced.decode(), 40000)})
         await app(scope, receive, send)
 
     return call
 
 
 def open_client(settings: Settings) -> TestClient[Litestar]:
-    app = create_app(dataclasses.replace(settings, **RULES))
+    rules = dataclasses.replace(
+        settings, alert_burst=3, alert_bulk_records=5, alert_token_addresses=3,
+        alert_lockout_seconds=30.0,
+    )  # fmt: skip
+    app = create_app(rules)
     app.asgi_handler = from_address(app.asgi_handler)
     return TestClient(app)
 
