@@ -20,7 +20,7 @@ from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.rebuild_lock import rebuild_lock
 from projectors.runner import ProjectionRunner
-from read_side.cache import CachingViewSink
+from read_side.cache import CachingViewSink, MemoryDocCache, NoDocCache
 from read_side.chain import ChainCheck, ChainVerifier
 from read_side.consistency import ConsistencyWaiter
 from read_side.events import EventEnvelope
@@ -171,6 +171,10 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
                 runtime.background.append(asyncio.create_task(runtime.alert_relay.run()))
         else:
             logger.info("another process runs the projections for this data dir")
+    if not runtime.runs_projections and isinstance(read.cache, MemoryDocCache):
+        # Only the projecting process invalidates its in-process cache; another process's
+        # would serve an erased or changed customer until evicted, so it reads the store.
+        read.cache = queries.cache = NoDocCache()
         if settings.amqp_url:
             # Every serving process consumes (competing consumers; effects are idempotent),
             # so `serve --workers N` spreads inbound orders and payments over N processes.

@@ -103,6 +103,24 @@ class MemoryDocCache:
             self._tombstones[(tenant_id, customer_id)] = now + TOMBSTONE_SECONDS
 
 
+class NoDocCache:
+    """No cache: a process that does not run the projections cannot keep an in-process cache,
+    since nothing would ever invalidate it (an erased customer would be served until evicted)."""
+
+    async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:  # noqa: ARG002
+        """Always a miss."""
+        return None
+
+    async def add(self, doc: CustomerDoc) -> None:
+        """Nothing to do."""
+
+    async def refresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Nothing to do."""
+
+    async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
+        """Nothing to do."""
+
+
 class RedisDocCache:
     """Redis cache; keys hash-tagged by tenant: `customers:cache:{tenant}:id`."""
 
