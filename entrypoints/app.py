@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_limit
 from shared.http.rate_limit_redis import RedisRateLimiter
 from shared.http.rate_limit_sqlite import SqliteRateLimiter
+from shared.parent_death import die_with_parent
 from shared.security.counters import AlertCounters, InMemoryAlertCounters, RedisAlertCounters
 from shared.security.middleware import SecurityMiddleware, refuse_locked_subject
 from shared.security.monitor import AlertRules, SecurityMonitor
@@ -172,5 +174,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
 
 
 def app_from_env() -> Litestar:
-    """Factory for ASGI servers started with several worker processes (reads the env)."""
+    """Factory for ASGI servers started with several worker processes (reads the env). A worker
+    spawned by a supervisor (`serve --workers N`) dies with it: a supervisor killed with SIGKILL
+    left its workers serving, and running the projections, with nobody to stop them."""
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and supervisor.pid is not None:
+        die_with_parent(supervisor.pid)
     return create_app(Settings.from_env())

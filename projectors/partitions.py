@@ -8,13 +8,15 @@ independent, so the partitions' writes never meet. The parent then catches up fr
 through `apply`, stores the checkpoint and switches generations.
 
 Workers are spawned (no inherited threads or event loops); they receive picklable factories
-(module-level functions or `functools.partial` of them) and report progress on a queue.
+(module-level functions or `functools.partial` of them) and report progress on a queue. They
+die with the rebuild process, even when it is killed with SIGKILL (`die_with_parent`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import queue
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +25,7 @@ from typing import Any
 
 from projectors.envelopes import EventLog
 from projectors.staging import Staging
+from shared.parent_death import die_with_parent
 
 SinkFactory = Callable[[int], tuple[Any, list[Any]]]  # generation -> (adapter, clients to close)
 Report = Callable[[int, int], None]  # slowest partition's position, events applied in total
@@ -49,7 +52,9 @@ class _Task:
     stage_limit: int
 
 
-def _remember_queue(progress: Any) -> None:
+def _start_worker(progress: Any, parent_pid: int) -> None:
+    """Pool initializer: end with the parent, and keep its progress queue."""
+    die_with_parent(parent_pid)
     global _progress
     _progress = progress
 
@@ -108,7 +113,10 @@ async def stage_in_workers(
     positions, counts = [0] * plan.workers, [0] * plan.workers
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(
-        plan.workers, mp_context=context, initializer=_remember_queue, initargs=(progress,)
+        plan.workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(progress, os.getpid()),
     ) as pool:
         futures = [loop.run_in_executor(pool, _run_partition, task) for task in tasks]
         done = asyncio.gather(*futures)
