@@ -39,7 +39,7 @@ from shared.http.rate_limit_redis import RedisRateLimiter
 from shared.http.rate_limit_sqlite import SqliteRateLimiter
 from shared.parent_death import die_with_parent
 from shared.security.counters import AlertCounters, InMemoryAlertCounters, RedisAlertCounters
-from shared.security.middleware import SecurityMiddleware, refuse_locked_subject
+from shared.security.middleware import SecurityMiddleware
 from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
@@ -90,7 +90,6 @@ def _security(monitor: SecurityMonitor) -> Callable[[AppConfig], AppConfig]:
 
     def install(config: AppConfig) -> AppConfig:
         config.middleware.insert(1, DefineMiddleware(SecurityMiddleware, monitor=monitor))
-        config.before_request = refuse_locked_subject
         config.on_shutdown.append(monitor.counters.aclose)
         return config
 

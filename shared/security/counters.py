@@ -26,8 +26,9 @@ class AlertCounters(Protocol):
         """Add `amount` to the key's count in its window; the count after."""
         ...
 
-    async def distinct(self, key: str, member: str, window: float) -> tuple[bool, int]:
-        """Add `member` to the key's set in its window: (was it new, set size after)."""
+    async def distinct(self, key: str, member: str, window: float) -> tuple[bool, int, float]:
+        """Add `member` to the key's set in its window: (was it new, set size after, seconds
+        until the set expires)."""
         ...
 
     async def lock(self, key: str, seconds: float) -> None:
@@ -70,7 +71,7 @@ class InMemoryAlertCounters:
             self._counts[key] = (count + amount, ends)
             return count + amount
 
-    async def distinct(self, key: str, member: str, window: float) -> tuple[bool, int]:
+    async def distinct(self, key: str, member: str, window: float) -> tuple[bool, int, float]:
         """See `AlertCounters.distinct`."""
         with self._guard:
             now = self._clock()
@@ -80,7 +81,7 @@ class InMemoryAlertCounters:
             new = member not in members
             members.add(member)
             self._sets[key] = (members, ends)
-            return new, len(members)
+            return new, len(members), ends - now
 
     async def lock(self, key: str, seconds: float) -> None:
         """See `AlertCounters.lock`."""
@@ -105,7 +106,7 @@ return count
 LUA_DISTINCT = """
 local new = redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {new, redis.call('SCARD', KEYS[1])}
+return {new, redis.call('SCARD', KEYS[1]), redis.call('PTTL', KEYS[1])}
 """
 
 
@@ -146,13 +147,13 @@ class RedisAlertCounters:
             await self._call(lambda: self._add(keys=[f"{self._prefix}:{key}"], args=args), 0)
         )
 
-    async def distinct(self, key: str, member: str, window: float) -> tuple[bool, int]:
+    async def distinct(self, key: str, member: str, window: float) -> tuple[bool, int, float]:
         """See `AlertCounters.distinct`."""
         args = [member, int(window * 1000)]
         reply = await self._call(
-            lambda: self._distinct(keys=[f"{self._prefix}:{key}"], args=args), [0, 0]
+            lambda: self._distinct(keys=[f"{self._prefix}:{key}"], args=args), [0, 0, 0]
         )
-        return bool(int(reply[0])), int(reply[1])
+        return bool(int(reply[0])), int(reply[1]), max(0, int(reply[2])) / 1000
 
     async def lock(self, key: str, seconds: float) -> None:
         """See `AlertCounters.lock`."""

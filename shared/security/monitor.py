@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -107,7 +108,12 @@ def fingerprint(token: str) -> str:
 
 def subject_key(principal: Principal) -> str:
     """The lock and counter key of a token subject (subjects are per tenant)."""
-    return f"s:{len(principal.tenant_id)}:{principal.tenant_id}/{principal.subject}"
+    return key_of_subject(principal.tenant_id, principal.subject)
+
+
+def key_of_subject(tenant: str, subject: str) -> str:
+    """`subject_key` from the token's claims."""
+    return f"s:{len(tenant)}:{tenant}/{subject}"
 
 
 TenantOf = Callable[[str], Awaitable[str | None]]
@@ -125,6 +131,9 @@ class SecurityMonitor:
         self.on_alert: list[Callable[[Alert], None]] = []
         self.raised: Counter[str] = Counter()
         self.refused = 0
+        # (token, address) → when the shared set that holds it expires: a pair already in the
+        # current window's set cannot change its size, so it is not sent to Redis again.
+        self._seen: dict[tuple[str, str], float] = {}
 
     async def refusal(self, keys: list[str]) -> int:
         """Whole seconds a client named by `keys` must still wait (0: admitted)."""
@@ -138,13 +147,7 @@ class SecurityMonitor:
         """Count one finished request; raise the alerts whose threshold it reaches."""
         rules, principal = self.rules, outcome.principal
         if principal is not None and outcome.token and rules.token_addresses:
-            new, size = await self.counters.distinct(
-                f"addrs:{outcome.token}", outcome.address, rules.window
-            )
-            if new and size == rules.token_addresses:
-                detail = f"one token was used from {size} client addresses"
-                await self._raise("token_addresses", [f"t:{outcome.token}"], principal,
-                                  outcome.address, size, detail)  # fmt: skip
+            await self._token_address(principal, outcome.token, outcome.address)
         if not rules.burst:
             return
         if outcome.status == 401:
@@ -158,6 +161,18 @@ class SecurityMonitor:
         elif principal is not None and outcome.status == 404 and await self._foreign(outcome):
             what = "answered 404 for customers of another tenant"
             await self._subject_burst("cross_tenant_burst", principal, outcome, what)
+
+    async def _token_address(self, principal: Principal, token: str, address: str) -> None:
+        pair, now = (token, address), time.monotonic()
+        if self._seen.get(pair, 0.0) > now:
+            return
+        new, size, left = await self.counters.distinct(f"addrs:{token}", address, self.rules.window)
+        if len(self._seen) > 100_000:
+            self._seen = {k: v for k, v in self._seen.items() if v > now}
+        self._seen[pair] = now + left
+        if new and size == self.rules.token_addresses:
+            detail = f"one token was used from {size} client addresses"
+            await self._raise("token_addresses", [f"t:{token}"], principal, address, size, detail)
 
     async def observe_read(self, principal: Principal, records: int) -> None:
         """Count customer records a tenant listed or exported (called by the access audit)."""

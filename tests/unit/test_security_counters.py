@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from shared.principal import Principal, Role
 from shared.security.counters import InMemoryAlertCounters, RedisAlertCounters
 from shared.security.monitor import AlertRules, Outcome, SecurityMonitor
 
@@ -22,13 +23,14 @@ def test_windows_and_locks_expire() -> None:
 
     async def scenario() -> None:
         assert [await counters.add("k", 2, 60) for _ in range(3)] == [2, 4, 6]
-        assert await counters.distinct("s", "a", 60) == (True, 1)
-        assert await counters.distinct("s", "a", 60) == (False, 1)
+        assert await counters.distinct("s", "a", 60) == (True, 1, 60)
+        clock.now += 10
+        assert await counters.distinct("s", "a", 60) == (False, 1, 50)
         await counters.lock("x", 30)
         assert await counters.locked(["y", "x"]) == 30
         clock.now += 61
         assert await counters.add("k", 1, 60) == 1
-        assert await counters.distinct("s", "a", 60) == (True, 1)
+        assert await counters.distinct("s", "a", 60) == (True, 1, 60)
         assert await counters.locked(["x"]) == 0
 
     asyncio.run(scenario())
@@ -60,3 +62,24 @@ def test_redis_down_counts_nothing_and_refuses_nobody() -> None:
         await counters.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_known_token_address_pair_is_not_counted_again() -> None:
+    """Steady traffic (one token, one address) costs no counter call after the first."""
+    calls: list[str] = []
+
+    class Counting(InMemoryAlertCounters):
+        async def distinct(self, key: str, member: str, window: float) -> tuple[bool, int, float]:
+            calls.append(member)
+            return await super().distinct(key, member, window)
+
+    monitor = SecurityMonitor(AlertRules(token_addresses=2), Counting())
+    principal = Principal("s", "acme", frozenset({Role.VIEWER}))
+
+    async def scenario() -> None:
+        for address in ("10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"):
+            await monitor.observe(Outcome(200, principal, address, "fp"))
+
+    asyncio.run(scenario())
+    assert calls == ["10.0.0.1", "10.0.0.2"]
+    assert monitor.raised["token_addresses"] == 1
