@@ -152,6 +152,7 @@ class WrappedKeyStore(CustomerKeyStore):
     def prefetch(self, customer_ids: Sequence[UUID]) -> None:
         """Load the keys of these customers that are not cached yet, in one query per chunk
         (readers of the log call this per batch instead of one lookup per customer)."""
+        self._evict_shredded_elsewhere()
         missing = [cid for cid in dict.fromkeys(customer_ids) if self._cache.get(cid) is None]
         for start in range(0, len(missing), _PREFETCH_CHUNK):
             chunk = missing[start : start + _PREFETCH_CHUNK]
@@ -194,7 +195,11 @@ class WrappedKeyStore(CustomerKeyStore):
             staged = self._local.staged = {}
         return staged
 
+    def _evict_shredded_elsewhere(self) -> None:
+        """Forget keys other processes shredded (adapters without a signal of their own)."""
+
     def _cached_or_loaded(self, customer_id: UUID, *, create: bool) -> DataKey:
+        self._evict_shredded_elsewhere()
         entry = self._cache.get(customer_id)
         if isinstance(entry, DataKey):
             return entry

@@ -2,12 +2,19 @@
 
 The same file, so that a new customer's key row commits in the same transaction as the
 customer's first events; it also means one backup holds both, wrapped by the master key.
+
+Every process caches unwrapped keys. PostgreSQL tells the others about a shredded key with
+LISTEN/NOTIFY; on SQLite the processes sharing the file (`serve --workers N`) append the id
+to a shred log beside it (`events.db.shredded`) and check its size (one `stat`) before each
+key lookup, so none of them decrypts an erased customer once the erasure returned.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -57,6 +64,29 @@ class SQLiteCustomerKeyStore(WrappedKeyStore):
         self._datastore = datastore
         with datastore.transaction(commit=True) as cursor:
             cursor.execute(_CREATE)
+        pool = datastore.pool
+        memory = pool.is_sqlite_memory_mode or pool.db_name.startswith("file:")
+        self._shred_log = None if memory else Path(f"{pool.db_name}.shredded")
+        self._shred_log_read = self._shred_log_size()  # earlier shreds: nothing cached yet
+
+    def _shred_log_size(self) -> int:
+        try:
+            return os.stat(self._shred_log).st_size if self._shred_log else 0
+        except FileNotFoundError:
+            return 0
+
+    def _evict_shredded_elsewhere(self) -> None:
+        """Forget the keys other processes shredded since the last look (one `stat`)."""
+        size = self._shred_log_size()
+        if size <= self._shred_log_read or self._shred_log is None:
+            return
+        with open(self._shred_log, "rb") as log:
+            log.seek(self._shred_log_read)
+            appended = log.read(size - self._shred_log_read)
+        complete = appended[: appended.rfind(b"\n") + 1]  # a line being written waits
+        self._shred_log_read += len(complete)
+        for line in complete.split():
+            self.forget(UUID(hex=line.decode("ascii")))
 
     def insert_staged(self, cursor: SQLiteCursor, staged: Sequence[StagedKey]) -> None:
         """Write new key rows with the caller's cursor (inside the events' transaction)."""
@@ -93,6 +123,9 @@ class SQLiteCustomerKeyStore(WrappedKeyStore):
             cursor.execute(_TOMBSTONE, (customer_id.hex, self.kek_id, now, now))
         with self._datastore.get_connection(commit=True) as connection:
             truncate_wal(connection)  # the old page with the key was logged
+        if self._shred_log is not None:  # tell the other processes sharing the file
+            with open(self._shred_log, "ab") as log:
+                log.write(customer_id.hex.encode("ascii") + b"\n")
 
 
 class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
