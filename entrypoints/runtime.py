@@ -171,16 +171,16 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
                 runtime.background.append(asyncio.create_task(runtime.alert_relay.run()))
         else:
             logger.info("another process runs the projections for this data dir")
-    if not runtime.runs_projections and isinstance(read.cache, MemoryDocCache):
-        # Only the projecting process invalidates its in-process cache; another process's
-        # would serve an erased or changed customer until evicted, so it reads the store.
-        read.cache = queries.cache = NoDocCache()
         if settings.amqp_url:
             # Every serving process consumes (competing consumers; effects are idempotent),
             # so `serve --workers N` spreads inbound orders and payments over N processes.
             handlers = InboundHandlers(runtime.attendees, runtime.commerce)
             runtime.consumer = InboundConsumer(settings.amqp_url, handlers)
             await _start_consumer(runtime.consumer)
+    if not runtime.runs_projections and isinstance(read.cache, MemoryDocCache):
+        # Only the projecting process invalidates its in-process cache; another process's
+        # would serve an erased or changed customer until evicted, so it reads the store.
+        read.cache = queries.cache = NoDocCache()
     return runtime
 
 
