@@ -38,7 +38,8 @@ from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_
 from shared.http.rate_limit_redis import RedisRateLimiter
 from shared.http.rate_limit_sqlite import SqliteRateLimiter
 from shared.parent_death import die_with_parent
-from shared.security.counters import AlertCounters, InMemoryAlertCounters, RedisAlertCounters
+from shared.security.counters import AlertCounters, RedisAlertCounters
+from shared.security.counters_sqlite import SqliteAlertCounters
 from shared.security.middleware import SecurityMiddleware
 from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
@@ -123,7 +124,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     counters: AlertCounters = (
         RedisAlertCounters.from_url(settings.redis_url)
         if settings.redis_url
-        else InMemoryAlertCounters()
+        else SqliteAlertCounters.in_data_dir(settings.data_dir)
     )
     monitor = SecurityMonitor(AlertRules.from_settings(settings), counters)
 

@@ -158,11 +158,16 @@ def test_one_token_from_many_addresses(watched: Client, auth: Callable[..., Head
     assert token["Authorization"].split()[1] not in json.dumps(alert)
 
 
-def test_processes_sharing_redis_count_together(
-    redis_url: str, tmp_path: Path, auth: Callable[..., Headers]
+@pytest.mark.parametrize("shared", ["redis", "data_dir"])
+def test_processes_count_together(
+    shared: str, tmp_path: Path, auth: Callable[..., Headers], request: pytest.FixtureRequest
 ) -> None:
-    url = fresh_redis_database(redis_url)
-    both = [Settings(data_dir=tmp_path / name, redis_url=url, jwt_secret=SECRET) for name in "ab"]
+    """Two API processes' worth: sharing Redis, or (embedded workers) one data dir."""
+    if shared == "redis":
+        url = fresh_redis_database(request.getfixturevalue("redis_url"))
+        both = [Settings(data_dir=tmp_path / n, redis_url=url, jwt_secret=SECRET) for n in "ab"]
+    else:
+        both = [Settings(data_dir=tmp_path, jwt_secret=SECRET)] * 2
     bad = {"Authorization": "Bearer nope"} | at("10.7.0.1")
     with open_client(both[0]) as first, open_client(both[1]) as second:
         assert first.get("/customers", headers=bad).status_code == 401

@@ -1,11 +1,16 @@
-"""The security monitor's counters: windows expire, locks run out, Redis down fails open."""
+"""The security monitor's counters (in-process and SQLite, Redis in the e2e tests): windows
+expire, locks run out, Redis down fails open."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+
+import pytest
 
 from shared.principal import Principal, Role
-from shared.security.counters import InMemoryAlertCounters, RedisAlertCounters
+from shared.security.counters import AlertCounters, InMemoryAlertCounters, RedisAlertCounters
+from shared.security.counters_sqlite import SqliteAlertCounters
 from shared.security.monitor import AlertRules, Outcome, SecurityMonitor
 
 
@@ -17,9 +22,14 @@ class Clock:
         return self.now
 
 
-def test_windows_and_locks_expire() -> None:
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_windows_and_locks_expire(kind: str, tmp_path: Path) -> None:
     clock = Clock()
-    counters = InMemoryAlertCounters(clock)
+    counters: AlertCounters = (
+        InMemoryAlertCounters(clock)
+        if kind == "memory"
+        else SqliteAlertCounters(tmp_path / "counters.db", clock=clock)
+    )
 
     async def scenario() -> None:
         assert [await counters.add("k", 2, 60) for _ in range(3)] == [2, 4, 6]
@@ -32,6 +42,7 @@ def test_windows_and_locks_expire() -> None:
         assert await counters.add("k", 1, 60) == 1
         assert await counters.distinct("s", "a", 60) == (True, 1, 60)
         assert await counters.locked(["x"]) == 0
+        await counters.aclose()
 
     asyncio.run(scenario())
 
