@@ -160,7 +160,8 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             await sweep_generations(runtime)
             commands.committer.on_commit.append(runner.notify)
             if wakeup is not None:
-                wakeup.listen(lambda _payload: runner.notify())
+                # After a lost LISTEN connection, commits made meanwhile woke nobody: catch up.
+                wakeup.listen(lambda _payload: runner.notify(), on_reconnect=runner.notify)
             await runner.start()
             runtime.runs_projections = True
             runtime.background.append(
@@ -232,7 +233,7 @@ def _connect_processes(runtime: Runtime) -> PgChannel | None:
     runtime.commands.committer.on_commit.append(lambda: wakeup.send())
     keys = runtime.store.keys
     keys.on_shred.append(lambda customer_id: shredded.send(str(customer_id)))
-    shredded.listen(lambda payload: keys.forget(uuid.UUID(payload)))
+    shredded.listen(lambda payload: keys.forget(uuid.UUID(payload)), on_reconnect=keys.forget_all)
     return wakeup
 
 

@@ -3,8 +3,12 @@
 A `PgChannel` is one named channel of the event store's database and schema (deployments
 sharing a PostgreSQL server do not hear each other). `send` never blocks its caller: payloads
 are queued, de-duplicated, and sent by a thread on a connection of its own. `listen` calls
-`on_message(payload)` on a listener thread. Both reconnect after errors; what is lost meanwhile
-must be covered by the user (the projection runner polls; key caches expire).
+`on_message(payload)` on a listener thread. Both reconnect by themselves after a lost
+connection: the sender sends again what it had not sent (nothing queued is dropped), and the
+listener, once listening again, calls `on_reconnect()`, since whatever was notified while it
+was away is lost: the caller catches up (the runner reads the log, key caches drop their keys).
+TCP keepalives find a connection that died without a reset (a cable, a NAT, a frozen server)
+within about `KEEPALIVE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from psycopg import sql
 logger = logging.getLogger(__name__)
 _RETRY_SECONDS = 1.0
 _WAIT_SECONDS = 0.25  # how often the listener checks whether it should stop
+KEEPALIVE_SECONDS = 20  # idle 5 s, then 5 probes 3 s apart (see `_connect`)
 
 
 def channel_for(url: str, name: str) -> str:
@@ -57,11 +62,14 @@ class PgChannel:
             self._pending[payload] = None
             self._wake.notify()
 
-    def listen(self, on_message: Callable[[str], None]) -> None:
-        """Call `on_message(payload)` for every notification, on a thread, until `close()`."""
+    def listen(
+        self, on_message: Callable[[str], None], on_reconnect: Callable[[], None] | None = None
+    ) -> None:
+        """Call `on_message(payload)` for every notification, on a thread, until `close()`;
+        `on_reconnect()` each time it listens again after a lost connection."""
         with self._wake:
             if self._listener is None:
-                target = lambda: self._receive(on_message)  # noqa: E731
+                target = lambda: self._receive(on_message, on_reconnect)  # noqa: E731
                 self._listener = _daemon(target, f"pg-listen-{self._channel}")
 
     def close(self) -> None:
@@ -81,29 +89,52 @@ class PgChannel:
             return taken
 
     def _send(self) -> None:
-        while not self._stopping.is_set() or self._pending:
+        unsent: list[str] = []
+        while not self._stopping.is_set() or self._pending or unsent:
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
-                    while payloads := self._take():
-                        for payload in payloads:
-                            conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
+                with _connect(self._conninfo) as conn:
+                    while unsent or (unsent := self._take()):
+                        conn.execute("SELECT pg_notify(%s, %s)", (self._channel, unsent[0]))
+                        unsent.pop(0)
                     return
-            except psycopg.Error as error:
+            except psycopg.Error as error:  # `unsent` is sent again on the next connection
                 logger.warning("cannot send on %s: %s", self._channel, error)
-                self._stopping.wait(_RETRY_SECONDS)
+                if self._stopping.wait(_RETRY_SECONDS):
+                    return  # closing: no more attempts
 
-    def _receive(self, on_message: Callable[[str], None]) -> None:
+    def _receive(
+        self, on_message: Callable[[str], None], on_reconnect: Callable[[], None] | None
+    ) -> None:
         statement = sql.SQL("LISTEN {}").format(sql.Identifier(self._channel))
+        lost = False
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
+                with _connect(self._conninfo) as conn:
                     conn.execute(statement)
+                    if lost and on_reconnect is not None:
+                        logger.info("listening on %s again", self._channel)
+                        _deliver(lambda _: on_reconnect(), "", self._channel)
+                    lost = False
                     while not self._stopping.is_set():
                         for notification in conn.notifies(timeout=_WAIT_SECONDS):
                             _deliver(on_message, notification.payload, self._channel)
             except psycopg.Error as error:
+                lost = True
                 logger.warning("cannot listen on %s: %s", self._channel, error)
                 self._stopping.wait(_RETRY_SECONDS)
+
+
+def _connect(conninfo: str) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit connection with TCP keepalives (libpq's parameters)."""
+    return psycopg.connect(
+        conninfo,
+        autocommit=True,
+        connect_timeout=5,
+        keepalives=1,
+        keepalives_idle=5,
+        keepalives_interval=3,
+        keepalives_count=5,
+    )
 
 
 def _deliver(on_message: Callable[[str], None], payload: str, channel: str) -> None:

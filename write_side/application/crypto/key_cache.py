@@ -85,5 +85,12 @@ class KeyCache:
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
+    def drop_keys(self) -> None:
+        """Forget every key (shredded markers stay): each is read again from the store, where
+        a key shredded by another process, whose signal was lost, is a tombstone."""
+        with self._lock:
+            for customer_id in [k for k, (_, e) in self._entries.items() if e is not SHREDDED]:
+                del self._entries[customer_id]
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -123,6 +123,10 @@ class WrappedKeyStore(CustomerKeyStore):
         self._cache.put(customer_id, SHREDDED)
         self._staged().pop(customer_id, None)
 
+    def forget_all(self) -> None:
+        """Signals of shreds elsewhere may have been lost: drop every cached key."""
+        self._cache.drop_keys()
+
     # -- the mapper's side --------------------------------------------------------------------
 
     def key_for_write(self, customer_id: UUID, *, first_event: bool) -> DataKey:
