@@ -8,7 +8,12 @@ once, when the document is first built (nothing runs at import):
 - every 401 declares the `WWW-Authenticate: Bearer` header the server sends with it;
 - request bodies decoded by a msgspec Struct with `forbid_unknown_fields` declare
   `additionalProperties: false` (the server answers 400 to an unknown field);
-- an optional body (`JSONBody[X | None]`: delete, restore, erase) is `required: false`.
+- an optional body (`JSONBody[X | None]`: delete, restore, erase) is `required: false`;
+- a query or header parameter is never JSON `null` (absent is how it is left out), so
+  Litestar's `oneOf: [X, null]` for an optional one becomes `X`;
+- links (OpenAPI 3.1 §4.8.20): every answer that is a customer leads, by its `id`, to every
+  operation on that customer (clients and schemathesis' stateful phase follow them), and an
+  issued invoice leads to reading it.
 
 A schemathesis run with every check (tests/e2e/test_schemathesis.py) holds the document and the
 server to each other.
@@ -16,6 +21,7 @@ server to each other.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -24,7 +30,7 @@ import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIType, Schema
+from litestar.openapi.spec import Link, OpenAPI, OpenAPIHeader, OpenAPIType, Schema
 
 WWW_AUTHENTICATE_DESCRIPTION = "`Bearer` (RFC 6750): the token is missing, expired or invalid."
 
@@ -45,6 +51,7 @@ class _RefinedOpenAPIPlugin(OpenAPIPlugin):
         public = set(_public_operation_ids(self.app))
         for operation in _operations(built):
             refine_operation(operation, public)
+        add_links(built)
         closed = {kind.__name__ for kind in _closed_bodies()}
         for name, schema in (built.components.schemas or {}).items():
             if name in closed:
@@ -79,6 +86,66 @@ def refine_operation(operation: Any, public: set[str]) -> None:
     body = operation.request_body
     if body is not None and _nullable_content(body.content):
         body.required = False
+    for parameter in operation.parameters or []:
+        if isinstance(parameter.schema, Schema):
+            _drop_null(parameter.schema)
+
+
+def add_links(built: OpenAPI) -> None:
+    """From each customer-returning success to each operation with a `customer_id`."""
+    operations = list(_operations(built))
+    targets = [op for op in operations if "customer_id" in _path_parameters(op)]
+    for source in operations:
+        for status, response in (source.responses or {}).items():
+            if not status.startswith("2") or not _returns(response, "CustomerResource"):
+                continue
+            links = {
+                _link_name(target): Link(
+                    operation_id=target.operation_id,
+                    parameters={"customer_id": "$response.body#/id"},
+                )
+                for target in targets
+            }
+            response.links = {**(response.links or {}), **links}
+    for source in operations:
+        if source.operation_id == "issueInvoice":
+            source.responses["201"].links = {
+                "GetInvoice": Link(
+                    operation_id="getInvoice",
+                    parameters={
+                        "customer_id": "$request.path.customer_id",
+                        "number": "$response.body#/number",
+                    },
+                )
+            }
+
+
+def _returns(response: Any, component: str) -> bool:
+    media = (getattr(response, "content", None) or {}).get("application/json")
+    reference = getattr(getattr(media, "schema", None), "ref", None)
+    return reference == f"#/components/schemas/{component}"
+
+
+def _path_parameters(operation: Any) -> set[str]:
+    return {
+        p.name for p in operation.parameters or [] if str(p.param_in) in ("path", "ParamType.PATH")
+    }
+
+
+def _link_name(operation: Any) -> str:
+    name = str(operation.operation_id)
+    return name[:1].upper() + name[1:]
+
+
+def _drop_null(schema: Schema) -> None:
+    """`{oneOf: [X, null], ...}` → `{...X, ...}` in place (the outer keys win)."""
+    choices = [c for c in schema.one_of or [] if getattr(c, "type", None) is not OpenAPIType.NULL]
+    if schema.one_of is None or len(choices) != 1 or not isinstance(choices[0], Schema):
+        return
+    schema.one_of = None
+    for field in dataclasses.fields(Schema):
+        if getattr(schema, field.name) is None:
+            setattr(schema, field.name, getattr(choices[0], field.name))
 
 
 def _header() -> OpenAPIHeader:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -10,6 +11,9 @@ from read_side.deadline import within
 from shared.errors import FieldError, MalformedRequest, ServiceUnavailable
 
 Checkpoint = Callable[[], Awaitable[int]]
+#: What a consistency token looks like (empty = none): the OpenAPI document declares it too.
+TOKEN_PATTERN = "^([0-9]{1,18})?$"  # noqa: S105 - a pattern, not a secret
+_TOKEN = re.compile(TOKEN_PATTERN)
 
 
 class ConsistencyWaiter:
@@ -37,7 +41,7 @@ class ConsistencyWaiter:
         be reached: it is refused (400) at once instead of waiting out the timeout."""
         if not token:
             return
-        if not token.isdigit() or len(token) > 18:
+        if not _TOKEN.match(token):  # ASCII digits only: `isdigit` also takes "²"
             raise _bad_token("X-Consistency-Token must be a token returned by a command.")
         wanted = int(token)
         deadline = time.monotonic() + self._timeout

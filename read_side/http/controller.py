@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
-from read_side.http.params import build_query, check_names, utc
+from read_side.consistency import TOKEN_PATTERN
+from read_side.http.params import (
+    STATES,
+    TYPES,
+    build_query,
+    check_names,
+    instant,
+    instant_parameter,
+)
+from read_side.ports import SORT_KEYS
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
 from shared.http.auth import requires
@@ -24,9 +32,12 @@ Token = Annotated[
         name="X-Consistency-Token",
         required=False,
         description="From a command response: wait until the read models include it.",
+        schema_extra={"pattern": TOKEN_PATTERN},
     ),
 ]
 Text = Annotated[str | None, QueryParameter(required=False, max_length=200)]
+SORTS = [order + key for key in SORT_KEYS for order in ("", "-")]
+ATTR_ITEM = {"type": "string", "pattern": "^[^:]+:", "description": "`key:value`"}
 Queries = NamedDependency[CustomerQueries]
 SORT_DESCRIPTION = (
     "createdAt, updatedAt, firstName, lastName, email or lastVisitAt; '-' for descending. "
@@ -65,19 +76,30 @@ async def list_customers(
     records: Records,
     consistency_token: Token = None,
     q: Text = None,
-    type_: Annotated[str | None, QueryParameter(name="type", required=False)] = None,
-    state_: Annotated[str, QueryParameter(name="state", required=False)] = "active",
+    type_: Annotated[
+        str | None, QueryParameter(name="type", required=False, schema_extra={"enum": list(TYPES)})
+    ] = None,
+    state_: Annotated[
+        str, QueryParameter(name="state", required=False, schema_extra={"enum": list(STATES)})
+    ] = "active",
     email: Text = None,
     phone: Text = None,
     tag: Annotated[list[str] | None, QueryParameter(required=False, max_items=20)] = None,
-    attr: Annotated[list[str] | None, QueryParameter(required=False, max_items=20)] = None,
-    consent: Text = None,
-    created_from: Annotated[
-        datetime | None, QueryParameter(name="createdFrom", required=False)
+    attr: Annotated[
+        list[str] | None,
+        QueryParameter(required=False, max_items=20, schema_extra={"items": ATTR_ITEM}),
     ] = None,
-    created_to: Annotated[datetime | None, QueryParameter(name="createdTo", required=False)] = None,
+    consent: Text = None,
+    created_from: Annotated[str | None, instant_parameter("createdFrom")] = None,
+    created_to: Annotated[str | None, instant_parameter("createdTo")] = None,
     sort: Annotated[
-        str, QueryParameter(required=False, max_length=20, description=SORT_DESCRIPTION)
+        str,
+        QueryParameter(
+            required=False,
+            max_length=20,
+            description=SORT_DESCRIPTION,
+            schema_extra={"enum": SORTS},
+        ),
     ] = "-createdAt",
     limit: Annotated[int, QueryParameter(required=False, ge=1, le=100)] = 20,
     cursor: Annotated[str | None, QueryParameter(required=False, max_length=1000)] = None,
@@ -89,8 +111,8 @@ async def list_customers(
         tenant_id=principal.tenant_id,
         region=request.app.state.settings.default_phone_region,
         q=q, type_=type_, state=state_, email=email, phone=phone, tags=tag or [],
-        attrs=attr or [], consent=consent, created_from=created_from,
-        created_to=created_to, sort=sort, limit=limit, cursor=cursor,
+        attrs=attr or [], consent=consent, created_from=instant("createdFrom", created_from),
+        created_to=instant("createdTo", created_to), sort=sort, limit=limit, cursor=cursor,
     )  # fmt: skip
     page = await queries.search(query, consistency_token)
     await records.record_list(principal, [item["id"] for item in page["items"]])
@@ -112,7 +134,7 @@ async def get_customer(
     queries: Queries,
     records: Records,
     consistency_token: Token = None,
-    as_of: Annotated[datetime | None, QueryParameter(name="asOf", required=False)] = None,
+    as_of: Annotated[str | None, instant_parameter("asOf")] = None,
     purpose: AccessPurpose = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[Any]:
@@ -123,7 +145,7 @@ async def get_customer(
     if as_of is not None:
         requires(Permission.AUDIT)(request, request.route_handler)
 
-        moment = utc(as_of)
+        moment = instant("asOf", as_of)
         assert moment is not None
         state = await queries.as_of(principal.tenant_id, str(customer_id), moment)
         await records.record_access(principal, str(customer_id), "asOf", purpose)

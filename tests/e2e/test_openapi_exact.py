@@ -104,3 +104,56 @@ def test_the_served_document_is_the_checked_in_shape(tmp_path: Path) -> None:
     app = create_app(Settings(data_dir=tmp_path / "unused", jwt_secret=SECRET))
     assert document(app)["paths"]["/health"]["get"]["security"] == []
     assert not (tmp_path / "unused").exists()
+
+
+def admin() -> dict[str, str]:
+    from shared.http.auth import mint_token
+
+    token = mint_token(SECRET, tenant="acme", roles=["admin"], subject="s", ttl_seconds=600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    "value", ["0.5", "1", "-1", "1e3", "2024-01-01", "2024-01-01T00:00:00", "2026-02-30T00:00:00Z"]
+)
+def test_date_times_are_rfc_3339_with_an_offset(client: TestClient[Litestar], value: str) -> None:
+    """`createdTo=0.5` was read as a Unix time and answered 200; a time without an offset was
+    guessed to be UTC. Both are refused, naming the parameter, as the document says."""
+    some_id = "0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21"
+    for path, name in (("/customers", "createdTo"), ("/customers", "createdFrom"),
+                       (f"/customers/{some_id}", "asOf")):  # fmt: skip
+        answer = client.get(path, params={name: value}, headers=admin())
+        assert answer.status_code == 400, (name, value, answer.text)
+        assert [e["field"] for e in answer.json()["errors"]] == [name]
+    ok = client.get(
+        "/customers", params={"createdTo": "2024-01-01T00:00:00.5+05:30"}, headers=admin()
+    )
+    assert ok.status_code == 200
+
+
+def test_consistency_tokens_are_ascii_digits(client: TestClient[Litestar]) -> None:
+    """`²` passed `str.isdigit` and then failed `int()`: a 500."""
+    authorization = admin()["Authorization"].encode()
+    for token in (b"\xb2", b"12a", b"1" * 19):
+        headers = [(b"Authorization", authorization), (b"X-Consistency-Token", token)]
+        answer = client.get("/customers", headers=headers)
+        assert answer.status_code == 400, token
+
+
+def test_if_match_takes_exactly_the_documented_forms(client: TestClient[Litestar]) -> None:
+    created = client.post("/customers", json={"firstName": "Ifm"}, headers=admin())
+    path = f"/customers/{created.json()['id']}"
+    for good in ('"1"', 'W/"1"', "1", "*", ' "1" '):
+        answer = client.patch(path, json={}, headers=admin() | {"If-Match": good})
+        assert answer.status_code == 200, (good, answer.text)
+    for bad in ('"1', '""1""', "x", '"1", "2"', "W/1"):
+        answer = client.patch(path, json={}, headers=admin() | {"If-Match": bad})
+        assert answer.status_code == 400, (bad, answer.text)
+
+
+def test_well_formed_but_impossible_filters_are_422(client: TestClient[Litestar]) -> None:
+    """The document cannot say which strings are phone numbers, nor relate two dates: a
+    schema-valid request that breaks such a rule is 422, 400 is for what the document refuses."""
+    for params in ({"phone": "12"}, {"createdFrom": "2030-01-01T00:00:00Z",
+                                     "createdTo": "2020-01-01T00:00:00Z"}):  # fmt: skip
+        assert client.get("/customers", params=params, headers=admin()).status_code == 422

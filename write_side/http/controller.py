@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -30,9 +31,17 @@ IdempotencyKey = Annotated[
         description="Replays the first response for 24 h; another body with it is 422.",
     ),
 ]
+#: `*`, `"3"`, `W/"3"` or `3` (the OpenAPI document declares exactly this).
+IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"[0-9]{1,12}"|[0-9]{1,12})[ \t]*$'
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
 IfMatch = Annotated[
     str | None,
-    HeaderParameter(name="If-Match", required=False, description='Expected version, e.g. `"3"`.'),
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description='Expected version, e.g. `"3"`; `*` is no precondition.',
+        schema_extra={"pattern": IF_MATCH_PATTERN},
+    ),
 ]
 Reason = Annotated[
     str | None,
@@ -51,15 +60,16 @@ def provide_commands(request: Request[Any, Any, Any]) -> CustomerCommands:
 
 def parse_if_match(value: str | None) -> int | None:
     """`"3"`, `W/"3"` or `3` → 3; `*` or absent → no precondition."""
-    if value is None or value.strip() == "*":
+    if value is None:
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 12:
+    match = _IF_MATCH.match(value)
+    if match is None:
         raise MalformedRequest(
             'If-Match must be a quoted version number such as "3".',
             errors=[FieldError("If-Match", "must be a quoted version number")],
         )
-    return int(text)
+    text = match.group(1).removeprefix("W/").strip('"')
+    return None if text == "*" else int(text)
 
 
 async def command_meta(
@@ -102,7 +112,8 @@ def check_reason(reason: str | None, body: ReasonBody | None = None) -> str | No
     """
     if body is not None and body.reason is not None:
         if reason is not None and reason != body.reason:
-            raise MalformedRequest(
+            # Each is well-formed alone (the document cannot relate the two): 422.
+            raise ValidationFailed(
                 "The query and the body give different reasons.",
                 errors=[FieldError("reason", "give it once, in the query or the body")],
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -20,9 +21,12 @@ class AttendeeBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", k
 class AttendeesBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
     """Body of `POST /customers/attendees`."""
 
-    order_id: str = msgspec.field(name="orderId")
+    # The document states these bounds; the handler checks them again, trimmed.
+    order_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")] = (
+        msgspec.field(name="orderId")
+    )
     placed_at: datetime
-    attendees: list[AttendeeBody]
+    attendees: Annotated[list[AttendeeBody], msgspec.Meta(min_length=1, max_length=100)]
 
 
 class AddressBody(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
