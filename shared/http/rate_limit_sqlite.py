@@ -58,7 +58,7 @@ class SqliteRateLimiter:
         self._clock = clock
         self._busy_ms = int(busy_seconds * 1000)
         self._cooldown = Cooldown(backoff_seconds)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rate-limit")
+        self._executor = _executor()
         self._inline: sqlite3.Connection | None = None  # event loop thread; never waits
         self._waiting: sqlite3.Connection | None = None  # executor thread; waits for the lock
         self._hits = 0
@@ -140,10 +140,15 @@ class SqliteRateLimiter:
         return decide(quotas, allowed, [(count, float(ends - now)) for count, ends in states])
 
     async def aclose(self) -> None:
-        """Close both connections, each on its own thread, then stop the thread."""
+        """Close both connections, each on its own thread, then stop the thread.
+
+        The limiter stays usable (it reconnects on the next hit): an app's lifespan can run
+        again in the same process — test clients restart it per test — and a second close,
+        or a hit after it, must not fail on a stopped thread."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close_waiting)
-        self._executor.shutdown(wait=True)
+        executor, self._executor = self._executor, _executor()
+        await loop.run_in_executor(executor, self._close_waiting)
+        executor.shutdown(wait=True)
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -152,3 +157,8 @@ class SqliteRateLimiter:
         if self._waiting is not None:
             self._waiting.close()
             self._waiting = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One thread for the hits that wait for the file lock (started on first use)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="rate-limit")

@@ -132,6 +132,24 @@ class TestSqliteRateLimiter(RateLimiterContract):
         decision = await asyncio.wait_for(pending, 5)
         assert (decision.allowed, decision.limit, decision.remaining) == (True, 5, 3)
 
+    async def test_it_outlives_a_lifespan_that_runs_again(self, limiter: RateLimiter) -> None:
+        """Test clients restart an app's lifespan per test: close, count (also waiting for
+        the lock on its thread), close again. The second close raised on a stopped thread."""
+        quota = [Quota(self.key("s:again"), 5, 60)]
+        assert (await limiter.hit(quota)).allowed
+        await limiter.aclose()
+        other = sqlite3.connect(self.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            pending = asyncio.ensure_future(limiter.hit(quota))
+            await asyncio.sleep(0.1)
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        decision = await asyncio.wait_for(pending, 5)
+        assert (decision.allowed, decision.remaining) == (True, 3)
+        await limiter.aclose()
+
     async def test_ended_windows_are_purged(self, limiter: RateLimiter) -> None:
         assert isinstance(limiter, SqliteRateLimiter)
         for n in range(3):

@@ -22,7 +22,14 @@ METHODS = ("get", "put", "post", "delete", "patch")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Litestar]]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("exact"), jwt_secret=SECRET)
+    # Many deliberate 401s from one address: security alerts have their own tests.
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("exact"),
+        jwt_secret=SECRET,
+        alert_burst=0,
+        alert_bulk_records=0,
+        alert_token_addresses=0,
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -141,6 +141,10 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
                 data_dir=tmp_path_factory.mktemp("fuzz"),
                 jwt_secret=SECRET,
                 consistency_timeout_seconds=0.2,
+                # Thousands of 401s and reads from one client: alerts have their own tests.
+                alert_burst=0,
+                alert_bulk_records=0,
+                alert_token_addresses=0,
             )
         )
     token = mint_token(SECRET, tenant="fuzz", roles=["admin"], subject="fuzzer", ttl_seconds=3600)
