@@ -152,7 +152,10 @@ async def clear_dead_letters(settings: Settings, name: str, actor: str) -> int:
     runtime = await start_runtime(settings, projections=False)
     try:
         cleared = await asyncio.to_thread(runtime.dead_letters.clear, name, actor)
-        console.print(f"{name}: cleared {cleared} dead letter(s); restart the service to resume")
+        console.print(
+            f"{name}: cleared {cleared} dead letter(s); a running service resumes it from its "
+            "checkpoint within seconds (or at its next start)"
+        )
         return 0
     finally:
         await runtime.stop()

@@ -4,7 +4,9 @@ Each loop reads a batch after the projection's checkpoint, hands it to the sink 
 idempotently and then stores the checkpoint), and waits for a wake-up signal (in-process
 commits) or a short poll (other processes). A batch that keeps failing is retried with
 backoff, then applied event by event so that exactly the failing event is parked as a dead
-letter; that projection then stops and reports it. Nothing is skipped silently.
+letter; that projection then stops and reports it. Nothing is skipped silently. A stopped
+projection looks at its dead letters every `parked_poll` seconds and resumes by itself from its
+checkpoint once they are cleared (`customers projections retry NAME`, from any process).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ProjectionRunner:
         poll_interval: float = 0.25,
         max_retries: int = 4,
         backoff: float = 0.05,
+        parked_poll: float = 2.0,
     ) -> None:
         self.log = log
         self.sinks = {sink.name: sink for sink in sinks}
@@ -48,11 +51,13 @@ class ProjectionRunner:
         self.poll_interval = poll_interval
         self.max_retries = max_retries
         self.backoff = backoff
+        self.parked_poll = parked_poll
         self.status = {name: ProjectionStatus(name) for name in self.sinks}
         self._wake: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._stopped = asyncio.Event()
         self.head = 0
 
     def notify(self) -> None:
@@ -67,6 +72,7 @@ class ProjectionRunner:
         """Start one task per projection."""
         self._loop = asyncio.get_running_loop()
         self._stopping = False
+        self._stopped = asyncio.Event()
         for name, sink in self.sinks.items():
             self._wake[name] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._follow(sink), name=f"projection:{name}"))
@@ -77,6 +83,7 @@ class ProjectionRunner:
         A batch cut short is re-applied harmlessly on the next start (idempotent sinks).
         """
         self._stopping = True
+        self._stopped.set()
         self.notify()
         tasks, self._tasks = self._tasks, []
         if not tasks:
@@ -104,14 +111,16 @@ class ProjectionRunner:
         letters = await asyncio.to_thread(self.dead_letters.parked, sink.name)
         if letters:
             status.stop(letters)
-            return
         wake = self._wake[sink.name]
         while not self._stopping:
+            if status.state == "stopped":
+                await self._until_cleared(sink)
+                continue
             wake.clear()  # before reading the log, so a commit during the drain is not lost
             try:
                 progressed = await self._drain(sink)
             except _Parked:
-                return
+                continue
             except GenerationChanged:
                 continue  # a rebuild switched generations: resume from the new checkpoint
             except Exception as error:
@@ -121,6 +130,22 @@ class ProjectionRunner:
             if not progressed and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
+
+    async def _until_cleared(self, sink: ProjectionSink) -> None:
+        """Wait while the projection has dead letters; resume once an operator cleared them.
+        Polled rather than woken by commits: the book is read at most every `parked_poll` s."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), timeout=self.parked_poll)
+        if self._stopping:
+            return
+        try:
+            letters = await asyncio.to_thread(self.dead_letters.parked, sink.name)
+        except Exception as error:  # the event store is down: look again later
+            logger.warning("cannot read the dead letters of %s: %s", sink.name, error)
+            return
+        if not letters:
+            self.status[sink.name].resume()
+            logger.info("projection %s resumes: its dead letters were cleared", sink.name)
 
     async def _drain(self, sink: ProjectionSink) -> bool:
         """Apply batches until the head; True when anything was applied."""

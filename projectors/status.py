@@ -42,6 +42,12 @@ class ProjectionStatus:
         self.state = "stopped"
         self.dead_letters = list(letters)
 
+    def resume(self) -> None:
+        """The dead letters were cleared: running again, from the checkpoint."""
+        self.state = "running"
+        self.dead_letters = []
+        self.last_error = None
+
     @property
     def lag_events(self) -> int:
         """Events stored but not yet applied (claims and records included)."""

@@ -170,6 +170,50 @@ async def test_a_poisoned_event_is_parked_and_stops_only_that_projection(
         await store.close()
 
 
+async def test_a_stopped_projection_resumes_by_itself_once_its_dead_letters_are_cleared(
+    commands: CustomerCommands, store_at: Any
+) -> None:
+    """`customers projections retry NAME` (another process) clears the dead letters; the
+    running service resumes the projection from its checkpoint without a restart."""
+    ids = await write_history(commands, 6)
+    log = EventLog(commands.app)
+    store = store_at(1)
+    sink = FlakySink(store, str(ids[2]), times=None)
+    runner = ProjectionRunner(
+        log, [sink], DeadLetterBook(commands.app), backoff=0.001, poll_interval=0.05,
+        parked_poll=0.1,
+    )  # fmt: skip
+    await runner.start()
+    try:
+        await until_true(lambda: runner.status[store.name].state == "stopped", 10)
+        parked_at = await store.checkpoint()
+        await asyncio.sleep(0.3)
+        assert await store.checkpoint() == parked_at  # stopped, not skipping the event
+        sink.poisoned = ""  # the operator fixed the cause...
+        assert DeadLetterBook(commands.app).clear(store.name, "operator") == 1  # ...and retried
+        later = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Later"}))
+        for _ in range(250):
+            if await store.checkpoint() >= later.position:
+                break
+            await asyncio.sleep(0.02)
+        status = runner.status[store.name]
+        assert (status.state, status.dead_letters) == ("running", [])
+        assert await store.get("acme", str(ids[2])) is not None
+        assert await store.get("acme", str(later.customer.id)) is not None
+    finally:
+        await runner.stop()
+        await store.drop()
+        await store.close()
+
+
+async def until_true(condition: Any, seconds: float) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
 async def test_commits_wake_the_runner(commands: CustomerCommands, store_at: Any) -> None:
     store = store_at(1)
     runner = ProjectionRunner(
