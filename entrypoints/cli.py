@@ -13,7 +13,7 @@ from typing import Any
 from entrypoints import cli_args
 from entrypoints.cli_audit import add_audit_commands
 from entrypoints.cli_help import env_default, env_help, environment_epilog, plain_help
-from shared.errors import CustomerError
+from shared.errors import ConfigurationError, CustomerError
 from shared.logs import LOG_FORMATS
 from shared.principal import Role
 from shared.settings import Settings
@@ -208,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except CustomerError as error:
         print(f"customers: {error.detail}", file=sys.stderr)
+        return 2
+    except ConfigurationError as error:
+        print(f"customers: {error}", file=sys.stderr)
         return 2
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from shared.errors import MalformedRequest
+from shared.errors import ConfigurationError
 
 
 def _raw(env: Mapping[str, str], name: str) -> str:
@@ -26,7 +26,7 @@ def whole_number(
         return default
     if not raw.isdigit() or int(raw) < minimum:
         what = f"a whole number{' of ' + unit if unit else ''} >= {minimum}"
-        raise MalformedRequest(f"{name}={raw!r} must be {what} (default {default})")
+        raise ConfigurationError(f"{name}={raw!r} must be {what} (default {default})")
     return int(raw)
 
 
@@ -40,7 +40,7 @@ def seconds(env: Mapping[str, str], name: str, default: float, *, maximum: float
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and 0 < value <= maximum):
-        raise MalformedRequest(
+        raise ConfigurationError(
             f"{name}={raw!r} must be a number of seconds above 0 and at most {maximum:g} "
             f"(default {default:g})"
         )
@@ -56,7 +56,7 @@ def choice(env: Mapping[str, str], name: str, default: str, choices: Iterable[st
     for option in options:
         if raw.lower() == option.lower():
             return option
-    raise MalformedRequest(f"{name}={raw!r} must be one of {', '.join(options)}")
+    raise ConfigurationError(f"{name}={raw!r} must be one of {', '.join(options)}")
 
 
 def url(env: Mapping[str, str], name: str, schemes: Iterable[str]) -> str | None:
@@ -66,7 +66,7 @@ def url(env: Mapping[str, str], name: str, schemes: Iterable[str]) -> str | None
         return None
     prefixes = tuple(f"{scheme}://" for scheme in schemes)
     if not raw.lower().startswith(prefixes):
-        raise MalformedRequest(f"{name} must start with {' or '.join(prefixes)}")
+        raise ConfigurationError(f"{name} must start with {' or '.join(prefixes)}")
     return raw
 
 
@@ -76,7 +76,7 @@ def secret(env: Mapping[str, str], name: str, *, minimum_length: int) -> str | N
     if not raw:
         return None
     if len(raw) < minimum_length:
-        raise MalformedRequest(
+        raise ConfigurationError(
             f"{name} must be at least {minimum_length} characters (e.g. `openssl rand -hex 32`)"
         )
     return raw

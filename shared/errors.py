@@ -1,4 +1,10 @@
-"""Error types shared by both sides; the HTTP layer maps each to a problem+json status."""
+"""What went wrong, in the service's own words: plain exceptions, no HTTP.
+
+Domain, application and read side raise these; the HTTP layer (`shared.http.problems`) maps
+each class to a status and a problem+json body, and the CLI to an exit code. They live in
+`shared` because both sides raise them (a missing customer is `NotFound` for a command and
+for a query) and the read side may not import the write side.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,7 @@ class FieldError:
 
 
 class CustomerError(Exception):
-    """Base of every error a client can cause; never a 500."""
-
-    status = 400
-    title = "Bad request"
-    type_slug = "bad-request"
+    """Base of every error a client can cause (never a server failure)."""
 
     def __init__(
         self,
@@ -39,55 +41,39 @@ class MalformedRequest(CustomerError):
 
 
 class ValidationFailed(CustomerError):
-    """A business rule refused the input."""
-
-    status = 422
-    title = "Validation failed"
-    type_slug = "validation-failed"
+    """A business rule refused the input; `errors` names every offending field."""
 
 
 class NotFound(CustomerError):
     """No such resource for this tenant (other tenants' resources look missing too)."""
 
-    status = 404
-    title = "Not found"
-    type_slug = "not-found"
-
 
 class Conflict(CustomerError):
     """A duplicate identity or a state that forbids the command."""
 
-    status = 409
-    title = "Conflict"
-    type_slug = "conflict"
 
-
-class PreconditionFailed(CustomerError):
-    """The `If-Match` version is not the current one."""
-
-    status = 412
-    title = "Precondition failed"
-    type_slug = "precondition-failed"
+class VersionMismatch(CustomerError):
+    """The version the caller expected is not the current one."""
 
 
 class IdempotencyMismatch(CustomerError):
-    """An `Idempotency-Key` was reused with a different request."""
-
-    status = 422
-    title = "Idempotency key reused"
-    type_slug = "idempotency-key-reused"
+    """An idempotency key was reused with a different request."""
 
 
 class ServiceUnavailable(CustomerError):
-    """A dependency or a projection is not ready; retry later."""
-
-    status = 503
-    title = "Service unavailable"
-    type_slug = "unavailable"
+    """A dependency or a projection is not ready; retry after `retry_after` seconds."""
 
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class ConfigurationError(ValueError):
+    """A setting cannot work; the message names the variable and what it takes.
+
+    Not a `CustomerError`: it stops a command or the server at start (the CLI exits 2), it
+    is never an answer to a request.
+    """
 
 
 @dataclass

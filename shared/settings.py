@@ -13,7 +13,7 @@ import phonenumbers
 
 from shared.countries import is_assigned_country
 from shared.env_values import choice, seconds, secret, url, whole_number
-from shared.errors import MalformedRequest
+from shared.errors import ConfigurationError
 
 EVENT_STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -84,16 +84,16 @@ class Settings:
         """Refuse settings that cannot work, with a message naming the variable."""
         region = self.default_phone_region
         if region not in phonenumbers.SUPPORTED_REGIONS or not is_assigned_country(region):
-            raise MalformedRequest(
+            raise ConfigurationError(
                 f"CUSTOMERS_DEFAULT_PHONE_REGION={region!r} is not an ISO 3166-1 alpha-2 "
                 "country code with phone numbers (e.g. US, GB, DE)"
             )
         if self.log_format not in ("auto", "json", "pretty"):
-            raise MalformedRequest(
+            raise ConfigurationError(
                 f"CUSTOMERS_LOG_FORMAT={self.log_format!r} must be auto, json or pretty"
             )
         if self.data_dir.exists() and not self.data_dir.is_dir():
-            raise MalformedRequest(
+            raise ConfigurationError(
                 f"the data dir {str(self.data_dir)!r} (--data-dir or CUSTOMERS_DATA_DIR) is a "
                 "file, not a folder"
             )

@@ -10,7 +10,16 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from shared.errors import CustomerError, ServiceUnavailable
+from shared.errors import (
+    Conflict,
+    CustomerError,
+    IdempotencyMismatch,
+    MalformedRequest,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    VersionMismatch,
+)
 from shared.transient import is_transient
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -62,15 +71,47 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+class ProblemKind(msgspec.Struct, frozen=True):
+    """How one error class is answered: status, title and the last part of the type URI."""
+
+    status: int
+    title: str
+    slug: str
+
+
+#: Each error the domain, the application or the read side raises, as HTTP answers it. The
+#: statuses live here, not on the exceptions: the layers below know no HTTP.
+PROBLEM_KINDS: dict[type[CustomerError], ProblemKind] = {
+    MalformedRequest: ProblemKind(400, "Bad request", "bad-request"),
+    ValidationFailed: ProblemKind(422, "Validation failed", "validation-failed"),
+    NotFound: ProblemKind(404, "Not found", "not-found"),
+    Conflict: ProblemKind(409, "Conflict", "conflict"),
+    VersionMismatch: ProblemKind(412, "Precondition failed", "precondition-failed"),
+    IdempotencyMismatch: ProblemKind(422, "Idempotency key reused", "idempotency-key-reused"),
+    ServiceUnavailable: ProblemKind(503, "Service unavailable", "unavailable"),
+}
+_FALLBACK = ProblemKind(400, "Bad request", "bad-request")
+
+
+def problem_kind(error: CustomerError) -> ProblemKind:
+    """The answer for `error`'s class, or for its nearest mapped base class."""
+    for cls in type(error).__mro__:
+        kind = PROBLEM_KINDS.get(cls)
+        if kind is not None:
+            return kind
+    return _FALLBACK
+
+
 def _customer_error(_: Request[Any, Any, Any], exc: CustomerError) -> Response[Any]:
     headers = None
     if isinstance(exc, ServiceUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
+    kind = problem_kind(exc)
     return problem_response(
-        exc.status,
-        exc.title,
+        kind.status,
+        kind.title,
         exc.detail,
-        slug=exc.type_slug,
+        slug=kind.slug,
         errors=[{"field": e.field, "message": e.message} for e in exc.errors],
         extra=exc.extra,
         headers=headers,
@@ -163,9 +204,9 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         logger.warning("dependency unavailable: %s", type(exc).__name__)
         return problem_response(
             503,
-            ServiceUnavailable.title,
+            PROBLEM_KINDS[ServiceUnavailable].title,
             "A service this request needs is unavailable; retry later.",
-            slug=ServiceUnavailable.type_slug,
+            slug=PROBLEM_KINDS[ServiceUnavailable].slug,
             headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
         )
     logger.error("unexpected error", exc_info=exc)

@@ -81,7 +81,7 @@ async def test_stale_if_match_under_concurrency_is_412_for_the_losers(
     results = await asyncio.gather(*updates, return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     assert all(
-        type(r).__name__ == "PreconditionFailed" for r in results if isinstance(r, BaseException)
+        type(r).__name__ == "VersionMismatch" for r in results if isinstance(r, BaseException)
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from read_side.consistency import ConsistencyWaiter
 from shared.errors import MalformedRequest, ServiceUnavailable
+from shared.http.problems import problem_kind
 
 
 async def test_waits_until_every_projection_passes_the_token() -> None:
@@ -32,7 +33,7 @@ async def test_times_out_with_503_and_retry_after() -> None:
     with pytest.raises(ServiceUnavailable) as refused:
         await ConsistencyWaiter([stuck], timeout=0.05, interval=0.01).wait("2")
     assert refused.value.retry_after == 1
-    assert refused.value.status == 503
+    assert problem_kind(refused.value).status == 503
 
 
 async def test_absent_token_does_not_wait_and_garbage_is_400() -> None:

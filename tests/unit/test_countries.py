@@ -6,7 +6,7 @@ import phonenumbers
 import pytest
 
 from shared.countries import ASSIGNED_COUNTRIES
-from shared.errors import MalformedRequest, ValidationFailed
+from shared.errors import ConfigurationError, ValidationFailed
 from shared.settings import Settings
 from write_side.domain import values
 from write_side.domain.billing import normalize_billing
@@ -31,7 +31,7 @@ def test_a_billing_address_refuses_codes_that_are_not_countries(code: str) -> No
 def test_a_phone_region_refuses_codes_that_are_not_countries(code: str) -> None:
     with pytest.raises(values.InvalidValue):
         values.normalize_region(code)
-    with pytest.raises(MalformedRequest, match="CUSTOMERS_DEFAULT_PHONE_REGION"):
+    with pytest.raises(ConfigurationError, match="CUSTOMERS_DEFAULT_PHONE_REGION"):
         Settings.from_env({"CUSTOMERS_DEFAULT_PHONE_REGION": code})
 
 

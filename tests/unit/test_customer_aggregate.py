@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import Conflict, PreconditionFailed, ValidationFailed
+from shared.errors import Conflict, ValidationFailed, VersionMismatch
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
 
@@ -137,7 +137,7 @@ def test_check_version_refuses_a_stale_if_match() -> None:
     )
     customer.check_version(2)
     customer.check_version(None)
-    with pytest.raises(PreconditionFailed):
+    with pytest.raises(VersionMismatch):
         customer.check_version(1)
 
 

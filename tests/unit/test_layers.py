@@ -93,6 +93,22 @@ def test_every_import_points_down_the_layers() -> None:
     assert not sorted(set(wrong))
 
 
+#: Layers that must not know HTTP: they raise plain errors that `shared.http` maps to statuses.
+HTTP_FREE = ("write_side.domain", "write_side.application")
+HTTP_MODULES = ("shared.http", "litestar")
+
+
+def test_domain_and_application_never_import_http() -> None:
+    wrong = []
+    for name, path in product_modules().items():
+        if not name.startswith(HTTP_FREE):
+            continue
+        for target, _ in imported_names(path, name):
+            if target.startswith(HTTP_MODULES):
+                wrong.append(f"{name} imports {target}")
+    assert not sorted(set(wrong))
+
+
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     """One import cycle among module-level imports, or None (iterative DFS, three colours)."""
     state: dict[str, int] = {}

@@ -12,7 +12,7 @@ from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.testing import TestClient
 
-from shared.errors import MalformedRequest
+from shared.errors import ConfigurationError
 from shared.http.auth import build_jwt_auth, mint_token
 from shared.http.context import RequestContextMiddleware
 from shared.http.rate_limit import (
@@ -98,7 +98,7 @@ def test_settings_from_env() -> None:
     off = RateLimitSettings.from_env(dict.fromkeys(env, "0"))
     assert not off.enabled
     assert off.quotas(principal) == []
-    with pytest.raises(MalformedRequest, match="SUBJECT_PER_MINUTE"):
+    with pytest.raises(ConfigurationError, match="SUBJECT_PER_MINUTE"):
         RateLimitSettings.from_env({"CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE": "-1"})
 
 

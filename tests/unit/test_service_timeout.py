@@ -10,7 +10,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from entrypoints.adapters import mongo_timeouts
-from shared.errors import MalformedRequest
+from shared.errors import ConfigurationError
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.settings import Settings
 
@@ -19,7 +19,7 @@ def test_the_service_timeout_is_read_from_the_environment_and_checked() -> None:
     assert Settings.from_env({}).service_timeout_seconds == 2.0
     assert Settings.from_env({"CUSTOMERS_SERVICE_TIMEOUT": "0.5"}).service_timeout_seconds == 0.5
     for bad in ("0", "-1", "soon", "nan", "1e9"):
-        with pytest.raises(MalformedRequest, match="CUSTOMERS_SERVICE_TIMEOUT"):
+        with pytest.raises(ConfigurationError, match="CUSTOMERS_SERVICE_TIMEOUT"):
             Settings.from_env({"CUSTOMERS_SERVICE_TIMEOUT": bad})
 
 

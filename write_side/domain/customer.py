@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
-from shared.errors import Conflict, PreconditionFailed
+from shared.errors import Conflict, VersionMismatch
 from write_side.domain import commerce_events, lifecycle_events
 from write_side.domain.commerce import (
     build_invoice,
@@ -206,7 +206,7 @@ class Customer(Aggregate):
     def check_version(self, expected: int | None) -> None:
         """`If-Match` support: refuse when the caller saw another version."""
         if expected is not None and expected != self.version:
-            raise PreconditionFailed(
+            raise VersionMismatch(
                 f"The customer is at version {self.version}, not {expected}.",
                 extra={"currentVersion": self.version},
             )
