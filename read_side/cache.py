@@ -18,6 +18,7 @@ cache at all, since it may hold entries the failed invalidation should have remo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -39,6 +40,10 @@ TOMBSTONE_SECONDS = 10
 READ_TIMEOUT_SECONDS = 0.5
 #: After a failure, readers skip the cache for this long.
 COOLDOWN_SECONDS = 5.0
+#: How long the projecting process's word that the cache holds nothing stale lasts; it renews
+#: it (at most every `VOUCH_EVERY_SECONDS`) only while every invalidation succeeds.
+LEASE_SECONDS = 3.0
+VOUCH_EVERY_SECONDS = 0.5
 logger = logging.getLogger(__name__)
 
 
@@ -59,6 +64,10 @@ class DocCache(Protocol):
 
     async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
         """Remove entries (erasure)."""
+        ...
+
+    async def vouch(self) -> None:
+        """The projecting process says every invalidation so far was carried out."""
         ...
 
 
@@ -102,6 +111,9 @@ class MemoryDocCache:
             self._entries.pop((tenant_id, customer_id), None)
             self._tombstones[(tenant_id, customer_id)] = now + TOMBSTONE_SECONDS
 
+    async def vouch(self) -> None:
+        """Nothing to do: this process's own invalidations cannot fail."""
+
 
 class NoDocCache:
     """No cache: a process that does not run the projections cannot keep an in-process cache,
@@ -120,9 +132,19 @@ class NoDocCache:
     async def forget(self, tenant_id: str, customer_ids: Sequence[str]) -> None:
         """Nothing to do."""
 
+    async def vouch(self) -> None:
+        """Nothing to do."""
+
 
 class RedisDocCache:
-    """Redis cache; keys hash-tagged by tenant: `customers:cache:{tenant}:id`."""
+    """Redis cache; keys hash-tagged by tenant: `customers:cache:{tenant}:id`.
+
+    Processes that do not run the projections cannot see a failed invalidation, so readers
+    serve an entry only under a live *vouch*: `customers:cache:vouched`, the time the
+    projecting process last confirmed that every invalidation succeeded, expiring after
+    `LEASE_SECONDS`. A failed invalidation stops the renewals; a reader that saw Redis fail
+    itself also waits for a vouch made after its failure.
+    """
 
     def __init__(
         self,
@@ -131,11 +153,16 @@ class RedisDocCache:
         *,
         timeout: float = READ_TIMEOUT_SECONDS,
         cooldown: Cooldown | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._redis = client
         self._prefix = prefix
         self._timeout = timeout
         self._cooldown = cooldown or Cooldown(COOLDOWN_SECONDS)
+        self._vouch_key = f"{prefix}:cache:vouched"
+        self._lease_ms = max(1, int(lease_seconds * 1000))
+        self._failed_at_ms = 0  # wall clock of this process's last Redis failure
+        self._vouched_at = -VOUCH_EVERY_SECONDS
         #: an invalidation failed and was not carried out since: entries may be stale
         self.suspect = False
 
@@ -149,6 +176,7 @@ class RedisDocCache:
                 return await work()
         except (RedisError, OSError, TimeoutError) as error:
             self._cooldown.failed()
+            self._failed_at_ms = _now_ms()
             logger.warning("document cache unavailable, reading the view store: %r", error)
             return None
 
@@ -156,8 +184,16 @@ class RedisDocCache:
         return f"{self._prefix}:cache:{{{tenant_id}}}:{customer_id}"
 
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
-        """A cached document or None."""
-        raw = await self._optional(lambda: self._redis.get(self._key(tenant_id, customer_id)))
+        """A cached document, or None (also without a vouch newer than our last failure)."""
+
+        async def read() -> Any:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._key(tenant_id, customer_id))
+                pipe.get(self._vouch_key)
+                raw, vouched = await pipe.execute()
+            return raw if vouched is not None and int(vouched) > self._failed_at_ms else None
+
+        raw = await self._optional(read)
         return json.loads(raw) if raw else None  # b"" is a tombstone
 
     async def add(self, doc: CustomerDoc) -> None:
@@ -187,7 +223,23 @@ class RedisDocCache:
         except BaseException:
             self.suspect = True
             raise
-        self.suspect = False
+        recovered, self.suspect = self.suspect, False
+        await self.vouch(now=recovered)
+
+    async def vouch(self, *, now: bool = False) -> None:
+        """Renew the vouch (at most every `VOUCH_EVERY_SECONDS` unless `now`), unless an
+        invalidation is outstanding; a Redis error only means readers do without the cache."""
+        moment = time.monotonic()
+        if self.suspect or (not now and moment - self._vouched_at < VOUCH_EVERY_SECONDS):
+            return
+        self._vouched_at = moment
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(self._timeout):
+                await self._redis.set(self._vouch_key, _now_ms(), px=self._lease_ms)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 #: A checkpoint only moves forward, so storing position 0 leaves it where it was.
@@ -203,7 +255,9 @@ class CachingViewSink:
         self.name: str = store.name
 
     async def checkpoint(self) -> int:
-        """The store's checkpoint."""
+        """The store's checkpoint (the runner asks before every catch-up, idle or not: the
+        moment to renew the cache's vouch)."""
+        await self._cache.vouch()
         return int(await self._store.checkpoint())
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
