@@ -50,8 +50,11 @@ def raw_append_ceiling(settings: Settings, events: int) -> float:
         app.close()
 
 
-def start_server(settings: Settings, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """`customers serve` in a subprocess, waiting until /health answers."""
+def start_server(
+    settings: Settings, port: int, workers: int, module: str = "entrypoints.cli"
+) -> subprocess.Popen[bytes]:
+    """`customers serve` in a subprocess (`module` runs it: another for a variant such as
+    `benchmarks.serve_unchained`), waiting until /health answers."""
     env = dict(os.environ, CUSTOMERS_JWT_SECRET=SECRET, CUSTOMERS_LOG_LEVEL="WARNING")
     env["CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE"] = "0"  # measure the service, not the limiter
     env["CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE"] = "0"
@@ -61,7 +64,7 @@ def start_server(settings: Settings, port: int, workers: int) -> subprocess.Pope
         env.pop("CUSTOMERS_EVENT_STORE_URL", None)
     for name in ("CUSTOMERS_MONGO_URL", "CUSTOMERS_REDIS_URL", "CUSTOMERS_AMQP_URL"):
         env.pop(name, None)
-    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", module, "serve", "--port", str(port)]
     command += ["--data-dir", str(settings.data_dir), "--workers", str(workers)]
     log = open(settings.data_dir / "server.log", "wb")  # noqa: SIM115 - the server's stderr
     process = subprocess.Popen(command, env=env, stderr=log)

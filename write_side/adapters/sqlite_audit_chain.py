@@ -148,7 +148,22 @@ class SQLiteAuditChain:
             f"{' AND' if where_c else ' WHERE'} e.rowid IS NULL ORDER BY 1",
             args,
         )
-        for r in c.fetchall():
-            stored = None if r[1] is None else StoredRow(r[0], UUID(r[1]), r[2], r[3], r[4])
-            chain = None if r[5] is None else ChainRow(r[0], UUID(r[5]), r[6], r[7], r[8])
-            yield r[0], stored, chain
+        ids = _Ids()  # one UUID per aggregate, not two per event
+        while batch := c.sqlite_cursor.fetchmany(5000):  # streamed: a large log fits in memory
+            for r in batch:
+                stored = chain = None
+                if r[1] is not None:
+                    oid, raw = ids[r[1]]
+                    stored = StoredRow(r[0], oid, r[2], r[3], r[4], raw)
+                if r[5] is not None:
+                    chain = ChainRow(r[0], ids[r[5]][0], r[6], r[7], r[8])
+                yield r[0], stored, chain
+
+
+class _Ids(dict[str, tuple[UUID, bytes]]):
+    """Stored hex ids → (UUID, its 16 bytes), each parsed once."""
+
+    def __missing__(self, key: str) -> tuple[UUID, bytes]:
+        raw = bytes.fromhex(key)
+        value = self[key] = (UUID(bytes=raw), raw)
+        return value

@@ -11,26 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from uuid import UUID
 
 from write_side.application.audit_chain import (
     GENESIS,
     ChainRow,
     Checkpoint,
-    event_hash,
+    hash_of_stored,
     log_link,
 )
 
 
-@dataclass(frozen=True)
-class StoredRow:
-    """One stored event as the verifier reads it."""
+class StoredRow(NamedTuple):
+    """One stored event as the verifier reads it (a tuple: one is built per stored event).
+
+    `id_bytes` is the id's 16 bytes when the store has them at hand (`UUID.bytes` is a Python
+    property, a noticeable cost at 50,000 events/s); empty, they are taken from the UUID.
+    """
 
     position: int
     originator_id: UUID
     version: int
     topic: str
     state: bytes
+    id_bytes: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class Report:
     events: int = 0
     checkpoints: int = 0
     finding: Finding | None = None
-    last_hash: dict[UUID, tuple[int, bytes]] = field(default_factory=dict)
+    #: each aggregate's last verified (version, hash), by the id's 16 bytes
+    last_hash: dict[bytes, tuple[int, bytes]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -126,19 +132,18 @@ class Verifier:
         return finding
 
     def _check_aggregate(self, stored: StoredRow, chain: ChainRow) -> Finding | None:
-        last = self.report.last_hash.get(stored.originator_id)
+        key = stored.id_bytes or stored.originator_id.bytes
+        last = self.report.last_hash.get(key)
         expected = 1 if last is None else last[0] + 1
         if stored.version > expected:
             return _found("deleted", stored, f"version {expected} of this aggregate is missing")
         if stored.version < expected:
             return _found("reordered", stored, f"it comes after version {expected - 1}")
         previous = GENESIS if last is None else last[1]
-        digest = event_hash(
-            previous, stored.originator_id, stored.version, stored.topic, stored.state
-        )
+        digest = hash_of_stored(previous, key, stored.version, stored.topic, stored.state)
         if digest != chain.hash:
             return _found("modified", stored, "its content no longer matches its hash")
-        self.report.last_hash[stored.originator_id] = (stored.version, digest)
+        self.report.last_hash[key] = (stored.version, digest)
         return None
 
     def _check_log(self, position: int, stored: StoredRow, chain: ChainRow) -> Finding | None:
