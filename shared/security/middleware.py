@@ -86,11 +86,21 @@ class SecurityMiddleware:
             await send({"type": "http.response.start", "status": 429, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        status = {"code": 500}
+        status: dict[str, Any] = {"code": 500, "observed": False}
+
+        async def observe() -> None:
+            if not status["observed"]:
+                status["observed"] = True
+                await self.monitor.observe(_outcome(scope, status["code"], address, token))
 
         async def watch(message: Message) -> None:
+            # The answer's last part waits for the monitor: the request that reaches a
+            # threshold is answered only once its alert and lockout are in place, so the next
+            # request of that client is refused (no race with the counters' store).
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                await observe()
             await send(message)
 
         client_address_var.set(address)
@@ -100,7 +110,7 @@ class SecurityMiddleware:
             status["code"] = int(getattr(error, "status_code", 500))
             raise
         finally:
-            await self.monitor.observe(_outcome(scope, status["code"], address, token))
+            await observe()
 
 
 def _outcome(scope: Scope, status: int, address: str, token: str | None) -> Outcome:
