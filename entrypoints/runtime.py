@@ -153,6 +153,10 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         privacy=PrivacyCommands(commands),
     )
     await _prepare(read)
+    if settings.amqp_url:  # an erasure also removes the dead-lettered messages naming them
+        handlers = InboundHandlers(runtime.attendees, runtime.commerce)
+        inbound = InboundConsumer(settings.amqp_url, handlers)
+        runtime.privacy.before_erase.append(inbound.forget_customer)
     wakeup = _connect_processes(runtime)
     if projections:
         runtime._lock_file = _projector_lock(settings)
@@ -175,8 +179,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         if settings.amqp_url:
             # Every serving process consumes (competing consumers; effects are idempotent),
             # so `serve --workers N` spreads inbound orders and payments over N processes.
-            handlers = InboundHandlers(runtime.attendees, runtime.commerce)
-            runtime.consumer = InboundConsumer(settings.amqp_url, handlers)
+            runtime.consumer = inbound
             await _start_consumer(runtime.consumer)
     if not runtime.runs_projections and isinstance(read.cache, MemoryDocCache):
         # Only the projecting process invalidates its in-process cache; another process's

@@ -68,6 +68,7 @@ ATTENDEE = {
     "email": SECRETS["email"],
     "phone": "+1 415 555 0199",
 }
+OTHER_PAYER = {"name": "Otto Keepme", "email": "otto.keepme@example.org", "phone": "+4930901820"}
 PAYER: dict[str, str] = {
     "name": "Zebpayer Quuxpay",
     "email": SECRETS["email"],
@@ -350,6 +351,13 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
         return found.status_code == 200 and len(found.json()["items"]) == 1
 
     wait_until(paid, "the payment")
+    if settings.amqp_url:  # dead letters: one naming the customer's payer details, one not
+        bad = {**payment, "tenantId": "acme", "currency": "XAU"}
+        for person in (PAYER, OTHER_PAYER):
+            body = {**bad, "paymentId": f"p-bad-{person['name']}", "payer": person}
+            asyncio.run(_publish(settings, profile.names["payments"], "payment.succeeded", body))
+        consumer = client.app.state.runtime.consumer
+        wait_until(lambda: consumer.dead_lettered == 2, "two dead letters")
     invoice = client.post(f"/customers/{zeb}/invoices", headers=admin)
     assert invoice.status_code == 201, invoice.text
     token = {"X-Consistency-Token": invoice.headers["x-consistency-token"]}
@@ -410,6 +418,8 @@ def test_erasure_leaves_no_personal_value_anywhere(
             inbound = [names[q] for q in ("orders_queue", "payments_queue")]
             queued = asyncio.run(_drain(settings, [*inbound, *(f"{q}.dlq" for q in inbound)]))
             texts["queued"] = "\n".join(b.decode("latin-1") for bs in queued.values() for b in bs)
+            kept = queued[f"{names['payments_queue']}.dlq"]
+            assert ["Otto Keepme" in body.decode() for body in kept] == [True]  # others stay
             published = asyncio.run(_drain(settings, [names["subscriber"]]))[names["subscriber"]]
             texts["published after the erasure"] = subscriber_copies_after_erasure(published, zeb)
         assert leaks(texts) == []

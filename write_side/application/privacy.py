@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from shared.errors import Conflict
 from write_side.application.commands import CustomerCommands
@@ -14,11 +16,24 @@ from write_side.domain.consent import normalize_consent
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What identifies a customer in copies kept outside its events (read before erasure)."""
+
+    tenant_id: str
+    customer_id: str
+    email: str | None
+    phone: str | None  # E.164
+
+
 class PrivacyCommands:
     """Consent per purpose, and erasure: the Erased event, then the customer's key is deleted."""
 
     def __init__(self, commands: CustomerCommands) -> None:
         self._commands = commands
+        #: Run before an erasure, with the customer's identity, to remove copies the key does
+        #: not protect (dead-lettered messages); one that raises stops the erasure.
+        self.before_erase: list[Callable[[Identity], Awaitable[None]]] = []
 
     async def change_consent(
         self,
@@ -66,6 +81,12 @@ class PrivacyCommands:
         between the event and the shredding) and records nothing new.
         """
 
+        if self.before_erase:
+            identity = await asyncio.to_thread(self._identity, meta, customer_id)
+            if identity is not None:
+                for hook in self.before_erase:
+                    await hook(identity)
+
         def decide(_: bool) -> Decision:
             customer = self._commands.get(meta.principal.tenant_id, customer_id)
             if expected_state is not None and customer.state != expected_state:
@@ -87,3 +108,15 @@ class PrivacyCommands:
         else:  # pragma: no cover - every store built by open_event_store has keys
             logger.warning("event store has no key store; personal data was not shredded")
         return outcome
+
+    def _identity(self, meta: CommandMeta, customer_id: uuid.UUID) -> Identity | None:
+        customer = self._commands.find(meta.principal.tenant_id, customer_id)
+        if customer is None:
+            return None
+        phone = customer.profile.get("phone")
+        return Identity(
+            meta.principal.tenant_id,
+            str(customer_id),
+            customer.email,
+            phone if isinstance(phone, str) else None,
+        )

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 
+from write_side.application.privacy import Identity
+from write_side.inbound.dead_letter_purge import purge_with_timeout
 from write_side.inbound.handlers import InboundHandlers, Unprocessable
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,18 @@ class InboundConsumer:
             queue = await channel.declare_queue(subscription.queue, durable=True)
             await queue.bind(exchange, routing_key=subscription.binding)
             await queue.consume(self._consumer(subscription.queue), no_ack=False)
+
+    @property
+    def dead_letter_queues(self) -> list[str]:
+        """The dead-letter queue of every subscription."""
+        return [f"{subscription.queue}.dlq" for subscription in self._subscriptions]
+
+    async def forget_customer(self, identity: Identity) -> None:
+        """Before an erasure: remove the dead-lettered messages naming the customer (the
+        erasure fails, to be retried, when the broker cannot be reached)."""
+        removed = await purge_with_timeout(self._url, self.dead_letter_queues, identity)
+        if removed:
+            logger.info("removed %d dead-lettered message(s) of an erased customer", removed)
 
     async def stop(self) -> None:
         """Close the connection (unacknowledged messages return to their queues)."""
