@@ -16,7 +16,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 
 from write_side.application.privacy import Identity
-from write_side.inbound.dead_letter_purge import purge_with_timeout
+from write_side.inbound.dead_letter_purge import naming, purge
 from write_side.inbound.handlers import InboundHandlers, Unprocessable
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class InboundConsumer:
     async def forget_customer(self, identity: Identity) -> None:
         """Before an erasure: remove the dead-lettered messages naming the customer (the
         erasure fails, to be retried, when the broker cannot be reached)."""
-        removed = await purge_with_timeout(self._url, self.dead_letter_queues, identity)
+        removed = await purge(self._url, self.dead_letter_queues, naming(identity))
         if removed:
             logger.info("removed %d dead-lettered message(s) of an erased customer", removed)
 
