@@ -25,6 +25,7 @@ from shared.http.auth import requires
 from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
 from shared.principal import Permission, Principal
+from shared.resources import CustomerResource
 
 Token = Annotated[
     str | None,
@@ -137,7 +138,7 @@ async def get_customer(
     as_of: Annotated[str | None, instant_parameter("asOf")] = None,
     purpose: AccessPurpose = None,
     if_none_match: IfNoneMatch = None,
-) -> Response[Any]:
+) -> Response[CustomerResource]:
     """Active and deleted customers are readable; `asOf` rebuilds from the event stream.
     Either read is recorded in the access audit once the customer was found, and carries
     the version it shows as its ETag (304 when `If-None-Match` names it)."""

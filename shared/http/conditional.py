@@ -28,6 +28,7 @@ READ_HEADERS = [
         name="ETag",
         description='The customer version this answer reflects, quoted: `"3"`.',
         documentation_only=True,
+        required=True,
     )
 ]
 NOT_MODIFIED = {

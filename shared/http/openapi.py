@@ -35,13 +35,17 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 COMMAND_HEADERS = [
     ResponseHeader(
-        name="ETag", description='The customer version, quoted: `"3"`.', documentation_only=True
+        name="ETag",
+        description='The customer version, quoted: `"3"`.',
+        documentation_only=True,
+        required=True,
     ),
     ResponseHeader(
         name="X-Consistency-Token",
         description="Global event-store position of this command; send it to queries to read "
         "your own writes.",
         documentation_only=True,
+        required=True,
     ),
     ResponseHeader(
         name="Idempotent-Replayed",
@@ -54,6 +58,9 @@ COMMAND_HEADERS = [
 CREATED_HEADERS = [
     *COMMAND_HEADERS,
     ResponseHeader(
-        name="Location", description="URL of the new customer.", documentation_only=True
+        name="Location",
+        description="URL of the new customer.",
+        documentation_only=True,
+        required=True,
     ),
 ]

@@ -164,3 +164,17 @@ def test_well_formed_but_impossible_filters_are_422(client: TestClient[Litestar]
     for params in ({"phone": "12"}, {"createdFrom": "2030-01-01T00:00:00Z",
                                      "createdTo": "2020-01-01T00:00:00Z"}):  # fmt: skip
         assert client.get("/customers", params=params, headers=admin()).status_code == 422
+
+
+def test_the_headers_every_answer_carries_are_required(served: dict[str, Any]) -> None:
+    """`response_headers_conformance` only checks required headers: those always sent are."""
+    paths = served["paths"]
+    created = paths["/customers"]["post"]["responses"]["201"]["headers"]
+    assert {n for n, h in created.items() if h.get("required")} >= {
+        "ETag", "X-Consistency-Token", "Location"
+    }  # fmt: skip
+    read = paths["/customers/{customer_id}"]["get"]["responses"]["200"]
+    assert read["headers"]["ETag"]["required"] is True
+    assert read["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CustomerResource"
+    }
