@@ -38,6 +38,7 @@ from shared.settings import Settings
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import open_event_store
+from write_side.application.executor import CommandExecutor
 
 META = CommandMeta(Principal("bench", "bench", frozenset({Role.STAFF})))
 
@@ -68,14 +69,14 @@ def creates_per_second(
     app = open_event_store(settings)
     if not chained:
         app.recorder.audit_chain = None  # type: ignore[attr-defined]
-    commands = CustomerCommands(app, index_key=b"bench-index-key")
+    commands = CustomerCommands(CommandExecutor(app, index_key=b"bench-index-key"))
     try:
         asyncio.run(_create_all(commands, min(200, total), clients))  # warm up
         started, cpu = time.perf_counter(), time.process_time()
         asyncio.run(_create_all(commands, total, clients))
         return total / (time.perf_counter() - started), total / (time.process_time() - cpu)
     finally:
-        commands.close()
+        commands.executor.close()
         app.close()
 
 

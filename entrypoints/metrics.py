@@ -55,7 +55,7 @@ class RequestMetrics:
 
 def runtime_lines(runtime: Any) -> list[str]:
     """Prometheus lines for the event store and the projections."""
-    committer = runtime.commands.committer
+    committer = runtime.commands.executor.committer
     lines = [
         "# TYPE customers_events_appended_total counter",
         f"customers_events_appended_total {committer.events_appended}",

@@ -33,6 +33,7 @@ from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
 from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.application.executor import CommandExecutor
 from write_side.application.phone_backfill import backfill_phone_book
 from write_side.application.privacy import PrivacyCommands
 from write_side.inbound.consumer import InboundConsumer
@@ -76,7 +77,7 @@ class Runtime:
         for sink in self.runner.sinks.values():
             if isinstance(sink, BrokerRelay):
                 await sink.close()
-        await asyncio.to_thread(self.commands.close)
+        await asyncio.to_thread(self.commands.executor.close)
         await self.read.close()
         self.store.close()
         if self._lock_file is not None:
@@ -100,13 +101,12 @@ def _projector_lock(settings: Settings) -> IO[str] | None:
 async def start_runtime(settings: Settings, *, projections: bool = True) -> Runtime:
     """Open the event store and read models; start the projections if this process may."""
     store = await asyncio.to_thread(open_event_store, settings)
-    commands = CustomerCommands(
-        store,
-        index_key=settings.resolved_index_key(),
-        default_region=settings.default_phone_region,
-        max_batch=settings.group_commit_max_batch,
+    executor = CommandExecutor(
+        store, index_key=settings.resolved_index_key(), max_batch=settings.group_commit_max_batch
     )
-    await asyncio.to_thread(backfill_phone_book, store, commands.claims)
+    region = settings.default_phone_region
+    commands = CustomerCommands(executor, default_region=region)
+    await asyncio.to_thread(backfill_phone_book, store, executor.claims)
     log = EventLog(store)
     read = open_read_adapters(settings)
     dead_letters = DeadLetterBook(store)
@@ -137,7 +137,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         timeout=settings.service_timeout_seconds,
         chain=chain,
     )
-    attendees = AttendeeProcessing(commands)
+    attendees = AttendeeProcessing(executor, default_region=region)
     runtime = Runtime(
         settings=settings,
         store=store,
@@ -149,8 +149,8 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         dead_letters=dead_letters,
         records=CustomerRecords(queries, read.audit),
         attendees=attendees,
-        commerce=CommerceCommands(commands, attendees),
-        privacy=PrivacyCommands(commands),
+        commerce=CommerceCommands(executor, attendees),
+        privacy=PrivacyCommands(executor),
     )
     await _prepare(read)
     if settings.amqp_url:  # an erasure also removes the dead-lettered messages naming them
@@ -162,7 +162,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         runtime._lock_file = _projector_lock(settings)
         if runtime._lock_file is not None:
             await sweep_generations(runtime)
-            commands.committer.on_commit.append(runner.notify)
+            executor.committer.on_commit.append(runner.notify)
             if wakeup is not None:
                 # After a lost LISTEN connection, commits made meanwhile woke nobody: catch up.
                 wakeup.listen(lambda _payload: runner.notify(), on_reconnect=runner.notify)
@@ -233,7 +233,7 @@ def _connect_processes(runtime: Runtime) -> PgChannel | None:
         return None
     wakeup, shredded = PgChannel(url, "events"), PgChannel(url, "shredded")
     runtime.channels += [wakeup, shredded]
-    runtime.commands.committer.on_commit.append(lambda: wakeup.send())
+    runtime.commands.executor.committer.on_commit.append(lambda: wakeup.send())
     keys = runtime.store.keys
     keys.on_shred.append(lambda customer_id: shredded.send(str(customer_id)))
     shredded.listen(lambda payload: keys.forget(uuid.UUID(payload)), on_reconnect=keys.forget_all)

@@ -12,14 +12,17 @@ import pytest
 from shared.settings import Settings
 from write_side.application.commands import CustomerCommands
 from write_side.application.event_store import open_event_store
+from write_side.application.executor import CommandExecutor
 
 
 @pytest.fixture
 async def commands(tmp_path: Path) -> AsyncIterator[CustomerCommands]:
     """Command handlers on a fresh embedded (SQLite) event store."""
-    handlers = CustomerCommands(open_event_store(Settings(data_dir=tmp_path)), index_key=b"k")
+    handlers = CustomerCommands(
+        CommandExecutor(open_event_store(Settings(data_dir=tmp_path)), index_key=b"k")
+    )
     yield handlers
-    handlers.close()
+    handlers.executor.close()
 
 
 @pytest.fixture(params=["sqlite", "mongo"])

@@ -16,6 +16,7 @@ from write_side.application.attendees import AttendeeInput, AttendeeProcessing
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import open_event_store
+from write_side.application.executor import CommandExecutor
 
 STAFF = CommandMeta(Principal("orders", "acme", frozenset({Role.STAFF})))
 PLACED = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -27,16 +28,18 @@ async def commands(
 ) -> AsyncIterator[CustomerCommands]:
     url = request.getfixturevalue("postgres_schema_url") if request.param == "postgres" else None
     handlers = CustomerCommands(
-        open_event_store(Settings(data_dir=tmp_path, event_store_url=url)), index_key=b"k"
+        CommandExecutor(
+            open_event_store(Settings(data_dir=tmp_path, event_store_url=url)), index_key=b"k"
+        )
     )
     yield handlers
-    handlers.close()
+    handlers.executor.close()
 
 
 async def test_concurrent_orders_with_the_same_new_email_create_one_customer(
     commands: CustomerCommands,
 ) -> None:
-    processing = AttendeeProcessing(commands)
+    processing = AttendeeProcessing(commands.executor)
     orders = [
         processing.process(
             STAFF,
@@ -51,12 +54,12 @@ async def test_concurrent_orders_with_the_same_new_email_create_one_customer(
     assert len(customer_ids) == 1
     assert sum(result[0]["created"] for result in results) == 1
     assert sum(result[0]["firstTime"] for result in results) == 1
-    customer = commands.get("acme", uuid.UUID(customer_ids.pop()))
+    customer = commands.executor.repository.get("acme", uuid.UUID(customer_ids.pop()))
     assert customer.visit_count == 12
 
 
 async def test_same_order_twice_concurrently_is_processed_once(commands: CustomerCommands) -> None:
-    processing = AttendeeProcessing(commands)
+    processing = AttendeeProcessing(commands.executor)
     attendees = [
         AttendeeInput(first_name="A", email="a@example.com"),
         AttendeeInput(first_name="B", phone="+14155552671"),
@@ -72,7 +75,7 @@ async def test_same_order_twice_concurrently_is_processed_once(commands: Custome
 async def test_phone_matches_only_when_exactly_one_active_customer_has_it(
     commands: CustomerCommands,
 ) -> None:
-    processing = AttendeeProcessing(commands)
+    processing = AttendeeProcessing(commands.executor)
     one = await commands.create(STAFF, ProfileInput({"firstName": "One", "phone": "+14155552671"}))
     matched = await processing.process(
         STAFF, "o-1", PLACED, [AttendeeInput(phone="(415) 555-2671")]
@@ -92,7 +95,7 @@ async def test_phone_matches_only_when_exactly_one_active_customer_has_it(
 
 
 async def test_deleted_customers_are_not_matched(commands: CustomerCommands) -> None:
-    processing = AttendeeProcessing(commands)
+    processing = AttendeeProcessing(commands.executor)
     gone = await commands.create(
         STAFF, ProfileInput({"firstName": "Gone", "email": "gone@example.com"})
     )

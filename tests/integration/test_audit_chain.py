@@ -21,6 +21,7 @@ from shared.settings import Settings
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import open_event_store
+from write_side.application.executor import CommandExecutor
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
 META = CommandMeta(ADMIN)
@@ -34,10 +35,10 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def commands(settings: Settings) -> AsyncIterator[CustomerCommands]:
-    handlers = CustomerCommands(open_event_store(settings), index_key=b"test-key")
+    handlers = CustomerCommands(CommandExecutor(open_event_store(settings), index_key=b"test-key"))
     yield handlers
-    handlers.close()
-    handlers.app.close()
+    handlers.executor.close()
+    handlers.executor.app.close()
 
 
 @contextmanager
@@ -71,18 +72,18 @@ async def customer_with_three_events(commands: CustomerCommands, name: str) -> u
 
 async def test_an_untouched_log_verifies_with_its_count(commands: CustomerCommands) -> None:
     ids = [await customer_with_three_events(commands, n) for n in ("Ada", "Bo", "Cy")]
-    report = commands.app.audit.verify()
+    report = commands.executor.app.audit.verify()
     assert report.ok, report.finding
     assert report.events >= 9 and report.checkpoints >= 0
-    one = commands.app.audit.verify(ids[1])
+    one = commands.executor.app.audit.verify(ids[1])
     assert one.ok and one.events == 3
 
 
 async def test_crypto_shredding_leaves_the_chain_intact(commands: CustomerCommands) -> None:
     customer_id = await customer_with_three_events(commands, "Zed")
-    commands.app.keys.shred(customer_id)
-    assert commands.app.audit.verify().ok
-    assert commands.app.audit.verify(customer_id).ok
+    commands.executor.app.keys.shred(customer_id)
+    assert commands.executor.app.audit.verify().ok
+    assert commands.executor.app.audit.verify(customer_id).ok
 
 
 def tamper(settings: Settings, kind: str, victim: uuid.UUID) -> None:
@@ -121,7 +122,10 @@ async def test_a_hand_edit_is_named(
     await customer_with_three_events(commands, "After")
     tamper(settings, kind, victim)
 
-    for report in (commands.app.audit.verify(), commands.app.audit.verify(victim)):
+    for report in (
+        commands.executor.app.audit.verify(),
+        commands.executor.app.audit.verify(victim),
+    ):
         finding = report.finding
         assert finding is not None, kind
         assert (finding.kind, finding.customer_id) == (kind, str(victim)), finding
@@ -138,7 +142,7 @@ async def test_events_stored_before_the_feature_are_sealed_once(
             schema = f'"{parse_qs(settings.event_store_url.partition("?")[2])["schema"][0]}".'
         for table in ("event_chain", "log_checkpoints", "audit_marks"):
             db.execute(f"DELETE FROM {schema}{table}")
-    assert commands.app.audit.verify().finding is not None
+    assert commands.executor.app.audit.verify().finding is not None
     reopened = open_event_store(settings)
     try:
         report = reopened.audit.verify()

@@ -30,6 +30,7 @@ from tests.integration.tcp_proxy import TcpProxy
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import open_event_store
+from write_side.application.executor import CommandExecutor
 
 pytestmark = pytest.mark.services
 ADMIN = CommandMeta(Principal("alice", "acme", frozenset({Role.ADMIN})))
@@ -49,7 +50,7 @@ class Bench:
 
     @property
     def log(self) -> EventLog:
-        return EventLog(self.commands.app)
+        return EventLog(self.commands.executor.app)
 
     def relay(self, url: str = "", store: CheckpointStore | None = None, **kw: Any) -> BrokerRelay:
         made = BrokerRelay(
@@ -108,7 +109,7 @@ class Bench:
 async def bench(tmp_path: Path, amqp_url: str, unique_name: str) -> AsyncIterator[Bench]:
     app = open_event_store(Settings(data_dir=tmp_path))
     bench = Bench(
-        CustomerCommands(app, index_key=b"k"),
+        CustomerCommands(CommandExecutor(app, index_key=b"k")),
         SQLiteCheckpointStore(tmp_path / "views.db"),
         amqp_url,
         f"customers.events.{unique_name}",
@@ -129,7 +130,7 @@ async def bench(tmp_path: Path, amqp_url: str, unique_name: str) -> AsyncIterato
     await exchange.delete()
     await connection.close()
     await bench.checkpoints.close()
-    bench.commands.close()
+    bench.commands.executor.close()
 
 
 async def test_every_event_arrives_in_the_contract_shape(bench: Bench) -> None:
@@ -139,7 +140,9 @@ async def test_every_event_arrives_in_the_contract_shape(bench: Bench) -> None:
     await bench.commands.update(ADMIN, second, ProfileInput({}, customer_type="new"))
     await bench.commands.restore(ADMIN, first, "back")
     relay = bench.relay()
-    await ProjectionRunner(bench.log, [relay], DeadLetterBook(bench.commands.app)).catch_up()
+    await ProjectionRunner(
+        bench.log, [relay], DeadLetterBook(bench.commands.executor.app)
+    ).catch_up()
     await bench.wait_for_all()
 
     stored = bench.log.read(0, 1000).envelopes
@@ -250,7 +253,9 @@ async def test_a_relay_killed_mid_batch_is_resumed_by_a_new_one(bench: Bench) ->
     assert await bench.checkpoints.get("broker_relay") == 0
 
     resumed = bench.relay()
-    await ProjectionRunner(bench.log, [resumed], DeadLetterBook(bench.commands.app)).catch_up()
+    await ProjectionRunner(
+        bench.log, [resumed], DeadLetterBook(bench.commands.executor.app)
+    ).catch_up()
     await bench.wait_for_all()
     assert await bench.checkpoints.get("broker_relay") == bench.log.head()
     bench.assert_complete_and_ordered()

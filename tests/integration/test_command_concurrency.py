@@ -15,6 +15,7 @@ from shared.settings import Settings
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import open_event_store
+from write_side.application.executor import CommandExecutor
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
 Opener = Callable[[], CustomerCommands]
@@ -26,7 +27,7 @@ def open_commands(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     settings = Settings(data_dir=tmp_path, event_store_url=url)
 
     def opener() -> CustomerCommands:
-        return CustomerCommands(open_event_store(settings), index_key=b"test-key")
+        return CustomerCommands(CommandExecutor(open_event_store(settings), index_key=b"test-key"))
 
     return opener
 
@@ -35,7 +36,7 @@ def open_commands(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
 async def commands(open_commands: Opener) -> AsyncIterator[CustomerCommands]:
     handlers = open_commands()
     yield handlers
-    handlers.close()
+    handlers.executor.close()
 
 
 async def test_concurrent_creates_with_one_email_make_exactly_one_customer(
@@ -66,7 +67,7 @@ async def test_concurrent_updates_without_if_match_are_retried_not_lost(
     ]
     results = await asyncio.gather(*updates)
     assert sorted(r.customer.version for r in results) == list(range(2, 18))
-    final = commands.get("acme", customer_id)
+    final = commands.executor.repository.get("acme", customer_id)
     assert final.version == 17
 
 
@@ -89,7 +90,7 @@ async def test_uniqueness_and_idempotency_survive_a_restart(open_commands: Opene
     before = open_commands()
     meta = CommandMeta(ADMIN, idempotency_key="key-1", fingerprint="body-1")
     first = await before.create(meta, ProfileInput({"email": "ann@example.com"}))
-    before.close()
+    before.executor.close()
     after = open_commands()
     try:
         replay = await after.create(meta, ProfileInput({"email": "ann@example.com"}))
@@ -101,7 +102,7 @@ async def test_uniqueness_and_idempotency_survive_a_restart(open_commands: Opene
         with pytest.raises(Exception, match="different request"):
             await after.create(other, ProfileInput({"email": "bob@example.com"}))
     finally:
-        after.close()
+        after.executor.close()
 
 
 async def test_group_commit_batches_concurrent_commands(commands: CustomerCommands) -> None:
@@ -113,6 +114,6 @@ async def test_group_commit_batches_concurrent_commands(commands: CustomerComman
     ]
     results = await asyncio.gather(*creates)
     assert len({r.customer.id for r in results}) == 64
-    assert commands.committer.batches < 64
+    assert commands.executor.committer.batches < 64
     positions = sorted(r.position for r in results)
     assert len(set(positions)) == 64

@@ -20,6 +20,7 @@ from tests.integration.raw_event_store import RawStore, assert_nothing_in_clear
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.application.executor import CommandExecutor
 from write_side.application.privacy import PrivacyCommands
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
@@ -48,10 +49,10 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def commands(settings: Settings) -> AsyncIterator[CustomerCommands]:
-    handlers = CustomerCommands(open_event_store(settings), index_key=b"test-key")
+    handlers = CustomerCommands(CommandExecutor(open_event_store(settings), index_key=b"test-key"))
     yield handlers
-    handlers.close()
-    handlers.app.close()
+    handlers.executor.close()
+    handlers.executor.app.close()
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def load(app: CustomersApplication, customer_id: uuid.UUID) -> Any:
 async def test_personal_data_is_encrypted_at_rest_and_shredding_erases_it(
     commands: CustomerCommands, settings: Settings, raw: RawStore
 ) -> None:
-    app = commands.app
+    app = commands.executor.app
     zeb = await create(commands, ZEB)
     ann = await create(commands, {"firstName": "Ann", "lastName": "Other", "email": "a@b.co"})
     await commands.update(CommandMeta(ADMIN), ann, ProfileInput({"notes": "Ottoline"}))
@@ -114,20 +115,21 @@ async def test_no_personal_data_can_be_written_after_shredding(
     commands: CustomerCommands,
 ) -> None:
     zeb = await create(commands, ZEB)
-    commands.app.keys.shred(zeb)
+    commands.executor.app.keys.shred(zeb)
     with pytest.raises(Conflict):
         await commands.update(CommandMeta(ADMIN), zeb, ProfileInput({"notes": "new notes"}))
-    assert load(commands.app, zeb).version == 1
+    assert load(commands.executor.app, zeb).version == 1
 
 
 async def test_erase_command_shreds_the_key(commands: CustomerCommands, raw: RawStore) -> None:
     zeb = await create(commands, ZEB)
-    await PrivacyCommands(commands).erase(CommandMeta(ADMIN), zeb, "asked by the customer")
-    erased = load(commands.app, zeb)
+    await PrivacyCommands(commands.executor).erase(CommandMeta(ADMIN), zeb, "asked by the customer")
+    erased = load(commands.executor.app, zeb)
     assert erased.state == "erased" and erased.profile["email"] is None
-    assert commands.app.keys.get(zeb) is None
+    assert commands.executor.app.keys.get(zeb) is None
     history: Any = [
-        commands.app.mapper.to_domain_event(s) for s in commands.app.recorder.select_events(zeb)
+        commands.executor.app.mapper.to_domain_event(s)
+        for s in commands.executor.app.recorder.select_events(zeb)
     ]
     assert history[0].profile["firstName"] == "[erased]"
     assert_nothing_in_clear(raw, SECRETS)
@@ -141,7 +143,7 @@ async def test_keys_commit_with_their_events_under_group_commit(
         for i in range(32)
     ]
     created = [r.customer.id for r in await asyncio.gather(*solo)]
-    assert commands.committer.batches < 32  # new customers' keys were saved in batches
+    assert commands.executor.committer.batches < 32  # new customers' keys were saved in batches
     same_email = [
         commands.create(
             CommandMeta(ADMIN), ProfileInput({"firstName": f"Nomen{i}", "email": "same@x.co"})
@@ -151,7 +153,7 @@ async def test_keys_commit_with_their_events_under_group_commit(
     results = await asyncio.gather(*same_email, return_exceptions=True)
     created += [r.customer.id for r in results if not isinstance(r, BaseException)]
     assert len(created) == 33
-    customers = [load(commands.app, customer_id) for customer_id in created]
+    customers = [load(commands.executor.app, customer_id) for customer_id in created]
     assert sum(c.profile["firstName"].startswith("Nomen") for c in customers) == 1
     key_rows = raw.rows("customer_keys")
     assert len(key_rows) == 33  # no key was left behind by a save that failed
@@ -175,10 +177,10 @@ async def test_a_key_created_before_its_customer_is_the_one_used(
     finally:
         early.close()
     with pytest.raises(IntegrityError):  # a new key was staged; the stored row wins...
-        commands.app.save(*events)
-    commands.app.save(*events)  # ...from the next attempt on
-    assert load(commands.app, customer.id).profile["firstName"] == "Early"
-    assert commands.app.keys.get(customer.id) == key
+        commands.executor.app.save(*events)
+    commands.executor.app.save(*events)  # ...from the next attempt on
+    assert load(commands.executor.app, customer.id).profile["firstName"] == "Early"
+    assert commands.executor.app.keys.get(customer.id) == key
 
 
 async def test_a_log_reader_prefetches_keys_per_batch_and_honours_shredding(
@@ -192,8 +194,8 @@ async def test_a_log_reader_prefetches_keys_per_batch_and_honours_shredding(
     gone = await create(
         commands, {"firstName": "Gone", "lastName": "G", "email": "gone@example.com"}
     )
-    kept_key = commands.app.keys.get(kept)
-    commands.app.keys.shred(gone)
+    kept_key = commands.executor.app.keys.get(kept)
+    commands.executor.app.keys.shred(gone)
     reader = open_event_store(settings)  # a projector process: nothing cached
     try:
 

@@ -79,7 +79,7 @@ async def test_nothing_is_erased_when_the_copies_cannot_be_removed(
 ) -> None:
     meta = CommandMeta(Principal("alice", "acme", frozenset({Role.ADMIN})))
     created = await commands.create(meta, ProfileInput({"email": "zeb@example.org"}))
-    privacy = PrivacyCommands(commands)
+    privacy = PrivacyCommands(commands.executor)
     seen: list[Identity] = []
 
     async def broker_down(identity: Identity) -> None:
@@ -91,5 +91,5 @@ async def test_nothing_is_erased_when_the_copies_cannot_be_removed(
         await privacy.erase(meta, created.customer.id, None)
     assert seen[0].email == "zeb@example.org"
     assert seen[0].customer_id == str(created.customer.id)
-    customer = commands.get("acme", created.customer.id)
+    customer = commands.executor.repository.get("acme", created.customer.id)
     assert customer.state == "active"

@@ -23,15 +23,15 @@ async def test_projections_share_a_decoded_batch_and_still_see_later_events(
     commands: CustomerCommands, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await create(commands, "One")
-    log = EventLog(commands.app)
+    log = EventLog(commands.executor.app)
     decoded: list[Any] = []
-    original = commands.app.mapper.to_domain_event
+    original = commands.executor.app.mapper.to_domain_event
 
     def counting(stored: Any) -> Any:
         decoded.append(stored)
         return original(stored)
 
-    monkeypatch.setattr(commands.app.mapper, "to_domain_event", counting)
+    monkeypatch.setattr(commands.executor.app.mapper, "to_domain_event", counting)
     first = log.read(0, 100)
     assert log.read(0, 100) is first  # the second projection gets the same decoded batch
     once = len(decoded)

@@ -89,26 +89,26 @@ async def test_generations_left_by_a_killed_rebuild_are_swept_and_hold_no_erased
         opened.extend(clients)
         return adapter
 
-    log = EventLog(commands.app)
+    log = EventLog(commands.executor.app)
     live = ActiveGeneration(at, ttl=0)
     zeb = (await commands.create(ADMIN, ProfileInput(PROFILE))).customer.id
     await commands.create(ADMIN, ProfileInput({"firstName": "Other"}))
-    await ProjectionRunner(log, [live], DeadLetterBook(commands.app)).catch_up()
+    await ProjectionRunner(log, [live], DeadLetterBook(commands.executor.app)).catch_up()
     # A rebuild killed after it switched to generation 2 (generation 1 not dropped yet) ...
     switched = at(2)
-    await ProjectionRunner(log, [switched], DeadLetterBook(commands.app)).catch_up()
+    await ProjectionRunner(log, [switched], DeadLetterBook(commands.executor.app)).catch_up()
     await switched.activate()
     # ... and a later one killed while it was building generation 3 (never activated).
     partial = at(3)
-    await ProjectionRunner(log, [partial], DeadLetterBook(commands.app)).catch_up()
+    await ProjectionRunner(log, [partial], DeadLetterBook(commands.executor.app)).catch_up()
     for adapter in (switched, partial):
         await adapter.close()
     before = raw_dump(kind, location)
     assert "zebulonsweep" in before
     assert "quaxtergen" in before
 
-    await PrivacyCommands(commands).erase(ADMIN, zeb, "asked")
-    await ProjectionRunner(log, [live], DeadLetterBook(commands.app)).catch_up()
+    await PrivacyCommands(commands.executor).erase(ADMIN, zeb, "asked")
+    await ProjectionRunner(log, [live], DeadLetterBook(commands.executor.app)).catch_up()
     with rebuild_lock(tmp_path, live.name, wait=False) as free:
         assert free
         assert await live.sweep() == [1, 3]

@@ -25,8 +25,8 @@ ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
 
 @pytest.fixture
 def handlers(commands: CustomerCommands) -> InboundHandlers:
-    attendees = AttendeeProcessing(commands)
-    return InboundHandlers(attendees, CommerceCommands(commands, attendees))
+    attendees = AttendeeProcessing(commands.executor)
+    return InboundHandlers(attendees, CommerceCommands(commands.executor, attendees))
 
 
 @pytest.fixture
@@ -71,9 +71,11 @@ async def until(condition: Any, seconds: float = 10) -> None:
 
 def customers_of(commands: CustomerCommands) -> list[Customer]:
     found = []
-    for notification in commands.app.recorder.select_notifications(start=1, limit=10_000):
+    for notification in commands.executor.app.recorder.select_notifications(start=1, limit=10_000):
         if notification.topic.endswith("Customer.Created"):
-            found.append(commands.get("acme", uuid.UUID(str(notification.originator_id))))
+            found.append(
+                commands.executor.repository.get("acme", uuid.UUID(str(notification.originator_id)))
+            )
     return found
 
 
@@ -197,7 +199,7 @@ async def test_payments_link_to_customers_and_block_deletion(
         }
         await publish(broker, subscriptions[1].exchange, "payment.pending", pending, "p-9-pending")
         await until(lambda: consumer.applied == 1)
-        customer = commands.get("acme", ann.customer.id)
+        customer = commands.executor.repository.get("acme", ann.customer.id)
         assert customer.payments["p-9"]["status"] == "pending"
         with pytest.raises(Exception, match="open orders or pending payments"):
             await commands.delete(CommandMeta(ADMIN), ann.customer.id, None)
@@ -205,5 +207,8 @@ async def test_payments_link_to_customers_and_block_deletion(
         await until(lambda: consumer.applied == 2)
     finally:
         await consumer.stop()
-    assert commands.get("acme", ann.customer.id).payments["p-9"]["status"] == "succeeded"
+    assert (
+        commands.executor.repository.get("acme", ann.customer.id).payments["p-9"]["status"]
+        == "succeeded"
+    )
     await commands.delete(CommandMeta(ADMIN), ann.customer.id, None)

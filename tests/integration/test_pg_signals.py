@@ -25,6 +25,7 @@ from tests.integration.tcp_proxy import TcpProxy
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.event_store import open_event_store
+from write_side.application.executor import CommandExecutor
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
 
@@ -49,7 +50,9 @@ async def test_a_commit_elsewhere_wakes_the_projecting_process(
     postgres_schema_url: str, tmp_path: Path
 ) -> None:
     settings = Settings(data_dir=tmp_path, event_store_url=postgres_schema_url)
-    writer = CustomerCommands(open_event_store(settings), index_key=b"k")  # "process A"
+    writer = CustomerCommands(
+        CommandExecutor(open_event_store(settings), index_key=b"k")
+    )  # "process A"
     projecting = open_event_store(settings)  # "process B"
     views = SQLiteViewStore(tmp_path / "views.db")
     runner = ProjectionRunner(
@@ -59,7 +62,7 @@ async def test_a_commit_elsewhere_wakes_the_projecting_process(
         PgChannel(postgres_schema_url, "events"),
         PgChannel(postgres_schema_url, "events"),
     )
-    writer.committer.on_commit.append(lambda: sender.send())
+    writer.executor.committer.on_commit.append(lambda: sender.send())
     try:
         await runner.start()
         listener.listen(lambda _payload: runner.notify())
@@ -81,8 +84,8 @@ async def test_a_commit_elsewhere_wakes_the_projecting_process(
         sender.close()
         listener.close()
         await views.close()
-        writer.close()
-        writer.app.close()
+        writer.executor.close()
+        writer.executor.app.close()
         projecting.close()
 
 
@@ -118,7 +121,7 @@ async def test_a_lost_listen_connection_recovers_and_catches_up_by_itself(
     it is away (its notification is lost), then the connection comes back: the projection
     catches up by itself, in seconds, not at its next 30 s poll."""
     settings = Settings(data_dir=tmp_path, event_store_url=postgres_schema_url)
-    writer = CustomerCommands(open_event_store(settings), index_key=b"k")
+    writer = CustomerCommands(CommandExecutor(open_event_store(settings), index_key=b"k"))
     projecting = open_event_store(settings)
     views = SQLiteViewStore(tmp_path / "views.db")
     runner = ProjectionRunner(
@@ -127,7 +130,7 @@ async def test_a_lost_listen_connection_recovers_and_catches_up_by_itself(
     proxy = TcpProxy(URL(postgres_schema_url))
     await proxy.start()
     sender, listener = PgChannel(postgres_schema_url, "events"), PgChannel(proxy.url(), "events")
-    writer.committer.on_commit.append(lambda: sender.send())
+    writer.executor.committer.on_commit.append(lambda: sender.send())
     try:
         await runner.start()
         listener.listen(lambda _payload: runner.notify(), on_reconnect=runner.notify)
@@ -144,8 +147,8 @@ async def test_a_lost_listen_connection_recovers_and_catches_up_by_itself(
         listener.close()
         await proxy.cut()
         await views.close()
-        writer.close()
-        writer.app.close()
+        writer.executor.close()
+        writer.executor.app.close()
 
 
 async def test_an_erasure_signalled_while_the_listener_was_away_still_evicts_the_key(

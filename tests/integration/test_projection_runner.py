@@ -64,16 +64,18 @@ async def test_crash_mid_batch_then_resume_equals_a_fresh_replay(
     commands: CustomerCommands, store_at: Any
 ) -> None:
     ids = await write_history(commands, 40)
-    log = EventLog(commands.app)
+    log = EventLog(commands.executor.app)
     live = store_at(1)
     crashing = CrashingSink(live, crash_on_call=2)
-    runner = ProjectionRunner(log, [crashing], DeadLetterBook(commands.app), batch_size=25)
+    runner = ProjectionRunner(log, [crashing], DeadLetterBook(commands.executor.app), batch_size=25)
     with pytest.raises(asyncio.CancelledError):
         await runner.catch_up()
-    resumed = ProjectionRunner(log, [live], DeadLetterBook(commands.app), batch_size=25)
+    resumed = ProjectionRunner(log, [live], DeadLetterBook(commands.executor.app), batch_size=25)
     await resumed.catch_up()
     fresh = store_at(2)
-    await ProjectionRunner(log, [fresh], DeadLetterBook(commands.app), batch_size=1000).catch_up()
+    await ProjectionRunner(
+        log, [fresh], DeadLetterBook(commands.executor.app), batch_size=1000
+    ).catch_up()
     assert await all_docs(live, ids) == await all_docs(fresh, ids)
     assert await live.checkpoint() == log.head()
     for store in (live, fresh):
@@ -107,8 +109,8 @@ async def test_transient_failures_are_retried_without_dead_letters(
     ids = await write_history(commands, 6)
     store = store_at(1)
     sink = FlakySink(store, str(ids[2]), times=2)
-    book = DeadLetterBook(commands.app)
-    runner = ProjectionRunner(EventLog(commands.app), [sink], book, backoff=0.001)
+    book = DeadLetterBook(commands.executor.app)
+    runner = ProjectionRunner(EventLog(commands.executor.app), [sink], book, backoff=0.001)
     await runner.catch_up()
     assert book.parked(store.name) == []
     assert await store.get("acme", str(ids[2])) is not None
@@ -120,8 +122,8 @@ async def test_a_poisoned_event_is_parked_and_stops_only_that_projection(
     commands: CustomerCommands, store_at: Any
 ) -> None:
     ids = await write_history(commands, 6)
-    log = EventLog(commands.app)
-    book = DeadLetterBook(commands.app)
+    log = EventLog(commands.executor.app)
+    book = DeadLetterBook(commands.executor.app)
     poisoned = store_at(1)
     healthy = store_at(2)
 
@@ -176,11 +178,11 @@ async def test_a_stopped_projection_resumes_by_itself_once_its_dead_letters_are_
     """`customers projections retry NAME` (another process) clears the dead letters; the
     running service resumes the projection from its checkpoint without a restart."""
     ids = await write_history(commands, 6)
-    log = EventLog(commands.app)
+    log = EventLog(commands.executor.app)
     store = store_at(1)
     sink = FlakySink(store, str(ids[2]), times=None)
     runner = ProjectionRunner(
-        log, [sink], DeadLetterBook(commands.app), backoff=0.001, poll_interval=0.05,
+        log, [sink], DeadLetterBook(commands.executor.app), backoff=0.001, poll_interval=0.05,
         parked_poll=0.1,
     )  # fmt: skip
     await runner.start()
@@ -190,7 +192,9 @@ async def test_a_stopped_projection_resumes_by_itself_once_its_dead_letters_are_
         await asyncio.sleep(0.3)
         assert await store.checkpoint() == parked_at  # stopped, not skipping the event
         sink.poisoned = ""  # the operator fixed the cause...
-        assert DeadLetterBook(commands.app).clear(store.name, "operator") == 1  # ...and retried
+        assert (
+            DeadLetterBook(commands.executor.app).clear(store.name, "operator") == 1
+        )  # ...and retried
         later = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Later"}))
         for _ in range(250):
             if await store.checkpoint() >= later.position:
@@ -217,9 +221,12 @@ async def until_true(condition: Any, seconds: float) -> None:
 async def test_commits_wake_the_runner(commands: CustomerCommands, store_at: Any) -> None:
     store = store_at(1)
     runner = ProjectionRunner(
-        EventLog(commands.app), [store], DeadLetterBook(commands.app), poll_interval=30
+        EventLog(commands.executor.app),
+        [store],
+        DeadLetterBook(commands.executor.app),
+        poll_interval=30,
     )
-    commands.committer.on_commit.append(runner.notify)
+    commands.executor.committer.on_commit.append(runner.notify)
     await runner.start()
     created = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Wake"}))
     for _ in range(100):
@@ -253,8 +260,8 @@ async def test_an_unavailable_dependency_is_waited_for_not_parked(
 ) -> None:
     ids = await write_history(commands, 5)
     store = store_at(1)
-    book = DeadLetterBook(commands.app)
-    log = EventLog(commands.app)
+    book = DeadLetterBook(commands.executor.app)
+    log = EventLog(commands.executor.app)
     runner = ProjectionRunner(
         log, [DownSink(store, outage=12)], book, backoff=0.001, poll_interval=0.02
     )

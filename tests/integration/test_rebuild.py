@@ -54,10 +54,12 @@ async def test_rebuild_under_concurrent_writes_matches_the_live_model(
     for i in range(150):
         created = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": f"Seed{i}"}))
         ids.append(created.customer.id)
-    log = EventLog(commands.app)
+    log = EventLog(commands.executor.app)
     live = ActiveGeneration(store_at, ttl=0.05)
-    runner = ProjectionRunner(log, [live], DeadLetterBook(commands.app), poll_interval=0.02)
-    commands.committer.on_commit.append(runner.notify)
+    runner = ProjectionRunner(
+        log, [live], DeadLetterBook(commands.executor.app), poll_interval=0.02
+    )
+    commands.executor.committer.on_commit.append(runner.notify)
     await runner.start()
     stop = asyncio.Event()
     writer = asyncio.create_task(keep_writing(commands, stop, ids))
@@ -78,7 +80,7 @@ async def test_rebuild_under_concurrent_writes_matches_the_live_model(
     assert current.generation == 2
     assert await current.checkpoint() == log.head()
     fresh = store_at(7)
-    await ProjectionRunner(log, [fresh], DeadLetterBook(commands.app)).catch_up()
+    await ProjectionRunner(log, [fresh], DeadLetterBook(commands.executor.app)).catch_up()
     keys = [str(i) for i in ids]
     assert await current.get_many("acme", keys) == await fresh.get_many("acme", keys)
     assert len(await current.get_many("acme", keys)) == len(ids)
@@ -143,7 +145,7 @@ async def test_a_rebuild_staged_by_worker_processes_matches_the_live_model(
             await commands.update(
                 CommandMeta(ADMIN), created.customer.id, ProfileInput({"lastName": f"L{i}"})
             )
-    log = EventLog(commands.app)
+    log = EventLog(commands.executor.app)
     stop = asyncio.Event()
     writer = asyncio.create_task(keep_writing(commands, stop, ids))
     opened: list[Any] = []
@@ -166,9 +168,9 @@ async def test_a_rebuild_staged_by_worker_processes_matches_the_live_model(
     stop.set()
     await writer
     fresh = await sink_at(9)
-    await ProjectionRunner(log, [fresh], DeadLetterBook(commands.app)).catch_up()
+    await ProjectionRunner(log, [fresh], DeadLetterBook(commands.executor.app)).catch_up()
     rebuilt = await sink_at(result.new_generation)
-    await ProjectionRunner(log, [rebuilt], DeadLetterBook(commands.app)).catch_up()
+    await ProjectionRunner(log, [rebuilt], DeadLetterBook(commands.executor.app)).catch_up()
     keys = [str(i) for i in ids]
     expected = await _seen_by_readers(fresh, keys)
     assert expected and all(part[1] if isinstance(part, tuple) else part for part in expected)

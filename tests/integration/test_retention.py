@@ -44,7 +44,7 @@ async def test_only_customers_deleted_before_the_period_are_erased(runtime: Runt
     planned = await run_retention(runtime, clock=later, dry_run=True)
     assert [row["customerId"] for row in planned] == [str(gone.customer.id)]
     assert planned[0]["erased"] is False
-    assert commands.get("acme", gone.customer.id).state == "deleted"
+    assert commands.executor.repository.get("acme", gone.customer.id).state == "deleted"
 
     restored_meanwhile = await commands.delete(CommandMeta(ADMIN), kept.customer.id, None)
     await runtime.runner.catch_up()
@@ -56,10 +56,10 @@ async def test_only_customers_deleted_before_the_period_are_erased(runtime: Runt
     by_id = {row["customerId"]: row["erased"] for row in done}
     assert by_id[str(gone.customer.id)] is True
     assert by_id.get(str(kept.customer.id)) is False
-    assert commands.get("acme", gone.customer.id).state == "erased"
-    assert commands.get("acme", gone.customer.id).profile["firstName"] is None
-    assert commands.get("acme", kept.customer.id).state == "active"
-    assert commands.get("acme", active.customer.id).state == "active"
+    assert commands.executor.repository.get("acme", gone.customer.id).state == "erased"
+    assert commands.executor.repository.get("acme", gone.customer.id).profile["firstName"] is None
+    assert commands.executor.repository.get("acme", kept.customer.id).state == "active"
+    assert commands.executor.repository.get("acme", active.customer.id).state == "active"
     assert restored_meanwhile.customer.state == "deleted"
     await runtime.runner.catch_up()
     assert await run_retention(runtime, clock=later) == []

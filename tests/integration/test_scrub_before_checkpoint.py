@@ -30,10 +30,10 @@ async def test_the_checkpoint_passes_an_erasure_only_after_the_log_was_emptied(
     path = tmp_path / "read.db"
     adapter: Any = SQLiteViewStore(path) if kind == "view" else SQLiteSearchIndex(path)
     created = await commands.create(ADMIN, ProfileInput({"firstName": "Scrubbington"}))
-    log = EventLog(commands.app)
+    log = EventLog(commands.executor.app)
     first = log.read(0, 100)
     await adapter.apply(first.envelopes, first.last_position)
-    await PrivacyCommands(commands).erase(ADMIN, created.customer.id, None)
+    await PrivacyCommands(commands.executor).erase(ADMIN, created.customer.id, None)
     batch = log.read(first.last_position, 100)
     assert "customer.erased" in [e.type for e in batch.envelopes]
 

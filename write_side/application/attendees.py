@@ -14,8 +14,8 @@ from typing import Any
 
 from shared.clock import iso_utc
 from shared.errors import Conflict, FieldError, FieldErrors, ValidationFailed
-from write_side.application.commands import CustomerCommands
-from write_side.application.decisions import CommandMeta, Decision, StaleDecision
+from write_side.application.decisions import CommandMeta, Decision, Event, Outcome, StaleDecision
+from write_side.application.executor import CommandExecutor
 from write_side.domain.claims import OrderRecord
 from write_side.domain.customer import Customer
 from write_side.domain.profile import IDENTIFYING_FIELDS, CustomerType, normalize_fields
@@ -50,9 +50,11 @@ class OrderInput:
 class AttendeeProcessing:
     """Match or create customers for an order's attendees and record their visit."""
 
-    def __init__(self, commands: CustomerCommands) -> None:
-        self._commands = commands
-        self._claims = commands.claims
+    def __init__(self, executor: CommandExecutor, *, default_region: str = "US") -> None:
+        self._executor = executor
+        self._repository = executor.repository
+        self._claims = executor.claims
+        self._default_region = default_region
 
     async def process(
         self, meta: CommandMeta, order_id: str, placed_at: datetime, attendees: list[AttendeeInput]
@@ -70,7 +72,7 @@ class AttendeeProcessing:
         def decide(_first_attempt: bool) -> Decision:
             return self._decide(meta, OrderInput(order_id, when, fingerprint), profiles)
 
-        outcome = await self._commands.execute(meta, decide, lock=("order", tenant, order_id))
+        outcome = await self._executor.run(meta, decide, lock=("order", tenant, order_id))
         return list(outcome.result)
 
     def normalize(self, attendees: list[AttendeeInput]) -> list[dict[str, Any]]:
@@ -78,7 +80,7 @@ class AttendeeProcessing:
         errors = FieldErrors()
         profiles = []
         for index, attendee in enumerate(attendees):
-            region: str | None = self._commands.default_region
+            region: str | None = self._default_region
             if attendee.phone_region:
                 try:
                     region = normalize_region(attendee.phone_region)
@@ -94,7 +96,7 @@ class AttendeeProcessing:
             present = {key: value for key, value in raw.items() if value not in (None, "")}
             local = FieldErrors()
             profile = normalize_fields(
-                present, region=region or "", today=self._commands.today(), errors=local
+                present, region=region or "", today=self._executor.today(), errors=local
             )
             errors.items.extend(
                 FieldError(f"attendees[{index}].{e.field}", e.message) for e in local.items
@@ -109,21 +111,15 @@ class AttendeeProcessing:
         self, meta: CommandMeta, order: OrderInput, profiles: list[dict[str, Any]]
     ) -> Decision:
         tenant, actor = meta.principal.tenant_id, meta.principal.subject
-        order_id, placed_at = order.order_id, order.placed_at
-        record = self._claims.order_record(tenant, order_id)
-        touched: dict[str, Customer] = {}
+        record = self._claims.order_record(tenant, order.order_id)
         if record is not None:
-            if record.fingerprint and record.fingerprint != order.fingerprint:
-                raise Conflict(
-                    "This orderId was already processed with other attendees or another "
-                    "placedAt; send the order as it was, or under a new orderId.",
-                    extra={"orderId": order_id},
-                )
-            first = self._commands.get(tenant, _uuid(record.results[0]["customerId"]))
-            return Decision(first, status=200, replayed=True, result=record.results)
+            return self._replay(tenant, order, record)
+        touched: dict[str, Customer] = {}
+        events: list[Event] = []
+        rows: dict[uuid.UUID, uuid.UUID | None] = {}
         results: list[dict[str, Any]] = []
         by_email: dict[str, Customer] = {}
-        decision: Decision | None = None
+        main: Customer | None = None  # the first new customer: the decision's own
         for profile in profiles:
             customer, matched_by, created = self.match(tenant, profile, by_email)
             if customer is None:
@@ -137,13 +133,17 @@ class AttendeeProcessing:
             if key not in touched:
                 touched[key] = customer
                 if created:
-                    holder = Decision(customer, status=200)
+                    if main is None:
+                        main = customer
+                    else:
+                        events.extend(customer.collect_events())
                     if customer.email:
-                        self._claim_new_email(holder, customer.email)
+                        events.extend(self._claim_new_email(customer, customer.email))
                     if customer.profile.get("phone"):
-                        self._claims.index_phone(holder, customer)
-                    decision = _merge(decision, holder)
-            first_time = customer.record_visit(actor=actor, order_id=order_id, placed_at=placed_at)
+                        rows[customer.id] = self._claims.phone_row(customer)
+            first_time = customer.record_visit(
+                actor=actor, order_id=order.order_id, placed_at=order.placed_at
+            )
             results.append(
                 {
                     "customerId": key,
@@ -152,24 +152,40 @@ class AttendeeProcessing:
                     "matchedBy": matched_by,
                 }
             )
-        main = decision or Decision(next(iter(touched.values())), status=200)
+        main = main or next(iter(touched.values()))
         for customer in touched.values():
-            if customer is not main.customer:
-                main.events.extend(customer.collect_events())
-        record_id = self._claims.order_record_id(tenant, order_id)
-        record = OrderRecord(
-            record_id=record_id, tenant_id=tenant, actor=actor, order_id=order_id,
-            placed_at=placed_at, results=results, fingerprint=order.fingerprint,
-        )  # fmt: skip
-        main.events.extend(record.collect_events())
-        main.result = results
-        return main
+            if customer is not main:
+                events.extend(customer.collect_events())
+        events.extend(self._record(meta, order, results))
+        return Decision(main, Outcome.CHANGED, tuple(events), rows, result=results)
 
-    def _claim_new_email(self, holder: Decision, email: str) -> None:
+    def _replay(self, tenant: str, order: OrderInput, record: OrderRecord) -> Decision:
+        """The first results of an order processed before, unless it now says otherwise."""
+        if record.fingerprint and record.fingerprint != order.fingerprint:
+            raise Conflict(
+                "This orderId was already processed with other attendees or another "
+                "placedAt; send the order as it was, or under a new orderId.",
+                extra={"orderId": order.order_id},
+            )
+        first = self._repository.get(tenant, uuid.UUID(record.results[0]["customerId"]))
+        return Decision(first, Outcome.CHANGED, replayed=True, result=record.results)
+
+    def _record(
+        self, meta: CommandMeta, order: OrderInput, results: list[dict[str, Any]]
+    ) -> list[Event]:
+        tenant = meta.principal.tenant_id
+        record = OrderRecord(
+            record_id=self._claims.order_record_id(tenant, order.order_id), tenant_id=tenant,
+            actor=meta.principal.subject, order_id=order.order_id, placed_at=order.placed_at,
+            results=results, fingerprint=order.fingerprint,
+        )  # fmt: skip
+        return list(record.collect_events())
+
+    def _claim_new_email(self, customer: Customer, email: str) -> list[Event]:
         """Claim the email of an attendee matched by nobody. A concurrent order may have
         created its customer since `match` looked: decide again, which then matches it."""
         try:
-            self._claims.claim_email(holder, email)
+            return self._claims.claim_email(customer, email)
         except Conflict as error:
             raise StaleDecision("the attendee's email was claimed meanwhile") from error
 
@@ -183,32 +199,19 @@ class AttendeeProcessing:
                 return seen[email_identity(email)], "email", False
             owner = self._claims.email_owner(tenant, email)
             if owner is not None:
-                return self._commands.get(tenant, owner), "email", False
+                return self._repository.get(tenant, owner), "email", False
         phone = profile.get("phone")
         if phone:
             matches = [
                 customer
                 for holder in self._claims.phone_holders(tenant, phone)
-                if (customer := self._commands.find(tenant, holder)) is not None
+                if (customer := self._repository.find(tenant, holder)) is not None
                 and customer.state == "active"
                 and customer.profile.get("phone") == phone
             ]
             if len(matches) == 1:
                 return matches[0], "phone", False
         return None, None, False
-
-
-def _merge(current: Decision | None, extra: Decision) -> Decision:
-    if current is None:
-        return extra
-    current.events.extend(extra.customer.collect_events())
-    current.events.extend(extra.events)
-    current.phone_rows.update(extra.phone_rows)
-    return current
-
-
-def _uuid(value: str) -> uuid.UUID:
-    return uuid.UUID(value)
 
 
 __all__ = ["AttendeeInput", "AttendeeProcessing", "ValidationFailed"]

@@ -1,4 +1,8 @@
-"""Reading and changing the deterministic claim aggregates inside a command."""
+"""Reading and changing the deterministic claim aggregates inside a command.
+
+Each helper returns the events it decided (saved with the customer's, in one transaction);
+nothing here appends to a shared decision.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
-
 from shared.errors import Conflict, IdempotencyMismatch
-from write_side.application.decisions import CommandMeta, Decision, StaleDecision
+from write_side.application.decisions import (
+    CommandMeta,
+    Decision,
+    Event,
+    Outcome,
+    StaleDecision,
+)
 from write_side.application.event_store import CustomersApplication
+from write_side.application.repository import CustomerRepository
 from write_side.domain.claims import (
     EmailClaim,
     IdempotencyRecord,
@@ -32,31 +41,24 @@ class Claims:
 
     def __init__(self, app: CustomersApplication, index_key: bytes) -> None:
         self._app = app
+        self._repository = CustomerRepository(app)
         self._key = index_key
-
-    def get(self, aggregate_id: uuid.UUID) -> Any:
-        """Any aggregate by id, or None."""
-        try:
-            return self._app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
 
     def email_owner(self, tenant_id: str, email: str) -> uuid.UUID | None:
         """The customer currently holding `email` in the tenant, if any."""
-        claim = self.get(keyed_id(self._key, tenant_id, "email", email_identity(email)))
-        return claim.owner_id if isinstance(claim, EmailClaim) else None
+        claim = self._repository.aggregate(self._email_id(tenant_id, email), EmailClaim)
+        return claim.owner_id if claim is not None else None
 
     def claim_email(
-        self, decision: Decision, email: str, *, assume_unclaimed: bool = False
-    ) -> None:
-        """Take `email` for the decision's customer, or refuse with 409 naming the holder.
+        self, customer: Customer, email: str, *, assume_unclaimed: bool = False
+    ) -> list[Event]:
+        """Take `email` for `customer`, or refuse with `Conflict` naming the holder.
 
         With `assume_unclaimed` the claim is not read first: if it exists, the save conflicts
         and the command is decided again without the assumption.
         """
-        customer = decision.customer
-        claim_id = keyed_id(self._key, customer.tenant_id, "email", email_identity(email))
-        claim = None if assume_unclaimed else self.get(claim_id)
+        claim_id = self._email_id(customer.tenant_id, email)
+        claim = None if assume_unclaimed else self._repository.aggregate(claim_id, EmailClaim)
         if claim is None:
             claim = EmailClaim(claim_id=claim_id, owner_id=customer.id)
         elif claim.owner_id not in (None, customer.id):
@@ -66,15 +68,15 @@ class Claims:
             )
         elif claim.owner_id is None:
             claim.claim(customer.id)
-        decision.events.extend(claim.collect_events())
+        return list(claim.collect_events())
 
-    def release_email(self, decision: Decision, email: str) -> None:
-        """Free `email` if the decision's customer holds it."""
-        customer = decision.customer
-        claim = self.get(keyed_id(self._key, customer.tenant_id, "email", email_identity(email)))
-        if isinstance(claim, EmailClaim) and claim.owner_id == customer.id:
-            claim.release(customer.id)
-            decision.events.extend(claim.collect_events())
+    def release_email(self, customer: Customer, email: str) -> list[Event]:
+        """Free `email` if `customer` holds it."""
+        claim = self._repository.aggregate(self._email_id(customer.tenant_id, email), EmailClaim)
+        if claim is None or claim.owner_id != customer.id:
+            return []
+        claim.release(customer.id)
+        return list(claim.collect_events())
 
     def phone_holders(self, tenant_id: str, phone: str) -> list[uuid.UUID]:
         """Up to two customers currently holding `phone` (callers re-check each one)."""
@@ -84,21 +86,16 @@ class Claims:
         """The phone book's key for a number: an HMAC of tenant and number."""
         return keyed_id(self._key, tenant_id, "phone", phone)
 
-    def index_phone(self, decision: Decision, customer: Customer) -> None:
-        """Write the customer's phone-book row with the decision's events. Call after every
-        change of the customer's phone or state."""
-        decision.phone_rows[customer.id] = self.phone_row(customer)
-
     def phone_row(self, customer: Customer) -> uuid.UUID | None:
-        """The customer's phone-book key: its current phone while active, else none."""
+        """The customer's phone-book key: its current phone while active, else none. Write it
+        with every change of the customer's phone or state."""
         phone = customer.profile.get("phone")
         active = customer.state == CustomerState.ACTIVE.value
         return self.phone_key(customer.tenant_id, phone) if phone and active else None
 
     def order_record(self, tenant_id: str, order_id: str) -> OrderRecord | None:
         """The stored outcome of an order's attendee processing, if any."""
-        record = self.get(self.order_record_id(tenant_id, order_id))
-        return record if isinstance(record, OrderRecord) else None
+        return self._repository.aggregate(self.order_record_id(tenant_id, order_id), OrderRecord)
 
     def order_record_id(self, tenant_id: str, order_id: str) -> uuid.UUID:
         """Deterministic id of an order's record."""
@@ -110,45 +107,53 @@ class Claims:
         return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
 
     def replay(self, meta: CommandMeta, now: datetime) -> Decision | None:
-        """The first outcome for this idempotency key, if fresh; 422 if the request differs."""
+        """The first outcome for this idempotency key, if fresh; refused if the request differs."""
         if not meta.idempotency_key:
             return None
-        record = self.get(self._record_id(meta, meta.idempotency_key))
-        if not isinstance(record, IdempotencyRecord):
-            return None
-        if not record.is_fresh(now, IDEMPOTENCY_TTL_SECONDS):
+        record = self._repository.aggregate(self._record_id(meta), IdempotencyRecord)
+        if record is None or not record.is_fresh(now, IDEMPOTENCY_TTL_SECONDS):
             return None
         if record.fingerprint != meta.fingerprint:
             raise IdempotencyMismatch(
                 "This Idempotency-Key was used with a different request in the last 24 hours."
             )
-        outcome = record.outcome
-        customer: Any = self._app.repository.get(
-            uuid.UUID(outcome["customerId"]), version=outcome["version"]
-        )
-        assert isinstance(customer, Customer)
-        return Decision(customer=customer, status=outcome["status"], replayed=True)
+        first = record.outcome
+        customer = self._repository.at_version(uuid.UUID(first["customerId"]), first["version"])
+        return Decision(customer, _recorded_outcome(first), replayed=True)
 
-    def remember(self, meta: CommandMeta, decision: Decision, now: datetime) -> None:
-        """Record the decision's outcome under the idempotency key, in the same save."""
+    def remember(self, meta: CommandMeta, decision: Decision, now: datetime) -> list[Event]:
+        """The events recording the decision's outcome under the idempotency key, if any."""
         if not meta.idempotency_key:
-            return
-        record_id = self._record_id(meta, meta.idempotency_key)
+            return []
+        record_id = self._record_id(meta)
         outcome = {
-            "status": decision.status,
+            "outcome": decision.outcome.value,
             "customerId": str(decision.customer.id),
             "version": decision.customer.version,
         }
-        record = self.get(record_id)
-        if isinstance(record, IdempotencyRecord) and record.is_fresh(now, IDEMPOTENCY_TTL_SECONDS):
+        record = self._repository.aggregate(record_id, IdempotencyRecord)
+        if record is not None and record.is_fresh(now, IDEMPOTENCY_TTL_SECONDS):
             raise StaleDecision("the idempotency key was recorded meanwhile")
-        if isinstance(record, IdempotencyRecord):
+        if record is not None:
             record.renew(fingerprint=meta.fingerprint, outcome=outcome)
         else:
             record = IdempotencyRecord(
                 record_id=record_id, fingerprint=meta.fingerprint, outcome=outcome
             )
-        decision.events.extend(record.collect_events())
+        return list(record.collect_events())
 
-    def _record_id(self, meta: CommandMeta, key: str) -> uuid.UUID:
-        return keyed_id(self._key, meta.principal.tenant_id, "idempotency", key)
+    def _email_id(self, tenant_id: str, email: str) -> uuid.UUID:
+        return keyed_id(self._key, tenant_id, "email", email_identity(email))
+
+    def _record_id(self, meta: CommandMeta) -> uuid.UUID:
+        return keyed_id(
+            self._key, meta.principal.tenant_id, "idempotency", meta.idempotency_key or ""
+        )
+
+
+def _recorded_outcome(first: dict[str, Any]) -> Outcome:
+    """The first request's outcome. Records written before outcomes had names kept the HTTP
+    status instead (201 meant created); they expire after 24 hours."""
+    if "outcome" in first:
+        return Outcome(first["outcome"])
+    return Outcome.CREATED if first.get("status") == 201 else Outcome.CHANGED

@@ -1,7 +1,12 @@
-"""What a command decided: the events to append and the customer to answer with."""
+"""What a command decided, and what the executor answers once it is stored.
+
+No HTTP here: a use case says what happened (`Outcome`); the HTTP layer picks the status.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -11,10 +16,12 @@ from eventsourcing.domain import DomainEventProtocol
 from shared.principal import Principal
 from write_side.domain.customer import Customer
 
+Event = DomainEventProtocol[Any]
+
 
 @dataclass(frozen=True)
 class CommandMeta:
-    """Who sends the command and under which HTTP preconditions."""
+    """Who sends the command, the version they saw and the idempotency key they chose."""
 
     principal: Principal
     expected_version: int | None = None
@@ -22,25 +29,42 @@ class CommandMeta:
     fingerprint: str = ""
 
 
-@dataclass
+class Outcome(enum.Enum):
+    """What a command did to its resource (the HTTP layer maps each to a status)."""
+
+    CREATED = "created"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    """Decided to change nothing (the same values again, an erasure of an erased customer)."""
+
+
+@dataclass(frozen=True)
 class Decision:
-    """The result of deciding a command, before its events are stored."""
+    """The result of deciding a command, before its events are stored.
+
+    `events` are the events of other aggregates (claims, records, other customers) saved in
+    the same transaction; the customer's own pending events are collected by the executor.
+    """
 
     customer: Customer
-    status: int
-    events: list[DomainEventProtocol[Any]] = field(default_factory=list)
-    replayed: bool = False
-    result: Any = None
-    phone_rows: dict[UUID, UUID | None] = field(default_factory=dict)
+    outcome: Outcome = Outcome.CHANGED
+    events: tuple[Event, ...] = ()
+    phone_rows: Mapping[UUID, UUID | None] = field(default_factory=dict)
     """Phone-book rows to write with the events (see `write_side.application.phone_book`)."""
+    result: Any = None
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
 class CommandOutcome:
-    """A stored (or replayed) command: the HTTP layer renders it."""
+    """A stored (or replayed) command: the customer as it now is and the log position.
+
+    `replayed` is a flag, not a fourth outcome: a replay answers as the first request did
+    (a replayed create is still `CREATED`), and says that it is a replay.
+    """
 
     customer: Customer
-    status: int
+    outcome: Outcome
     position: int
     replayed: bool = False
     result: Any = None

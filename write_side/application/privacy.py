@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from shared.errors import Conflict
-from write_side.application.commands import CustomerCommands
-from write_side.application.decisions import CommandMeta, CommandOutcome, Decision
+from write_side.application.decisions import CommandMeta, CommandOutcome, Decision, Outcome
+from write_side.application.executor import CommandExecutor
 from write_side.domain.consent import normalize_consent
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,8 +26,10 @@ class Identity:
 class PrivacyCommands:
     """Consent per purpose, and erasure: the Erased event, then the customer's key is deleted."""
 
-    def __init__(self, commands: CustomerCommands) -> None:
-        self._commands = commands
+    def __init__(self, executor: CommandExecutor) -> None:
+        self._executor = executor
+        self._repository = executor.repository
+        self._claims = executor.claims
         #: Run before an erasure, with the customer's identity, to remove copies the key does
         #: not protect (dead-lettered messages); one that raises stops the erasure.
         self.before_erase: list[Callable[[Identity], Awaitable[None]]] = []
@@ -49,17 +48,17 @@ class PrivacyCommands:
         consent = normalize_consent(purpose, granted, source, legal_basis)
 
         def decide(_: bool) -> Decision:
-            customer = self._commands.get(meta.principal.tenant_id, customer_id)
-            customer.check_version(meta.expected_version)
+            tenant = meta.principal.tenant_id
+            customer = self._repository.load(tenant, customer_id, meta.expected_version)
             customer.change_consent(actor=meta.principal.subject, purpose=purpose, consent=consent)
-            return Decision(customer, status=200)
+            return Decision(customer)
 
-        return await self._commands.execute(meta, decide, lock=customer_id)
+        return await self._executor.run(meta, decide, lock=customer_id)
 
     async def erase_expired(self, meta: CommandMeta, customer_id: uuid.UUID, cutoff: str) -> bool:
         """Retention: erase only if the customer is still deleted since before `cutoff`."""
         tenant = meta.principal.tenant_id
-        customer = await asyncio.to_thread(self._commands.find, tenant, customer_id)
+        customer = await asyncio.to_thread(self._repository.find, tenant, customer_id)
         if customer is None or customer.state != "deleted" or not customer.deleted_at:
             return False
         if customer.deleted_at >= cutoff:
@@ -88,29 +87,21 @@ class PrivacyCommands:
                     await hook(identity)
 
         def decide(_: bool) -> Decision:
-            customer = self._commands.get(meta.principal.tenant_id, customer_id)
+            customer = self._repository.get(meta.principal.tenant_id, customer_id)
             if expected_state is not None and customer.state != expected_state:
                 raise Conflict(f"The customer is {customer.state}, not {expected_state}.")
             email = customer.email if customer.state == "active" else None
             customer.erase(actor=meta.principal.subject, reason=reason)
-            decision = Decision(customer, status=200)
-            self._commands.claims.index_phone(decision, customer)
-            if email:
-                holder = Decision(customer, status=200)
-                self._commands.claims.release_email(holder, email)
-                decision.events.extend(holder.events)
-            return decision
+            events = self._claims.release_email(customer, email) if email else []
+            rows = {customer.id: self._claims.phone_row(customer)}
+            return Decision(customer, Outcome.CHANGED, tuple(events), rows)
 
-        outcome = await self._commands.execute(meta, decide, lock=customer_id)
-        keys = getattr(self._commands.app, "keys", None)
-        if keys is not None:
-            await asyncio.to_thread(keys.shred, customer_id)
-        else:  # pragma: no cover - every store built by open_event_store has keys
-            logger.warning("event store has no key store; personal data was not shredded")
+        outcome = await self._executor.run(meta, decide, lock=customer_id)
+        await asyncio.to_thread(self._executor.app.keys.shred, customer_id)
         return outcome
 
     def _identity(self, meta: CommandMeta, customer_id: uuid.UUID) -> Identity | None:
-        customer = self._commands.find(meta.principal.tenant_id, customer_id)
+        customer = self._repository.find(meta.principal.tenant_id, customer_id)
         if customer is None:
             return None
         phone = customer.profile.get("phone")

@@ -17,7 +17,7 @@ from shared.http.openapi import COMMAND_HEADERS, CREATED_HEADERS, problems
 from shared.principal import Permission, Principal
 from shared.resources import CustomerResource
 from write_side.application.commands import CustomerCommands
-from write_side.application.decisions import CommandMeta, CommandOutcome
+from write_side.application.decisions import CommandMeta, CommandOutcome, Outcome
 from write_side.domain.values import is_plain_text
 from write_side.http.presenter import present
 from write_side.http.schemas import CustomerWrite, ReasonBody
@@ -91,6 +91,10 @@ async def command_meta(
     )
 
 
+#: The status each outcome answers with; a replay answers as the first request did.
+STATUS_OF = {Outcome.CREATED: 201, Outcome.CHANGED: 200, Outcome.UNCHANGED: 200}
+
+
 def respond(outcome: CommandOutcome, *, location: bool = False) -> Response[CustomerResource]:
     """The customer, with ETag, consistency token and (for creates) Location."""
     headers = {
@@ -101,7 +105,8 @@ def respond(outcome: CommandOutcome, *, location: bool = False) -> Response[Cust
         headers["Location"] = f"/customers/{outcome.customer.id}"
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(present(outcome.customer), status_code=outcome.status, headers=headers)
+    status = STATUS_OF[outcome.outcome]
+    return Response(present(outcome.customer), status_code=status, headers=headers)
 
 
 def check_reason(reason: str | None, body: ReasonBody | None = None) -> str | None:
@@ -145,7 +150,7 @@ async def create(
     """Create a customer. `type` defaults to `unregistered`."""
     meta = await command_meta(request, idempotency_key)
     outcome = await commands.create(meta, data.to_input())
-    return respond(outcome, location=outcome.status == 201)
+    return respond(outcome, location=outcome.outcome is Outcome.CREATED)
 
 
 def _update_operation_id(_handler: Any, method: Any, _path: Any) -> str:

@@ -1,0 +1,125 @@
+"""The unit of work every command goes through: decide → events → group commit → retry.
+
+A use case hands over a `decide` function; the executor runs it on a worker thread (the event
+store is synchronous, so nothing blocks the event loop), adds the customer's new events and
+the idempotency record, appends everything through the group committer in one transaction,
+and decides again on fresh state when another writer came first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import date, datetime
+
+from eventsourcing.persistence import IntegrityError
+
+from shared.clock import Clock, utc_now
+from shared.errors import Conflict
+from write_side.application.claims import Claims
+from write_side.application.decisions import (
+    CommandMeta,
+    CommandOutcome,
+    Decision,
+    Outcome,
+    StaleDecision,
+)
+from write_side.application.event_store import CustomersApplication
+from write_side.application.group_commit import GroupCommitter
+from write_side.application.keyed_locks import KeyedLocks
+from write_side.application.repository import CustomerRepository
+
+MAX_ATTEMPTS = 20
+Decide = Callable[[bool], Decision]
+"""Decides a command on current state; the argument is True on the first attempt only."""
+
+
+class CommandExecutor:
+    """Runs decisions and stores their events; owns the repository and claims they read.
+
+    Like a unit of work (cosmicpython), it is the one thing use cases receive: `repository`
+    and `claims` to read, `run` to store what they decided, `now`/`today` for the clock.
+    """
+
+    def __init__(
+        self,
+        app: CustomersApplication,
+        *,
+        index_key: bytes,
+        clock: Clock = utc_now,
+        max_batch: int = 256,
+        workers: int = 32,
+    ) -> None:
+        self.app = app
+        self.repository = CustomerRepository(app)
+        self.claims = Claims(app, index_key)
+        self.committer = GroupCommitter(app, max_batch=max_batch)
+        self._clock = clock
+        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="command")
+        self._locks = KeyedLocks()
+
+    def close(self) -> None:
+        """Stop the committer and the worker threads."""
+        self.committer.stop()
+        self._threads.shutdown(wait=True)
+
+    def now(self) -> datetime:
+        """The injected clock's time."""
+        return self._clock()
+
+    def today(self) -> date:
+        """Today's date by the injected clock."""
+        return self._clock().date()
+
+    async def run(
+        self, meta: CommandMeta, decide: Decide, *, lock: Hashable | None = None
+    ) -> CommandOutcome:
+        """Decide and store, retrying on conflicts; with `lock`, one command per key at a time
+        in this process (fewer conflicts for commands that touch the same aggregates)."""
+        if lock is None:
+            return await self._run(meta, decide)
+        async with self._locks.hold(lock):
+            return await self._run(meta, decide)
+
+    async def _run(self, meta: CommandMeta, decide: Decide) -> CommandOutcome:
+        loop = asyncio.get_running_loop()
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+            try:
+                decision = await loop.run_in_executor(
+                    self._threads, self._decide, meta, decide, attempt == 0
+                )
+            except StaleDecision:
+                continue
+            if decision.replayed:
+                position = await loop.run_in_executor(self._threads, self.repository.position)
+            else:
+                try:
+                    position = await asyncio.wrap_future(
+                        self.committer.submit(list(decision.events), dict(decision.phone_rows))
+                    )
+                except IntegrityError:
+                    continue  # someone else wrote first: decide again on fresh state
+            return CommandOutcome(
+                decision.customer, decision.outcome, position, decision.replayed, decision.result
+            )
+        raise Conflict("The customer is being changed concurrently; retry the request.")
+
+    def _decide(self, meta: CommandMeta, decide: Decide, first_attempt: bool) -> Decision:
+        now = self._clock()
+        replay = self.claims.replay(meta, now)
+        if replay is not None:
+            return replay
+        decision = decide(first_attempt)
+        own = decision.customer.collect_events()
+        outcome = decision.outcome
+        if outcome is Outcome.CHANGED and not own and not decision.events:
+            outcome = Outcome.UNCHANGED
+        decision = replace(decision, outcome=outcome, events=(*own, *decision.events))
+        return replace(
+            decision, events=(*decision.events, *self.claims.remember(meta, decision, now))
+        )
