@@ -12,11 +12,12 @@ import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from read_side.access_chain import AccessRecord, AccessReport, Head, chained, verify
+from read_side.access_chain import INDEXED, AccessRecord, AccessReport, Head, chained, verify
 
 __all__ = ["AccessAudit", "AccessRecord", "GroupCommit", "SQLiteAccessAudit", "customer_ids"]
 
@@ -94,14 +95,40 @@ _SCHEMA = (
     "seq INTEGER)",
     "CREATE INDEX IF NOT EXISTS access_log_by_customer "
     "ON access_log_customers (tenant_id, customer_id, seq)",
+    "CREATE INDEX IF NOT EXISTS access_log_by_seq ON access_log_customers (tenant_id, seq)",
     "CREATE TABLE IF NOT EXISTS access_log_migrations (name TEXT PRIMARY KEY, at TEXT, "
     "entries INTEGER)",
     *(
-        f"CREATE TRIGGER IF NOT EXISTS access_log_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
         "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END"
         for verb in ("UPDATE", "DELETE")
-        for table in ("access_log",)
+        for table in ("access_log", "access_log_customers")
     ),
+)
+
+
+def when_unlocked(step: Callable[[], object], attempts: int = 100) -> None:
+    """Run a statement, retried while SQLite answers "database is locked" at once, without its
+    busy wait (another process opening the file: WAL recovery, the journal-mode switch)."""
+    for attempt in range(attempts):
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * min(attempt + 1, 10))
+
+
+def begin_immediate(db: sqlite3.Connection) -> None:
+    """`BEGIN IMMEDIATE` (see `when_unlocked`)."""
+    when_unlocked(lambda: db.execute("BEGIN IMMEDIATE"))
+
+
+_VERIFY_SQL = (
+    "SELECT tenant_id, seq, entry, hash, (SELECT json_group_array(customer_id) FROM "
+    "access_log_customers c WHERE c.tenant_id = l.tenant_id AND c.seq = l.seq) "
+    "FROM access_log l {where} ORDER BY tenant_id, seq"
 )
 
 
@@ -122,9 +149,9 @@ class SQLiteAccessAudit(GroupCommit):
             db = sqlite3.connect(
                 self._path, check_same_thread=False, timeout=10, isolation_level=None
             )
-            db.execute("PRAGMA journal_mode=WAL")
+            when_unlocked(lambda: db.execute("PRAGMA journal_mode=WAL"))
             for statement in _SCHEMA:
-                db.execute(statement)
+                when_unlocked(lambda: db.execute(statement))  # noqa: B023 - called at once
             self._db = db
             self._seal_unchained(db)
         return self._db
@@ -150,7 +177,7 @@ class SQLiteAccessAudit(GroupCommit):
     def _insert(self, tenant: str, entries: Sequence[AccessRecord]) -> None:
         with self._lock:
             db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
+            begin_immediate(db)
             try:
                 self._write(db, tenant, entries)
             except BaseException:
@@ -163,7 +190,7 @@ class SQLiteAccessAudit(GroupCommit):
         per customer named) are chained once each, in the order they were written."""
         if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'access_audit'").fetchone():
             return
-        db.execute("BEGIN IMMEDIATE")
+        begin_immediate(db)
         try:
             rows = db.execute(
                 "SELECT tenant_id, entry FROM access_audit GROUP BY tenant_id, entry "
@@ -200,14 +227,12 @@ class SQLiteAccessAudit(GroupCommit):
         where, args = ("WHERE tenant_id = ?", (tenant_id,)) if tenant_id else ("", ())
         with self._lock:
             db = self._connection()
-            cursor = db.execute(
-                f"SELECT tenant_id, seq, entry, hash FROM access_log {where} "  # noqa: S608
-                "ORDER BY tenant_id, seq",
-                args,
-            )
+            # `where` is one of two constant strings; the tenant is a bound parameter.
+            cursor = db.execute(_VERIFY_SQL.format(where=where), args)
             rows = (
-                json.loads(text) | {"tenantId": tenant, "seq": seq, "hash": digest}
-                for tenant, seq, text, digest in cursor
+                json.loads(text)
+                | {"tenantId": tenant, "seq": seq, "hash": digest, INDEXED: json.loads(ids)}
+                for tenant, seq, text, digest, ids in cursor
             )
             return verify(self._key, rows)
 

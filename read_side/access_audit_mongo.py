@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from read_side.access_audit import GroupCommit
-from read_side.access_chain import AccessRecord, AccessReport, Head, chained, verify
+from read_side.access_chain import AccessRecord, AccessReport, ChainVerifier, Head, chained
 
 RETRIES = 50
 MIGRATION = "seal-access-audit"
@@ -108,7 +108,11 @@ class MongoAccessAudit(GroupCommit):
         await self._prepare()
         query = {"tenantId": tenant_id} if tenant_id else {}
         cursor = self._log.find(query, {"_id": 0}).sort([("tenantId", 1), ("seq", 1)])
-        return verify(self._key, [row async for row in cursor])
+        verifier = ChainVerifier(self._key)
+        async for row in cursor:
+            if not verifier.feed(row):
+                break
+        return verifier.report
 
     async def close(self) -> None:
         """Finish the batches in flight; the client belongs to the caller."""

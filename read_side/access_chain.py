@@ -89,33 +89,56 @@ class AccessReport:
         return {"ok": self.ok, "entries": self.entries, "finding": finding}
 
 
-def verify(key: bytes, rows: Iterable[AccessRecord]) -> AccessReport:
-    """Check stored entries given in (tenantId, seq) order; stop at the first finding.
+INDEXED = "_indexed"  # optional: the customer ids a store's lookup index files the entry under
+
+
+class ChainVerifier:
+    """Checks stored entries fed in (tenantId, seq) order; stops at the first finding.
 
     A gap in the numbers is a deletion, a number met twice or going back is a reordering (or
     an insertion), and a hash that does not follow from the entry and the one before it is a
-    modification: an entry whose content, number, tenant or predecessor changed.
+    modification: an entry whose content, number, tenant or predecessor changed. A row that
+    carries `_indexed` must be filed under exactly the customers it names (else an entry
+    could be hidden from `/audit/access` without touching the chain).
     """
-    report = AccessReport()
-    current: str | None = None
-    seq, previous = 0, GENESIS
-    for row in rows:
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._tenant: str | None = None
+        self._seq, self._previous = 0, GENESIS
+        self.report = AccessReport()
+
+    def feed(self, row: AccessRecord) -> bool:
+        """Check one row; False once something was found (stop feeding)."""
         tenant = str(row.get("tenantId"))
-        if tenant != current:
-            current, seq, previous = tenant, 0, GENESIS
-            report.tenants += 1
+        if tenant != self._tenant:
+            self._tenant, self._seq, self._previous = tenant, 0, GENESIS
+            self.report.tenants += 1
         number = int(row.get("seq") or 0)
-        kind = "deleted" if number > seq + 1 else "reordered" if number <= seq else None
-        if kind is not None:
-            detail = f"entry {seq + 1} is missing" if kind == "deleted" else "its number repeats"
-            report.finding = AccessFinding(kind, tenant, number, detail)
-            return report
-        expected = link(key, previous, tenant, number, row)
+        if number > self._seq + 1:
+            return self._found("deleted", tenant, number, f"entry {self._seq + 1} is missing")
+        if number <= self._seq:
+            return self._found("reordered", tenant, number, "its number repeats")
+        indexed = row.pop(INDEXED, None)
+        expected = link(self._key, self._previous, tenant, number, row)
         if not hmac.compare_digest(expected.hex(), str(row.get("hash"))):
-            report.finding = AccessFinding(
-                "modified", tenant, number, "its content no longer matches its hash"
-            )
-            return report
-        seq, previous = number, expected
-        report.entries += 1
-    return report
+            return self._found("modified", tenant, number, "its content no longer matches its hash")
+        named = row.get("customerIds") or [row.get("customerId")]
+        if indexed is not None and sorted(indexed) != sorted(map(str, named)):
+            return self._found("modified", tenant, number, "its customer index was changed")
+        self._seq, self._previous = number, expected
+        self.report.entries += 1
+        return True
+
+    def _found(self, kind: str, tenant: str, seq: int, detail: str) -> bool:
+        self.report.finding = AccessFinding(kind, tenant, seq, detail)
+        return False
+
+
+def verify(key: bytes, rows: Iterable[AccessRecord]) -> AccessReport:
+    """Check stored entries given in (tenantId, seq) order (see `ChainVerifier`)."""
+    verifier = ChainVerifier(key)
+    for row in rows:
+        if not verifier.feed(row):
+            break
+    return verifier.report

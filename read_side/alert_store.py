@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from read_side.access_audit import when_unlocked
+
 AlertDoc = dict[str, Any]
 
 
@@ -35,6 +37,12 @@ class AlertStore(Protocol):
         ...
 
 
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS security_alerts (id TEXT PRIMARY KEY, "
+    "tenant TEXT, at TEXT, alert TEXT, published INTEGER DEFAULT 0)"
+)
+
+
 class SQLiteAlertStore:
     """Embedded: table `security_alerts` in the read-model file."""
 
@@ -48,11 +56,9 @@ class SQLiteAlertStore:
             if self._db is None:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self._path, check_same_thread=False, timeout=10)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS security_alerts (id TEXT PRIMARY KEY, "
-                    "tenant TEXT, at TEXT, alert TEXT, published INTEGER DEFAULT 0)"
-                )
+                db = self._db
+                when_unlocked(lambda: db.execute("PRAGMA journal_mode=WAL"))
+                when_unlocked(lambda: db.execute(_SCHEMA))
             with self._db:
                 return self._db.execute(sql, args).fetchall()
 

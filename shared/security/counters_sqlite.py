@@ -35,6 +35,19 @@ SCHEMA = (
 T = TypeVar("T")
 
 
+def _when_unlocked(step: Callable[[], object]) -> None:
+    """Retry while SQLite answers "database is locked" at once, without its busy wait
+    (another process opening the file: WAL recovery, the journal-mode switch)."""
+    for attempt in range(100):
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.01 * min(attempt + 1, 10))
+
+
 class SqliteAlertCounters:
     """See the module docstring; `AlertCounters` port."""
 
@@ -57,17 +70,17 @@ class SqliteAlertCounters:
             db = sqlite3.connect(
                 self.path, timeout=2.0, isolation_level=None, check_same_thread=False
             )
-            db.execute("PRAGMA journal_mode=WAL")
+            _when_unlocked(lambda: db.execute("PRAGMA journal_mode=WAL"))
             db.execute("PRAGMA synchronous=OFF")
             for statement in SCHEMA:
-                db.execute(statement)
+                _when_unlocked(lambda: db.execute(statement))  # noqa: B023 - called at once
             self._db = db
         return self._db
 
     def _transaction(self, work: Callable[[sqlite3.Connection, float], T]) -> T:
         with self._lock:
             db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
+            _when_unlocked(lambda: db.execute("BEGIN IMMEDIATE"))
             try:
                 now = self._clock()
                 result = work(db, now)

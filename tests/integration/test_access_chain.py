@@ -65,7 +65,8 @@ class Raw:
     def _sql(self, statement: str, args: tuple[Any, ...]) -> None:
         db = sqlite3.connect(self.where)
         with db:
-            for trigger in ("access_log_no_update", "access_log_no_delete"):
+            for trigger in ("access_log_no_update", "access_log_no_delete",
+                            "access_log_customers_no_delete"):  # fmt: skip
                 db.execute(f"DROP TRIGGER IF EXISTS {trigger}")  # what a forger would do first
             db.execute(statement, args)
         db.close()
@@ -128,11 +129,28 @@ async def test_a_hand_edit_is_named(audits: tuple[Any, ...], edit: str) -> None:
     assert "vera" not in report.finding.describe()
 
 
+async def test_an_entry_hidden_from_its_customer_is_named(tmp_path: Path) -> None:
+    """SQLite files an entry under each customer it names: removing that filing would hide
+    the entry from `/audit/access?customerId=` without touching the chain."""
+    audit = SQLiteAccessAudit(tmp_path / "read_models.db", KEY)
+    for n in range(5):
+        await audit.record(entry(n))
+    Raw("sqlite", tmp_path / "read_models.db")._sql(
+        "DELETE FROM access_log_customers WHERE seq = ?", (3,)
+    )
+    report = await audit.verify()
+    assert report.finding is not None
+    assert (report.finding.kind, report.finding.seq) == ("modified", 3)
+    assert "index" in report.finding.detail
+    await audit.close()
+
+
 def test_sql_updates_and_deletes_are_refused(tmp_path: Path) -> None:
     audit = SQLiteAccessAudit(tmp_path / "read_models.db", KEY)
     asyncio.run(audit.record(entry(1)))
     db = sqlite3.connect(tmp_path / "read_models.db")
-    for statement in ("UPDATE access_log SET hash = 'x'", "DELETE FROM access_log"):
+    for statement in ("UPDATE access_log SET hash = 'x'", "DELETE FROM access_log",
+                      "DELETE FROM access_log_customers"):  # fmt: skip
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             db.execute(statement)
     db.close()
