@@ -8,6 +8,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.e2e.conftest import Headers
+from tests.e2e.test_orders_privacy_http import ORDER, attend, pay
 
 Client = TestClient[Litestar]
 BILLING = {
@@ -68,3 +69,22 @@ def test_country_codes_must_be_assigned_and_blanks_are_refused(
         assert attendees.status_code == 422, attendees.text
     history = client.get(f"/customers/{cid}/history", headers=auth()).json()  # the event stream
     assert len(history["items"]) == 1
+
+
+def test_an_invoice_replayed_by_its_idempotency_key_is_the_same_invoice(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    """A replay answered 500: the stored outcome names the customer's version, not the
+    invoice, and the handler read the missing invoice. It answers the first invoice again."""
+    ann = attend(client, auth(), ORDER)[0]["customerId"]
+    pay(client, "acme", ann, "pay-1", "succeeded", 5000)
+    key = auth() | {"Idempotency-Key": "invoice-1"}
+    first = client.post(f"/customers/{ann}/invoices", headers=key)
+    assert first.status_code == 201, first.text
+    pay(client, "acme", ann, "pay-2", "succeeded", 700)
+    again = client.post(f"/customers/{ann}/invoices", headers=key)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    second = client.post(f"/customers/{ann}/invoices", headers=auth())
+    assert second.json()["number"] == 2

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from shared.clock import iso_utc
 from shared.currencies import is_invoice_currency
-from shared.errors import FieldError, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from write_side.application.attendees import AttendeeInput, AttendeeProcessing
 from write_side.application.decisions import (
     CommandMeta,
@@ -153,4 +154,15 @@ class CommerceCommands:
             events = tuple(sequence.collect_events())
             return Decision(customer, Outcome.CREATED, events, result=invoice)
 
-        return await self._executor.run(meta, decide, lock=("invoices", tenant))
+        outcome = await self._executor.run(meta, decide, lock=("invoices", tenant))
+        if outcome.replayed:
+            return replace(outcome, result=_issued_invoice(outcome.customer))
+        return outcome
+
+
+def _issued_invoice(customer: Customer) -> dict[str, Any]:
+    """The invoice a replayed command issued. The idempotency record names the customer's
+    version after it, and at that version the newest invoice is the one it issued."""
+    if not customer.invoices:
+        raise Conflict("The invoice issued under this Idempotency-Key is no longer available.")
+    return customer.invoices[max(customer.invoices)]
