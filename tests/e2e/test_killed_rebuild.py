@@ -46,10 +46,27 @@ def cli_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-async def _active(settings: Settings, name: str) -> int:
+async def _kill_after_switch(settings: Settings, name: str) -> int:
+    """Start a rebuild of `name`; `kill -9` it as soon as the active generation moved (one
+    adapter polls: opening a SQLite connection per poll beside a process being killed once
+    crashed the test with SIGBUS in `journal_mode = WAL`). Returns the rebuild's exit code."""
     sink, clients = make_sink(settings, name, 1)
     try:
-        return int(await sink.active_generation())
+        before = await sink.active_generation()
+        command = [sys.executable, "-m", "entrypoints.cli", "projections", "rebuild", name]
+        process = subprocess.Popen(
+            command, env=cli_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 90
+        try:
+            while await sink.active_generation() == before:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "the rebuild never switched"
+                await asyncio.sleep(0.05)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        return process.returncode
     finally:
         await sink.close()
         for client in clients:
@@ -59,21 +76,8 @@ async def _active(settings: Settings, name: str) -> int:
 def kill_rebuild_after_switch(settings: Settings, name: str) -> None:
     """Start a rebuild of `name` and `kill -9` it as soon as it activated the new generation
     (before its grace period ends and it drops the old one)."""
-    before = asyncio.run(_active(settings, name))
-    command = [sys.executable, "-m", "entrypoints.cli", "projections", "rebuild", name]
-    process = subprocess.Popen(
-        command, env=cli_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 90
-    try:
-        while asyncio.run(_active(settings, name)) == before:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the rebuild never switched"
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    assert process.returncode == -signal.SIGKILL  # killed mid-switch, not finished
+    returncode = asyncio.run(_kill_after_switch(settings, name))
+    assert returncode == -signal.SIGKILL  # killed mid-switch, not finished
 
 
 def test_a_rebuild_killed_mid_switch_leaves_no_erased_value(
