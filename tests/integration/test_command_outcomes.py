@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from shared.principal import Principal, Role
 from write_side.application.claims import _recorded_outcome
 from write_side.application.commands import CustomerCommands, ProfileInput
@@ -47,3 +49,10 @@ def test_every_outcome_has_a_status() -> None:
         Outcome.CHANGED: 200,
         Outcome.UNCHANGED: 200,
     }
+
+
+async def test_a_missing_result_is_a_bug_not_a_none(commands: CustomerCommands) -> None:
+    """`answer()` gives a use case's typed result; one that is absent fails loudly."""
+    created = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Ann"}))
+    with pytest.raises(RuntimeError, match="no result"):
+        created.answer()

@@ -26,6 +26,9 @@ from write_side.domain.values import (
     normalize_region,
 )
 
+Results = list[dict[str, Any]]
+"""Per attendee, in order: customerId, created, firstTime, matchedBy."""
+
 
 @dataclass(frozen=True)
 class AttendeeInput:
@@ -58,7 +61,7 @@ class AttendeeProcessing:
 
     async def process(
         self, meta: CommandMeta, order_id: str, placed_at: datetime, attendees: list[AttendeeInput]
-    ) -> list[dict[str, Any]]:
+    ) -> Results:
         """Results per attendee, in order: customerId, created, firstTime, matchedBy."""
         tenant = meta.principal.tenant_id
         if not is_plain_text(order_id):
@@ -69,11 +72,11 @@ class AttendeeProcessing:
         when = iso_utc(placed_at)
         fingerprint = self._claims.order_fingerprint(when, profiles)
 
-        def decide(_first_attempt: bool) -> Decision:
+        def decide(_first_attempt: bool) -> Decision[Results]:
             return self._decide(meta, OrderInput(order_id, when, fingerprint), profiles)
 
         outcome = await self._executor.run(meta, decide, lock=("order", tenant, order_id))
-        return list(outcome.result)
+        return outcome.answer()
 
     def normalize(self, attendees: list[AttendeeInput]) -> list[dict[str, Any]]:
         """Normalised profiles of the attendees; 422 names every bad field."""
@@ -109,7 +112,7 @@ class AttendeeProcessing:
 
     def _decide(
         self, meta: CommandMeta, order: OrderInput, profiles: list[dict[str, Any]]
-    ) -> Decision:
+    ) -> Decision[Results]:
         tenant, actor = meta.principal.tenant_id, meta.principal.subject
         record = self._claims.order_record(tenant, order.order_id)
         if record is not None:
@@ -117,7 +120,7 @@ class AttendeeProcessing:
         touched: dict[str, Customer] = {}
         events: list[Event] = []
         rows: dict[uuid.UUID, uuid.UUID | None] = {}
-        results: list[dict[str, Any]] = []
+        results: Results = []
         by_email: dict[str, Customer] = {}
         main: Customer | None = None  # the first new customer: the decision's own
         for profile in profiles:
@@ -159,7 +162,7 @@ class AttendeeProcessing:
         events.extend(self._record(meta, order, results))
         return Decision(main, Outcome.CHANGED, tuple(events), rows, result=results)
 
-    def _replay(self, tenant: str, order: OrderInput, record: OrderRecord) -> Decision:
+    def _replay(self, tenant: str, order: OrderInput, record: OrderRecord) -> Decision[Results]:
         """The first results of an order processed before, unless it now says otherwise."""
         if record.fingerprint and record.fingerprint != order.fingerprint:
             raise Conflict(
@@ -170,9 +173,7 @@ class AttendeeProcessing:
         first = self._repository.get(tenant, uuid.UUID(record.results[0]["customerId"]))
         return Decision(first, Outcome.CHANGED, replayed=True, result=record.results)
 
-    def _record(
-        self, meta: CommandMeta, order: OrderInput, results: list[dict[str, Any]]
-    ) -> list[Event]:
+    def _record(self, meta: CommandMeta, order: OrderInput, results: Results) -> list[Event]:
         tenant = meta.principal.tenant_id
         record = OrderRecord(
             record_id=self._claims.order_record_id(tenant, order.order_id), tenant_id=tenant,

@@ -11,7 +11,7 @@ import hmac
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Never
 
 from shared.errors import Conflict, IdempotencyMismatch
 from write_side.application.decisions import (
@@ -106,7 +106,7 @@ class Claims:
         canonical = json.dumps([placed_at, profiles], sort_keys=True, separators=(",", ":"))
         return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
 
-    def replay(self, meta: CommandMeta, now: datetime) -> Decision | None:
+    def replay(self, meta: CommandMeta, now: datetime) -> Decision[Never] | None:
         """The first outcome for this idempotency key, if fresh; refused if the request differs."""
         if not meta.idempotency_key:
             return None
@@ -121,7 +121,7 @@ class Claims:
         customer = self._repository.at_version(uuid.UUID(first["customerId"]), first["version"])
         return Decision(customer, _recorded_outcome(first), replayed=True)
 
-    def remember(self, meta: CommandMeta, decision: Decision, now: datetime) -> list[Event]:
+    def remember(self, meta: CommandMeta, decision: Decision[object], now: datetime) -> list[Event]:
         """The events recording the decision's outcome under the idempotency key, if any."""
         if not meta.idempotency_key:
             return []

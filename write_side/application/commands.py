@@ -44,7 +44,7 @@ class CustomerCommands:
         self._claims = executor.claims
         self._default_region = default_region
 
-    async def create(self, meta: CommandMeta, data: ProfileInput) -> CommandOutcome:
+    async def create(self, meta: CommandMeta, data: ProfileInput) -> CommandOutcome[None]:
         """Register a new customer."""
         return await self.executor.run(
             meta, lambda first: self._decide_create(meta.principal, data, optimistic=first)
@@ -52,7 +52,7 @@ class CustomerCommands:
 
     async def update(
         self, meta: CommandMeta, customer_id: uuid.UUID, data: ProfileInput
-    ) -> CommandOutcome:
+    ) -> CommandOutcome[None]:
         """Change the fields present in `data`; `None` clears a field."""
         return await self.executor.run(
             meta, lambda _: self._decide_update(meta, customer_id, data), lock=customer_id
@@ -60,10 +60,10 @@ class CustomerCommands:
 
     async def delete(
         self, meta: CommandMeta, customer_id: uuid.UUID, reason: str | None
-    ) -> CommandOutcome:
+    ) -> CommandOutcome[None]:
         """Soft-delete and free the email."""
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[None]:
             customer = self._load(meta, customer_id)
             customer.delete(actor=meta.principal.subject, reason=reason)
             events = self._claims.release_email(customer, customer.email) if customer.email else []
@@ -73,10 +73,10 @@ class CustomerCommands:
 
     async def restore(
         self, meta: CommandMeta, customer_id: uuid.UUID, reason: str | None
-    ) -> CommandOutcome:
+    ) -> CommandOutcome[None]:
         """Undo a soft delete; `Conflict` when the email now belongs to someone else."""
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[None]:
             customer = self._load(meta, customer_id)
             customer.restore(actor=meta.principal.subject, reason=reason)
             events = self._claims.claim_email(customer, customer.email) if customer.email else []
@@ -97,7 +97,7 @@ class CustomerCommands:
 
     def _with_phone(
         self, customer: Customer, events: list[Event], outcome: Outcome = Outcome.CHANGED
-    ) -> Decision:
+    ) -> Decision[None]:
         """A new customer or a change of state: the phone-book row follows when it has a phone."""
         rows: dict[uuid.UUID, uuid.UUID | None] = {}
         if customer.profile.get("phone"):
@@ -135,7 +135,7 @@ class CustomerCommands:
 
     def _decide_create(
         self, principal: Principal, data: ProfileInput, *, optimistic: bool
-    ) -> Decision:
+    ) -> Decision[None]:
         """On a first attempt the email claim is assumed new (no read); a conflict makes the
         retry read it, so a taken email still ends in `Conflict` with `existingId`."""
         profile, customer_type = self._normalize(data)
@@ -152,7 +152,7 @@ class CustomerCommands:
 
     def _decide_update(
         self, meta: CommandMeta, customer_id: uuid.UUID, data: ProfileInput
-    ) -> Decision:
+    ) -> Decision[None]:
         customer = self._load(meta, customer_id)
         customer.check_mutable()
         profile, customer_type = self._normalize(data, customer.profile)

@@ -37,7 +37,7 @@ class CommerceCommands:
         """`order.completed` / `order.cancelled`: close the order on every customer it touched."""
         tenant = meta.principal.tenant_id
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[int]:
             record = self._claims.order_record(tenant, order_id)
             if record is None:
                 raise NotFound(f"Order {order_id} was never placed here.")
@@ -49,7 +49,7 @@ class CommerceCommands:
             return Decision(customers[0], Outcome.CHANGED, tuple(others), result=len(customers))
 
         outcome = await self._executor.run(meta, decide, lock=("order", tenant, order_id))
-        return int(outcome.result)
+        return outcome.answer()
 
     async def record_payment(
         self,
@@ -64,7 +64,7 @@ class CommerceCommands:
         tenant = meta.principal.tenant_id
         payer_profile = self._attendees.normalize([payer])[0] if payer else None
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[str]:
             customer, created = self._payment_owner(meta, payment, customer_id, payer_profile)
             customer.record_payment(actor=meta.principal.subject, payment=payment)
             events: list[Event] = []
@@ -80,7 +80,7 @@ class CommerceCommands:
         outcome = await self._executor.run(
             meta, decide, lock=("payment", tenant, payment["paymentId"])
         )
-        return str(outcome.result)
+        return outcome.answer()
 
     def _payment_owner(
         self,
@@ -114,11 +114,11 @@ class CommerceCommands:
 
     async def set_billing(
         self, meta: CommandMeta, customer_id: uuid.UUID, raw: dict[str, Any]
-    ) -> CommandOutcome:
+    ) -> CommandOutcome[None]:
         """Replace the billing details (validated; every bad field is named)."""
         billing = normalize_billing(raw)
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[None]:
             tenant = meta.principal.tenant_id
             customer = self._repository.load(tenant, customer_id, meta.expected_version)
             customer.set_billing(actor=meta.principal.subject, billing=billing)
@@ -128,7 +128,7 @@ class CommerceCommands:
 
     async def issue_invoice(
         self, meta: CommandMeta, customer_id: uuid.UUID, currency: str | None = None
-    ) -> CommandOutcome:
+    ) -> CommandOutcome[dict[str, Any]]:
         """Invoice the settled payments not invoiced yet in one currency (`currency`, or the
         only one waiting), with the tenant's next number; refused outside ISO 4217."""
         if currency is not None and not is_invoice_currency(currency):
@@ -139,7 +139,7 @@ class CommerceCommands:
         tenant = meta.principal.tenant_id
         sequence_id = keyed_id(b"invoices", tenant, "invoice-sequence")
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[dict[str, Any]]:
             customer = self._repository.get(tenant, customer_id)
             sequence = self._repository.aggregate(sequence_id, InvoiceSequence)
             sequence = sequence or InvoiceSequence(sequence_id=sequence_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
@@ -17,6 +17,8 @@ from shared.principal import Principal
 from write_side.domain.customer import Customer
 
 Event = DomainEventProtocol[Any]
+R = TypeVar("R", covariant=True)
+"""What a use case answers besides the customer (an invoice, per-attendee results...)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Outcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(Generic[R]):
     """The result of deciding a command, before its events are stored.
 
     `events` are the events of other aggregates (claims, records, other customers) saved in
@@ -51,12 +53,12 @@ class Decision:
     events: tuple[Event, ...] = ()
     phone_rows: Mapping[UUID, UUID | None] = field(default_factory=dict)
     """Phone-book rows to write with the events (see `write_side.application.phone_book`)."""
-    result: Any = None
+    result: R | None = None
     replayed: bool = False
 
 
 @dataclass(frozen=True)
-class CommandOutcome:
+class CommandOutcome(Generic[R]):
     """A stored (or replayed) command: the customer as it now is and the log position.
 
     `replayed` is a flag, not a fourth outcome: a replay answers as the first request did
@@ -67,7 +69,14 @@ class CommandOutcome:
     outcome: Outcome
     position: int
     replayed: bool = False
-    result: Any = None
+    result: R | None = None
+
+    def answer(self) -> R:
+        """The use case's result. Decisions that promise one always carry it, and replays of
+        them rebuild it; its absence is a bug, not a client's error."""
+        if self.result is None:
+            raise RuntimeError("the command's decision carried no result")
+        return self.result
 
 
 class StaleDecision(Exception):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
+from typing import TypeVar
 
 from eventsourcing.persistence import IntegrityError
 
@@ -33,7 +34,8 @@ from write_side.application.keyed_locks import KeyedLocks
 from write_side.application.repository import CustomerRepository
 
 MAX_ATTEMPTS = 20
-Decide = Callable[[bool], Decision]
+R = TypeVar("R")
+Decide = Callable[[bool], Decision[R]]
 """Decides a command on current state; the argument is True on the first attempt only."""
 
 
@@ -75,8 +77,8 @@ class CommandExecutor:
         return self._clock().date()
 
     async def run(
-        self, meta: CommandMeta, decide: Decide, *, lock: Hashable | None = None
-    ) -> CommandOutcome:
+        self, meta: CommandMeta, decide: Decide[R], *, lock: Hashable | None = None
+    ) -> CommandOutcome[R]:
         """Decide and store, retrying on conflicts; with `lock`, one command per key at a time
         in this process (fewer conflicts for commands that touch the same aggregates)."""
         if lock is None:
@@ -84,7 +86,7 @@ class CommandExecutor:
         async with self._locks.hold(lock):
             return await self._run(meta, decide)
 
-    async def _run(self, meta: CommandMeta, decide: Decide) -> CommandOutcome:
+    async def _run(self, meta: CommandMeta, decide: Decide[R]) -> CommandOutcome[R]:
         loop = asyncio.get_running_loop()
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
@@ -109,7 +111,7 @@ class CommandExecutor:
             )
         raise Conflict("The customer is being changed concurrently; retry the request.")
 
-    def _decide(self, meta: CommandMeta, decide: Decide, first_attempt: bool) -> Decision:
+    def _decide(self, meta: CommandMeta, decide: Decide[R], first_attempt: bool) -> Decision[R]:
         now = self._clock()
         replay = self.claims.replay(meta, now)
         if replay is not None:

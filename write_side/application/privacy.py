@@ -43,11 +43,11 @@ class PrivacyCommands:
         granted: bool,
         source: str | None,
         legal_basis: str | None,
-    ) -> CommandOutcome:
+    ) -> CommandOutcome[None]:
         """Grant or withdraw a purpose; each change is an event with time and actor."""
         consent = normalize_consent(purpose, granted, source, legal_basis)
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[None]:
             tenant = meta.principal.tenant_id
             customer = self._repository.load(tenant, customer_id, meta.expected_version)
             customer.change_consent(actor=meta.principal.subject, purpose=purpose, consent=consent)
@@ -73,7 +73,7 @@ class PrivacyCommands:
         reason: str | None,
         *,
         expected_state: str | None = None,
-    ) -> CommandOutcome:
+    ) -> CommandOutcome[None]:
         """Erase personal data: record `Erased`, free the email, then shred the data key.
 
         Idempotent: erasing an erased customer shreds the key again (in case a crash happened
@@ -86,7 +86,7 @@ class PrivacyCommands:
                 for hook in self.before_erase:
                     await hook(identity)
 
-        def decide(_: bool) -> Decision:
+        def decide(_: bool) -> Decision[None]:
             customer = self._repository.get(meta.principal.tenant_id, customer_id)
             if expected_state is not None and customer.state != expected_state:
                 raise Conflict(f"The customer is {customer.state}, not {expected_state}.")

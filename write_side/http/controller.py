@@ -95,7 +95,9 @@ async def command_meta(
 STATUS_OF = {Outcome.CREATED: 201, Outcome.CHANGED: 200, Outcome.UNCHANGED: 200}
 
 
-def respond(outcome: CommandOutcome, *, location: bool = False) -> Response[CustomerResource]:
+def respond(
+    outcome: CommandOutcome[object], *, location: bool = False
+) -> Response[CustomerResource]:
     """The customer, with ETag, consistency token and (for creates) Location."""
     headers = {
         "ETag": f'"{outcome.customer.version}"',

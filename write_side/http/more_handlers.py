@@ -108,7 +108,7 @@ async def issue_invoice(
     meta = await command_meta(request, idempotency_key)
     currency = data.currency if data is not None else None
     outcome = await commerce.issue_invoice(meta, customer_id, currency)
-    invoice = outcome.result
+    invoice = outcome.answer()
     headers = _headers(outcome.customer.version, outcome.position)
     headers["Location"] = f"/customers/{customer_id}/invoices/{invoice['number']}"
     return Response(invoice, status_code=201, headers=headers)
