@@ -44,7 +44,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CUSTOMERS_ALERT_BULK_RECORDS", "records a tenant may list or export", "1000"),
     Variable("CUSTOMERS_ALERT_TOKEN_ADDRESSES", "client addresses one token may use", "5"),
     Variable("CUSTOMERS_ALERT_LOCKOUT", "seconds an alerted client gets 429", "300"),
-    Variable("CUSTOMERS_SERVICE_TIMEOUT", "MongoDB/Redis wait before a 503 (s)", "2"),
+    Variable("CUSTOMERS_SERVICE_TIMEOUT", "MongoDB/Redis/PostgreSQL wait before a 503 (s)", "2"),
     Variable("CUSTOMERS_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", "INFO"),
     Variable(
         "CUSTOMERS_LOG_FORMAT", "auto (pretty on a terminal, else JSON), json, pretty", "auto"

@@ -7,10 +7,17 @@ from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, Mapper, ProgrammingError
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    Mapper,
+    ProgrammingError,
+)
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import Environment, EnvType
 
 from shared.settings import Settings
+from write_side.adapters.event_store_breaker import EventStoreBreaker, install_breaker
 from write_side.adapters.phone_books import AuditChain, attach_audit_chain, attach_phone_book
 from write_side.application.audit_chain import Sealer
 from write_side.application.crypto import EncryptingMapper, WrappedKeyStore, derive_wrapping_key
@@ -20,6 +27,10 @@ from write_side.application.crypto.backends import (
     open_key_store,
 )
 from write_side.application.phone_book import PhoneBook
+
+#: Environment key: how long the breaker's probe waits for PostgreSQL (the service timeout).
+BREAKER_TIMEOUT_KEY = "CUSTOMERS_EVENT_STORE_TIMEOUT"
+DEFAULT_BREAKER_TIMEOUT = 2.0
 
 
 class CustomersApplication(Application[UUID]):
@@ -33,6 +44,8 @@ class CustomersApplication(Application[UUID]):
     keys: WrappedKeyStore
     phones: PhoneBook
     audit: AuditChain
+    #: PostgreSQL only: fails requests fast while the event store is away.
+    breaker: EventStoreBreaker | None = None
 
     def __init__(
         self, env: EnvType | None = None, *, master_key: bytes | str, sealer: Sealer
@@ -51,6 +64,16 @@ class CustomersApplication(Application[UUID]):
         if topic and not environment.get("APPLICATION_RECORDER_TOPIC"):
             environment["APPLICATION_RECORDER_TOPIC"] = topic
         return environment
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        """The library's factory; on PostgreSQL its datastore gets the circuit breaker, so an
+        outage is a 503 within the service timeout instead of after the library's retries."""
+        factory = super().construct_factory(env)
+        datastore = getattr(factory, "datastore", None)
+        if isinstance(datastore, PostgresDatastore):
+            timeout = float(env.get(BREAKER_TIMEOUT_KEY) or DEFAULT_BREAKER_TIMEOUT)
+            self.breaker = install_breaker(datastore, timeout_seconds=timeout)
+        return factory
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The encrypting mapper, with the key store in the event store's database."""
@@ -112,6 +135,7 @@ def event_store_env(settings: Settings, *, pool_size: int = 8) -> dict[str, str]
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        BREAKER_TIMEOUT_KEY: str(settings.service_timeout_seconds),
     }
     if "schema" in options:
         env["POSTGRES_SCHEMA"] = options["schema"]

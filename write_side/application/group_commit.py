@@ -119,7 +119,19 @@ class GroupCommitter:
             self.commit(batch)
 
     def commit(self, batch: list[PendingSave]) -> None:
-        """Save a batch: together, minus the requests that conflict; see the module doc."""
+        """Save a batch: together, minus the requests that conflict; see the module doc.
+
+        Every request of the batch is answered, whatever fails: an error while attributing a
+        conflict (the store went away between the save and the query) used to escape, kill
+        the committer thread and leave the batch and every later request waiting forever."""
+        try:
+            self._commit(batch)
+        except Exception as error:
+            for request in batch:
+                if not request.done.done():
+                    request.done.set_exception(error)
+
+    def _commit(self, batch: list[PendingSave]) -> None:
         pending = self._refuse_collisions(batch)
         for _ in range(MAX_REBATCHES):
             if len(pending) <= 1:
