@@ -47,6 +47,7 @@ def test_connection_failures_open_the_breaker_and_load_does_not() -> None:
     assert not breaker.is_outage(_wrapped(errors.LockNotAvailable("lock timeout")))
     assert not breaker.is_outage(_wrapped(errors.SerializationFailure("retry")))
     assert not breaker.is_outage(IntegrityError("duplicate version"))
+    assert not breaker.is_outage(_wrapped(errors.PipelineAborted("pipeline aborted")))
     # A pool timeout while other requests keep getting connections is a busy pool...
     clock.now += 4
     breaker.succeeded()

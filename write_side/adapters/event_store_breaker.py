@@ -90,6 +90,8 @@ class EventStoreBreaker:
             seen.add(id(current))
             if isinstance(current, PoolTimeout):
                 return self._clock() - self._last_success >= self._pool_wait * 0.9
+            if isinstance(current, psycopg.errors.PipelineAborted):
+                return False  # an earlier statement of the pipeline failed on the server
             if isinstance(current, psycopg.OperationalError | psycopg.InterfaceError):
                 state = current.sqlstate
                 return state is None or state.startswith("08") or state in _GOING_AWAY
