@@ -109,6 +109,30 @@ def test_domain_and_application_never_import_http() -> None:
     assert not sorted(set(wrong))
 
 
+#: The use cases decide; storing, retrying and reading the event store belong to the
+#: executor and the repository (issue 11.2). They must not reach past that seam again.
+USE_CASES = tuple(
+    f"write_side.application.{name}" for name in ("commands", "attendees", "commerce", "privacy")
+)
+BEHIND_THE_SEAM = (
+    "eventsourcing",
+    "write_side.application.event_store",
+    "write_side.application.group_commit",
+    "write_side.application.keyed_locks",
+)
+
+
+def test_use_cases_go_through_the_executor() -> None:
+    wrong = []
+    for name, path in product_modules().items():
+        if name not in USE_CASES:
+            continue
+        for target, _ in imported_names(path, name):
+            if target.startswith(BEHIND_THE_SEAM):
+                wrong.append(f"{name} imports {target}")
+    assert not sorted(set(wrong))
+
+
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     """One import cycle among module-level imports, or None (iterative DFS, three colours)."""
     state: dict[str, int] = {}

@@ -79,7 +79,7 @@ class AttendeeProcessing:
         return outcome.answer()
 
     def normalize(self, attendees: list[AttendeeInput]) -> list[dict[str, Any]]:
-        """Normalised profiles of the attendees; 422 names every bad field."""
+        """Normalised profiles of the attendees; `ValidationFailed` names every bad field."""
         errors = FieldErrors()
         profiles = []
         for index, attendee in enumerate(attendees):

@@ -13,7 +13,7 @@ ADDRESS_FIELDS = ("line1", "line2", "city", "postalCode", "region", "country")
 
 
 def normalize_billing(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validated billing details; every offending field is named at once (422)."""
+    """Validated billing details; every offending field is named at once (`ValidationFailed`)."""
     errors = FieldErrors()
     result: dict[str, Any] = {}
     for name, limit in (("name", 200), ("taxId", 50)):

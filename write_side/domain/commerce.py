@@ -110,7 +110,7 @@ def build_invoice(
     currency: str | None = None,
 ) -> dict[str, Any]:
     """An invoice of the payments not invoiced yet in one currency (an invoice has one, as
-    Stripe's do): `currency` picks it, else the only currency waiting. 409 naming the
+    Stripe's do): `currency` picks it, else the only currency waiting. `Conflict` naming the
     currencies waiting (`currencies`) when none waits in it, or several do and none was
     named: payments in two currencies used to block every invoice for good (issue 10.7)."""
     from shared.errors import Conflict

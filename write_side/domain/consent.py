@@ -22,7 +22,7 @@ _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 def normalize_consent(
     purpose: str, granted: bool, source: str | None, legal_basis: str | None
 ) -> dict[str, Any]:
-    """A validated consent record; 422 names every bad field."""
+    """A validated consent record; `ValidationFailed` names every bad field."""
     errors = FieldErrors()
     if not _PURPOSE.match(purpose):
         errors.add("purpose", "must be lower_snake_case, 2-50 characters (e.g. marketing_email)")

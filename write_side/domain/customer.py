@@ -78,7 +78,7 @@ class Customer(Aggregate):
     def delete(self, *, actor: str, reason: str | None) -> None:
         """Soft-delete: the customer stays readable but leaves lists and frees its email.
 
-        Refused (409 naming the blockers) while an order is open or a payment pending."""
+        Refused (`Conflict` naming the blockers) while an order is open or a payment pending."""
         self.check_mutable()
         blockers = delete_blockers(self.orders, self.payments)
         if blockers:
@@ -148,7 +148,7 @@ class Customer(Aggregate):
     def issue_invoice(
         self, *, actor: str, number: int, issued_at: str, currency: str | None = None
     ) -> dict[str, Any]:
-        """Invoice the payments not invoiced yet in one currency (`build_invoice`); 409 when
+        """Invoice the payments not invoiced yet in one currency (`build_invoice`); `Conflict` when
         there is nothing to invoice in it."""
         if self.state == CustomerState.ERASED.value:
             raise Conflict("The customer is erased.", extra={"state": self.state})
@@ -190,7 +190,7 @@ class Customer(Aggregate):
     # -- invariants -------------------------------------------------------------------------
 
     def check_mutable(self) -> None:
-        """Deleted and erased customers refuse changes (409); only a deleted one can be
+        """Deleted and erased customers refuse changes (`Conflict`); only a deleted one can be
         restored, so only its message suggests it."""
         if self.state == CustomerState.DELETED.value:
             raise Conflict(
@@ -204,7 +204,7 @@ class Customer(Aggregate):
             )
 
     def check_version(self, expected: int | None) -> None:
-        """`If-Match` support: refuse when the caller saw another version."""
+        """Optimistic concurrency: `VersionMismatch` when the caller saw another version."""
         if expected is not None and expected != self.version:
             raise VersionMismatch(
                 f"The customer is at version {self.version}, not {expected}.",
