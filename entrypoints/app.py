@@ -21,6 +21,7 @@ from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
 from entrypoints.runtime import start_runtime
+from entrypoints.strict_query import refuse_unknown_query
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.chain_handlers import CHAIN_HANDLERS
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
@@ -155,6 +156,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         on_app_init=[jwt_auth.on_app_init, _context_outermost, _security(monitor), limits],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[remember_route],
+        before_request=refuse_unknown_query,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="Customer Management",

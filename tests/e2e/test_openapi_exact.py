@@ -178,3 +178,23 @@ def test_the_headers_every_answer_carries_are_required(served: dict[str, Any]) -
     assert read["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CustomerResource"
     }
+
+
+def test_unknown_query_parameters_are_refused_on_every_operation(
+    served: dict[str, Any], client: TestClient[Litestar]
+) -> None:
+    """`DELETE /customers/{id}?reasn=left` succeeded and dropped the misspelt reason."""
+    created = client.post("/customers", json={"firstName": "Typo"}, headers=admin()).json()
+    deleted = client.delete(
+        f"/customers/{created['id']}", params={"reasn": "left"}, headers=admin()
+    )
+    assert deleted.status_code == 400, deleted.text
+    assert [e["field"] for e in deleted.json()["errors"]] == ["reasn"]
+    assert client.get(f"/customers/{created['id']}", headers=admin()).json()["state"] == "active"
+    for path, method, op in operations(served):
+        if op.get("security") == []:
+            assert client.get(path, params={"x": "1"}).status_code == 200  # public: left alone
+            continue
+        answer = client.request(method.upper(), concrete(path), params={"zz": "1"}, headers=admin())
+        assert answer.status_code == 400, (method, path, answer.text)
+        assert [e["field"] for e in answer.json()["errors"]] == ["zz"], (method, path)
