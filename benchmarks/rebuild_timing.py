@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.eventfill import BoundedLog, open_bounded_log
+from entrypoints.adapters import Clients
 from projectors.partitions import Partitioned
 from projectors.rebuild import rebuild
+from read_side.ports import ManagedGeneration
 from shared.settings import Settings
 from write_side.application.event_store import open_event_store
 
@@ -70,7 +72,7 @@ async def timed_rebuild(
     stop: int | None,
     sink_at: SinkAt,
     args: argparse.Namespace,
-    open_sink: Callable[[int], tuple[Any, list[Any]]],
+    open_sink: Callable[[int], tuple[ManagedGeneration, Clients]],
 ) -> Timed:
     """Rebuild one projection through `projectors.rebuild.rebuild` with a fresh application."""
     app = await asyncio.to_thread(open_event_store, settings)
@@ -145,35 +147,35 @@ class Opened:
 Row = list[Any]
 
 
-def sqlite_view(path: Path, generation: int) -> tuple[Any, list[Any]]:
+def sqlite_view(path: Path, generation: int) -> tuple[ManagedGeneration, Clients]:
     """The SQLite view store of a generation (module-level: workers get it pickled)."""
     from read_side.store.sqlite_store import SQLiteViewStore
 
-    return SQLiteViewStore(path, name="customer_view", generation=generation), []
+    return SQLiteViewStore(path, name="customer_view", generation=generation), Clients()
 
 
-def sqlite_search(path: Path, generation: int) -> tuple[Any, list[Any]]:
+def sqlite_search(path: Path, generation: int) -> tuple[ManagedGeneration, Clients]:
     """The SQLite search index of a generation."""
     from read_side.search.sqlite_index import SQLiteSearchIndex
 
-    return SQLiteSearchIndex(path, name="search", generation=generation), []
+    return SQLiteSearchIndex(path, name="search", generation=generation), Clients()
 
 
-def ferret_view(url: str, database: str, generation: int) -> tuple[Any, list[Any]]:
+def ferret_view(url: str, database: str, generation: int) -> tuple[ManagedGeneration, Clients]:
     """The FerretDB view store of a generation, with a client of its own."""
     from read_side.store.mongo_store import MongoViewStore
 
-    return MongoViewStore.from_url(url, database, generation=generation), []
+    return MongoViewStore.from_url(url, database, generation=generation), Clients()
 
 
-def redis_search(url: str, prefix: str, generation: int) -> tuple[Any, list[Any]]:
+def redis_search(url: str, prefix: str, generation: int) -> tuple[ManagedGeneration, Clients]:
     """The Redis search index of a generation, and its client."""
     import redis.asyncio as redis
 
     from read_side.search.redis_index import RedisSearchIndex
 
     client = redis.Redis.from_url(url, protocol=2)
-    return RedisSearchIndex(client, prefix=prefix, generation=generation), [client]
+    return RedisSearchIndex(client, prefix=prefix, generation=generation), Clients(redis=client)
 
 
 def row(label: str, timed: Timed, target: int, raw: str, head: int) -> Row:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from read_side.access_audit import AccessAudit, SQLiteAccessAudit, open_mongo_audit
 from read_side.alert_store import AlertStore, MongoAlertStore, SQLiteAlertStore
 from read_side.cache import DocCache, MemoryDocCache, RedisDocCache
 from read_side.generations import ActiveGeneration
+from read_side.ports import ManagedGeneration, SearchModel, ViewModel
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # the drivers are imported only when a URL names their service
+    import redis.asyncio as redis
+    from pymongo import AsyncMongoClient
+
+    from read_side.store.mongo_store import Document
 
 VIEW_PROJECTION = "customer_view"
 SEARCH_PROJECTION = "search"
@@ -17,26 +25,44 @@ BROKER_RELAY = "broker_relay"  # the default name of `projectors.broker_relay.Br
 
 
 @dataclass
+class Clients:
+    """The service clients one process opened (None: that service is not configured). The
+    adapters borrow them; closing is this object's job."""
+
+    mongo: AsyncMongoClient[Document] | None = None
+    redis: redis.Redis | None = None
+
+    def mongo_database(self) -> str:
+        """The read database: the URL's, else `customers`."""
+        assert self.mongo is not None
+        return self.mongo.get_default_database(default="customers").name
+
+    async def close(self) -> None:
+        """Close every client (Redis first, as it was opened first)."""
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.mongo is not None:
+            await self.mongo.close()
+
+
+@dataclass
 class ReadAdapters:
     """The read models of one process, each following its active generation."""
 
-    views: ActiveGeneration[Any]
-    index: ActiveGeneration[Any]
+    views: ActiveGeneration[ViewModel]
+    index: ActiveGeneration[SearchModel]
     cache: DocCache
     audit: AccessAudit
     alerts: AlertStore
-    clients: list[Any] = field(default_factory=list)
+    clients: Clients
 
     async def close(self) -> None:
         """Close adapters and the clients this object opened."""
         await self.views.close()
         await self.index.close()
-        for adapter in (self.audit, self.alerts):
-            close = getattr(adapter, "close", None)
-            if close is not None:
-                await close()
-        for client in self.clients:
-            await client.aclose() if hasattr(client, "aclose") else await client.close()
+        await self.audit.close()
+        await self.alerts.close()
+        await self.clients.close()
 
 
 #: Socket timeout of MongoDB operations outside the request path (the projector's batch
@@ -44,7 +70,7 @@ class ReadAdapters:
 BATCH_SOCKET_TIMEOUT_SECONDS = 30.0
 
 
-def mongo_timeouts(settings: Settings) -> dict[str, Any]:
+def mongo_timeouts(settings: Settings) -> dict[str, int]:
     """Fail fast when the MongoDB-wire server is down: connection and server selection wait
     `service_timeout_seconds` (pymongo's default selection wait is 30 s)."""
     wait_ms = int(settings.service_timeout_seconds * 1000)
@@ -56,7 +82,7 @@ def mongo_timeouts(settings: Settings) -> dict[str, Any]:
     }
 
 
-def open_redis(settings: Settings) -> Any:
+def open_redis(settings: Settings) -> redis.Redis:
     """A Redis client (RESP2) that gives up on a silent or refusing server after
     `service_timeout_seconds` per attempt instead of waiting forever."""
     import redis.asyncio as redis
@@ -68,18 +94,29 @@ def open_redis(settings: Settings) -> Any:
     )
 
 
-def view_factory(settings: Settings, clients: list[Any]) -> Any:
-    """A function generation → view-store adapter."""
-    if settings.mongo_url:
-        from pymongo import AsyncMongoClient
+def open_mongo(settings: Settings) -> AsyncMongoClient[Document]:
+    """A MongoDB client (connected lazily) with the fail-fast timeouts."""
+    from pymongo import AsyncMongoClient
 
+    assert settings.mongo_url
+    timeouts = mongo_timeouts(settings)
+    return AsyncMongoClient(settings.mongo_url, tz_aware=True, **timeouts)  # type: ignore[arg-type]
+
+
+def open_clients(settings: Settings, *, mongo: bool = True, redis: bool = True) -> Clients:
+    """Clients of the configured services (not connected yet), limited to those asked for."""
+    return Clients(
+        mongo=open_mongo(settings) if mongo and settings.mongo_url else None,
+        redis=open_redis(settings) if redis and settings.redis_url else None,
+    )
+
+
+def view_factory(settings: Settings, clients: Clients) -> Callable[[int], ViewModel]:
+    """A function generation → view-store adapter."""
+    if clients.mongo is not None:
         from read_side.store.mongo_store import MongoViewStore
 
-        client: Any = AsyncMongoClient(
-            settings.mongo_url, tz_aware=True, **mongo_timeouts(settings)
-        )
-        clients.append(client)
-        database = client.get_default_database(default="customers").name
+        client, database = clients.mongo, clients.mongo_database()
         return lambda generation: MongoViewStore(
             client, database, name=VIEW_PROJECTION, generation=generation
         )
@@ -89,13 +126,14 @@ def view_factory(settings: Settings, clients: list[Any]) -> Any:
     return lambda generation: SQLiteViewStore(path, name=VIEW_PROJECTION, generation=generation)
 
 
-def index_factory(settings: Settings, redis_client: Any) -> Any:
+def index_factory(settings: Settings, clients: Clients) -> Callable[[int], SearchModel]:
     """A function generation → search-index adapter."""
-    if redis_client is not None:
+    if clients.redis is not None:
         from read_side.search.redis_index import RedisSearchIndex
 
+        client = clients.redis
         return lambda generation: RedisSearchIndex(
-            redis_client, name=SEARCH_PROJECTION, generation=generation
+            client, name=SEARCH_PROJECTION, generation=generation
         )
     from read_side.search.sqlite_index import SQLiteSearchIndex
 
@@ -105,34 +143,26 @@ def index_factory(settings: Settings, redis_client: Any) -> Any:
 
 def open_read_adapters(settings: Settings) -> ReadAdapters:
     """Build (without connecting yet) the adapters the settings ask for."""
-    clients: list[Any] = []
-    redis_client = None
-    if settings.redis_url:
-        redis_client = open_redis(settings)
-        clients.append(redis_client)
+    clients = open_clients(settings)
     views = ActiveGeneration(view_factory(settings, clients))
-    index = ActiveGeneration(index_factory(settings, redis_client))
-    cache: DocCache = RedisDocCache(redis_client) if redis_client else MemoryDocCache()
+    index = ActiveGeneration(index_factory(settings, clients))
+    cache: DocCache = RedisDocCache(clients.redis) if clients.redis else MemoryDocCache()
     key = settings.resolved_audit_key()
     audit: AccessAudit = SQLiteAccessAudit(settings.data_dir / "read_models.db", key)
     alerts: AlertStore = SQLiteAlertStore(settings.data_dir / "read_models.db")
-    mongo = next((c for c in clients if type(c).__name__ == "AsyncMongoClient"), None)
-    if mongo is not None:
-        database = mongo.get_default_database(default="customers").name
-        audit = open_mongo_audit(mongo, database, key)
-        alerts = MongoAlertStore(mongo, database)
+    if clients.mongo is not None:
+        database = clients.mongo_database()
+        audit = open_mongo_audit(clients.mongo, database, key)
+        alerts = MongoAlertStore(clients.mongo, database)
     return ReadAdapters(
         views=views, index=index, cache=cache, audit=audit, alerts=alerts, clients=clients
     )
 
 
-def make_sink(settings: Settings, name: str, generation: int) -> tuple[Any, list[Any]]:
+def make_sink(settings: Settings, name: str, generation: int) -> tuple[ManagedGeneration, Clients]:
     """One projection's adapter at a given generation (for rebuilds), and its clients."""
-    clients: list[Any] = []
     if name == VIEW_PROJECTION:
+        clients = open_clients(settings, redis=False)
         return view_factory(settings, clients)(generation), clients
-    redis_client = None
-    if settings.redis_url:
-        redis_client = open_redis(settings)
-        clients.append(redis_client)
-    return index_factory(settings, redis_client)(generation), clients
+    clients = open_clients(settings, mongo=False)
+    return index_factory(settings, clients)(generation), clients

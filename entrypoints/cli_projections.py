@@ -7,22 +7,30 @@ import functools
 import os
 import signal
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from entrypoints.adapters import BROKER_RELAY, SEARCH_PROJECTION, VIEW_PROJECTION, make_sink
-from entrypoints.runtime import start_runtime
+from entrypoints.adapters import (
+    BROKER_RELAY,
+    SEARCH_PROJECTION,
+    VIEW_PROJECTION,
+    Clients,
+    make_sink,
+)
+from entrypoints.runtime import Runtime, start_runtime
 from projectors.chain import check_chain
 from projectors.envelopes import open_log
 from projectors.partitions import Partitioned
-from projectors.rebuild import rebuild
+from projectors.rebuild import RebuildResult, rebuild
 from projectors.rebuild_lock import rebuild_lock
 from read_side.chain import ChainCheck
+from read_side.generations import ActiveGeneration
 from read_side.history import history_items
+from read_side.ports import ManagedGeneration, ProjectionSink, SearchModel, ViewModel
 from shared.settings import Settings
 
 PROJECTIONS = (VIEW_PROJECTION, SEARCH_PROJECTION)
@@ -68,10 +76,13 @@ async def show_status(settings: Settings) -> int:
         columns = ("projection", "generation", "position", "lag events", "lag seconds")
         for column in (*columns, "dead letters"):
             table.add_column(column, no_wrap=column == "projection")
-        generations = {VIEW_PROJECTION: runtime.read.views, SEARCH_PROJECTION: runtime.read.index}
+        live: dict[str, ActiveGeneration[ViewModel] | ActiveGeneration[SearchModel]] = {
+            VIEW_PROJECTION: runtime.read.views,
+            SEARCH_PROJECTION: runtime.read.index,
+        }
         for name, sink in runtime.runner.sinks.items():
-            adapter: Any = generations.get(name)
-            current: Any = await adapter.current() if adapter is not None else sink
+            adapter = live.get(name)
+            current: ProjectionSink = await adapter.current() if adapter is not None else sink
             position = await current.checkpoint()
             letters = await asyncio.to_thread(runtime.dead_letters.parked, name)
             described = "; ".join(f"{d.event_type} @{d.position}: {d.error}" for d in letters)
@@ -94,14 +105,13 @@ async def show_status(settings: Settings) -> int:
 async def run_rebuild(settings: Settings, names: list[str]) -> int:
     """Blue/green rebuild of the named projections with a progress bar."""
     runtime = await start_runtime(settings, projections=False)
-    opened: list[Any] = []
+    opened: list[ManagedGeneration | Clients] = []
     try:
         for name in names:
 
-            async def sink_at(generation: int, name: str = name) -> Any:
+            async def sink_at(generation: int, name: str = name) -> ManagedGeneration:
                 sink, clients = make_sink(settings, name, generation)
-                opened.append(sink)
-                opened.extend(clients)
+                opened.extend((sink, clients))
                 return sink
 
             with rebuild_lock(settings.data_dir, name, wait=True):
@@ -114,11 +124,16 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
         return 0
     finally:
         for item in opened:
-            await item.aclose() if hasattr(item, "aclose") else await item.close()
+            await item.close()
         await runtime.stop()
 
 
-async def _rebuild_one(runtime: Any, settings: Settings, name: str, sink_at: Any) -> Any:
+async def _rebuild_one(
+    runtime: Runtime,
+    settings: Settings,
+    name: str,
+    sink_at: Callable[[int], Awaitable[ManagedGeneration]],
+) -> RebuildResult:
     """One projection's rebuild, under its rebuild lock: first drop what an interrupted
     rebuild left (erasure never reaches it), then build the next generation and switch."""
     live = runtime.read.views if name == VIEW_PROJECTION else runtime.read.index

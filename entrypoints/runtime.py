@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import uuid
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import IO, Any
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
+from entrypoints.lifecycle import background, projector_lock
 from entrypoints.retention import retention_loop
 from projectors.alert_relay import AlertRelay
 from projectors.broker_relay import BrokerRelay
@@ -58,87 +57,75 @@ class Runtime:
     attendees: AttendeeProcessing
     commerce: CommerceCommands
     privacy: PrivacyCommands
+    resources: AsyncExitStack = field(repr=False)
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
     alert_relay: AlertRelay | None = None
-    channels: list[PgChannel] = field(default_factory=list)
-    background: list[asyncio.Task[None]] = field(default_factory=list)
-    _lock_file: IO[str] | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
-        """Stop consumers and projections, flush commands, close connections."""
-        for task in self.background:
-            task.cancel()
-        if self.consumer is not None:
-            await self.consumer.stop()
-        await self.runner.stop()
-        for channel in self.channels:
-            await asyncio.to_thread(channel.close)
-        for sink in self.runner.sinks.values():
-            if isinstance(sink, BrokerRelay):
-                await sink.close()
-        await asyncio.to_thread(self.commands.executor.close)
-        await self.read.close()
-        self.store.close()
-        if self._lock_file is not None:
-            self._lock_file.close()
-
-
-def _projector_lock(settings: Settings) -> IO[str] | None:
-    """One process per data dir runs the projections; others serve only."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(settings.data_dir / "projectors.lock", "w")  # noqa: SIM115 - held while running
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return None
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle
+        """Stop background tasks, consumers and projections, flush commands, close
+        connections: everything opened, in reverse order of opening."""
+        await self.resources.aclose()
 
 
 async def start_runtime(settings: Settings, *, projections: bool = True) -> Runtime:
-    """Open the event store and read models; start the projections if this process may."""
+    """Open the event store and read models; start the projections if this process may.
+    What a failing step leaves open is closed before the error propagates."""
+    async with AsyncExitStack() as resources:
+        runtime = await _open(settings, resources)
+        await _prepare(runtime.read)
+        if settings.amqp_url:  # an erasure also removes the dead-lettered messages naming them
+            handlers = InboundHandlers(runtime.attendees, runtime.commerce)
+            inbound = InboundConsumer(settings.amqp_url, handlers)
+            runtime.privacy.before_erase.append(inbound.forget_customer)
+        wakeup = _connect_processes(runtime, resources)
+        if projections:
+            lock = projector_lock(settings)
+            if lock is not None:
+                resources.callback(lock.close)
+                await _run_projections(runtime, resources, wakeup)
+            else:
+                logger.info("another process runs the projections for this data dir")
+            if settings.amqp_url:
+                # Every serving process consumes (competing consumers; effects are idempotent),
+                # so `serve --workers N` spreads inbound orders and payments over N processes.
+                runtime.consumer = inbound
+                resources.push_async_callback(inbound.stop)
+                await _start_consumer(inbound, resources)
+        if not runtime.runs_projections and isinstance(runtime.read.cache, MemoryDocCache):
+            # Only the projecting process invalidates its in-process cache; another process's
+            # would serve an erased or changed customer until evicted, so it reads the store.
+            runtime.read.cache = runtime.queries.cache = NoDocCache()
+        runtime.resources = resources.pop_all()
+        return runtime
+    raise AssertionError("unreachable: the stack re-raises or the block returns")
+
+
+async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
+    """The event store, the read models and the use cases over them, each closed by
+    `resources` (the stack closes them in reverse: commands, read models, store)."""
     store = await asyncio.to_thread(open_event_store, settings)
+    resources.callback(store.close)
+    read = open_read_adapters(settings)
+    resources.push_async_callback(read.close)
     executor = CommandExecutor(
         store, index_key=settings.resolved_index_key(), max_batch=settings.group_commit_max_batch
     )
+    resources.push_async_callback(asyncio.to_thread, executor.close)
     region = settings.default_phone_region
     commands = CustomerCommands(executor, default_region=region)
     await asyncio.to_thread(backfill_phone_book, store, executor.claims)
     log = EventLog(store)
-    read = open_read_adapters(settings)
     dead_letters = DeadLetterBook(store)
     sinks: list[ProjectionSink] = [CachingViewSink(read.views, read.cache), read.index]
     relay = _broker_relay(settings, read)
     if relay is not None:
+        resources.push_async_callback(relay.close)
         sinks.append(relay)
     runner = ProjectionRunner(log, sinks, dead_letters)
-    waiter, search_waiter = (
-        ConsistencyWaiter(
-            checkpoints,
-            head=lambda: asyncio.to_thread(log.head),
-            timeout=settings.consistency_timeout_seconds,
-            read_timeout=settings.service_timeout_seconds,
-        )
-        # A document read needs only the view store: it works while the search index is down.
-        for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])
-    )
-
-    stream, chain = _event_readers(store, log)
-    queries = CustomerQueries(
-        read.views,
-        read.index,
-        read.cache,
-        waiter,
-        stream,
-        search_waiter=search_waiter,
-        timeout=settings.service_timeout_seconds,
-        chain=chain,
-    )
+    queries = _queries(settings, store, log, read)
     attendees = AttendeeProcessing(executor, default_region=region)
-    runtime = Runtime(
+    return Runtime(
         settings=settings,
         store=store,
         commands=commands,
@@ -151,41 +138,55 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         attendees=attendees,
         commerce=CommerceCommands(executor, attendees),
         privacy=PrivacyCommands(executor),
+        resources=resources,
     )
-    await _prepare(read)
-    if settings.amqp_url:  # an erasure also removes the dead-lettered messages naming them
-        handlers = InboundHandlers(runtime.attendees, runtime.commerce)
-        inbound = InboundConsumer(settings.amqp_url, handlers)
-        runtime.privacy.before_erase.append(inbound.forget_customer)
-    wakeup = _connect_processes(runtime)
-    if projections:
-        runtime._lock_file = _projector_lock(settings)
-        if runtime._lock_file is not None:
-            await sweep_generations(runtime)
-            executor.committer.on_commit.append(runner.notify)
-            if wakeup is not None:
-                # After a lost LISTEN connection, commits made meanwhile woke nobody: catch up.
-                wakeup.listen(lambda _payload: runner.notify(), on_reconnect=runner.notify)
-            await runner.start()
-            runtime.runs_projections = True
-            runtime.background.append(
-                asyncio.create_task(retention_loop(runtime, settings.retention_interval_seconds))
-            )
-            if settings.amqp_url:  # security alerts out, from the same single process
-                runtime.alert_relay = AlertRelay(settings.amqp_url, read.alerts)
-                runtime.background.append(asyncio.create_task(runtime.alert_relay.run()))
-        else:
-            logger.info("another process runs the projections for this data dir")
-        if settings.amqp_url:
-            # Every serving process consumes (competing consumers; effects are idempotent),
-            # so `serve --workers N` spreads inbound orders and payments over N processes.
-            runtime.consumer = inbound
-            await _start_consumer(runtime.consumer)
-    if not runtime.runs_projections and isinstance(read.cache, MemoryDocCache):
-        # Only the projecting process invalidates its in-process cache; another process's
-        # would serve an erased or changed customer until evicted, so it reads the store.
-        read.cache = queries.cache = NoDocCache()
-    return runtime
+
+
+def _queries(
+    settings: Settings, store: CustomersApplication, log: EventLog, read: ReadAdapters
+) -> CustomerQueries:
+    """The read use cases, waiting for the projections a read depends on."""
+    waiter, search_waiter = (
+        ConsistencyWaiter(
+            checkpoints,
+            head=lambda: asyncio.to_thread(log.head),
+            timeout=settings.consistency_timeout_seconds,
+            read_timeout=settings.service_timeout_seconds,
+        )
+        # A document read needs only the view store: it works while the search index is down.
+        for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])
+    )
+    stream, chain = _event_readers(store, log)
+    return CustomerQueries(
+        read.views,
+        read.index,
+        read.cache,
+        waiter,
+        stream,
+        search_waiter=search_waiter,
+        timeout=settings.service_timeout_seconds,
+        chain=chain,
+    )
+
+
+async def _run_projections(
+    runtime: Runtime, resources: AsyncExitStack, wakeup: PgChannel | None
+) -> None:
+    """This process holds the projector lock: sweep, project, and run the single-process
+    jobs (retention, the security-alert relay)."""
+    settings, runner = runtime.settings, runtime.runner
+    await sweep_generations(runtime)
+    runtime.commands.executor.committer.on_commit.append(runner.notify)
+    if wakeup is not None:
+        # After a lost LISTEN connection, commits made meanwhile woke nobody: catch up.
+        wakeup.listen(lambda _payload: runner.notify(), on_reconnect=runner.notify)
+    await runner.start()
+    resources.push_async_callback(runner.stop)
+    runtime.runs_projections = True
+    background(resources, retention_loop(runtime, settings.retention_interval_seconds))
+    if settings.amqp_url:  # security alerts out, from the same single process
+        runtime.alert_relay = AlertRelay(settings.amqp_url, runtime.read.alerts)
+        background(resources, runtime.alert_relay.run())
 
 
 async def sweep_generations(runtime: Runtime) -> None:
@@ -224,7 +225,7 @@ def _event_readers(store: CustomersApplication, log: EventLog) -> tuple[EventStr
     return stream, chain
 
 
-def _connect_processes(runtime: Runtime) -> PgChannel | None:
+def _connect_processes(runtime: Runtime, resources: AsyncExitStack) -> PgChannel | None:
     """With PostgreSQL, the processes of a deployment signal each other (LISTEN/NOTIFY):
     commits wake the projecting process at once, and an erasure evicts the customer's key from
     every process's cache at once. Returns the wake-up channel (None on embedded SQLite)."""
@@ -232,7 +233,8 @@ def _connect_processes(runtime: Runtime) -> PgChannel | None:
     if not url or url.startswith("sqlite"):
         return None
     wakeup, shredded = PgChannel(url, "events"), PgChannel(url, "shredded")
-    runtime.channels += [wakeup, shredded]
+    for channel in (wakeup, shredded):
+        resources.push_async_callback(asyncio.to_thread, channel.close)
     runtime.commands.executor.committer.on_commit.append(lambda: wakeup.send())
     keys = runtime.store.keys
     keys.on_shred.append(lambda customer_id: shredded.send(str(customer_id)))
@@ -244,16 +246,13 @@ def _broker_relay(settings: Settings, read: ReadAdapters) -> BrokerRelay | None:
     """The outbound integration-event relay, when a broker is configured."""
     if not settings.amqp_url:
         return None
-    mongo = next((c for c in read.clients if type(c).__name__ == "AsyncMongoClient"), None)
     checkpoints: CheckpointStore = SQLiteCheckpointStore(settings.data_dir / "read_models.db")
-    if mongo is not None:
-        checkpoints = MongoCheckpointStore(
-            mongo, mongo.get_default_database(default="customers").name
-        )
+    if read.clients.mongo is not None:
+        checkpoints = MongoCheckpointStore(read.clients.mongo, read.clients.mongo_database())
     return BrokerRelay(settings.amqp_url, checkpoints)
 
 
-async def _start_consumer(consumer: InboundConsumer) -> None:
+async def _start_consumer(consumer: InboundConsumer, resources: AsyncExitStack) -> None:
     """Start consuming; a broker that is down now is retried in the background."""
     try:
         await consumer.start()
@@ -269,10 +268,9 @@ async def _start_consumer(consumer: InboundConsumer) -> None:
                 except Exception:  # noqa: S112 - keep trying while the service runs
                     continue
 
-        asyncio.get_running_loop().create_task(retry())
+        background(resources, retry())
 
 
 async def _prepare(read: ReadAdapters) -> None:
-    views: Any = await read.views.current()
-    if hasattr(views, "ensure_indexes"):
-        await views.ensure_indexes()
+    """The serving view store has its query indexes (created when missing)."""
+    await (await read.views.current()).ensure_indexes()

@@ -21,15 +21,28 @@ import queue
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from multiprocessing.queues import Queue
+from typing import Protocol, TypeAlias
 
 from projectors.envelopes import EventLog
 from projectors.staging import Staging
+from read_side.ports import ManagedGeneration
 from shared.parent_death import die_with_parent
 
-SinkFactory = Callable[[int], tuple[Any, list[Any]]]  # generation -> (adapter, clients to close)
+
+class Closeable(Protocol):
+    """What a sink factory hands back beside the adapter: the clients it opened."""
+
+    async def close(self) -> None:
+        """Close them."""
+        ...
+
+
+#: generation -> (adapter, the clients it opened)
+SinkFactory = Callable[[int], tuple[ManagedGeneration, Closeable]]
 Report = Callable[[int, int], None]  # slowest partition's position, events applied in total
-_progress: Any = None  # the queue of this worker process (set by the pool's initializer)
+Progress: TypeAlias = "Queue[tuple[int, int, int]]"  # (partition, position, events applied)
+_progress: Progress | None = None  # this worker process's queue (set by the pool initializer)
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ class _Task:
     stage_limit: int
 
 
-def _start_worker(progress: Any, parent_pid: int) -> None:
+def _start_worker(progress: Progress, parent_pid: int) -> None:
     """Pool initializer: end with the parent, and keep its progress queue."""
     die_with_parent(parent_pid)
     global _progress
@@ -82,14 +95,14 @@ async def _stage_partition(task: _Task) -> int:
             else:
                 await target.apply(batch.envelopes, batch.last_position)
             position, applied = batch.last_position, applied + len(batch.envelopes)
+            assert _progress is not None
             _progress.put((task.index, position, applied))
         if staging.active:
             await staging.flush()
         return applied
     finally:
         await target.close()
-        for client in clients:
-            await client.aclose() if hasattr(client, "aclose") else await client.close()
+        await clients.close()
         log.app.close()
 
 
@@ -105,7 +118,7 @@ async def stage_in_workers(
     """Stage and write positions 1..`stop` of the log in `plan.workers` processes; returns
     the events applied. Raises the first worker's error, if any."""
     context = multiprocessing.get_context("spawn")
-    progress = context.Queue()
+    progress: Progress = context.Queue()
     tasks = [
         _Task(plan, generation, index, stop, batch_size, stage_limit)
         for index in range(plan.workers)

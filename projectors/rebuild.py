@@ -14,11 +14,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from projectors.envelopes import EventLog
 from projectors.partitions import Partitioned, stage_in_workers
 from projectors.staging import Staging
+from read_side.ports import ManagedGeneration
 
 Progress = Callable[[int, int, int], None]  # position, head, events applied
 STAGE_LIMIT = 500_000  # customers held in memory (a few KiB each) before writing them out
@@ -43,7 +43,7 @@ class RebuildResult:
 
 async def rebuild(
     log: EventLog,
-    sink_at: Callable[[int], Awaitable[Any]],
+    sink_at: Callable[[int], Awaitable[ManagedGeneration]],
     *,
     batch_size: int = 2000,
     grace_seconds: float = 3.0,
@@ -59,9 +59,7 @@ async def rebuild(
     new_generation = old_generation + 1
     target = await sink_at(new_generation)
     await target.drop()
-    ensure_indexes = getattr(target, "ensure_indexes", None)
-    if ensure_indexes is not None:
-        await ensure_indexes()  # the new generation must serve with its query indexes
+    await target.ensure_indexes()  # the new generation must serve with its query indexes
     staging = Staging(target, stage_limit)
     started = time.perf_counter()
     position, applied = 0, 0
@@ -112,7 +110,7 @@ async def rebuild(
     return RebuildResult(target.name, old_generation, new_generation, applied, seconds, position)
 
 
-async def _drop_when_idle(old: Any, grace_seconds: float, rounds: int = 10) -> None:
+async def _drop_when_idle(old: ManagedGeneration, grace_seconds: float, rounds: int = 10) -> None:
     """Drop the old generation once its checkpoint stood still for `grace_seconds`: a live
     batch that was in flight when readers switched lands before the drop, not after it."""
     last = await old.checkpoint()

@@ -38,6 +38,10 @@ class AccessAudit(Protocol):
         """Check one tenant's chain, or every tenant's."""
         ...
 
+    async def close(self) -> None:
+        """Finish pending writes and release what the store owns (not a client it was given)."""
+        ...
+
 
 def customer_ids(entry: AccessRecord) -> list[str]:
     """The customers an entry names (a list page names several)."""

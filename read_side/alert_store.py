@@ -36,6 +36,10 @@ class AlertStore(Protocol):
         """The broker confirmed these."""
         ...
 
+    async def close(self) -> None:
+        """Finish pending writes and release what the store owns (not a client it was given)."""
+        ...
+
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS security_alerts (id TEXT PRIMARY KEY, "
@@ -89,10 +93,16 @@ class SQLiteAlertStore:
         await asyncio.to_thread(self._run, sql, tuple(ids))
 
     async def close(self) -> None:
-        """Close the connection."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        """Close the connection once a query in flight is done: its caller may have been
+        cancelled, but its worker thread still uses the connection (closing it under that
+        thread crashed the process)."""
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 class MongoAlertStore:

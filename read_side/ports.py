@@ -109,6 +109,15 @@ class ManagedGeneration(ProjectionSink, Protocol):
         """The active generation for `name` (1 when none was recorded)."""
         ...
 
+    async def generations(self) -> set[int]:
+        """Every generation of `name` that holds data or a checkpoint."""
+        ...
+
+    async def ensure_indexes(self) -> None:
+        """Create this generation's query indexes that are missing (idempotent; a no-op where
+        the schema carries them)."""
+        ...
+
     async def drop(self) -> None:
         """Delete this generation's data and checkpoint."""
         ...
@@ -116,3 +125,20 @@ class ManagedGeneration(ProjectionSink, Protocol):
     async def close(self) -> None:
         """Release what the adapter owns."""
         ...
+
+
+class ViewModel(CustomerViewStore, ManagedGeneration, Protocol):
+    """The view store as the composition root holds it: the port, its generation management,
+    and what retention and the status command ask of it."""
+
+    async def count(self) -> int:
+        """Documents in this generation."""
+        ...
+
+    async def deleted_before(self, cutoff: str) -> list[tuple[str, str, str]]:
+        """(tenantId, id, deletedAt) of customers deleted before `cutoff` (ISO UTC)."""
+        ...
+
+
+class SearchModel(SearchIndex, ManagedGeneration, Protocol):
+    """The search index as the composition root holds it."""

@@ -84,6 +84,9 @@ class SQLiteGenerationAdapter:
         await self._run(lambda: truncate_wal(self._db()))
         await self._run(self._apply, [], position)
 
+    async def ensure_indexes(self) -> None:
+        """Nothing to do: the schema, created on first use, carries the query indexes."""
+
     async def close(self) -> None:
         """Close the connection and stop the worker thread."""
         if self._executor is None:

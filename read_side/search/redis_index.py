@@ -157,6 +157,9 @@ class RedisSearchIndex:
             await self.client.unlink(*batch)
         await self.client.unlink(self.keys.checkpoint)
 
+    async def ensure_indexes(self) -> None:
+        """Nothing to do: the index's own keys are its indexes."""
+
     async def close(self) -> None:
         """Nothing to release: the client belongs to the caller."""
 

@@ -219,7 +219,7 @@ def everything_in_read_models(client: Client) -> str:
     settings = runtime.settings
     parts: list[str] = []
     if settings.mongo_url:
-        mongo = next(c for c in runtime.read.clients if type(c).__name__ == "AsyncMongoClient")
+        mongo = runtime.read.clients.mongo
 
         async def dump_mongo() -> str:
             database = mongo.get_default_database()

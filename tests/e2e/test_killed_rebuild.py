@@ -69,8 +69,7 @@ async def _kill_after_switch(settings: Settings, name: str) -> int:
         return process.returncode
     finally:
         await sink.close()
-        for client in clients:
-            await client.aclose()
+        await clients.close()
 
 
 def kill_rebuild_after_switch(settings: Settings, name: str) -> None:

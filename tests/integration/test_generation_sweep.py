@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from entrypoints.adapters import Clients
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.rebuild_lock import rebuild_lock
@@ -82,11 +83,11 @@ async def test_generations_left_by_a_killed_rebuild_are_swept_and_hold_no_erased
         location = f"{request.getfixturevalue('mongo_url')}|sweep_{uuid.uuid4().hex[:10]}"
     if kind == "redis_search":
         location = f"{request.getfixturevalue('redis_url')}|sw{uuid.uuid4().hex[:10]}"
-    opened: list[Any] = []
+    opened: list[Clients] = []
 
     def at(generation: int) -> Any:
         adapter, clients = _sink(kind, location, generation)
-        opened.extend(clients)
+        opened.append(clients)
         return adapter
 
     log = EventLog(commands.executor.app)
@@ -120,8 +121,8 @@ async def test_generations_left_by_a_killed_rebuild_are_swept_and_hold_no_erased
     assert await live.sweep() == []  # nothing else to drop; the active generation stays
     await current.drop()
     await live.close()
-    for client in opened:
-        await client.aclose()
+    for clients in opened:
+        await clients.close()
 
 
 def test_the_sweep_waits_for_a_live_rebuild(tmp_path: Path) -> None:

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from entrypoints.adapters import Clients
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog, open_log
 from projectors.partitions import Partitioned
 from projectors.rebuild import STAGE_LIMIT, rebuild
 from projectors.runner import ProjectionRunner
 from read_side.generations import ActiveGeneration
-from read_side.ports import ListQuery
+from read_side.ports import ListQuery, ManagedGeneration
 from shared.principal import Principal, Role
 from shared.settings import Settings
 from write_side.application.commands import CustomerCommands, ProfileInput
@@ -93,28 +94,28 @@ async def test_rebuild_under_concurrent_writes_matches_the_live_model(
         await adapter.close()
 
 
-def _sink(kind: str, location: str, generation: int) -> tuple[Any, list[Any]]:
+def _sink(kind: str, location: str, generation: int) -> tuple[ManagedGeneration, Clients]:
     """A read-model adapter of one kind (module-level: rebuild workers get it pickled)."""
     if kind == "sqlite_view":
         from read_side.store.sqlite_store import SQLiteViewStore
 
-        return SQLiteViewStore(Path(location), generation=generation), []
+        return SQLiteViewStore(Path(location), generation=generation), Clients()
     if kind == "sqlite_search":
         from read_side.search.sqlite_index import SQLiteSearchIndex
 
-        return SQLiteSearchIndex(Path(location), generation=generation), []
+        return SQLiteSearchIndex(Path(location), generation=generation), Clients()
     if kind == "mongo_view":
         from read_side.store.mongo_store import MongoViewStore
 
         url, database = location.rsplit("|", 1)
-        return MongoViewStore.from_url(url, database, generation=generation), []
+        return MongoViewStore.from_url(url, database, generation=generation), Clients()
     import redis.asyncio as redis
 
     from read_side.search.redis_index import RedisSearchIndex
 
     url, prefix = location.rsplit("|", 1)
     client = redis.Redis.from_url(url)
-    return RedisSearchIndex(client, prefix=prefix, generation=generation), [client]
+    return RedisSearchIndex(client, prefix=prefix, generation=generation), Clients(redis=client)
 
 
 async def _seen_by_readers(adapter: Any, ids: list[str]) -> list[Any]:
@@ -183,5 +184,4 @@ async def test_a_rebuild_staged_by_worker_processes_matches_the_live_model(
     for adapter, clients in opened:
         await adapter.drop()
         await adapter.close()
-        for client in clients:
-            await client.aclose()
+        await clients.close()
