@@ -254,9 +254,14 @@ class SQLiteAccessAudit(GroupCommit):
     async def close(self) -> None:
         """Finish the batches in flight, then close the connection."""
         await self.drain()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        """Under the lock, as in the alert store: never free the connection under a query."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def open_mongo_audit(client: Any, database: str, key: bytes) -> AccessAudit:
