@@ -28,8 +28,9 @@ from write_side.application.crypto.backends import (
 )
 from write_side.application.phone_book import PhoneBook
 
-#: Environment key: how long the breaker's probe waits for PostgreSQL (the service timeout).
-BREAKER_TIMEOUT_KEY = "CUSTOMERS_EVENT_STORE_TIMEOUT"
+#: Key of the library's environment (not a user variable: it is set from
+#: `CUSTOMERS_SERVICE_TIMEOUT`): how long the breaker's probe waits for PostgreSQL.
+BREAKER_TIMEOUT_KEY = "EVENT_STORE_BREAKER_TIMEOUT"
 DEFAULT_BREAKER_TIMEOUT = 2.0
 
 
