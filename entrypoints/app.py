@@ -121,7 +121,9 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         if settings.redis_url
         else SqliteRateLimiter.in_data_dir(settings.data_dir)
     )
-    limits = partial(install_rate_limit, limiter=limiter, settings=RateLimitSettings.from_env())
+    limits = partial(
+        install_rate_limit, limiter=limiter, settings=RateLimitSettings.from_settings(settings)
+    )
     counters: AlertCounters = (
         RedisAlertCounters.from_url(settings.redis_url)
         if settings.redis_url

@@ -45,6 +45,9 @@ class Settings:
     alert_bulk_records: int = 1000
     alert_token_addresses: int = 5
     alert_lockout_seconds: float = 300.0
+    master_key: str | None = None
+    rate_limit_tenant_per_minute: int = 6000
+    rate_limit_subject_per_minute: int = 1200
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -72,9 +75,14 @@ class Settings:
             audit_seal_events=whole_number(env, "CUSTOMERS_AUDIT_SEAL_EVENTS", 1000, minimum=1),
             audit_seal_seconds=seconds(env, "CUSTOMERS_AUDIT_SEAL_SECONDS", 60, maximum=86400),
             **_alert_settings(env),
+            master_key=env.get("CUSTOMERS_MASTER_KEY") or None,
+            rate_limit_tenant_per_minute=whole_number(
+                env, "CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", 6000
+            ),
+            rate_limit_subject_per_minute=whole_number(
+                env, "CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", 1200
+            ),
         )
-        for limit in ("TENANT", "SUBJECT"):  # read by the rate limiter; refused here at once
-            whole_number(env, f"CUSTOMERS_RATE_LIMIT_{limit}_PER_MINUTE", 0)
         present = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **present)
         settings.check()
@@ -113,9 +121,8 @@ class Settings:
 
     def resolved_index_key(self) -> bytes:
         """Key for keyed hashes of identities (emails, idempotency keys); kept in the data dir."""
-        configured = os.environ.get("CUSTOMERS_MASTER_KEY")
-        if configured:
-            return configured.encode()
+        if self.master_key:
+            return self.master_key.encode()
         return read_or_create_secret(self.data_dir / "master.key").encode()
 
     def resolved_audit_key(self) -> bytes:

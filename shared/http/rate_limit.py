@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,9 +27,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.env_values import whole_number
 from shared.http.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, Problem
 from shared.principal import Principal
+from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
@@ -132,14 +131,17 @@ class RateLimitSettings:
     enabled: bool = True
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimitSettings:
-        """Read `CUSTOMERS_RATE_LIMIT_{TENANT,SUBJECT}_PER_MINUTE`; both 0 disables limiting."""
-        env = os.environ if environ is None else environ
-        tenant = whole_number(env, "CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", cls.tenant_per_minute)
-        subject = whole_number(
-            env, "CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", cls.subject_per_minute
-        )
+    def from_settings(cls, settings: Settings) -> RateLimitSettings:
+        """`CUSTOMERS_RATE_LIMIT_{TENANT,SUBJECT}_PER_MINUTE`, as read by `Settings`; both 0
+        disables limiting."""
+        tenant = settings.rate_limit_tenant_per_minute
+        subject = settings.rate_limit_subject_per_minute
         return cls(tenant, subject, enabled=tenant > 0 or subject > 0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimitSettings:
+        """The limits of `Settings.from_env(environ)`."""
+        return cls.from_settings(Settings.from_env(environ))
 
     def quotas(self, principal: Principal, prefix: str = "customers:rl") -> list[Quota]:
         """The caller's quotas; keys `<prefix>:{tenant}:t` and `<prefix>:{tenant}:s:<sub>`.

@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -75,7 +75,6 @@ class Sent:
 @pytest.fixture
 def log_stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """`configure_logging` with stderr captured; the logging set-up is restored after."""
-    monkeypatch.setenv("CUSTOMERS_MASTER_KEY", MASTER_KEY)
     stream = io.StringIO()
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
@@ -173,7 +172,7 @@ def test_logs_are_json_with_context_and_carry_no_secrets_or_personal_data(
     settings: Settings, log_stream: io.StringIO
 ) -> None:
     token = token_for()
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(replace(settings, master_key=MASTER_KEY))) as client:
         sent = send_everything(client, token)
     lines = log_stream.getvalue().splitlines()
     assert lines, "nothing was logged"

@@ -132,21 +132,20 @@ def seed(served: Any, app: Litestar, headers: dict[str, str]) -> tuple[list[str]
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     """The embedded app, started once for the whole module, with a few customers in it."""
-    with pytest.MonkeyPatch.context() as patch:
-        # Thousands of requests by one subject: rate limits have their own tests.
-        patch.setenv("CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", "0")
-        patch.setenv("CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", "0")
-        app = create_app(
-            Settings(
-                data_dir=tmp_path_factory.mktemp("fuzz"),
-                jwt_secret=SECRET,
-                consistency_timeout_seconds=0.2,
-                # Thousands of 401s and reads from one client: alerts have their own tests.
-                alert_burst=0,
-                alert_bulk_records=0,
-                alert_token_addresses=0,
-            )
+    app = create_app(
+        Settings(
+            data_dir=tmp_path_factory.mktemp("fuzz"),
+            jwt_secret=SECRET,
+            consistency_timeout_seconds=0.2,
+            # Thousands of 401s and reads from one client: alerts have their own tests.
+            alert_burst=0,
+            alert_bulk_records=0,
+            alert_token_addresses=0,
+            # Thousands of requests by one subject: rate limits have their own tests.
+            rate_limit_tenant_per_minute=0,
+            rate_limit_subject_per_minute=0,
         )
+    )
     token = mint_token(SECRET, tenant="fuzz", roles=["admin"], subject="fuzzer", ttl_seconds=3600)
     headers = {"Authorization": f"Bearer {token}"}
     try:
