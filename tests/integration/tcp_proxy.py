@@ -1,5 +1,6 @@
-"""A loopback TCP proxy for outage tests: cut every connection and refuse new ones, or
-swallow traffic without ever answering."""
+"""A loopback TCP proxy for outage tests: cut every connection and refuse new ones, swallow
+traffic without ever answering, or freeze (established connections go silent too: a network
+partition, where nothing resets the client's sockets)."""
 
 from __future__ import annotations
 
@@ -58,12 +59,16 @@ class TcpProxy:
             writer.transport.abort()
             return
         self._transports.append(up_writer.transport)
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        await asyncio.gather(_pipe(reader, up_writer, self), _pipe(up_reader, writer, self))
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxy: TcpProxy
+) -> None:
     with contextlib.suppress(OSError):
         while data := await reader.read(65536):
+            if proxy.silent:  # frozen: swallow, answer nothing, reset nothing
+                continue
             writer.write(data)
             await writer.drain()
     writer.transport.abort()
@@ -93,6 +98,10 @@ class ThreadedProxy:
         if silent:
             self.proxy.silent = True
             self._call(self.proxy.start())
+
+    def freeze(self) -> None:
+        """Stop answering on every connection, open or new, without resetting any."""
+        self.proxy.silent = True
 
     def up(self) -> None:
         """Forward again."""

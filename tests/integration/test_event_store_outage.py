@@ -71,10 +71,12 @@ def _until_created(
     return answer
 
 
-@pytest.mark.parametrize("silent", [False, True], ids=["cut", "silent"])
+@pytest.mark.parametrize("mode", ["cut", "silent", "frozen"])
 def test_the_event_store_away_answers_503_quickly_and_recovers_by_itself(
-    tmp_path: Path, postgres_schema_url: str, silent: bool
+    tmp_path: Path, postgres_schema_url: str, mode: str
 ) -> None:
+    """`cut`: connections reset and refused; `silent`: reset, new ones never answered;
+    `frozen`: nothing reset, every connection (the pool's too) stops answering."""
     proxy = ThreadedProxy(URL(postgres_schema_url))
     settings = Settings(
         data_dir=tmp_path, event_store_url=proxy.url(), jwt_secret=SECRET,
@@ -96,7 +98,10 @@ def test_the_event_store_away_answers_503_quickly_and_recovers_by_itself(
             for path in reads.values():
                 assert client.get(path, headers=headers).status_code == 200, path
 
-            proxy.down(silent=silent)
+            if mode == "frozen":
+                proxy.freeze()
+            else:
+                proxy.down(silent=mode == "silent")
             for attempt in range(3):  # the first finds the dead pool, the next fail fast
                 _assert_quick_503(
                     client, lambda: _create(client, headers, "during", "key-1"), f"write {attempt}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -153,6 +154,7 @@ def install_breaker(datastore: PostgresDatastore, *, timeout_seconds: float) -> 
         pool.check()  # drop the idle connections the outage killed before reopening
 
     breaker = EventStoreBreaker(probe, pool_wait_seconds=pool.timeout)
+    watchdog = Watchdog(breaker, kwargs, timeout_seconds)
     original = datastore.get_connection
     close = datastore.close
 
@@ -160,7 +162,7 @@ def install_breaker(datastore: PostgresDatastore, *, timeout_seconds: float) -> 
     def get_connection() -> Iterator[psycopg.Connection[Any]]:
         breaker.check()
         try:
-            with original() as connection:
+            with original() as connection, watchdog.watching(connection):
                 yield connection
         except Exception as error:
             if breaker.is_outage(error):
@@ -172,8 +174,79 @@ def install_breaker(datastore: PostgresDatastore, *, timeout_seconds: float) -> 
 
     def close_all() -> None:
         breaker.stop()
+        watchdog.stop()
         close()
 
     datastore.get_connection = get_connection  # type: ignore[method-assign]
     datastore.close = close_all  # type: ignore[method-assign]
     return breaker
+
+
+class Watchdog:
+    """Unblocks statements stuck on a connection that went silent (a network partition
+    resets nothing, and the server's acknowledgements never come): a connection in use for
+    longer than the timeout makes it try a fresh connection; only when that cannot reach the
+    server either does it open the breaker and shut the stuck sockets down, so their threads
+    fail (503) instead of waiting forever. A long statement on a reachable server is left
+    alone. At most one reachability check per timeout."""
+
+    def __init__(
+        self, breaker: EventStoreBreaker, kwargs: dict[str, Any], timeout_seconds: float
+    ) -> None:
+        self._breaker, self._kwargs, self._timeout = breaker, kwargs, timeout_seconds
+        self._in_use: dict[int, tuple[psycopg.Connection[Any], float]] = {}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watching(self, connection: psycopg.Connection[Any]) -> Iterator[None]:
+        """Watch `connection` while the caller uses it."""
+        with self._lock:
+            self._in_use[id(connection)] = (connection, time.monotonic())
+            if self._thread is None and not self._stopped.is_set():
+                self._thread = threading.Thread(
+                    target=self._run, name="event-store-watchdog", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_use.pop(id(connection), None)
+
+    def stop(self) -> None:
+        """Stop watching (the datastore is closing)."""
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(min(0.25, self._timeout / 4)):
+            now = time.monotonic()
+            with self._lock:
+                stuck = [c for c, since in self._in_use.values() if now - since > self._timeout]
+            if stuck and not self._reachable():
+                self._breaker.trip()
+                for connection in stuck:
+                    _shut_down(connection)
+
+    def _reachable(self) -> bool:
+        connect = {**self._kwargs, "connect_timeout": max(2, math.ceil(self._timeout))}
+        try:
+            with psycopg.connect(**connect, autocommit=True) as connection:
+                connection.execute("SELECT 1")
+        except psycopg.Error as error:
+            state = error.sqlstate  # the server answered (too many clients...): reachable
+            return not (state is None or state.startswith("08"))
+        except OSError:
+            return False
+        return True
+
+
+def _shut_down(connection: psycopg.Connection[Any]) -> None:
+    """Shut the connection's socket down under the thread blocked on it (a duplicate of the
+    descriptor: closing it leaves the original to psycopg)."""
+    try:
+        with socket.fromfd(connection.pgconn.socket, socket.AF_INET, socket.SOCK_STREAM) as dup:
+            dup.shutdown(socket.SHUT_RDWR)
+    except (OSError, psycopg.Error):
+        pass  # already closed
