@@ -15,34 +15,36 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import sqlite3
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aio_pika
-import psycopg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from psycopg import sql
 
 import entrypoints.runtime as runtime_module
 from entrypoints.app import create_app
-from projectors.broker_relay import BrokerRelay
-from projectors.envelopes import EventLog
-from shared.integration import encode, to_integration_event
 from shared.principal import Principal, Role
 from shared.settings import Settings
 from tests.e2e.conftest import SECRET, Headers, fresh_redis_database
-from tests.integration.raw_event_store import RawStore
-from tests.integration.test_generation_sweep import redis_dump
+from tests.e2e.erasure_probes import (
+    Profile,
+    consumer_on,
+    data_dir_files,
+    declare_subscriber,
+    delete_broker_objects,
+    drain,
+    event_store_backup,
+    everything_in_read_models,
+    integration_messages,
+    postgres_tables,
+    publish,
+    relay_on,
+    wait_until,
+)
 from write_side.application.attendees import AttendeeInput
 from write_side.application.decisions import CommandMeta
-from write_side.inbound.consumer import InboundConsumer, Subscription
 
 Client = TestClient[Litestar]
 SECRETS: dict[str, Any] = {
@@ -95,14 +97,6 @@ NEEDLES = [
 ]
 
 
-@dataclass
-class Profile:
-    """One profile's settings and the RabbitMQ names of this test (none when embedded)."""
-
-    settings: Settings
-    names: dict[str, str] = field(default_factory=dict)
-
-
 @pytest.fixture(params=["embedded", "services"])
 def profile(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Profile]:
     """`embedded`: SQLite everything. `services`: PostgreSQL, MongoDB-wire, Redis, RabbitMQ,
@@ -129,161 +123,14 @@ def profile(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Profile]
         "payments_queue": f"{unique}.payments",
     }
     patch = pytest.MonkeyPatch()
-    patch.setattr(runtime_module, "BrokerRelay", _relay_on(names["events"]))
-    patch.setattr(runtime_module, "InboundConsumer", _consumer_on(names))
-    asyncio.run(_declare_subscriber(settings, names))
+    patch.setattr(runtime_module, "BrokerRelay", relay_on(names["events"]))
+    patch.setattr(runtime_module, "InboundConsumer", consumer_on(names))
+    asyncio.run(declare_subscriber(settings, names))
     try:
         yield Profile(settings, names)
     finally:
         patch.undo()
-        asyncio.run(_delete_broker_objects(settings, names))
-
-
-def _relay_on(exchange: str) -> type[BrokerRelay]:
-    class Relay(BrokerRelay):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, exchange=exchange, **kwargs)
-
-    return Relay
-
-
-def _consumer_on(names: dict[str, str]) -> type[InboundConsumer]:
-    subscriptions = (
-        Subscription(names["orders"], names["orders_queue"], "order.*"),
-        Subscription(names["payments"], names["payments_queue"], "payment.*"),
-    )
-
-    class Consumer(InboundConsumer):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, subscriptions=subscriptions, **kwargs)
-
-    return Consumer
-
-
-async def _declare_subscriber(settings: Settings, names: dict[str, str]) -> None:
-    """A subscriber's queue bound to every outbound event, declared before the service runs."""
-    assert settings.amqp_url
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.declare_exchange(names["events"], "topic", durable=True)
-        queue = await channel.declare_queue(names["subscriber"], durable=True)
-        await queue.bind(exchange, "#")
-
-
-async def _delete_broker_objects(settings: Settings, names: dict[str, str]) -> None:
-    assert settings.amqp_url
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for queue in ("subscriber", "orders_queue", "payments_queue"):
-            await channel.queue_delete(names[queue])
-            if queue != "subscriber":
-                await channel.queue_delete(f"{names[queue]}.dlq")
-        for exchange in ("events", "orders", "payments"):
-            await channel.exchange_delete(names[exchange])
-
-
-async def _publish(settings: Settings, exchange: str, key: str, body: dict[str, Any]) -> None:
-    assert settings.amqp_url
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        target = await channel.declare_exchange(exchange, "topic", durable=True)
-        message = aio_pika.Message(
-            json.dumps(body).encode(), message_id=uuid.uuid4().hex, content_type="application/json"
-        )
-        await target.publish(message, routing_key=key)
-
-
-async def _drain(settings: Settings, queue_names: list[str]) -> dict[str, list[bytes]]:
-    """Every message still queued in these queues (consumed: the test owns them)."""
-    assert settings.amqp_url
-    drained: dict[str, list[bytes]] = {}
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for name in queue_names:
-            queue = await channel.declare_queue(name, passive=True)
-            bodies = drained.setdefault(name, [])
-            while (message := await queue.get(fail=False, no_ack=True)) is not None:
-                bodies.append(message.body)
-    return drained
-
-
-# ------------------------------------------------------------------------------ the dumps
-def everything_in_read_models(client: Client) -> str:
-    """A text dump of every read model, search index and cache of the running profile: every
-    MongoDB collection, every Redis key, the SQLite read models and the in-process cache."""
-    runtime = client.app.state.runtime
-    settings = runtime.settings
-    parts: list[str] = []
-    if settings.mongo_url:
-        mongo = runtime.read.clients.mongo
-
-        async def dump_mongo() -> str:
-            database = mongo.get_default_database()
-            texts = []
-            for name in await database.list_collection_names():
-                texts += [json.dumps(doc, default=str) async for doc in database[name].find({})]
-            return "\n".join(texts)
-
-        parts.append(client.blocking_portal.call(dump_mongo))
-    if settings.redis_url:
-        import redis
-
-        parts.append(redis_dump(redis.Redis.from_url(settings.redis_url, decode_responses=True)))
-    read_db = settings.data_dir / "read_models.db"
-    if read_db.exists():
-        with sqlite3.connect(read_db) as source:
-            parts.append("\n".join(source.iterdump()))
-        files = settings.data_dir.glob("read_models.db*")  # free pages and logs too
-        parts += [path.read_bytes().decode("latin-1") for path in files]
-    cache = getattr(runtime.read.cache, "_entries", None)
-    if cache is not None:
-        parts.append(json.dumps(list(cache.values()), default=str))
-    return "\n".join(parts)
-
-
-def data_dir_files(settings: Settings) -> str:
-    """Every file of the data dir, byte for byte (SQLite databases with -wal and -shm)."""
-    files = sorted(p for p in settings.data_dir.rglob("*") if p.is_file())
-    assert not settings.event_store_url or not any(p.name == "events.db" for p in files)
-    return "\n".join(f"{p.name}\n" + p.read_bytes().decode("latin-1") for p in files)
-
-
-def postgres_tables(settings: Settings) -> str:
-    """Every table of the event store's schema, as `COPY ... TO STDOUT` writes it (text, and
-    binary so that BYTEA values are compared as stored, not hex-escaped)."""
-    if not settings.event_store_url:
-        return ""
-    conninfo, _, query = settings.event_store_url.partition("?")
-    schema = query.split("schema=", 1)[1].split("&", 1)[0]
-    parts: list[bytes] = []
-    with psycopg.connect(conninfo) as db:
-        tables = db.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
-        ).fetchall()
-        assert len(tables) >= 3
-        for (table,) in tables:
-            name = sql.Identifier(schema, table)
-            for form in (sql.SQL(""), sql.SQL(" (FORMAT binary)")):
-                statement = sql.SQL("COPY {} TO STDOUT{}").format(name, form)
-                with db.cursor().copy(statement) as copy:
-                    parts += [bytes(chunk) for chunk in copy]
-    return b"\n".join(parts).decode("latin-1")
-
-
-def integration_messages(client: Client) -> str:
-    """What the broker relay would publish now (after erasure) for every stored event."""
-    log = EventLog(client.app.state.runtime.store)
-    batch = log.read(0, 100_000)
-    return "\n".join(encode(to_integration_event(e)).decode() for e in batch.envelopes)
-
-
-def event_store_backup(client: Client) -> str:
-    raw = RawStore(client.app.state.runtime.settings)
-    return "\n".join(part.decode("latin-1") for part in raw.dump())
+        asyncio.run(delete_broker_objects(settings, names))
 
 
 def leaks(texts: dict[str, str]) -> list[tuple[str, str]]:
@@ -297,13 +144,6 @@ def leaks(texts: dict[str, str]) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------------ the test
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
     """A customer with a distinctive value in every field; returns its id."""
     keyed = admin | {"Idempotency-Key": "signup-zeb-1"}
@@ -319,7 +159,7 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
     settings = profile.settings
     if settings.amqp_url:  # a second order through the broker, as the order system sends it
         placed = {**order, "orderId": "o-zeb-2", "tenantId": "acme"}
-        asyncio.run(_publish(settings, profile.names["orders"], "order.placed", placed))
+        asyncio.run(publish(settings, profile.names["orders"], "order.placed", placed))
 
         def ordered() -> bool:
             found = client.get(f"/customers/{zeb}/orders", headers=admin)
@@ -331,7 +171,7 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
                                "method": "card"}  # fmt: skip
     if settings.amqp_url:  # the real path: a payment message naming only its payer
         body: dict[str, Any] = {**payment, "tenantId": "acme", "payer": PAYER}
-        asyncio.run(_publish(settings, profile.names["payments"], "payment.succeeded", body))
+        asyncio.run(publish(settings, profile.names["payments"], "payment.succeeded", body))
     else:
         runtime = client.app.state.runtime
         meta = CommandMeta(Principal("payments", "acme", frozenset({Role.STAFF})))
@@ -355,7 +195,7 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
         bad = {**payment, "tenantId": "acme", "currency": "XAU"}
         for person in (PAYER, OTHER_PAYER):
             body = {**bad, "paymentId": f"p-bad-{person['name']}", "payer": person}
-            asyncio.run(_publish(settings, profile.names["payments"], "payment.succeeded", body))
+            asyncio.run(publish(settings, profile.names["payments"], "payment.succeeded", body))
         consumer = client.app.state.runtime.consumer
         wait_until(lambda: consumer.dead_lettered == 2, "two dead letters")
     invoice = client.post(f"/customers/{zeb}/invoices", headers=admin)
@@ -416,11 +256,11 @@ def test_erasure_leaves_no_personal_value_anywhere(
         if settings.amqp_url:
             names = profile.names
             inbound = [names[q] for q in ("orders_queue", "payments_queue")]
-            queued = asyncio.run(_drain(settings, [*inbound, *(f"{q}.dlq" for q in inbound)]))
+            queued = asyncio.run(drain(settings, [*inbound, *(f"{q}.dlq" for q in inbound)]))
             texts["queued"] = "\n".join(b.decode("latin-1") for bs in queued.values() for b in bs)
             kept = queued[f"{names['payments_queue']}.dlq"]
             assert ["Otto Keepme" in body.decode() for body in kept] == [True]  # others stay
-            published = asyncio.run(_drain(settings, [names["subscriber"]]))[names["subscriber"]]
+            published = asyncio.run(drain(settings, [names["subscriber"]]))[names["subscriber"]]
             texts["published after the erasure"] = subscriber_copies_after_erasure(published, zeb)
         assert leaks(texts) == []
         assert "[erased]" in texts["history"]

@@ -20,7 +20,7 @@ from entrypoints.adapters import SEARCH_PROJECTION, VIEW_PROJECTION, make_sink
 from entrypoints.app import create_app
 from shared.settings import Settings
 from tests.e2e.conftest import SECRET, Headers
-from tests.e2e.test_erasure_everywhere import everything_in_read_models
+from tests.e2e.erasure_probes import everything_in_read_models
 
 PROFILE = {
     "firstName": "Zorobabel",
