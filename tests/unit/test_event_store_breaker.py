@@ -16,7 +16,11 @@ from psycopg import errors
 from psycopg_pool import PoolTimeout
 
 from shared.transient import is_transient
-from write_side.adapters.event_store_breaker import EventStoreBreaker, EventStoreUnavailable
+from write_side.adapters.event_store_breaker import (
+    EventStoreBreaker,
+    EventStoreUnavailable,
+    Watchdog,
+)
 from write_side.application.group_commit import GroupCommitter, PendingSave
 
 
@@ -141,3 +145,30 @@ def test_the_group_commit_fails_its_batch_instead_of_hanging_when_the_store_goes
                 assert isinstance(error, EventStoreUnavailable | IntegrityError)
     finally:
         committer.stop()
+
+
+def test_a_long_statement_on_a_reachable_store_is_checked_once_per_timeout_and_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    breaker = EventStoreBreaker(lambda: None, pool_wait_seconds=5)
+    watchdog = Watchdog(breaker, {}, timeout_seconds=0.05)
+    watchdog.stop()  # sweep by hand, no thread
+    checks: list[float] = []
+
+    def reachable() -> bool:
+        checks.append(time.monotonic())
+        return True
+
+    monkeypatch.setattr(watchdog, "_reachable", reachable)
+    connection: Any = object()
+    with watchdog.watching(connection):
+        watchdog.sweep()
+        assert checks == []  # not held long enough yet
+        time.sleep(0.06)
+        for _ in range(10):
+            watchdog.sweep()
+        assert len(checks) == 1  # one fresh connection per timeout, not per sweep
+        time.sleep(0.06)
+        watchdog.sweep()
+        assert len(checks) == 2
+    assert not breaker.is_open

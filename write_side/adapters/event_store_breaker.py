@@ -198,6 +198,7 @@ class Watchdog:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self.checked_at = -math.inf
 
     @contextmanager
     def watching(self, connection: psycopg.Connection[Any]) -> Iterator[None]:
@@ -221,10 +222,16 @@ class Watchdog:
 
     def _run(self) -> None:
         while not self._stopped.wait(min(0.25, self._timeout / 4)):
-            now = time.monotonic()
-            with self._lock:
-                stuck = [c for c, since in self._in_use.values() if now - since > self._timeout]
-            if stuck and not self._reachable():
+            self.sweep()
+
+    def sweep(self) -> None:
+        """One look at the connections in use (the watchdog thread calls it periodically)."""
+        now = time.monotonic()
+        with self._lock:
+            stuck = [c for c, since in self._in_use.values() if now - since > self._timeout]
+        if stuck and now - self.checked_at >= self._timeout:
+            self.checked_at = now
+            if not self._reachable():
                 self._breaker.trip()
                 for connection in stuck:
                     _shut_down(connection)
