@@ -110,6 +110,10 @@ def build_query(
         normalized_phone = _e164(phone, region)
         if normalized_phone is None:
             rules.append(FieldError("phone", "is not a valid phone number"))
+        elif _has_extension(phone, region):
+            # Stored numbers never carry one (refused on write); matching the number without
+            # it would answer a question the client did not ask.
+            rules.append(FieldError("phone", "must not carry an extension"))
     if created_from and created_to and utc(created_from) > utc(created_to):  # type: ignore[operator]
         rules.append(FieldError("createdFrom", "must not be after createdTo"))
     if rules:
@@ -141,3 +145,9 @@ def _e164(phone: str, region: str) -> str | None:
     if not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _has_extension(phone: str, region: str) -> bool:
+    """True when the (valid) number names an extension: `;ext=5`, `ext. 5`, `x5`."""
+    parsed = phonenumbers.parse(phone, None if phone.startswith("+") else region)
+    return bool(parsed.extension)

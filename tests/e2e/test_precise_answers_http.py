@@ -148,3 +148,16 @@ def test_line_and_paragraph_separators_are_refused_in_every_free_text(
         assert response.status_code in (400, 422), (what, response.text)
     history = client.get(f"/customers/{cid}/history", headers=auth()).json()  # the event stream
     assert len(history["items"]) == 1
+
+
+def test_a_phone_filter_with_an_extension_is_422_not_a_broader_match(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    """The filter used to drop the extension and list the number's customers without it."""
+    create(client, auth(), {"firstName": "Ann", "phone": "+14155552671"})
+    for phone in ("+1 415 555 2671 ext. 5", "+14155552671;ext=5", "415 555 2671 x5"):
+        response = client.get("/customers", params={"phone": phone}, headers=auth("viewer"))
+        assert response.status_code == 422, (phone, response.text)
+        assert fields(response) == ["phone"] and "extension" in response.text
+    plain = client.get("/customers", params={"phone": "415 555 2671"}, headers=auth("viewer"))
+    assert plain.status_code == 200
