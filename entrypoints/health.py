@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from entrypoints.runtime import Runtime
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 
 
-async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
+async def _check(name: str, probe: Any) -> tuple[str, JSONObject]:
     try:
         detail = await asyncio.wait_for(probe(), timeout=3)
         return name, {"status": "ok", **(detail or {})}
@@ -19,16 +21,16 @@ async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
         return name, {"status": "down", "error": type(error).__name__}
 
 
-async def health_document(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
+async def health_document(runtime: Runtime) -> tuple[bool, JSONObject]:
     """The health body and whether every required dependency and projection is fine."""
 
-    async def event_store() -> dict[str, Any]:
+    async def event_store() -> JSONObject:
         return {"position": await asyncio.to_thread(runtime.log.head)}
 
-    async def views() -> dict[str, Any]:
+    async def views() -> JSONObject:
         return {"checkpoint": await runtime.read.views.checkpoint()}
 
-    async def index() -> dict[str, Any]:
+    async def index() -> JSONObject:
         return {"checkpoint": await runtime.read.index.checkpoint()}
 
     results = await asyncio.gather(
@@ -63,13 +65,13 @@ class HealthController(Controller):
         exclude_from_auth=True,
         responses={
             503: ResponseSpec(
-                data_container=dict[str, Any],
+                data_container=JSONObject,
                 description="A dependency is down or a projection stopped (same body).",
                 generate_examples=False,
             )
         },
     )
-    async def health(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    async def health(self, request: HTTPRequest) -> Response[JSONObject]:
         """200 when every dependency answers and no projection is stopped, else 503."""
         healthy, body = await health_document(request.app.state.runtime)
         return Response(body, status_code=200 if healthy else 503)

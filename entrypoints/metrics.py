@@ -6,7 +6,9 @@ import bisect
 from collections import defaultdict
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import Controller, MediaType, Response, get
+
+from shared.http.types import HTTPRequest
 
 HISTOGRAM = "customers_http_request_duration_seconds"
 BUCKETS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
@@ -94,7 +96,7 @@ class MetricsController(Controller):
         exclude_from_auth=True,
         media_type=MediaType.TEXT,
     )
-    async def metrics(self, request: Request[Any, Any, Any]) -> Response[str]:
+    async def metrics(self, request: HTTPRequest) -> Response[str]:
         """Text exposition format 0.0.4."""
         state = request.app.state
         lines = state.metrics.render() + runtime_lines(state.runtime) + state.monitor.render()

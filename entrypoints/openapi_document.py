@@ -32,6 +32,8 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Link, OpenAPI, OpenAPIHeader, OpenAPIType, Schema
 
+from shared.json_types import JSONObject
+
 WWW_AUTHENTICATE_DESCRIPTION = "`Bearer` (RFC 6750): the token is missing, expired or invalid."
 
 
@@ -70,9 +72,9 @@ def _closed_bodies() -> list[type[msgspec.Struct]]:
     ]
 
 
-def document(app: Litestar) -> dict[str, Any]:
+def document(app: Litestar) -> JSONObject:
     """The document exactly as `/api/openapi.json` serves it."""
-    served: dict[str, Any] = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    served: JSONObject = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     return served
 
 

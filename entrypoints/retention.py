@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.clock import Clock, iso_utc, utc_now
 from shared.errors import CustomerError
+from shared.json_types import JSONObject
 from shared.principal import Principal, Role
 from write_side.application.decisions import CommandMeta
 
@@ -19,7 +20,7 @@ RETENTION_ACTOR = "system:retention"
 
 async def run_retention(
     runtime: Any, *, clock: Clock = utc_now, dry_run: bool = False
-) -> list[dict[str, Any]]:
+) -> list[JSONObject]:
     """Erase (or, dry run, list) customers deleted before now minus the retention period."""
     cutoff = iso_utc(clock() - timedelta(days=runtime.settings.retention_days))
     views = await runtime.read.views.current()

@@ -9,18 +9,16 @@ the document and the server cannot disagree. Public operations (no security: /he
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request
-
 from entrypoints.openapi_document import document
 from shared.errors import FieldError, MalformedRequest
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 
 Names = dict[tuple[str, str], frozenset[str]]
 _STATE_KEY = "query_parameter_names"
 
 
-def query_names(doc: dict[str, Any]) -> Names:
+def query_names(doc: JSONObject) -> Names:
     """(path template, METHOD) → the query parameter names of every protected operation."""
     names: Names = {}
     for path, item in doc.get("paths", {}).items():
@@ -33,7 +31,7 @@ def query_names(doc: dict[str, Any]) -> Names:
     return names
 
 
-async def refuse_unknown_query(request: Request[Any, Any, Any]) -> None:
+async def refuse_unknown_query(request: HTTPRequest) -> None:
     """`before_request` hook: 400 naming every query parameter the operation does not take
     (the names are read from the app's document once, on its first request)."""
     state = request.app.state

@@ -18,6 +18,8 @@ from typing import Any, Protocol, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
+from shared.json_types import JSONObject
+
 T = TypeVar("T")
 COLLECTION = "projection_checkpoints"
 
@@ -108,10 +110,10 @@ class MongoCheckpointStore:
     """`CheckpointStore` in MongoDB (or FerretDB v1); the client belongs to the caller."""
 
     def __init__(
-        self, client: AsyncMongoClient[dict[str, Any]], database: str, *, generation: int = 1
+        self, client: AsyncMongoClient[JSONObject], database: str, *, generation: int = 1
     ) -> None:
         self.generation = generation
-        self._collection: AsyncCollection[dict[str, Any]] = client[database][COLLECTION]
+        self._collection: AsyncCollection[JSONObject] = client[database][COLLECTION]
 
     def _id(self, name: str) -> str:
         return f"{name}:g{self.generation}"

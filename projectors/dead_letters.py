@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 
+from shared.json_types import JSONObject
 from write_side.application.event_store import CustomersApplication
 
 _NAMESPACE = uuid.UUID("5b0c55c5-05a4-4a31-8f0e-2ae1dc6f3a10")
@@ -29,10 +30,10 @@ class ParkedEvents(Aggregate):
     @event("Opened")
     def __init__(self, projection: str) -> None:
         self.projection = projection
-        self.letters: list[dict[str, Any]] = []
+        self.letters: list[JSONObject] = []
 
     @event("Parked")
-    def park(self, letter: dict[str, Any]) -> None:
+    def park(self, letter: JSONObject) -> None:
         """Record an event that could not be applied."""
         self.letters.append(letter)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from projectors.dead_letters import DeadLetter
 from projectors.envelopes import LogBatch
+from shared.json_types import JSONObject
 
 
 @dataclass
@@ -59,7 +59,7 @@ class ProjectionStatus:
             return 0.0
         return max(0.0, (now or time.time()) - self.behind_since)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         """JSON-friendly view for /health and the CLI."""
         return {
             "name": self.name,

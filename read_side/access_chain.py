@@ -17,9 +17,10 @@ import hmac
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-AccessRecord = dict[str, Any]
+from shared.json_types import JSONObject
+
+AccessRecord = JSONObject
 GENESIS = bytes(32)
 CHAIN_FIELDS = ("seq", "hash")
 Head = tuple[int, bytes]  # (seq, hash) of a tenant's newest entry
@@ -66,7 +67,7 @@ class AccessFinding:
         """One line for an auditor (no personal value: tenant, number, reason)."""
         return f"access entry {self.seq} of tenant {self.tenant} was {self.kind}: {self.detail}"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         """JSON shape."""
         return {"kind": self.kind, "tenantId": self.tenant, "seq": self.seq, "detail": self.detail}
 
@@ -83,7 +84,7 @@ class AccessReport:
     def ok(self) -> bool:
         return self.finding is None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         """JSON shape of `GET /audit/access/verify`."""
         finding = self.finding.as_dict() if self.finding else None
         return {"ok": self.ok, "entries": self.entries, "finding": finding}

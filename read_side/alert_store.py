@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from read_side.access_audit import when_unlocked
+from shared.json_types import JSONObject
 
-AlertDoc = dict[str, Any]
+AlertDoc = JSONObject
 
 
 class AlertStore(Protocol):
@@ -117,7 +118,7 @@ class MongoAlertStore:
 
     async def recent(self, tenant: str, unauthenticated: bool, limit: int) -> list[AlertDoc]:
         """See `AlertStore.recent`."""
-        either: list[dict[str, Any]] = [{"tenant": tenant}]
+        either: list[JSONObject] = [{"tenant": tenant}]
         if unauthenticated:
             either.append({"tenant": None})
         cursor = self._alerts.find({"$or": either}, {"_id": 0, "published": 0})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from shared.json_types import JSONObject
 
 
 @dataclass(frozen=True)
@@ -26,5 +27,5 @@ class EventEnvelope:
     occurred_at: datetime
     tenant_id: str
     actor: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    data: JSONObject = field(default_factory=dict)
     hash: str | None = None

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from read_side.events import EventEnvelope
 from read_side.views import PROFILE_KEYS, CustomerDoc, evolve, to_resource
+from shared.json_types import JSONObject
 
 _AUDITED_KEYS = ("type", "state", *PROFILE_KEYS, "deletedAt", "billing", "consents", "visitCount")
 
 
-def history_items(events: Sequence[EventEnvelope]) -> list[dict[str, Any]]:
+def history_items(events: Sequence[EventEnvelope]) -> list[JSONObject]:
     """One item per event, oldest first, with field-level `{from, to}` changes."""
-    items: list[dict[str, Any]] = []
+    items: list[JSONObject] = []
     doc: CustomerDoc | None = None
     for event in events:
         before = doc or {}
@@ -38,7 +38,7 @@ def history_items(events: Sequence[EventEnvelope]) -> list[dict[str, Any]]:
     return items
 
 
-def state_as_of(events: Sequence[EventEnvelope], moment: datetime) -> dict[str, Any] | None:
+def state_as_of(events: Sequence[EventEnvelope], moment: datetime) -> JSONObject | None:
     """The customer resource as it was at `moment` (None if it did not exist yet)."""
     doc: CustomerDoc | None = None
     for event in events:

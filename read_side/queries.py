@@ -16,6 +16,7 @@ from read_side.history import history_items, state_as_of
 from read_side.ports import InvalidCursor, ListQuery
 from read_side.views import to_resource
 from shared.errors import FieldError, MalformedRequest, NotFound
+from shared.json_types import JSONObject
 
 EventStream = Callable[[str], Awaitable[list[EventEnvelope]]]
 
@@ -52,7 +53,7 @@ class CustomerQueries:
 
         return await within(self.timeout, read(), "the read model")
 
-    async def get(self, tenant_id: str, customer_id: str, token: str | None) -> dict[str, Any]:
+    async def get(self, tenant_id: str, customer_id: str, token: str | None) -> JSONObject:
         """The customer (active or deleted) from the read model, via the cache (which is
         optional: `DocCache` readers do without it while it is down)."""
         await self.waiter.wait(token)
@@ -64,7 +65,7 @@ class CustomerQueries:
             await self.cache.add(doc)
         return to_resource(doc)
 
-    async def search(self, query: ListQuery, token: str | None) -> dict[str, Any]:
+    async def search(self, query: ListQuery, token: str | None) -> JSONObject:
         """A page of customers in sort order, with `total` and `nextCursor`; the search index
         is required (503 while it is down or silent)."""
         await self.search_waiter.wait(token)
@@ -99,10 +100,10 @@ class CustomerQueries:
             raise NotFound("No customer with this id.")
         return events
 
-    async def history(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
+    async def history(self, tenant_id: str, customer_id: str) -> JSONObject:
         """Every event of the customer, oldest first, with field-level changes and its hash in
         the tamper-evident log; `chain` says whether the customer's chain verifies."""
-        body: dict[str, Any] = {"items": history_items(await self._events(tenant_id, customer_id))}
+        body: JSONObject = {"items": history_items(await self._events(tenant_id, customer_id))}
         if self._chain is not None:
             body["chain"] = await self._chain(customer_id)
         return body
@@ -132,7 +133,7 @@ class CustomerQueries:
             return False
         return bool(events) and events[0].tenant_id == tenant_id
 
-    async def as_of(self, tenant_id: str, customer_id: str, moment: datetime) -> dict[str, Any]:
+    async def as_of(self, tenant_id: str, customer_id: str, moment: datetime) -> JSONObject:
         """The customer as it was at `moment`, rebuilt from its events."""
         state = state_as_of(await self._events(tenant_id, customer_id), moment)
         if state is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from read_side.access_audit import AccessAudit, AccessRecord
 from read_side.deadline import within
@@ -12,13 +12,14 @@ from read_side.queries import CustomerQueries
 from read_side.views import CustomerDoc, evolve, to_resource
 from shared.clock import Clock, iso_utc, utc_now
 from shared.errors import NotFound
+from shared.json_types import JSONObject
 from shared.principal import Principal
 
 
 class Versioned(NamedTuple):
     """A read's body and the customer version it reflects (the ETag)."""
 
-    body: dict[str, Any]
+    body: JSONObject
     version: int
 
 
@@ -95,7 +96,7 @@ class CustomerRecords:
 
     async def invoice(
         self, principal: Principal, customer_id: str, number: int, token: str | None
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         """One invoice of this customer (it names the billing details: a personal read)."""
         doc = await self._doc(principal.tenant_id, customer_id, token)
         invoice = (doc.get("invoices") or {}).get(str(number))
@@ -106,7 +107,7 @@ class CustomerRecords:
 
     async def export(
         self, principal: Principal, customer_id: str, purpose: str | None
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         """Everything held about the customer, rebuilt from its event stream (portability)."""
         events = await self._queries.events(principal.tenant_id, customer_id)
         doc: CustomerDoc | None = None
@@ -157,14 +158,14 @@ class CustomerRecords:
         # Fails closed: personal data is not disclosed while its access cannot be recorded.
         await within(self._queries.timeout, self.audit.record(entry), "the access audit")
 
-    async def accesses(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
+    async def accesses(self, tenant_id: str, customer_id: str) -> JSONObject:
         """Who read or exported the customer's personal data, newest first."""
         items = await within(
             self._queries.timeout, self.audit.list(tenant_id, customer_id), "the access audit"
         )
         return {"items": items}
 
-    async def verify_accesses(self, tenant_id: str) -> dict[str, Any]:
+    async def verify_accesses(self, tenant_id: str) -> JSONObject:
         """Whether the tenant's access log is intact (`{ok, entries, finding}`)."""
         report = await within(
             self._queries.timeout * 10, self.audit.verify(tenant_id), "the access audit"

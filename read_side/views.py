@@ -14,8 +14,9 @@ from typing import Any
 
 from read_side.events import EventEnvelope
 from shared.clock import iso_utc
+from shared.json_types import JSONObject
 
-CustomerDoc = dict[str, Any]
+CustomerDoc = JSONObject
 
 PROFILE_KEYS = (
     "firstName",
@@ -89,7 +90,7 @@ def _clone(value: Any) -> Any:
     return value
 
 
-def to_resource(doc: CustomerDoc) -> dict[str, Any]:
+def to_resource(doc: CustomerDoc) -> JSONObject:
     """The public customer resource (drops internal fields such as `tenantId`)."""
     return {key: doc.get(key) for key in RESOURCE_KEYS}
 

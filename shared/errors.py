@@ -9,7 +9,8 @@ for a query) and the read side may not import the write side.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from shared.json_types import JSONObject
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class CustomerError(Exception):
         detail: str,
         *,
         errors: list[FieldError] | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: JSONObject | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail

@@ -19,6 +19,8 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shared.json_types import JSONObject
+
 ALGORITHM = "Ed25519"
 _DERIVATION_LABEL = b"customers-export-signing-key-v1"
 
@@ -42,7 +44,7 @@ class ExportSigner:
         self._private = Ed25519PrivateKey.from_private_bytes(seed)
         self.public_key = self._private.public_key().public_bytes_raw().hex()
 
-    def sign(self, document: dict[str, Any]) -> bytes:
+    def sign(self, document: JSONObject) -> bytes:
         """The document with its `signature` member, as the canonical bytes to serve."""
         plain = msgspec.json.decode(msgspec.json.encode(document))  # JSON values only
         plain.pop("signature", None)
@@ -62,7 +64,7 @@ def _hex(text: Any, size: int, what: str) -> bytes:
     return raw
 
 
-def verify_export(content: bytes, trusted_public_key: str) -> dict[str, Any]:
+def verify_export(content: bytes, trusted_public_key: str) -> JSONObject:
     """The export document when its signature is valid under `trusted_public_key` (hex);
     raises `ExportSignatureError` saying what is wrong."""
     try:

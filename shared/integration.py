@@ -31,6 +31,7 @@ import msgspec
 
 from shared.clock import iso_utc
 from shared.currencies import is_invoice_currency
+from shared.json_types import JSONObject
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -63,7 +64,7 @@ class CustomerIntegrationEvent(_Message, frozen=True):
     tenant_id: str
     customer_id: str
     version: int
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
+    data: JSONObject = msgspec.field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -83,7 +84,7 @@ class Enveloped(Protocol):
     @property
     def tenant_id(self) -> str: ...
     @property
-    def data(self) -> dict[str, Any]: ...
+    def data(self) -> JSONObject: ...
 
 
 def integration_event_name(envelope_type: str) -> str:
@@ -107,7 +108,7 @@ def to_integration_event(envelope: Enveloped) -> CustomerIntegrationEvent:
     )
 
 
-def outbound_data(envelope_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+def outbound_data(envelope_type: str, data: Mapping[str, Any]) -> JSONObject:
     """The version-2 `data` of an event: the stored attribute names in camelCase (nested
     objects already are), and one shape for `customer.updated` whichever internal event it
     comes from: `changes` (field → new value, the type as `customerType`) and `previous`

@@ -14,7 +14,9 @@ import logging
 import os
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
+
+from shared.json_types import JSONObject
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -32,9 +34,9 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
 _ACCESS_FIELDS = {"method", "path", "route", "status", "durationMs"}
 
 
-def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+def extra_fields(record: logging.LogRecord) -> JSONObject:
     """The record's own fields (from `extra=`), secret-looking ones redacted."""
-    fields: dict[str, Any] = {}
+    fields: JSONObject = {}
     for key, value in record.__dict__.items():
         if key in _STANDARD or key.startswith("_"):
             continue
@@ -48,7 +50,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        entry: dict[str, Any] = {
+        entry: JSONObject = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
+
+from shared.json_types import JSONObject
 
 
 class StateChange(msgspec.Struct):
@@ -29,7 +29,7 @@ class CustomerResource(msgspec.Struct, rename="camel"):
     date_of_birth: str | None
     notes: str | None
     tags: list[str]
-    attributes: dict[str, Any]
+    attributes: JSONObject
     first_visit_at: str | None
     last_visit_at: str | None
     visit_count: int

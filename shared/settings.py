@@ -14,6 +14,7 @@ import phonenumbers
 from shared.countries import is_assigned_country
 from shared.env_values import choice, seconds, secret, url, whole_number
 from shared.errors import ConfigurationError
+from shared.json_types import JSONObject
 
 EVENT_STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -133,7 +134,7 @@ class Settings:
         return read_or_create_secret(self.data_dir / "audit.key").encode()
 
 
-def _alert_settings(env: Mapping[str, str]) -> dict[str, Any]:
+def _alert_settings(env: Mapping[str, str]) -> JSONObject:
     """`CUSTOMERS_ALERT_*`: security-alert thresholds (0 turns a kind of alert off)."""
     return {
         "alert_burst": whole_number(env, "CUSTOMERS_ALERT_BURST", 20),

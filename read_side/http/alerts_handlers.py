@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import QueryParameter
 
 from read_side.alert_store import AlertStore
 from read_side.deadline import within
 from shared.http.auth import requires
 from shared.http.openapi import problems
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 from shared.principal import Permission, Principal, Role
 
 
@@ -20,9 +22,9 @@ from shared.principal import Permission, Principal, Role
     responses=problems(400, 401, 403, 429, 503),
 )  # fmt: skip
 async def security_alerts(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     limit: Annotated[int, QueryParameter(required=False, ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Newest first: `{items: [{id, kind, at, subject, clientAddress, tenant, count, detail}]}`.
     An alert about a subject of the caller's tenant is shown to its auditors; one about an
     unauthenticated client (no tenant) to every tenant's admins."""

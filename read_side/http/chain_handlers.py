@@ -7,9 +7,9 @@ not an access to personal data and leaves no access-audit entry.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
@@ -17,6 +17,7 @@ from read_side.chain import ChainCheck
 from read_side.queries import CustomerQueries
 from shared.http.auth import requires
 from shared.http.openapi import problems
+from shared.http.types import HTTPRequest
 from shared.principal import Permission, Principal
 
 Queries = NamedDependency[CustomerQueries]
@@ -36,7 +37,7 @@ CustomerFilter = Annotated[
     guards=[requires(Permission.AUDIT)], responses=problems(400, 401, 403, 404, 429),
 )  # fmt: skip
 async def verify_event_log(
-    request: Request[Any, Any, Any], queries: Queries, customer_id: CustomerFilter = None
+    request: HTTPRequest, queries: Queries, customer_id: CustomerFilter = None
 ) -> ChainCheck:
     """`{ok, scope, verified, checkpoints, firstBroken: {kind, position, customerId, version,
     detail} | null}`; `kind` is modified, deleted, reordered or inserted. A break in another

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
@@ -24,6 +24,8 @@ from read_side.records import CustomerRecords
 from shared.http.auth import requires
 from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 from shared.principal import Permission, Principal
 from shared.resources import CustomerResource
 
@@ -51,13 +53,13 @@ AccessPurpose = Annotated[
 ]
 
 
-def provide_queries(request: Request[Any, Any, Any]) -> CustomerQueries:
+def provide_queries(request: HTTPRequest) -> CustomerQueries:
     """The query use cases (set up by the composition root)."""
     queries: CustomerQueries = request.app.state.queries
     return queries
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
+def _principal(request: HTTPRequest) -> Principal:
     principal = request.user
     assert isinstance(principal, Principal)
     return principal
@@ -72,7 +74,7 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
     responses=problems(400, 401, 403, 422, 429, 503),
 )
 async def list_customers(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     queries: Queries,
     records: Records,
     consistency_token: Token = None,
@@ -104,7 +106,7 @@ async def list_customers(
     ] = "-createdAt",
     limit: Annotated[int, QueryParameter(required=False, ge=1, le=100)] = 20,
     cursor: Annotated[str | None, QueryParameter(required=False, max_length=1000)] = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """`{items, total, nextCursor}`; every word of `q` must prefix a name or email word."""
     check_names(set(request.query_params.keys()))
     principal = _principal(request)
@@ -130,7 +132,7 @@ async def list_customers(
     response_headers=READ_HEADERS,
 )
 async def get_customer(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     customer_id: FromPath[uuid.UUID],
     queries: Queries,
     records: Records,
@@ -165,12 +167,12 @@ async def get_customer(
     responses=problems(400, 401, 403, 404, 429),
 )
 async def history(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     customer_id: FromPath[uuid.UUID],
     queries: Queries,
     records: Records,
     purpose: AccessPurpose = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """`{items: [{version, type, occurredAt, actor, changes: {field: {from, to}}}]}`."""
     principal = _principal(request)
     items = await queries.history(principal.tenant_id, str(customer_id))

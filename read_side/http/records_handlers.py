@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
@@ -16,6 +16,8 @@ from shared.export_signature import ExportSigner
 from shared.http.auth import requires
 from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 from shared.principal import Permission, Principal
 
 COMMERCE = "orders and payments"
@@ -41,13 +43,13 @@ Purpose = Annotated[
 ]
 
 
-def provide_records(request: Request[Any, Any, Any]) -> CustomerRecords:
+def provide_records(request: HTTPRequest) -> CustomerRecords:
     """Set up by the composition root."""
     records: CustomerRecords = request.app.state.records
     return records
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
+def _principal(request: HTTPRequest) -> Principal:
     principal = request.user
     assert isinstance(principal, Principal)
     return principal
@@ -59,7 +61,7 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
     response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_orders(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[Any]:  # fmt: skip
     """Newest first, each with the customer snapshot at order time."""
@@ -73,7 +75,7 @@ async def customer_orders(
     response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_payments(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[Any]:  # fmt: skip
     """Newest first."""
@@ -87,7 +89,7 @@ async def customer_payments(
     response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_billing(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[Any]:  # fmt: skip
     """`{customerId, billing}` as `PUT` answered; 404 when none were set (a personal read,
@@ -102,7 +104,7 @@ async def customer_billing(
     response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_invoices(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[Any]:  # fmt: skip
     """`{items: [invoice]}`, newest first, each as `GET .../invoices/{number}` serves it (a
@@ -117,7 +119,7 @@ async def customer_invoices(
     guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
 )  # fmt: skip
 async def customer_invoice(
-    request: Request[Any, Any, Any], customer_id: CustomerId, number: FromPath[int],
+    request: HTTPRequest, customer_id: CustomerId, number: FromPath[int],
     records: Records, token: Token = None,
 ) -> Response[Any]:  # fmt: skip
     """JSON by default; `Accept: application/pdf` renders the PDF."""
@@ -140,7 +142,7 @@ async def customer_invoice(
     response_headers=READ_HEADERS,
 )  # fmt: skip
 async def customer_consents(
-    request: Request[Any, Any, Any], customer_id: CustomerId, records: Records, token: Token = None,
+    request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[Any]:  # fmt: skip
     """`{items: [{purpose, granted, source, legalBasis, at, by}]}`."""
@@ -154,11 +156,11 @@ async def customer_consents(
     responses=problems(400, 401, 403, 404, 429),
 )  # fmt: skip
 async def export_customer(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     customer_id: CustomerId,
     records: Records,
     purpose: Purpose = None,
-) -> Response[dict[str, Any]]:
+) -> Response[JSONObject]:
     """Everything held about the customer as one JSON document; recorded in the access audit.
     It carries `signature: {alg: "Ed25519", publicKey, value}` (hex) over its canonical JSON
     (keys sorted, no spaces, UTF-8) without `signature`, served in exactly that form; check it
@@ -176,10 +178,10 @@ async def export_customer(
     responses=problems(400, 401, 403, 429),
 )  # fmt: skip
 async def access_audit(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     records: Records,
     customer_id: Annotated[uuid.UUID, QueryParameter(name="customerId")],
-) -> dict[str, Any]:
+) -> JSONObject:
     """Newest first: actor, time, action and purpose; never personal values."""
     return await records.accesses(_principal(request).tenant_id, str(customer_id))
 
@@ -200,7 +202,7 @@ RECORD_HANDLERS = [
     summary="Whether this tenant's access log is intact", tags=["privacy"],
     guards=[requires(Permission.AUDIT)], responses=problems(401, 403, 429, 503),
 )  # fmt: skip
-async def verify_access_audit(request: Request[Any, Any, Any], records: Records) -> dict[str, Any]:
+async def verify_access_audit(request: HTTPRequest, records: Records) -> JSONObject:
     """`{ok, entries, finding}`: the first entry modified, deleted or reordered by hand."""
     return await records.verify_accesses(_principal(request).tenant_id)
 

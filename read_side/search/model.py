@@ -21,13 +21,14 @@ from read_side.search import text
 from read_side.search.cursor import Position, decode_cursor
 from read_side.views import CustomerDoc
 from shared.clock import iso_utc
+from shared.json_types import JSONObject
 
 MAX_LIMIT = 100
 SEP = "\x1f"
 STATES = ("active", "deleted", "erased")
 # Document fields the index never searches, dropped from its copy (less data, less personal
 # data), with the empty value `evolve` starts from.
-UNINDEXED: dict[str, Any] = {
+UNINDEXED: JSONObject = {
     "notes": None,
     "dateOfBirth": None,
     "stateHistory": [],

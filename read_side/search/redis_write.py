@@ -12,6 +12,7 @@ from typing import Any
 from read_side.search.model import Entry, entry, stored
 from read_side.search.redis_keys import Keys, epoch_ms
 from read_side.views import CustomerDoc
+from shared.json_types import JSONObject
 
 # Runs the changes of `Changes.payload()` server-side: one call instead of a command per key
 # (the client's per-command cost dominates bulk writes). Removals first, as in `queue`. With
@@ -108,7 +109,7 @@ class Changes:
         )
 
 
-def _flat(mapping: dict[str, Any], *, score_first: bool) -> list[Any]:
+def _flat(mapping: JSONObject, *, score_first: bool) -> list[Any]:
     """`{member: score}` as `[score, member, ...]` (ZADD), `{field: value}` as
     `[field, value, ...]` (HSET); scores as text, so Lua keeps every digit."""
     flat: list[Any] = []

@@ -25,6 +25,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
+from shared.json_types import JSONObject
+
 MIN_DIGITS = 3
 MAX_DIGITS = 15
 TEXT_FIELDS = ("firstName", "lastName", "email")
@@ -74,7 +76,7 @@ def words(text: str | None) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def customer_words(doc: dict[str, Any]) -> set[str]:
+def customer_words(doc: JSONObject) -> set[str]:
     """Every word of the customer's first name, last name and email."""
     found: set[str] = set()
     for field in TEXT_FIELDS:
@@ -190,7 +192,7 @@ def parse_text(text: str | None) -> ParsedText:
     return ParsedText(tuple(dict.fromkeys(found_words)), tuple(dict.fromkeys(found_digits)))
 
 
-def sort_key(doc: dict[str, Any], key: str) -> str:
+def sort_key(doc: JSONObject, key: str) -> str:
     """The exact sort key of a document for a sort field (see the module docstring)."""
     value = doc.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):

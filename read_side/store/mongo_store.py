@@ -22,8 +22,9 @@ from pymongo.errors import BulkWriteError
 from read_side.events import EventEnvelope
 from read_side.store import table_name
 from read_side.views import CustomerDoc, evolve
+from shared.json_types import JSONObject
 
-Document = dict[str, Any]
+Document = JSONObject
 CHECKPOINTS = "projection_checkpoints"
 GENERATIONS = "projection_generations"
 

@@ -13,6 +13,8 @@ from litestar import Request
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 from shared.logs import actor_var, request_id_var, tenant_var
 
 logger = logging.getLogger("customers.access")
@@ -42,7 +44,7 @@ async def _answer(scope: Scope, receive: Receive, send: Send, exc: Exception) ->
     handler = _handler_for(getattr(app, "exception_handlers", None) or {}, exc)
     if handler is None:
         return False
-    request: Request[Any, Any, Any] = Request(scope, receive=receive, send=send)
+    request: HTTPRequest = Request(scope, receive=receive, send=send)
     response = handler(request, exc)
     await response.to_asgi_response(app=None, request=request)(scope, receive, send)
     return True
@@ -68,7 +70,7 @@ class RequestContextMiddleware:
         method = str(scope.get("method", ""))
         route: dict[str, str] = {}
         scope[ROUTE_KEY] = route  # type: ignore[literal-required]
-        status: dict[str, Any] = {"code": 500}
+        status: JSONObject = {"code": 500}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from shared.errors import (
@@ -20,6 +20,8 @@ from shared.errors import (
     ValidationFailed,
     VersionMismatch,
 )
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 from shared.transient import is_transient
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -55,11 +57,11 @@ def problem_response(
     *,
     slug: str,
     errors: list[dict[str, str]] | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: JSONObject | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     """Build a problem+json response."""
-    body: dict[str, Any] = {
+    body: JSONObject = {
         "type": TYPE_BASE + slug,
         "title": title,
         "status": status,
@@ -102,7 +104,7 @@ def problem_kind(error: CustomerError) -> ProblemKind:
     return _FALLBACK
 
 
-def _customer_error(_: Request[Any, Any, Any], exc: CustomerError) -> Response[Any]:
+def _customer_error(_: HTTPRequest, exc: CustomerError) -> Response[Any]:
     headers = None
     if isinstance(exc, ServiceUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -118,7 +120,7 @@ def _customer_error(_: Request[Any, Any, Any], exc: CustomerError) -> Response[A
     )
 
 
-def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _validation_error(request: HTTPRequest, exc: ValidationException) -> Response[Any]:
     errors = []
     aliases = _api_names(request)
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -143,7 +145,7 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
 _MISSING = re.compile(r"Missing required (\w+) parameter '([^']{1,100})'")
 
 
-def _api_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+def _api_names(request: HTTPRequest) -> dict[str, str]:
     """Python parameter name → the name the client sent (`as_of` → `asOf`, a header's name):
     an error must name what the client can change, not the handler's argument."""
     try:
@@ -169,7 +171,7 @@ _TITLES = {
 }
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http_error(_: HTTPRequest, exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if status >= 500:
         logger.error("server error", exc_info=exc)
@@ -189,7 +191,7 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 _KEPT_HEADERS = {"retry-after": "Retry-After", "allow": "Allow"}
 
 
-def _undecodable(_: Request[Any, Any, Any], exc: RecursionError | UnicodeError) -> Response[Any]:
+def _undecodable(_: HTTPRequest, exc: RecursionError | UnicodeError) -> Response[Any]:
     detail = (
         "The JSON body is nested too deeply."
         if isinstance(exc, RecursionError)
@@ -198,7 +200,7 @@ def _undecodable(_: Request[Any, Any, Any], exc: RecursionError | UnicodeError) 
     return problem_response(400, "Malformed request", detail, slug="malformed")
 
 
-def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _unexpected(_: HTTPRequest, exc: Exception) -> Response[Any]:
     if is_transient(exc):
         # A dependency is down (connection refused, timeout, lock): the client may retry.
         logger.warning("dependency unavailable: %s", type(exc).__name__)

@@ -18,6 +18,7 @@ import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.http.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, Problem
+from shared.json_types import JSONObject
 from shared.principal import Principal
 from shared.security.monitor import (
     Outcome,
@@ -86,7 +87,7 @@ class SecurityMiddleware:
             await send({"type": "http.response.start", "status": 429, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        status: dict[str, Any] = {"code": 500, "observed": False}
+        status: JSONObject = {"code": 500, "observed": False}
 
         async def observe() -> None:
             if not status["observed"]:

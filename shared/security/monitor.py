@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.clock import Clock, iso_utc, utc_now
+from shared.json_types import JSONObject
 from shared.principal import Principal
 from shared.security.counters import AlertCounters
 
@@ -75,7 +76,7 @@ class Alert:
     count: int
     detail: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         """The contract's shape: `{id, kind, at, subject, clientAddress, tenant, count, detail}`."""
         return {"id": self.id, "kind": self.kind, "at": self.at, "subject": self.subject,
                 "clientAddress": self.client_address, "tenant": self.tenant,
@@ -85,7 +86,7 @@ class Alert:
 class AlertStore(Protocol):
     """Where alerts are kept for `GET /audit/alerts` and the `security.alert` relay."""
 
-    async def add(self, alert: dict[str, Any]) -> None:
+    async def add(self, alert: JSONObject) -> None:
         """Store one alert (unpublished)."""
         ...
 

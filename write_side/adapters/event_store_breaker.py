@@ -31,6 +31,8 @@ import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from psycopg_pool import PoolTimeout
 
+from shared.json_types import JSONObject
+
 logger = logging.getLogger(__name__)
 
 #: Seconds between two probes while the breaker is open.
@@ -141,7 +143,7 @@ def install_breaker(datastore: PostgresDatastore, *, timeout_seconds: float) -> 
     """Guard every use of `datastore` (recorders, key store, phone book, audit chain all go
     through `get_connection`) with a breaker whose probe waits at most `timeout_seconds`."""
     pool = datastore.pool
-    kwargs: dict[str, Any] = pool.kwargs if isinstance(pool.kwargs, dict) else {}
+    kwargs: JSONObject = pool.kwargs if isinstance(pool.kwargs, dict) else {}
     # Background reconnects must not hang on a silent server; keepalives find a peer that
     # vanished without a reset.
     kwargs.setdefault("connect_timeout", max(2, math.ceil(pool.timeout)))

@@ -11,9 +11,10 @@ import hmac
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Never
+from typing import Never
 
 from shared.errors import Conflict, IdempotencyMismatch
+from shared.json_types import JSONObject
 from write_side.application.decisions import (
     CommandMeta,
     Decision,
@@ -101,7 +102,7 @@ class Claims:
         """Deterministic id of an order's record."""
         return keyed_id(self._key, tenant_id, "order", order_id)
 
-    def order_fingerprint(self, placed_at: str, profiles: list[dict[str, Any]]) -> str:
+    def order_fingerprint(self, placed_at: str, profiles: list[JSONObject]) -> str:
         """A keyed hash of what an order says about its attendees, in order."""
         canonical = json.dumps([placed_at, profiles], sort_keys=True, separators=(",", ":"))
         return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
@@ -151,7 +152,7 @@ class Claims:
         )
 
 
-def _recorded_outcome(first: dict[str, Any]) -> Outcome:
+def _recorded_outcome(first: JSONObject) -> Outcome:
     """The first request's outcome. Records written before outcomes had names kept the HTTP
     status instead (201 meant created); they expire after 24 hours."""
     if "outcome" in first:

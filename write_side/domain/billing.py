@@ -7,15 +7,16 @@ from typing import Any
 
 from shared.countries import is_assigned_country
 from shared.errors import FieldErrors
+from shared.json_types import JSONObject
 from write_side.domain import values
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postalCode", "region", "country")
 
 
-def normalize_billing(raw: Mapping[str, Any]) -> dict[str, Any]:
+def normalize_billing(raw: Mapping[str, Any]) -> JSONObject:
     """Validated billing details; every offending field is named at once (`ValidationFailed`)."""
     errors = FieldErrors()
-    result: dict[str, Any] = {}
+    result: JSONObject = {}
     for name, limit in (("name", 200), ("taxId", 50)):
         result[name] = _text(raw.get(name), name, limit, errors)
     email = raw.get("email")

@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import uuid
 from datetime import datetime
-from typing import Any
 
 from eventsourcing.domain import Aggregate, event
+
+from shared.json_types import JSONObject
 
 _NAMESPACE = uuid.UUID("6d1f0c55-6a55-4f7e-9a1e-4c1a2b9e7c11")
 
@@ -56,12 +57,12 @@ class IdempotencyRecord(Aggregate):
         return record_id
 
     @event("Recorded")
-    def __init__(self, record_id: uuid.UUID, fingerprint: str, outcome: dict[str, Any]) -> None:
+    def __init__(self, record_id: uuid.UUID, fingerprint: str, outcome: JSONObject) -> None:
         self.fingerprint = fingerprint
         self.outcome = outcome
 
     @event("Renewed")
-    def renew(self, fingerprint: str, outcome: dict[str, Any]) -> None:
+    def renew(self, fingerprint: str, outcome: JSONObject) -> None:
         """Reuse an expired key for a new command."""
         self.fingerprint = fingerprint
         self.outcome = outcome
@@ -108,7 +109,7 @@ class OrderRecord(Aggregate):
         actor: str,
         order_id: str,
         placed_at: str,
-        results: list[dict[str, Any]],
+        results: list[JSONObject],
         fingerprint: str = "",
     ) -> None:
         self.tenant_id = tenant_id

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+
+from shared.json_types import JSONObject
 
 OPEN_ORDER = "placed"
 ORDER_STATES = ("placed", "completed", "cancelled")
@@ -36,13 +37,13 @@ def is_first_visit(placed_at: str, first_visit_at: str | None) -> bool:
     return first_visit_at is None or placed_at < first_visit_at
 
 
-def payment_changes(current: dict[str, Any] | None, status: str) -> bool:
+def payment_changes(current: JSONObject | None, status: str) -> bool:
     """True when `status` moves the payment forward (a repeat or a step back changes nothing)."""
     previous = current["status"] if current else None
     return status in _ALLOWED.get(previous, set())
 
 
-def merge_payment(previous: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+def merge_payment(previous: JSONObject, payment: JSONObject) -> JSONObject:
     """The payment after a status message. `at` follows the latest status; each status also
     keeps its own date (`succeededAt`, `refundedAt`, …), so a refund's invoice line does not
     rewrite the date of the charge line."""
@@ -50,7 +51,7 @@ def merge_payment(previous: dict[str, Any], payment: dict[str, Any]) -> dict[str
     return previous | payment | dated
 
 
-def delete_blockers(orders: dict[str, Any], payments: dict[str, Any]) -> list[dict[str, str]]:
+def delete_blockers(orders: JSONObject, payments: JSONObject) -> list[dict[str, str]]:
     """Open orders and pending payments that forbid deleting the customer."""
     blockers = [
         {"kind": "order", "id": order_id}
@@ -65,9 +66,9 @@ def delete_blockers(orders: dict[str, Any], payments: dict[str, Any]) -> list[di
     return blockers
 
 
-def invoice_lines(payments: dict[str, Any]) -> list[dict[str, Any]]:
+def invoice_lines(payments: JSONObject) -> list[JSONObject]:
     """Lines for payments not yet invoiced: succeeded ones, and refunds as negative lines."""
-    lines: list[dict[str, Any]] = []
+    lines: list[JSONObject] = []
     for payment_id, payment in sorted(payments.items(), key=lambda item: item[1]["at"]):
         invoiced = set(payment.get("invoicedAs", []))
         if payment["status"] in ("succeeded", "refunded") and "charge" not in invoiced:
@@ -77,7 +78,7 @@ def invoice_lines(payments: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-def _line(payment_id: str, payment: dict[str, Any], kind: str, amount: int) -> dict[str, Any]:
+def _line(payment_id: str, payment: JSONObject, kind: str, amount: int) -> JSONObject:
     order = f" for order {payment['orderId']}" if payment.get("orderId") else ""
     label = "Refund" if kind == "refund" else "Payment"
     return {
@@ -90,7 +91,7 @@ def _line(payment_id: str, payment: dict[str, Any], kind: str, amount: int) -> d
     }
 
 
-def totals(payments: dict[str, Any]) -> dict[str, int]:
+def totals(payments: JSONObject) -> dict[str, int]:
     """Settled amount per currency (succeeded minus refunded): kept after erasure."""
     result: dict[str, int] = {}
     for payment in payments.values():
@@ -100,15 +101,15 @@ def totals(payments: dict[str, Any]) -> dict[str, int]:
 
 
 def build_invoice(
-    payments: dict[str, Any],
+    payments: JSONObject,
     *,
     number: int,
     customer_id: str,
     tenant_id: str,
     issued_at: str,
-    billing: dict[str, Any] | None,
+    billing: JSONObject | None,
     currency: str | None = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """An invoice of the payments not invoiced yet in one currency (an invoice has one, as
     Stripe's do): `currency` picks it, else the only currency waiting. `Conflict` naming the
     currencies waiting (`currencies`) when none waits in it, or several do and none was

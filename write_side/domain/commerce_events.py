@@ -14,6 +14,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from shared.json_types import JSONObject
 from write_side.domain.commerce import is_first_visit, merge_payment
 
 
@@ -25,7 +26,7 @@ class VisitRecorded(Aggregate.Event):
     order_id: str
     placed_at: str
     first_time: bool
-    snapshot: dict[str, Any]
+    snapshot: JSONObject
 
     def apply(self, aggregate: Any) -> None:
         """Count the visit, widen the first/last visit span and keep the order open. An order
@@ -64,7 +65,7 @@ class PaymentRecorded(Aggregate.Event):
 
     tenant_id: str
     actor: str
-    payment: dict[str, Any]
+    payment: JSONObject
 
     def apply(self, aggregate: Any) -> None:
         """Merge the status into the payment (each status keeps its own date)."""
@@ -77,7 +78,7 @@ class BillingDetailsSet(Aggregate.Event):
 
     tenant_id: str
     actor: str
-    billing: dict[str, Any]
+    billing: JSONObject
 
     def apply(self, aggregate: Any) -> None:
         """Keep the new details."""
@@ -89,7 +90,7 @@ class InvoiceIssued(Aggregate.Event):
 
     tenant_id: str
     actor: str
-    invoice: dict[str, Any]
+    invoice: JSONObject
 
     def apply(self, aggregate: Any) -> None:
         """Keep the invoice and mark each line's payment as invoiced for that kind of line."""

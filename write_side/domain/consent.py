@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from shared.errors import FieldErrors
+from shared.json_types import JSONObject
 from write_side.domain import values
 
 LEGAL_BASES = (
@@ -21,7 +21,7 @@ _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 
 def normalize_consent(
     purpose: str, granted: bool, source: str | None, legal_basis: str | None
-) -> dict[str, Any]:
+) -> JSONObject:
     """A validated consent record; `ValidationFailed` names every bad field."""
     errors = FieldErrors()
     if not _PURPOSE.match(purpose):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
 from shared.errors import Conflict, VersionMismatch
+from shared.json_types import JSONObject
 from write_side.domain import commerce_events, lifecycle_events
 from write_side.domain.commerce import (
     build_invoice,
@@ -45,15 +44,15 @@ class Customer(Aggregate):
         self.profile: Profile = dict(profile)
         self.state = CustomerState.ACTIVE.value
         self.deleted_at: str | None = None
-        self.state_history: list[dict[str, Any]] = []
+        self.state_history: list[JSONObject] = []
         self.first_visit_at: str | None = None
         self.last_visit_at: str | None = None
         self.visit_count = 0
-        self.orders: dict[str, dict[str, Any]] = {}
-        self.payments: dict[str, dict[str, Any]] = {}
-        self.billing: dict[str, Any] | None = None
-        self.invoices: dict[int, dict[str, Any]] = {}
-        self.consents: dict[str, dict[str, Any]] = {}
+        self.orders: dict[str, JSONObject] = {}
+        self.payments: dict[str, JSONObject] = {}
+        self.billing: JSONObject | None = None
+        self.invoices: dict[int, JSONObject] = {}
+        self.consents: dict[str, JSONObject] = {}
         at = iso_utc(self.created_on)
         self.state_history.append({"state": "active", "at": at, "by": actor, "reason": None})
 
@@ -130,14 +129,14 @@ class Customer(Aggregate):
                 status=status,
             )
 
-    def record_payment(self, *, actor: str, payment: dict[str, Any]) -> None:
+    def record_payment(self, *, actor: str, payment: JSONObject) -> None:
         """Record a payment status; repeats and steps back change nothing."""
         if payment_changes(self.payments.get(payment["paymentId"]), payment["status"]):
             self.trigger_event(
                 self.PaymentRecorded, tenant_id=self.tenant_id, actor=actor, payment=payment
             )
 
-    def set_billing(self, *, actor: str, billing: dict[str, Any]) -> None:
+    def set_billing(self, *, actor: str, billing: JSONObject) -> None:
         """Replace the billing details."""
         self.check_mutable()
         if billing != self.billing:
@@ -147,7 +146,7 @@ class Customer(Aggregate):
 
     def issue_invoice(
         self, *, actor: str, number: int, issued_at: str, currency: str | None = None
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         """Invoice the payments not invoiced yet in one currency (`build_invoice`); `Conflict` when
         there is nothing to invoice in it."""
         if self.state == CustomerState.ERASED.value:
@@ -166,7 +165,7 @@ class Customer(Aggregate):
         )
         return invoice
 
-    def change_consent(self, *, actor: str, purpose: str, consent: dict[str, Any]) -> None:
+    def change_consent(self, *, actor: str, purpose: str, consent: JSONObject) -> None:
         """Grant or withdraw consent for a purpose (with source and legal basis)."""
         if self.state == CustomerState.ERASED.value:
             raise Conflict("The customer is erased.", extra={"state": self.state})

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from eventsourcing.domain import Aggregate
 
 from shared.clock import iso_utc
+from shared.json_types import JSONObject
 from write_side.domain.profile import CustomerState
 
 
@@ -63,7 +64,7 @@ class ConsentChanged(Aggregate.Event):
     tenant_id: str
     actor: str
     purpose: str
-    consent: dict[str, Any]
+    consent: JSONObject
 
     def apply(self, aggregate: Any) -> None:
         """Keep the consent with this event's time and actor."""

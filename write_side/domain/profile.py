@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from shared.errors import FieldError, FieldErrors, ValidationFailed
+from shared.json_types import JSONObject
 from write_side.domain import values
 
 PROFILE_FIELDS = (
@@ -23,7 +24,7 @@ PROFILE_FIELDS = (
 IDENTIFYING_FIELDS = ("firstName", "lastName", "email", "phone")
 PERSONAL_FIELDS = ("firstName", "lastName", "email", "phone", "dateOfBirth", "notes")
 
-Profile = dict[str, Any]
+Profile = JSONObject
 
 
 class CustomerType(enum.StrEnum):
@@ -48,7 +49,7 @@ def empty_profile() -> Profile:
     return dict.fromkeys(PROFILE_FIELDS) | {"tags": [], "attributes": {}}
 
 
-def merge_attributes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+def merge_attributes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> JSONObject:
     """RFC 7396 on the attribute object: present keys replace, `null` removes, the rest stay.
 
     PUT and PATCH are contracted as merge patches; replacing the whole object dropped every

@@ -7,13 +7,14 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from litestar import HttpMethod, Request, Response, delete, post, route
+from litestar import HttpMethod, Response, delete, post, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from shared.errors import FieldError, MalformedRequest, ValidationFailed
 from shared.http.auth import requires
 from shared.http.openapi import COMMAND_HEADERS, CREATED_HEADERS, problems
+from shared.http.types import HTTPRequest
 from shared.principal import Permission, Principal
 from shared.resources import CustomerResource
 from write_side.application.commands import CustomerCommands
@@ -52,7 +53,7 @@ CustomerId = FromPath[uuid.UUID]
 Commands = NamedDependency[CustomerCommands]
 
 
-def provide_commands(request: Request[Any, Any, Any]) -> CustomerCommands:
+def provide_commands(request: HTTPRequest) -> CustomerCommands:
     """The application's command handlers (set up by the composition root)."""
     commands: CustomerCommands = request.app.state.commands
     return commands
@@ -73,7 +74,7 @@ def parse_if_match(value: str | None) -> int | None:
 
 
 async def command_meta(
-    request: Request[Any, Any, Any], idempotency_key: str | None, if_match: str | None = None
+    request: HTTPRequest, idempotency_key: str | None, if_match: str | None = None
 ) -> CommandMeta:
     """Who is asking, what precondition holds, and a fingerprint of the request."""
     principal = request.user
@@ -144,7 +145,7 @@ def check_reason(reason: str | None, body: ReasonBody | None = None) -> str | No
     responses=problems(400, 401, 403, 409, 422, 429),
 )
 async def create(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     data: JSONBody[CustomerWrite],
     commands: Commands,
     idempotency_key: IdempotencyKey = None,
@@ -171,7 +172,7 @@ def _update_operation_id(_handler: Any, method: Any, _path: Any) -> str:
     responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
 )
 async def update_customer(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     customer_id: CustomerId,
     data: JSONBody[CustomerWrite],
     commands: Commands,
@@ -194,7 +195,7 @@ async def update_customer(
     responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
 )
 async def delete_customer(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     customer_id: CustomerId,
     commands: Commands,
     reason: Reason = None,
@@ -218,7 +219,7 @@ async def delete_customer(
     responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
 )
 async def restore_customer(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     customer_id: CustomerId,
     commands: Commands,
     reason: Reason = None,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, Response, post, put
+from litestar import Response, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from shared.errors import FieldError, MalformedRequest
 from shared.http.auth import requires
 from shared.http.openapi import problems
+from shared.http.types import HTTPRequest
+from shared.json_types import JSONObject
 from shared.principal import Permission
 from shared.resources import CustomerResource
 from write_side.application.attendees import AttendeeInput, AttendeeProcessing
@@ -43,7 +45,7 @@ Purpose = Annotated[str, FromPath]
 def provide(name: str) -> Provide:
     """A dependency provider reading `app.state.<name>` (set by the composition root)."""
 
-    def read(request: Request[Any, Any, Any]) -> Any:
+    def read(request: HTTPRequest) -> Any:
         return getattr(request.app.state, name)
 
     return Provide(read, sync_to_thread=False)
@@ -59,8 +61,8 @@ def _headers(version: int, position: int) -> dict[str, str]:
     responses=problems(400, 401, 403, 409, 422, 429),
 )  # fmt: skip
 async def process_attendees(
-    request: Request[Any, Any, Any], data: JSONBody[AttendeesBody], attendee_processing: Attendees
-) -> dict[str, Any]:
+    request: HTTPRequest, data: JSONBody[AttendeesBody], attendee_processing: Attendees
+) -> JSONObject:
     """One result per attendee, in order. Idempotent per `orderId`."""
     if not data.order_id.strip() or len(data.order_id) > 200:
         raise MalformedRequest(
@@ -83,9 +85,9 @@ async def process_attendees(
     responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
 )  # fmt: skip
 async def set_billing(
-    request: Request[Any, Any, Any], customer_id: CustomerId, data: JSONBody[BillingBody],
+    request: HTTPRequest, customer_id: CustomerId, data: JSONBody[BillingBody],
     commerce: Commerce, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
-) -> Response[dict[str, Any]]:  # fmt: skip
+) -> Response[JSONObject]:  # fmt: skip
     """Replace the billing details: `name`, `email`, `taxId`, `address`."""
     meta = await command_meta(request, idempotency_key, if_match)
     outcome = await commerce.set_billing(meta, customer_id, data.to_dict())
@@ -99,9 +101,9 @@ async def set_billing(
     responses=problems(400, 401, 403, 404, 409, 422, 429),
 )  # fmt: skip
 async def issue_invoice(
-    request: Request[Any, Any, Any], customer_id: CustomerId, commerce: Commerce,
+    request: HTTPRequest, customer_id: CustomerId, commerce: Commerce,
     idempotency_key: IdempotencyKey = None, data: JSONBody[InvoiceBody | None] = None,
-) -> Response[dict[str, Any]]:  # fmt: skip
+) -> Response[JSONObject]:  # fmt: skip
     """Numbers are sequential per tenant, never reused; refunds are negative lines. One
     currency per invoice: body `{"currency": "USD"}` picks it (needed when payments in
     several currencies wait; 409 lists them in `currencies`)."""
@@ -120,9 +122,9 @@ async def issue_invoice(
     guards=[requires(Permission.WRITE)], responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
 )  # fmt: skip
 async def set_consent(
-    request: Request[Any, Any, Any], customer_id: CustomerId, purpose: Purpose,
+    request: HTTPRequest, customer_id: CustomerId, purpose: Purpose,
     data: JSONBody[ConsentBody], privacy: Privacy, if_match: IfMatch = None,
-) -> Response[dict[str, Any]]:  # fmt: skip
+) -> Response[JSONObject]:  # fmt: skip
     """Body `{granted, source, legalBasis}`; each change is an event with time and actor."""
     meta = await command_meta(request, None, if_match)
     outcome = await privacy.change_consent(
@@ -143,7 +145,7 @@ async def set_consent(
     responses=problems(400, 401, 403, 404, 422, 429),
 )  # fmt: skip
 async def erase_customer(
-    request: Request[Any, Any, Any],
+    request: HTTPRequest,
     customer_id: CustomerId,
     privacy: Privacy,
     reason: Reason = None,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from shared.json_types import JSONObject
 from write_side.application.commands import ProfileInput
 
 # `int` before `float`: a JSON integer stays an integer (`3`, not `3.0`), and one beyond
@@ -35,7 +36,7 @@ class CustomerWrite(msgspec.Struct, forbid_unknown_fields=True, rename="camel", 
 
     def to_input(self) -> ProfileInput:
         """The present fields, keyed by their contract names."""
-        fields: dict[str, Any] = {}
+        fields: JSONObject = {}
         for name, key in (
             ("first_name", "firstName"),
             ("last_name", "lastName"),

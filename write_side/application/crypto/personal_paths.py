@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from shared.json_types import JSONObject
 from write_side.application.crypto.pii_cipher import is_sealed
 from write_side.domain.profile import PROFILE_FIELDS
 
@@ -119,14 +120,14 @@ def plan_for_event(
     return compile_plan([*paths.get(event_name, ()), *attributes])
 
 
-def apply_plan(container: dict[str, Any], plan: Plan, transform: Transform) -> dict[str, Any]:
+def apply_plan(container: JSONObject, plan: Plan, transform: Transform) -> JSONObject:
     """Apply `transform` to every present, non-null personal leaf (and to a sealed value met on
     the way, so events sealed under an older, coarser table still open).
 
     Copy-on-write: the input is never mutated; dicts on the way to a changed leaf are copied,
     and when nothing changes the very same object is returned.
     """
-    result: dict[str, Any] | None = None
+    result: JSONObject | None = None
     for name, below in plan.items():
         value = container.get(name)
         if value is None:
