@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
@@ -20,7 +19,7 @@ from entrypoints.api_docs import OfflineSwaggerPlugin
 from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
-from entrypoints.runtime import start_runtime
+from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.strict_query import refuse_unknown_query
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.chain_handlers import CHAIN_HANDLERS
@@ -98,7 +97,7 @@ def _security(monitor: SecurityMonitor) -> Callable[[AppConfig], AppConfig]:
     return install
 
 
-async def _wire_monitor(monitor: SecurityMonitor, runtime: Any) -> None:
+async def _wire_monitor(monitor: SecurityMonitor, runtime: Runtime) -> None:
     """Give the monitor what only exists once the runtime started."""
 
     async def tenant_of(customer_id: str) -> str | None:

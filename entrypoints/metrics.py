@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING
 
 from litestar import Controller, MediaType, Response, get
 
 from shared.http.types import HTTPRequest
+
+if TYPE_CHECKING:  # the runtime imports this module
+    from entrypoints.runtime import Runtime
 
 HISTOGRAM = "customers_http_request_duration_seconds"
 BUCKETS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
@@ -55,7 +58,7 @@ class RequestMetrics:
         return lines
 
 
-def runtime_lines(runtime: Any) -> list[str]:
+def runtime_lines(runtime: Runtime) -> list[str]:
     """Prometheus lines for the event store and the projections."""
     committer = runtime.commands.executor.committer
     lines = [

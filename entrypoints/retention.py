@@ -6,7 +6,7 @@ import asyncio
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso_utc, utc_now
 from shared.errors import CustomerError
@@ -14,12 +14,15 @@ from shared.json_types import JSONObject
 from shared.principal import Principal, Role
 from write_side.application.decisions import CommandMeta
 
+if TYPE_CHECKING:  # the runtime imports this module
+    from entrypoints.runtime import Runtime
+
 logger = logging.getLogger(__name__)
 RETENTION_ACTOR = "system:retention"
 
 
 async def run_retention(
-    runtime: Any, *, clock: Clock = utc_now, dry_run: bool = False
+    runtime: Runtime, *, clock: Clock = utc_now, dry_run: bool = False
 ) -> list[JSONObject]:
     """Erase (or, dry run, list) customers deleted before now minus the retention period."""
     cutoff = iso_utc(clock() - timedelta(days=runtime.settings.retention_days))
@@ -47,7 +50,7 @@ async def run_retention(
     return report
 
 
-async def retention_loop(runtime: Any, interval_seconds: float, clock: Clock = utc_now) -> None:
+async def retention_loop(runtime: Runtime, interval_seconds: float, clock: Clock = utc_now) -> None:
     """The scheduled job inside the service (runs where the projections run)."""
     while True:
         await asyncio.sleep(interval_seconds)

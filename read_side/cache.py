@@ -24,11 +24,13 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
+import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from read_side.events import EventEnvelope
+from read_side.ports import ProjectionSink
 from read_side.views import CustomerDoc
 from shared.cooldown import Cooldown
 
@@ -45,6 +47,7 @@ COOLDOWN_SECONDS = 5.0
 LEASE_SECONDS = 3.0
 VOUCH_EVERY_SECONDS = 0.5
 logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 class DocCache(Protocol):
@@ -148,7 +151,7 @@ class RedisDocCache:
 
     def __init__(
         self,
-        client: Any,
+        client: redis.Redis,
         prefix: str = "customers",
         *,
         timeout: float = READ_TIMEOUT_SECONDS,
@@ -166,7 +169,7 @@ class RedisDocCache:
         #: an invalidation failed and was not carried out since: entries may be stale
         self.suspect = False
 
-    async def _optional(self, work: Callable[[], Awaitable[Any]]) -> Any:
+    async def _optional(self, work: Callable[[], Awaitable[R]]) -> R | None:
         """`work()`'s result, or None when Redis fails or is slow (readers do without), or
         while an invalidation is outstanding (the cache may hold what it should have lost)."""
         if self.suspect or not self._cooldown.ready():
@@ -186,7 +189,7 @@ class RedisDocCache:
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """A cached document, or None (also without a vouch newer than our last failure)."""
 
-        async def read() -> Any:
+        async def read() -> bytes | None:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._key(tenant_id, customer_id))
                 pipe.get(self._vouch_key)
@@ -249,7 +252,7 @@ KEEP_CHECKPOINT = 0
 class CachingViewSink:
     """Wraps the view store's projection: store the batch, then refresh cached entries."""
 
-    def __init__(self, store: Any, cache: DocCache) -> None:
+    def __init__(self, store: ProjectionSink, cache: DocCache) -> None:
         self._store = store
         self._cache = cache
         self.name: str = store.name

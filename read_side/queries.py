@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from read_side.cache import DocCache
 from read_side.chain import ChainCheck, ChainVerifier
@@ -13,8 +12,8 @@ from read_side.deadline import within
 from read_side.events import EventEnvelope
 from read_side.generations import ActiveGeneration
 from read_side.history import history_items, state_as_of
-from read_side.ports import InvalidCursor, ListQuery
-from read_side.views import to_resource
+from read_side.ports import InvalidCursor, ListQuery, Page, SearchModel, ViewModel
+from read_side.views import CustomerDoc, to_resource
 from shared.errors import FieldError, MalformedRequest, NotFound
 from shared.json_types import JSONObject
 
@@ -26,8 +25,8 @@ class CustomerQueries:
 
     def __init__(
         self,
-        views: ActiveGeneration[Any],
-        index: ActiveGeneration[Any],
+        views: ActiveGeneration[ViewModel],
+        index: ActiveGeneration[SearchModel],
         cache: DocCache,
         waiter: ConsistencyWaiter,
         stream: EventStream,
@@ -45,10 +44,10 @@ class CustomerQueries:
         self._stream = stream
         self._chain = chain
 
-    async def document(self, tenant_id: str, customer_id: str) -> Any:
+    async def document(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """The view store's document (None when absent), within the request deadline."""
 
-        async def read() -> Any:
+        async def read() -> CustomerDoc | None:
             return await (await self.views.current()).get(tenant_id, customer_id)
 
         return await within(self.timeout, read(), "the read model")
@@ -70,10 +69,10 @@ class CustomerQueries:
         is required (503 while it is down or silent)."""
         await self.search_waiter.wait(token)
 
-        async def index_page() -> Any:
+        async def index_page() -> Page:
             return await (await self.index.current()).search(query)
 
-        async def views_page(ids: list[str]) -> Any:
+        async def views_page(ids: list[str]) -> list[CustomerDoc]:
             return await (await self.views.current()).get_many(query.tenant_id, ids)
 
         try:
