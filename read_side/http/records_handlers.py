@@ -16,7 +16,7 @@ from shared.export_signature import ExportSigner
 from shared.http.auth import requires
 from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
-from shared.http.types import HTTPRequest
+from shared.http.types import HTTPRequest, HTTPResponse
 from shared.json_types import JSONObject
 from shared.principal import Permission, Principal
 
@@ -63,7 +63,7 @@ def _principal(request: HTTPRequest) -> Principal:
 async def customer_orders(
     request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
-) -> Response[Any]:  # fmt: skip
+) -> HTTPResponse:  # fmt: skip
     """Newest first, each with the customer snapshot at order time."""
     read = await records.orders(_principal(request), str(customer_id), token)
     return versioned(read.body, read.version, if_none_match)
@@ -77,7 +77,7 @@ async def customer_orders(
 async def customer_payments(
     request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
-) -> Response[Any]:  # fmt: skip
+) -> HTTPResponse:  # fmt: skip
     """Newest first."""
     read = await records.payments(_principal(request), str(customer_id), token)
     return versioned(read.body, read.version, if_none_match)
@@ -91,7 +91,7 @@ async def customer_payments(
 async def customer_billing(
     request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
-) -> Response[Any]:  # fmt: skip
+) -> HTTPResponse:  # fmt: skip
     """`{customerId, billing}` as `PUT` answered; 404 when none were set (a personal read,
     recorded in the access audit)."""
     read = await records.billing(_principal(request), str(customer_id), token)
@@ -106,7 +106,7 @@ async def customer_billing(
 async def customer_invoices(
     request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
-) -> Response[Any]:  # fmt: skip
+) -> HTTPResponse:  # fmt: skip
     """`{items: [invoice]}`, newest first, each as `GET .../invoices/{number}` serves it (a
     personal read: the invoices name the billing details)."""
     read = await records.invoices(_principal(request), str(customer_id), token)
@@ -121,7 +121,7 @@ async def customer_invoices(
 async def customer_invoice(
     request: HTTPRequest, customer_id: CustomerId, number: FromPath[int],
     records: Records, token: Token = None,
-) -> Response[Any]:  # fmt: skip
+) -> HTTPResponse:  # fmt: skip
     """JSON by default; `Accept: application/pdf` renders the PDF."""
     invoice = await records.invoice(_principal(request), str(customer_id), number, token)
     if "application/pdf" in request.headers.get("accept", ""):
@@ -144,7 +144,7 @@ async def customer_invoice(
 async def customer_consents(
     request: HTTPRequest, customer_id: CustomerId, records: Records, token: Token = None,
     if_none_match: IfNoneMatch = None,
-) -> Response[Any]:  # fmt: skip
+) -> HTTPResponse:  # fmt: skip
     """`{items: [{purpose, granted, source, legalBasis, at, by}]}`."""
     read = await records.consents(_principal(request), str(customer_id), token)
     return versioned(read.body, read.version, if_none_match)

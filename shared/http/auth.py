@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jwt
-from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
 from shared.http.token_cache import CachedToken
+from shared.http.types import HTTPConnection
 from shared.logs import actor_var, tenant_var
 from shared.principal import Permission, Principal, Role
 
@@ -31,9 +31,7 @@ def principal_from_claims(subject: str, tenant: Any, roles: Any) -> Principal | 
     return Principal(subject=subject, tenant_id=tenant, roles=granted)
 
 
-async def _retrieve_principal(
-    token: Token, _: ASGIConnection[Any, Any, Any, Any]
-) -> Principal | None:
+async def _retrieve_principal(token: Token, _: HTTPConnection) -> Principal | None:
     principal = principal_from_claims(
         token.sub, token.extras.get("tenant"), token.extras.get("roles")
     )
@@ -56,13 +54,13 @@ def build_jwt_auth(secret: str) -> JWTAuth[Principal, Token]:
     )
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[HTTPConnection, BaseRouteHandler], None]
 
 
 def requires(permission: Permission) -> Guard:
     """A route guard: 403 unless one of the caller's roles grants `permission`."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    def guard(connection: HTTPConnection, _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal) or not user.can(permission):
             raise PermissionDeniedException(f"This needs the '{permission.value}' permission.")

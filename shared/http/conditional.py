@@ -14,6 +14,8 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 
+from shared.http.types import HTTPResponse
+
 IfNoneMatch = Annotated[
     str | None,
     HeaderParameter(
@@ -57,7 +59,7 @@ def matches(if_none_match: str | None, version: int) -> bool:
     return False
 
 
-def versioned(body: Any, version: int, if_none_match: str | None) -> Response[Any]:
+def versioned(body: Any, version: int, if_none_match: str | None) -> HTTPResponse:
     """The body with its ETag, or an empty 304 when the client's copy is current."""
     headers = {"ETag": etag(version)}
     if matches(if_none_match, version):

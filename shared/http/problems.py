@@ -20,7 +20,7 @@ from shared.errors import (
     ValidationFailed,
     VersionMismatch,
 )
-from shared.http.types import HTTPRequest
+from shared.http.types import HTTPRequest, HTTPResponse
 from shared.json_types import JSONObject
 from shared.transient import is_transient
 
@@ -59,7 +59,7 @@ def problem_response(
     errors: list[dict[str, str]] | None = None,
     extra: JSONObject | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[Any]:
+) -> HTTPResponse:
     """Build a problem+json response."""
     body: JSONObject = {
         "type": TYPE_BASE + slug,
@@ -104,7 +104,7 @@ def problem_kind(error: CustomerError) -> ProblemKind:
     return _FALLBACK
 
 
-def _customer_error(_: HTTPRequest, exc: CustomerError) -> Response[Any]:
+def _customer_error(_: HTTPRequest, exc: CustomerError) -> HTTPResponse:
     headers = None
     if isinstance(exc, ServiceUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -120,7 +120,7 @@ def _customer_error(_: HTTPRequest, exc: CustomerError) -> Response[Any]:
     )
 
 
-def _validation_error(request: HTTPRequest, exc: ValidationException) -> Response[Any]:
+def _validation_error(request: HTTPRequest, exc: ValidationException) -> HTTPResponse:
     errors = []
     aliases = _api_names(request)
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -171,7 +171,7 @@ _TITLES = {
 }
 
 
-def _http_error(_: HTTPRequest, exc: HTTPException) -> Response[Any]:
+def _http_error(_: HTTPRequest, exc: HTTPException) -> HTTPResponse:
     status = exc.status_code
     if status >= 500:
         logger.error("server error", exc_info=exc)
@@ -191,7 +191,7 @@ def _http_error(_: HTTPRequest, exc: HTTPException) -> Response[Any]:
 _KEPT_HEADERS = {"retry-after": "Retry-After", "allow": "Allow"}
 
 
-def _undecodable(_: HTTPRequest, exc: RecursionError | UnicodeError) -> Response[Any]:
+def _undecodable(_: HTTPRequest, exc: RecursionError | UnicodeError) -> HTTPResponse:
     detail = (
         "The JSON body is nested too deeply."
         if isinstance(exc, RecursionError)
@@ -200,7 +200,7 @@ def _undecodable(_: HTTPRequest, exc: RecursionError | UnicodeError) -> Response
     return problem_response(400, "Malformed request", detail, slug="malformed")
 
 
-def _unexpected(_: HTTPRequest, exc: Exception) -> Response[Any]:
+def _unexpected(_: HTTPRequest, exc: Exception) -> HTTPResponse:
     if is_transient(exc):
         # A dependency is down (connection refused, timeout, lock): the client may retry.
         logger.warning("dependency unavailable: %s", type(exc).__name__)
