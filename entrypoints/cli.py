@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from entrypoints import cli_args
 from entrypoints.cli_audit import add_audit_commands
@@ -121,7 +120,7 @@ def _doctor(args: argparse.Namespace) -> int:
     return print_report(asyncio.run(diagnose(data_dir=data_dir)), sys.stdout)
 
 
-def _add_serve(commands: Any, data_dir: str) -> None:
+def _add_serve(commands: cli_args.Commands, data_dir: str) -> None:
     """`customers serve` and its options (each one can also come from the environment)."""
     serve = commands.add_parser("serve", help="run the HTTP API and the projectors")
     serve.add_argument(

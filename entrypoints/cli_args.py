@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import uuid
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 MAX_TOKEN_TTL_SECONDS = 366 * 86400
 
@@ -21,6 +21,10 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """`prog: error: message (see prog --help)` and exit 2."""
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+if TYPE_CHECKING:  # typeshed's name for `add_subparsers()`'s result (private at run time)
+    Commands: TypeAlias = argparse._SubParsersAction[OneLineParser]
 
 
 def _whole(text: str, low: int, high: int, what: str, variable: str = "") -> int:

@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from entrypoints import cli_args
 from shared.settings import Settings
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 BROKEN, NOTHING = 1, 3
 
 
-def add_audit_commands(commands: Any, data_dir_help: str) -> None:
+def add_audit_commands(commands: cli_args.Commands, data_dir_help: str) -> None:
     """`customers audit verify [--tenant T] [--customer ID]` (and its siblings)."""
     audit = commands.add_parser("audit", help="verify the tamper-evident event log")
     actions = audit.add_subparsers(dest="audit_action", required=True)

@@ -13,9 +13,10 @@ import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from entrypoints.serve_banner import safe_url
+from shared.json_types import JSONObject
 from shared.settings import Settings
 from write_side.application.event_store import sqlite_event_file
 
@@ -139,7 +140,7 @@ async def check_mongo(settings: Settings) -> Finding:
 
     url = settings.mongo_url or ""
     timeout_ms = int(PROBE_SECONDS * 1000)
-    client: Any = AsyncMongoClient(
+    client: AsyncMongoClient[JSONObject] = AsyncMongoClient(
         url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
     )
     where = f"MongoDB {safe_url(url)}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
@@ -13,7 +13,7 @@ from shared.http.types import HTTPRequest
 from shared.json_types import JSONObject
 
 
-async def _check(name: str, probe: Any) -> tuple[str, JSONObject]:
+async def _check(name: str, probe: Callable[[], Awaitable[JSONObject]]) -> tuple[str, JSONObject]:
     try:
         detail = await asyncio.wait_for(probe(), timeout=3)
         return name, {"status": "ok", **(detail or {})}

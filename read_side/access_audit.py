@@ -15,7 +15,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from shared.json_types import JSONObject
+
+if TYPE_CHECKING:  # pymongo is imported only with a MongoDB URL
+    from pymongo import AsyncMongoClient
 
 from read_side.access_chain import INDEXED, AccessRecord, AccessReport, Head, chained, verify
 
@@ -264,7 +269,9 @@ class SQLiteAccessAudit(GroupCommit):
                 self._db = None
 
 
-def open_mongo_audit(client: Any, database: str, key: bytes) -> AccessAudit:
+def open_mongo_audit(
+    client: AsyncMongoClient[JSONObject], database: str, key: bytes
+) -> AccessAudit:
     """The MongoDB adapter (imported lazily: pymongo is only needed with a Mongo URL)."""
     from read_side.access_audit_mongo import MongoAccessAudit
 

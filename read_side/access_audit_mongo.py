@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from read_side.access_audit import GroupCommit
 from read_side.access_chain import AccessRecord, AccessReport, ChainVerifier, Head, chained
+from shared.json_types import JSONObject
 
 RETRIES = 50
 MIGRATION = "seal-access-audit"
@@ -24,7 +24,7 @@ MIGRATION = "seal-access-audit"
 class MongoAccessAudit(GroupCommit):
     """See the module docstring."""
 
-    def __init__(self, client: Any, database: str, key: bytes) -> None:
+    def __init__(self, client: AsyncMongoClient[JSONObject], database: str, key: bytes) -> None:
         super().__init__()
         self._db = client[database]
         self._log = self._db["access_log"]

@@ -9,7 +9,10 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # pymongo is imported only with a MongoDB URL
+    from pymongo import AsyncMongoClient
 
 from read_side.access_audit import when_unlocked
 from shared.json_types import JSONObject
@@ -109,7 +112,7 @@ class SQLiteAlertStore:
 class MongoAlertStore:
     """Collection `security_alerts` in the MongoDB read database."""
 
-    def __init__(self, client: Any, database: str) -> None:
+    def __init__(self, client: AsyncMongoClient[JSONObject], database: str) -> None:
         self._alerts = client[database]["security_alerts"]
 
     async def add(self, alert: AlertDoc) -> None:

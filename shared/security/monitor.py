@@ -21,12 +21,13 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.clock import Clock, iso_utc, utc_now
 from shared.json_types import JSONObject
 from shared.principal import Principal
 from shared.security.counters import AlertCounters
+from shared.settings import Settings
 
 logger = logging.getLogger("customers.security")
 client_address_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -52,7 +53,7 @@ class AlertRules:
     lockout: float = 300.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> AlertRules:
+    def from_settings(cls, settings: Settings) -> AlertRules:
         """From `Settings` (`CUSTOMERS_ALERT_*`)."""
         return cls(
             burst=settings.alert_burst,
