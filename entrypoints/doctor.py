@@ -91,7 +91,7 @@ def _postgres(url: str) -> Finding:
     import psycopg
     from psycopg import sql
 
-    from shared.pg_notify import conninfo_for
+    from shared.adapters.pg_notify import conninfo_for
 
     schema = dict(
         part.split("=", 1) for part in url.partition("?")[2].split("&") if "=" in part

@@ -26,7 +26,7 @@ from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
 from read_side.queries import CustomerQueries, EventStream
 from read_side.records import CustomerRecords
-from shared.pg_notify import PgChannel
+from shared.adapters.pg_notify import PgChannel
 from shared.settings import Settings
 from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands

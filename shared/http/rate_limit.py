@@ -1,7 +1,7 @@
 """Rate limits per tenant and per subject: the `RateLimiter` port, an in-process adapter (tests;
 one process only), and the ASGI middleware that answers 429 (problem+json with `Retry-After`).
-The service counts in Redis (`rate_limit_redis`) or, without Redis, in a SQLite table in the
-data dir (`rate_limit_sqlite`), both shared by every worker process.
+The service counts in Redis (`shared.adapters.rate_limit_redis`) or, without Redis, in a
+SQLite table in the data dir (`rate_limit_sqlite`), both shared by every worker process.
 
 Algorithm (every adapter): a fixed window per key, anchored at the key's first admitted hit and
 ending `window_seconds` later (the Redis key's TTL, on the Redis clock, so API processes' clocks

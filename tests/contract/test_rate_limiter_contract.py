@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.rate_limit_redis import RedisRateLimiter
 from shared.http.rate_limit import InMemoryRateLimiter, Quota, RateLimiter
-from shared.http.rate_limit_redis import RedisRateLimiter
 from shared.http.rate_limit_sqlite import PURGE_EVERY, SqliteRateLimiter
 
 

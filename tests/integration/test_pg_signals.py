@@ -18,7 +18,7 @@ from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.runner import ProjectionRunner
 from read_side.store.sqlite_store import SQLiteViewStore
-from shared.pg_notify import PgChannel, channel_for, conninfo_for
+from shared.adapters.pg_notify import PgChannel, channel_for, conninfo_for
 from shared.principal import Principal, Role
 from shared.settings import Settings
 from tests.integration.tcp_proxy import TcpProxy
