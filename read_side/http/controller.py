@@ -9,10 +9,10 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
-from read_side.consistency import TOKEN_PATTERN
 from read_side.http.params import (
     STATES,
     TYPES,
+    Token,
     build_query,
     check_names,
     instant,
@@ -29,15 +29,6 @@ from shared.json_types import JSONObject
 from shared.principal import Permission, Principal
 from shared.resources import CustomerResource
 
-Token = Annotated[
-    str | None,
-    HeaderParameter(
-        name="X-Consistency-Token",
-        required=False,
-        description="From a command response: wait until the read models include it.",
-        schema_extra={"pattern": TOKEN_PATTERN},
-    ),
-]
 Text = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 SORTS = [order + key for key in SORT_KEYS for order in ("", "-")]
 ATTR_ITEM = {"type": "string", "pattern": "^[^:]+:", "description": "`key:value`"}

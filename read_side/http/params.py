@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import phonenumbers
-from litestar.params import QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 
+from read_side.consistency import TOKEN_PATTERN
 from read_side.ports import SORT_KEYS, ListQuery
 from shared.errors import FieldError, MalformedRequest, ValidationFailed
 
@@ -151,3 +152,15 @@ def _has_extension(phone: str, region: str) -> bool:
     """True when the (valid) number names an extension: `;ext=5`, `ext. 5`, `x5`."""
     parsed = phonenumbers.parse(phone, None if phone.startswith("+") else region)
     return bool(parsed.extension)
+
+
+#: The `X-Consistency-Token` header every read takes (declared once for the OpenAPI document).
+Token = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Consistency-Token",
+        required=False,
+        description="From a command response: wait until the read models include it.",
+        schema_extra={"pattern": TOKEN_PATTERN},
+    ),
+]

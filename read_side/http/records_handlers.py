@@ -10,7 +10,7 @@ from litestar import MediaType, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
-from read_side.consistency import TOKEN_PATTERN
+from read_side.http.params import Token
 from read_side.records import CustomerRecords
 from shared.export_signature import ExportSigner
 from shared.http.auth import requires
@@ -26,15 +26,6 @@ WAITING_READ_PROBLEMS = problems(400, 401, 403, 404, 429, 503)
 VERSIONED_READ = WAITING_READ_PROBLEMS | NOT_MODIFIED
 Records = NamedDependency[CustomerRecords]
 CustomerId = FromPath[uuid.UUID]
-Token = Annotated[
-    str | None,
-    HeaderParameter(
-        name="X-Consistency-Token",
-        required=False,
-        description="From a command response: wait until the read models include it.",
-        schema_extra={"pattern": TOKEN_PATTERN},
-    ),
-]
 Purpose = Annotated[
     str | None,
     HeaderParameter(
