@@ -16,6 +16,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from entrypoints.api_docs import OfflineSwaggerPlugin
+from entrypoints.console import console_router
 from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
@@ -152,7 +153,13 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             await runtime.stop()
 
     app = Litestar(
-        route_handlers=[customers_router(), audit_router(), HealthController, MetricsController],
+        route_handlers=[
+            customers_router(),
+            audit_router(),
+            console_router(),
+            HealthController,
+            MetricsController,
+        ],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost, _security(monitor), limits],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shared.http.auth import mint_token
 from shared.settings import Settings
 from write_side.application.event_store import sqlite_event_file
 
 logger = logging.getLogger("customers.serve")
 _LOCAL_ANY = {"0.0.0.0", "::", ""}  # noqa: S104 - only compared, to print a reachable address
+#: How long the console link printed for a person at the terminal stays valid.
+CONSOLE_LINK_TTL = 12 * 3600
 
 
 def safe_url(url: str) -> str:
@@ -104,12 +107,27 @@ def first_request(listening: Listening) -> list[str]:
     ]
 
 
+def console_link(listening: Listening) -> str:
+    """`/console#token=...` signed in as an admin of tenant `acme`: the person who started the
+    service holds its secret anyway. Only shown on a terminal, never written to a log."""
+    token = mint_token(
+        listening.settings.resolved_jwt_secret(),
+        tenant="acme",
+        roles=["admin"],
+        subject="console",
+        ttl_seconds=CONSOLE_LINK_TTL,
+    )
+    return f"{listening.local_url}/console#token={token}"
+
+
 def banner_lines(listening: Listening, program: str, log_format: str) -> list[str]:
     """The first screen of `customers serve` for a person."""
     workers = f", {listening.workers} worker processes" if listening.workers > 1 else ""
     lines = [
         f"Customer Management · {listening.profile} profile{workers}",
         f"  listening   {listening.url}   (API docs {listening.local_url}/api/docs)",
+        f"  console     {console_link(listening)}",
+        "              (admin of tenant acme for 12 h; anyone with this link can act as one)",
         f"  data dir    {Path(listening.settings.data_dir).resolve()}",
     ]
     for part, where in listening.stores().items():
@@ -137,6 +155,7 @@ def announce(listening: Listening, log_format: str) -> None:
         extra={
             "url": listening.url,
             "docs": f"{listening.local_url}/api/docs",
+            "console": f"{listening.local_url}/console",
             "profile": listening.profile,
             "dataDir": str(Path(listening.settings.data_dir).resolve()),
             "workers": listening.workers,

@@ -83,6 +83,14 @@ def test_on_a_terminal_the_first_screen_and_request_lines_are_for_a_person(
     assert f"{CUSTOMERS} token --tenant acme --role admin --data-dir {tmp_path}" in screen
     assert f"curl -s -X POST http://127.0.0.1:{port}/customers" in screen
     assert '{"ts"' not in screen
+    link = screen.split("console     ")[1].split()[0]
+    assert link.startswith(f"http://127.0.0.1:{port}/console#token=")
+    token = link.split("#token=")[1]
+    page = httpx.get(link.split("#")[0])
+    signed_in = httpx.get(
+        f"http://127.0.0.1:{port}/customers", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert page.status_code == 200 and signed_in.status_code == 200
     assert response.status_code == 200
     assert "GET /health" in line and "\x1b[32m200\x1b[0m" in line and " ms" in line
     assert "req=look-1" in line

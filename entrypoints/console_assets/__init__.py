@@ -1,0 +1,1 @@
+"""The operator console's page, scripts and stylesheet (served by `entrypoints.console`)."""
