@@ -38,6 +38,28 @@ function indexAt(events, iso) {
   return index;
 }
 
+/** One list item per event: its version (a button showing the customer as of it), type,
+ * time, actor and field diff. */
+function eventItems(events, pick) {
+  return events.map((event) => h('li', {},
+    h('div', {class: 'event-head'},
+      h('button', {type: 'button', class: 'link', onclick: () => pick(event),
+        'aria-label': `Show the customer as of version ${event.version}`}, `v${event.version}`),
+      h('strong', {}, event.type), time(event.occurredAt), h('span', {class: 'muted'}, `by ${show(event.actor)}`)),
+    diff(event.changes)));
+}
+
+/** Keep the moment in the address, so a reload or a shared link shows the same state. */
+function rememberAsOf(iso) {
+  const url = new URL(location.href);
+  url.searchParams.set('asOf', iso);
+  history.replaceState({}, '', url);
+}
+
+/** The customer's fields as a definition list. */
+const snapshotList = (data) => h('dl', {class: 'facts'}, SNAPSHOT_FIELDS.flatMap(([label, key]) =>
+  [h('dt', {}, label), h('dd', {dataset: {field: key}}, show(data[key]))]));
+
 export async function renderHistory(section, customer, params, signal) {
   fill(section, status('Loading history…'));
   let events;
@@ -56,7 +78,7 @@ export async function renderHistory(section, customer, params, signal) {
   let asOf = params.get('asOf') || endOf(events[events.length - 1].occurredAt);
   let controller = null;
 
-  async function show_(iso) {
+  async function showAt(iso) {
     asOf = iso;
     const index = indexAt(events, iso);
     picker.value = toLocalInput(iso);
@@ -64,15 +86,13 @@ export async function renderHistory(section, customer, params, signal) {
     next.disabled = index >= events.length - 1;
     position.textContent = index < 0 ? 'Before the first event.' : `As of event ${index + 1} of ${events.length} (version ${events[index].version}, ${events[index].type}).`;
     for (const [i, item] of [...list.children].entries()) item.toggleAttribute('aria-current', i === index);
-    const url = new URL(location.href);
-    url.searchParams.set('asOf', iso);
-    history.replaceState({}, '', url);
+    rememberAsOf(iso);
     if (controller) controller.abort();
     controller = new AbortController();
     signal.addEventListener('abort', () => controller.abort(), {once: true});
     try {
       const {data} = await api(`${customerPath(customer.id)}?asOf=${encodeURIComponent(iso)}`, {signal: controller.signal});
-      fill(snapshot, h('dl', {class: 'facts'}, SNAPSHOT_FIELDS.flatMap(([label, key]) => [h('dt', {}, label), h('dd', {dataset: {field: key}}, show(data[key]))])));
+      fill(snapshot, snapshotList(data));
     } catch (error) {
       if (error.name === 'AbortError') return;
       fill(snapshot, status(error.status === 404 ? 'The customer did not exist yet at that moment.' : error.message, error.status === 404 ? 'info' : 'error'));
@@ -81,18 +101,13 @@ export async function renderHistory(section, customer, params, signal) {
 
   const step = (delta) => {
     const index = Math.min(Math.max(indexAt(events, asOf) + delta, 0), events.length - 1);
-    show_(endOf(events[index].occurredAt));
+    showAt(endOf(events[index].occurredAt));
   };
   prev.addEventListener('click', () => step(-1));
   next.addEventListener('click', () => step(1));
-  picker.addEventListener('change', () => { if (picker.value) show_(new Date(picker.value).toISOString()); });
+  picker.addEventListener('change', () => { if (picker.value) showAt(new Date(picker.value).toISOString()); });
 
-  fill(list, events.map((event) => h('li', {},
-    h('div', {class: 'event-head'},
-      h('button', {type: 'button', class: 'link', onclick: () => show_(endOf(event.occurredAt)),
-        'aria-label': `Show the customer as of version ${event.version}`}, `v${event.version}`),
-      h('strong', {}, event.type), time(event.occurredAt), h('span', {class: 'muted'}, `by ${show(event.actor)}`)),
-    diff(event.changes))));
+  fill(list, eventItems(events, (event) => showAt(endOf(event.occurredAt))));
   fill(section,
     h('div', {class: 'history'},
       h('div', {class: 'as-of card', role: 'group', 'aria-labelledby': 'as-of-title'},
@@ -101,5 +116,5 @@ export async function renderHistory(section, customer, params, signal) {
         h('div', {class: 'actions'}, prev, next), position, snapshot),
       h('div', {},
         h('h2', {}, `Events (${events.length}, oldest first)`), list)));
-  await show_(asOf);
+  await showAt(asOf);
 }

@@ -21,6 +21,14 @@ const toLocalInput = (iso) => {
 };
 const fromLocalInput = (value) => (value ? new Date(value).toISOString() : '');
 
+/** Page sizes offered, plus the one a shared link asked for (1–100). */
+function perPage(asked) {
+  const sizes = ['20', '50', '100'];
+  const n = Number(asked);
+  if (Number.isInteger(n) && n >= 1 && n <= 100 && !sizes.includes(String(n))) sizes.push(String(n));
+  return sizes.sort((a, b) => a - b).map((v) => [v, v]);
+}
+
 function buildForm(params) {
   const q = input('q', {type: 'search', value: params.get('q') || '', autocomplete: 'off',
     placeholder: 'name, email or phone digits'});
@@ -41,7 +49,7 @@ function buildForm(params) {
     h('div', {class: 'search-row'},
       field('Search customers', q, 'Press / to come back here, ↓ to reach the results'),
       field('Sort', select('sort', SORTS, params.get('sort') || '-createdAt')),
-      field('Per page', select('limit', [['20', '20'], ['50', '50'], ['100', '100']], params.get('limit') || '20'))),
+      field('Per page', select('limit', perPage(params.get('limit')), params.get('limit') || '20'))),
     more, summaryBox());
 }
 
@@ -120,22 +128,27 @@ export function renderSearch(main, params) {
     timer = setTimeout(run, DEBOUNCE_MS);
   });
   form.addEventListener('change', (event) => { if (event.target.tagName === 'SELECT') run(); });
-  form.elements.namedItem('q').addEventListener('keydown', (event) => {
-    if (event.key === 'ArrowDown') {
-      const first = results.querySelector('a.result');
-      if (first) { event.preventDefault(); first.focus(); }
-    }
+  const unbind = bindKeys(form, results);
+  run({force: true});
+  return {leave() { clearTimeout(timer); if (controller) controller.abort(); unbind(); }};
+}
+
+/** '/' anywhere focuses the search box, ↓ from it reaches the first result; returns unbind. */
+function bindKeys(form, results) {
+  const q = form.elements.namedItem('q');
+  q.addEventListener('keydown', (event) => {
+    const first = results.querySelector('a.result');
+    if (event.key === 'ArrowDown' && first) { event.preventDefault(); first.focus(); }
   });
   results.addEventListener('keydown', moveBetweenResults);
   const slash = (event) => {
     if (event.key !== '/' || /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName)) return;
     event.preventDefault();
-    form.elements.namedItem('q').focus();
+    q.focus();
   };
   document.addEventListener('keydown', slash);
-  form.elements.namedItem('q').focus();
-  run({force: true});
-  return {leave() { clearTimeout(timer); if (controller) controller.abort(); document.removeEventListener('keydown', slash); }};
+  q.focus();
+  return () => document.removeEventListener('keydown', slash);
 }
 
 /** ↑/↓ move between result links; ↑ from the first goes back to the search box. */

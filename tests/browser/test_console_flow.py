@@ -72,6 +72,8 @@ def test_search_open_edit_and_step_history(
     expect(page.locator(".snapshot dd[data-field=version]")).to_have_text("1")
     expect(page.get_by_role("button", name="← Previous event")).to_be_disabled()
     check_screen(page, "06-history-as-of")
+    page.reload()  # the moment is in the address; the token in the tab's session storage
+    expect(page.locator(".snapshot dd[data-field=version]")).to_have_text("1")
     page.get_by_role("button", name="Next event →").click()
     expect(page.locator(".snapshot dd[data-field=version]")).not_to_have_text("1")
 
