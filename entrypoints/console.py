@@ -32,6 +32,7 @@ ASSETS = {
     "customer.js": "text/javascript",
     "records.js": "text/javascript",
     "history.js": "text/javascript",
+    "audit.js": "text/javascript",
 }
 #: Only this origin's scripts, styles and API; no inline script, no framing.
 SECURITY_HEADERS = {

@@ -44,7 +44,7 @@ export function can(permission) {
 let consistency = null;
 
 /** Call the API: JSON in and out, problem+json thrown as Problem; 401 signs the tab out. */
-export async function api(path, {method = 'GET', body, headers = {}, signal, accept} = {}) {
+export async function api(path, {method = 'GET', body, headers = {}, signal, accept, blob = false} = {}) {
   const init = {method, signal, headers: {Accept: accept || 'application/json', ...headers}};
   init.headers.Authorization = `Bearer ${session.token()}`;
   if (method === 'GET' && consistency) init.headers['X-Consistency-Token'] = consistency;
@@ -72,7 +72,7 @@ export async function api(path, {method = 'GET', body, headers = {}, signal, acc
   if (method !== 'GET' && response.headers.get('X-Consistency-Token')) {
     consistency = response.headers.get('X-Consistency-Token');
   }
-  if (accept && !accept.includes('json')) return {response, data: await response.blob()};
+  if (blob || (accept && !accept.includes('json'))) return {response, data: await response.blob()};
   const data = response.status === 204 ? null : await response.json();
   return {response, data};
 }

@@ -4,8 +4,13 @@
 import {can, session} from './api.js';
 import {fill, h, status} from './dom.js';
 import {field} from './forms.js';
-import {renderCustomer} from './customer.js';
+import {renderCustomer, renderNewCustomer} from './customer.js';
 import {renderSearch} from './search.js';
+
+/** Screens other than search and a customer: ?screen=NAME, offered to roles with the permission. */
+const SCREENS = {
+  new: {permission: 'write', render: renderNewCustomer},
+};
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -90,6 +95,8 @@ export function render({focus = false} = {}) {
       'This token\'s roles may not read customers, and no other screen of the console is open to them yet.'));
     return;
   }
+  const screen = SCREENS[params.get('screen')];
+  if (screen && can(screen.permission)) { current = screen.render(main, params); return; }
   const customerId = params.get('customer');
   // After a navigation the customer page moves focus to its heading once it has loaded (the
   // search screen focuses its search box), so a screen reader starts at the new content.
@@ -99,6 +106,7 @@ export function render({focus = false} = {}) {
 document.addEventListener('click', onLinkClick);
 window.addEventListener('popstate', () => render({focus: true}));
 window.addEventListener('hashchange', () => { takeTokenFromFragment(); render({focus: true}); });
+window.addEventListener('console:navigate', (event) => go(event.detail));
 window.addEventListener('console:signed-out', (event) => renderSignIn(event.detail));
 takeTokenFromFragment();
 render();

@@ -4,6 +4,7 @@
 import {api, can, customerPath} from './api.js';
 import {fill, fullName, h, show, status, time} from './dom.js';
 import {clearErrors, field, input, select, showProblem, summaryBox} from './forms.js';
+import {renderAccess} from './audit.js';
 import {renderHistory} from './history.js';
 import {RECORD_VIEWS} from './records.js';
 
@@ -13,7 +14,7 @@ const TEXT_FIELDS = [['firstName', 'First name', 'text'], ['lastName', 'Last nam
 
 function views() {
   return [['profile', 'Profile'], ...Object.entries(RECORD_VIEWS).map(([k, v]) => [k, v.title]),
-    ...(can('audit') ? [['history', 'History']] : [])];
+    ...(can('audit') ? [['history', 'History'], ['access', 'Access log']] : [])];
 }
 
 function header(customer, view) {
@@ -41,6 +42,7 @@ export function renderCustomer(main, id, params, {focus = false} = {}) {
     if (focus) main.querySelector('h1').focus();
     if (view === 'profile') renderProfile(section, customer, main);
     else if (view === 'history') renderHistory(section, customer, params, controller.signal);
+    else if (view === 'access') renderAccess(section, customer, controller.signal);
     else RECORD_VIEWS[view].render(section, customer, controller.signal);
   }).catch((error) => {
     if (error.name === 'AbortError') return;
@@ -152,4 +154,30 @@ function lifecycle(customer, latest) {
     }
   });
   return form;
+}
+
+/** A new customer from the same form (only the fields given are sent); opens it once created. */
+export function renderNewCustomer(main) {
+  document.title = 'New customer · Customer console';
+  const blank = {type: 'unregistered', state: 'active', tags: [], attributes: {}};
+  const form = profileForm(blank);
+  form.querySelector('button[type=submit]').textContent = 'Create customer';
+  fill(main, h('p', {class: 'crumbs'}, h('a', {href: '/console', 'data-nav': true}, '← Search')),
+    h('h1', {tabindex: -1}, 'New customer'), form);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = changes(form, blank);
+    if (form.elements.namedItem('type').value === 'unregistered') body.type = 'unregistered';
+    clearErrors(form);
+    try {
+      const {data} = await api('/customers', {method: 'POST', body});
+      window.dispatchEvent(new CustomEvent('console:navigate', {detail: `/console?customer=${encodeURIComponent(data.id)}`}));
+    } catch (error) {
+      if (error.status === 409 && error.body.existingId && !error.errors.length) {
+        error.errors = [{field: 'email', message: `${error.message} (customer ${error.body.existingId})`}];
+      }
+      showProblem(form, error);
+    }
+  });
+  form.elements.namedItem('firstName').focus();
 }

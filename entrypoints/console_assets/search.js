@@ -1,7 +1,7 @@
 // Search: every list filter, sort and cursor paging; results as you type, debounced, with the
 // request before aborted (one request in flight, none for an unchanged query).
 
-import {api, query} from './api.js';
+import {api, can, query} from './api.js';
 import {fill, fullName, h, show, status, table, time} from './dom.js';
 import {clearErrors, field, input, select, showProblem, summaryBox} from './forms.js';
 
@@ -79,7 +79,8 @@ export function renderSearch(main, params) {
   const live = h('div', {class: 'live', 'aria-live': 'polite'});
   const results = h('div', {class: 'results'});
   const pager = h('nav', {class: 'pager', 'aria-label': 'Result pages'});
-  fill(main, h('h1', {tabindex: -1}, 'Customers'), form, live, results, pager);
+  const create = can('write') ? h('a', {href: '/console?screen=new', 'data-nav': true, class: 'button-link'}, 'New customer') : null;
+  fill(main, h('div', {class: 'title-row'}, h('h1', {tabindex: -1}, 'Customers'), create), form, live, results, pager);
 
   let controller = null;
   let timer = null;

@@ -61,10 +61,14 @@ def test_typing_sends_one_request_and_aborts_stale_ones(
     expect(page.get_by_role("link", name="Edsger Dijkstra")).to_be_visible()
     expect(page.get_by_text("1 customer found")).to_be_visible()
     page.wait_for_timeout(600)
-    assert len(searches) == 1, searches
+    # eight keys 30 ms apart: one request (two when the loaded machine paused > 250 ms between
+    # keys), never one per key
+    assert 1 <= len(searches) <= 2, searches
+    assert searches[-1].endswith("?q=dijkstra")
+    sent = len(searches)
     page.get_by_label("Search customers").press("Enter")  # unchanged query: nothing sent
     page.wait_for_timeout(400)
-    assert len(searches) == 1, searches
+    assert len(searches) == sent, searches
 
 
 def test_keyboard_search_to_customer(

@@ -1,0 +1,68 @@
+"""Beyond the main flow: creating a customer (its 422s on their fields first), and an
+auditor's access log with the signed GDPR export."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.harness import ConsoleServer, check_screen
+from tests.browser.seed import seed
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture(scope="module")
+def ids(console: ConsoleServer) -> dict[str, str]:
+    return seed(console)
+
+
+def test_a_new_customer_is_created_after_its_errors_are_shown_on_their_fields(
+    page: Page, console: ConsoleServer, ids: dict[str, str]
+) -> None:
+    page.goto(f"{console.url}/console#token={console.token('staff')}")
+    page.get_by_role("link", name="New customer").click()
+    expect(page.get_by_role("heading", name="New customer")).to_be_visible()
+    expect(page.get_by_label("First name")).to_be_focused()
+    page.get_by_label("Type").select_option("regular")
+    page.get_by_label("First name").fill("Barbara")
+    page.get_by_label("Phone").fill("12")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.locator("[name=phone]")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Phone")).to_be_focused()
+    page.get_by_label("Phone").fill("")
+    page.get_by_role("button", name="Create customer").click()
+    for name in ("lastName", "email"):  # a regular customer needs them
+        expect(page.locator(f"[name={name}]")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[name=phone]")).not_to_have_attribute("aria-invalid", "true")
+    check_screen(page, "15-new-customer-422")
+    page.get_by_label("Last name").fill("Liskov")
+    page.get_by_label("Email").fill("ada@example.com")  # taken: 409 names the holder
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.locator("[name=email]")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text(re.compile(ids["Ada"]))).to_be_visible()
+    page.get_by_label("Email").fill("barbara@example.com")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_role("heading", name="Barbara Liskov", level=1)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/console\?customer=[0-9a-f-]{36}$"))
+
+
+def test_an_auditor_sees_who_read_the_customer_and_downloads_the_export(
+    page: Page, console: ConsoleServer, ids: dict[str, str]
+) -> None:
+    page.goto(
+        f"{console.url}/console?customer={ids['Grace']}#token={console.token('auditor', 'audrey')}"
+    )
+    page.get_by_role("link", name="Access log").click()
+    expect(page.get_by_role("cell", name="audrey").first).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the GDPR export").click()
+    assert download.value.suggested_filename == f"customer-{ids['Grace']}.json"
+    document = json.loads(download.value.path().read_text(encoding="utf-8"))
+    assert document["customer"]["email"] == "grace@example.com" and "signature" in document
+    page.reload()
+    expect(page.get_by_role("cell", name="export").first).to_be_visible()
+    check_screen(page, "16-access-log")
