@@ -25,7 +25,7 @@ from pathlib import Path
 from benchmarks.loadgen import LoadResult, post_json, run_load
 from shared.http.auth import mint_token
 from shared.settings import Settings
-from write_side.application.event_store import open_event_store
+from write_side.adapters.event_store import open_event_store
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
 

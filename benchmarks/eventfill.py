@@ -25,7 +25,7 @@ from projectors.envelopes import (
 from read_side.views import CustomerDoc, evolve_in_place
 from shared.errors import ValidationFailed
 from shared.settings import Settings
-from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.adapters.event_store import CustomersApplication, open_event_store
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
 

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper
 
 from shared.settings import Settings
-from write_side.application.event_store import open_event_store
+from write_side.adapters.event_store import open_event_store
 from write_side.domain.claims import EmailClaim
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType

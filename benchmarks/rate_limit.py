@@ -18,8 +18,8 @@ from benchmarks.attendees_infra import free_port
 from benchmarks.attendees_report import cpu_seconds
 from benchmarks.loadgen import run_load
 from benchmarks.service import bearer, start_service, stop_service
+from shared.adapters.rate_limit_sqlite import SqliteRateLimiter
 from shared.http.rate_limit import InMemoryRateLimiter, Quota, RateLimiter
-from shared.http.rate_limit_sqlite import SqliteRateLimiter
 
 HIGH = 1_000_000_000  # never reached: every hit is admitted and counted
 

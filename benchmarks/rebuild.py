@@ -44,7 +44,7 @@ from benchmarks.rebuild_timing import (
 )
 from projectors.rebuild import STAGE_LIMIT
 from shared.settings import Settings
-from write_side.application.event_store import open_event_store
+from write_side.adapters.event_store import open_event_store
 
 
 async def embedded(

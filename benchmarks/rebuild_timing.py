@@ -19,7 +19,7 @@ from projectors.partitions import Partitioned
 from projectors.rebuild import rebuild
 from read_side.ports import ManagedGeneration
 from shared.settings import Settings
-from write_side.application.event_store import open_event_store
+from write_side.adapters.event_store import open_event_store
 
 SinkAt = Callable[[int], Awaitable[Any]]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from entrypoints import cli
+from write_side.adapters import event_store
 from write_side.adapters.phone_books import attach_audit_chain as _attach
-from write_side.application import event_store
 
 
 def _detached(recorder: Any, sealer: Any) -> Any:

@@ -30,17 +30,18 @@ from read_side.http.records_handlers import (
     RECORD_DEPENDENCIES,
     RECORD_HANDLERS,
 )
+from shared.adapters.alert_counters_redis import RedisAlertCounters
+from shared.adapters.alert_counters_sqlite import SqliteAlertCounters
 from shared.adapters.rate_limit_redis import RedisRateLimiter
+from shared.adapters.rate_limit_sqlite import SqliteRateLimiter
 from shared.export_signature import ExportSigner
 from shared.http.auth import build_jwt_auth
 from shared.http.context import RequestContextMiddleware, remember_route
 from shared.http.limits import MAX_BODY_BYTES, RequestLimitsMiddleware
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_limit
-from shared.http.rate_limit_sqlite import SqliteRateLimiter
 from shared.parent_death import die_with_parent
-from shared.security.counters import AlertCounters, RedisAlertCounters
-from shared.security.counters_sqlite import SqliteAlertCounters
+from shared.security.counters import AlertCounters
 from shared.security.middleware import SecurityMiddleware
 from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings

@@ -19,8 +19,8 @@ from entrypoints import cli_args
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    from write_side.adapters.event_store import CustomersApplication
     from write_side.application.audit_verify import Report
-    from write_side.application.event_store import CustomersApplication
 
 #: exit codes: 0 verified, 1 the log does not verify, 3 nothing to verify (no such customer)
 BROKEN, NOTHING = 1, 3
@@ -171,7 +171,7 @@ def _verify_with_bar(store: CustomersApplication, customer: uuid.UUID | None) ->
 
 def open_store(settings: Settings) -> CustomersApplication:
     """The event store alone (imported here: `customers --help` stays quick)."""
-    from write_side.application.event_store import open_event_store
+    from write_side.adapters.event_store import open_event_store
 
     return open_event_store(settings)
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from entrypoints.serve_banner import safe_url
 from shared.json_types import JSONObject
 from shared.settings import Settings
-from write_side.application.event_store import sqlite_event_file
+from write_side.adapters.event_store import sqlite_event_file
 
 PROBE_SECONDS = 4.0
 EVENT_TABLES = ("customer_keys",)

@@ -28,10 +28,10 @@ from read_side.queries import CustomerQueries, EventStream
 from read_side.records import CustomerRecords
 from shared.adapters.pg_notify import PgChannel
 from shared.settings import Settings
+from write_side.adapters.event_store import CustomersApplication, open_event_store
 from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
-from write_side.application.event_store import CustomersApplication, open_event_store
 from write_side.application.executor import CommandExecutor
 from write_side.application.phone_backfill import backfill_phone_book
 from write_side.application.privacy import PrivacyCommands

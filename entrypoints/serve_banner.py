@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from shared.http.auth import mint_token
 from shared.settings import Settings
-from write_side.application.event_store import sqlite_event_file
+from write_side.adapters.event_store import sqlite_event_file
 
 logger = logging.getLogger("customers.serve")
 _LOCAL_ANY = {"0.0.0.0", "::", ""}  # noqa: S104 - only compared, to print a reachable address

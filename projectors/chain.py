@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from read_side.chain import ChainBreak, ChainCheck
-from write_side.application.event_store import CustomersApplication
+from write_side.application.ports import EventStore
 
 
-def check_chain(app: CustomersApplication, customer_id: uuid.UUID | None) -> ChainCheck:
+def check_chain(app: EventStore, customer_id: uuid.UUID | None) -> ChainCheck:
     """Verify the whole log (None) or one customer's chain (blocking: call it off the loop)."""
     report = app.audit.verify(customer_id)
     found = report.finding

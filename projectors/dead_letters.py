@@ -14,7 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from shared.json_types import JSONObject
-from write_side.application.event_store import CustomersApplication
+from write_side.application.ports import EventStore
 
 _NAMESPACE = uuid.UUID("5b0c55c5-05a4-4a31-8f0e-2ae1dc6f3a10")
 
@@ -59,7 +59,7 @@ class DeadLetter:
 class DeadLetterBook:
     """Reads and writes dead letters (synchronous: call it off the event loop)."""
 
-    def __init__(self, app: CustomersApplication) -> None:
+    def __init__(self, app: EventStore) -> None:
         self._app = app
 
     def _load(self, projection: str) -> ParkedEvents | None:

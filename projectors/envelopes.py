@@ -20,7 +20,8 @@ from eventsourcing.persistence import Notification
 
 from read_side.events import EventEnvelope
 from shared.settings import Settings
-from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.adapters.event_store import open_event_store
+from write_side.application.ports import EventStore
 
 CUSTOMER_TOPIC_PREFIX = "write_side.domain.customer:Customer."
 ORDER_RECORD_TOPIC = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
@@ -67,7 +68,7 @@ class EventLog:
     batches; such a batch may hold up to a few times `limit`). Empty batches are never kept.
     """
 
-    def __init__(self, app: CustomersApplication, *, keep: int = 8) -> None:
+    def __init__(self, app: EventStore, *, keep: int = 8) -> None:
         self.app = app
         self._keep = keep
         self._recent: OrderedDict[tuple[int, int, tuple[int, int] | None], LogBatch] = OrderedDict()

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from read_side import sqlite_support
 from read_side.events import EventEnvelope
-from shared.sqlite_wal import truncate_wal
+from shared.adapters.sqlite_wal import truncate_wal
 
 T = TypeVar("T")
 

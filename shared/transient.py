@@ -4,14 +4,12 @@ retries these instead of parking; the HTTP layer answers 503 with Retry-After in
 
 from __future__ import annotations
 
-import sqlite3
-
 
 def is_transient(error: BaseException) -> bool:
     """True for connection, timeout and lock errors of the stores and the broker."""
     if isinstance(error, ConnectionError | TimeoutError | OSError):
         return True
-    if isinstance(error, sqlite3.OperationalError):
+    if _is_sqlite_operational(error):
         return "locked" in str(error) or "busy" in str(error)
     transient_names = {
         "AutoReconnect",
@@ -38,3 +36,11 @@ def is_transient(error: BaseException) -> bool:
         ):
             return True
     return error.__cause__ is not None and is_transient(error.__cause__)
+
+
+def _is_sqlite_operational(error: BaseException) -> bool:
+    """`sqlite3.OperationalError` (or a subclass), told by name: `shared` imports no driver."""
+    return any(
+        cls.__name__ == "OperationalError" and cls.__module__ == "sqlite3"
+        for cls in type(error).__mro__
+    )

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.rate_limit_redis import RedisRateLimiter
+from shared.adapters.rate_limit_sqlite import PURGE_EVERY, SqliteRateLimiter
 from shared.http.rate_limit import InMemoryRateLimiter, Quota, RateLimiter
-from shared.http.rate_limit_sqlite import PURGE_EVERY, SqliteRateLimiter
 
 
 class RateLimiterContract:
@@ -168,7 +168,7 @@ async def test_sqlite_limiter_fails_open_when_its_file_is_unusable(
     (tmp_path / "rate_limits.db").mkdir()  # a folder where the database should be
     limiter = SqliteRateLimiter(tmp_path / "rate_limits.db")
     try:
-        with caplog.at_level(logging.WARNING, logger="shared.http.rate_limit_sqlite"):
+        with caplog.at_level(logging.WARNING, logger="shared.adapters.rate_limit_sqlite"):
             decisions = [await limiter.hit([Quota("k", 1, 60)]) for _ in range(5)]
     finally:
         await limiter.aclose()

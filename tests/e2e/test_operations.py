@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from entrypoints.app import create_app
 from projectors.dead_letters import DeadLetter, DeadLetterBook
 from shared.settings import Settings
-from write_side.application.event_store import open_event_store
+from write_side.adapters.event_store import open_event_store
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
 

@@ -21,7 +21,7 @@ from shared.settings import Settings
 from tests.e2e.conftest import SECRET
 from tests.e2e.test_killed_rebuild import cli_env
 from tests.e2e.test_serve_console import free_port
-from write_side.application.event_store import open_event_store
+from write_side.adapters.event_store import open_event_store
 
 EVENTS = 21_000  # over `Partitioned.min_events`: the rebuild stages in worker processes
 

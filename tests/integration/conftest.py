@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from shared.settings import Settings
+from write_side.adapters.event_store import open_event_store
 from write_side.application.commands import CustomerCommands
-from write_side.application.event_store import open_event_store
 from write_side.application.executor import CommandExecutor
 
 

@@ -12,10 +12,10 @@ from typing import Any
 from litestar import Litestar, Request, get
 
 from shared.adapters.rate_limit_redis import RedisRateLimiter
+from shared.adapters.rate_limit_sqlite import SqliteRateLimiter
 from shared.http.auth import build_jwt_auth
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_limit
-from shared.http.rate_limit_sqlite import SqliteRateLimiter
 
 
 @get("/whoami", sync_to_thread=False)

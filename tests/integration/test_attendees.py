@@ -12,10 +12,10 @@ import pytest
 
 from shared.principal import Principal, Role
 from shared.settings import Settings
+from write_side.adapters.event_store import open_event_store
 from write_side.application.attendees import AttendeeInput, AttendeeProcessing
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
-from write_side.application.event_store import open_event_store
 from write_side.application.executor import CommandExecutor
 
 STAFF = CommandMeta(Principal("orders", "acme", frozenset({Role.STAFF})))

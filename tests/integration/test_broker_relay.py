@@ -27,9 +27,9 @@ from shared.integration import CustomerIntegrationEvent, to_integration_event
 from shared.principal import Principal, Role
 from shared.settings import Settings
 from tests.integration.tcp_proxy import TcpProxy
+from write_side.adapters.event_store import open_event_store
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
-from write_side.application.event_store import open_event_store
 from write_side.application.executor import CommandExecutor
 
 pytestmark = pytest.mark.services

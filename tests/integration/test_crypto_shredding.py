@@ -17,10 +17,11 @@ from shared.errors import Conflict
 from shared.principal import Principal, Role
 from shared.settings import Settings
 from tests.integration.raw_event_store import RawStore, assert_nothing_in_clear
+from write_side.adapters.event_store import open_event_store
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
-from write_side.application.event_store import CustomersApplication, open_event_store
 from write_side.application.executor import CommandExecutor
+from write_side.application.ports import EventStore
 from write_side.application.privacy import PrivacyCommands
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
@@ -65,7 +66,7 @@ async def create(commands: CustomerCommands, fields: dict[str, Any]) -> uuid.UUI
     return uuid.UUID(str(outcome.customer.id))
 
 
-def load(app: CustomersApplication, customer_id: uuid.UUID) -> Any:
+def load(app: EventStore, customer_id: uuid.UUID) -> Any:
     return app.repository.get(customer_id)
 
 

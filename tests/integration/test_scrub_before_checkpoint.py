@@ -14,8 +14,8 @@ import read_side.sqlite_adapter as sqlite_adapter
 from projectors.envelopes import EventLog
 from read_side.search.sqlite_index import SQLiteSearchIndex
 from read_side.store.sqlite_store import SQLiteViewStore
+from shared.adapters.sqlite_wal import truncate_wal
 from shared.principal import Principal, Role
-from shared.sqlite_wal import truncate_wal
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.application.privacy import PrivacyCommands

@@ -18,14 +18,15 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from shared.errors import Conflict
 from shared.principal import Principal, Role
 from shared.settings import Settings
+from write_side.adapters.event_store import open_event_store
 from write_side.application.attendees import AttendeeInput, AttendeeProcessing
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.commerce import CommerceCommands
 from write_side.application.decisions import CommandMeta
-from write_side.application.event_store import CustomersApplication, open_event_store
 from write_side.application.executor import CommandExecutor
 from write_side.application.group_commit import GroupCommitter, PendingSave
 from write_side.application.phone_backfill import backfill_phone_book
+from write_side.application.ports import EventStore
 from write_side.domain.claims import PhoneIndex
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
@@ -57,7 +58,7 @@ class Traffic:
     saves: int = 0
 
 
-def count_traffic(app: CustomersApplication, monkeypatch: pytest.MonkeyPatch) -> Traffic:
+def count_traffic(app: EventStore, monkeypatch: pytest.MonkeyPatch) -> Traffic:
     """Wrap the recorder's reads and writes and the application's save (instance level)."""
     traffic = Traffic()
     recorder: Any = app.recorder

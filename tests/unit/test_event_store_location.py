@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.settings import Settings
-from write_side.application.event_store import event_store_env, sqlite_event_file
+from write_side.adapters.event_store import event_store_env, sqlite_event_file
 
 
 def test_a_relative_data_dir_keeps_the_events_beside_the_read_models(

@@ -14,7 +14,7 @@ from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.runtime import Runtime, start_runtime
 from read_side.alert_store import SQLiteAlertStore
 from shared.settings import Settings
-from write_side.application.event_store import CustomersApplication, open_event_store
+from write_side.adapters.event_store import CustomersApplication, open_event_store
 
 #: a broker nobody listens on: the consumer's start fails and is retried in the background
 NO_BROKER = "amqp://guest:guest@127.0.0.1:9/"

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.alert_counters_redis import RedisAlertCounters
+from shared.adapters.alert_counters_sqlite import SqliteAlertCounters
 from shared.principal import Principal, Role
-from shared.security.counters import AlertCounters, InMemoryAlertCounters, RedisAlertCounters
-from shared.security.counters_sqlite import SqliteAlertCounters
+from shared.security.counters import AlertCounters, InMemoryAlertCounters
 from shared.security.monitor import AlertRules, Outcome, SecurityMonitor
 
 

@@ -26,7 +26,7 @@ def attach_phone_book(recorder: ApplicationRecorder) -> PhoneBook:
         return postgres_book
     raise ProgrammingError(
         f"{type(recorder).__name__} cannot write phone rows; use the recorders named in"
-        " write_side.application.crypto.backends.RECORDER_TOPICS"
+        " write_side.adapters.key_backends.RECORDER_TOPICS"
     )
 
 

@@ -14,7 +14,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from write_side.adapters.postgres_audit_chain import PostgresAuditChain
-from write_side.application.crypto.postgres_keys import KeyedPostgresApplicationRecorder
+from write_side.adapters.postgres_keys import KeyedPostgresApplicationRecorder
 from write_side.application.phone_book import PhoneBook, PhoneRows, chunks, ordered_rows
 
 

@@ -14,7 +14,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 from write_side.adapters.sqlite_audit_chain import SQLiteAuditChain
-from write_side.application.crypto.sqlite_keys import KeyedSQLiteApplicationRecorder
+from write_side.adapters.sqlite_keys import KeyedSQLiteApplicationRecorder
 from write_side.application.phone_book import PhoneBook, PhoneRows, chunks, ordered_rows
 
 _CREATE = (

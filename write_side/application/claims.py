@@ -22,7 +22,7 @@ from write_side.application.decisions import (
     Outcome,
     StaleDecision,
 )
-from write_side.application.event_store import CustomersApplication
+from write_side.application.ports import EventStore
 from write_side.application.repository import CustomerRepository
 from write_side.domain.claims import (
     EmailClaim,
@@ -40,7 +40,7 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 class Claims:
     """Email uniqueness, idempotency keys and phone-book rows, saved with the customer's events."""
 
-    def __init__(self, app: CustomersApplication, index_key: bytes) -> None:
+    def __init__(self, app: EventStore, index_key: bytes) -> None:
         self._app = app
         self._repository = CustomerRepository(app)
         self._key = index_key

@@ -28,9 +28,9 @@ from write_side.application.decisions import (
     Outcome,
     StaleDecision,
 )
-from write_side.application.event_store import CustomersApplication
 from write_side.application.group_commit import GroupCommitter
 from write_side.application.keyed_locks import KeyedLocks
+from write_side.application.ports import EventStore
 from write_side.application.repository import CustomerRepository
 
 MAX_ATTEMPTS = 20
@@ -48,7 +48,7 @@ class CommandExecutor:
 
     def __init__(
         self,
-        app: CustomersApplication,
+        app: EventStore,
         *,
         index_key: bytes,
         clock: Clock = utc_now,

@@ -25,8 +25,8 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Recording
 
 from write_side.application.crypto import KeyShredded
-from write_side.application.event_store import CustomersApplication
 from write_side.application.phone_book import PhoneRows, latest_conflicts, merge_rows
+from write_side.application.ports import EventStore
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class GroupCommitter:
     `transactions` counts save attempts, `batches` successful ones (for tests and metrics).
     """
 
-    def __init__(self, app: CustomersApplication, *, max_batch: int = 256) -> None:
+    def __init__(self, app: EventStore, *, max_batch: int = 256) -> None:
         self._app = app
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[PendingSave | None] = queue.SimpleQueue()

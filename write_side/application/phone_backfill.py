@@ -17,8 +17,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
 from write_side.application.claims import Claims
-from write_side.application.event_store import CustomersApplication
 from write_side.application.phone_book import BACKFILL_MARK
+from write_side.application.ports import EventStore
 from write_side.domain.claims import PhoneIndex
 from write_side.domain.customer import Customer
 
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 _PAGE = 1000
 
 
-def backfill_phone_book(app: CustomersApplication, claims: Claims) -> int:
+def backfill_phone_book(app: EventStore, claims: Claims) -> int:
     """Give every customer listed by a legacy phone index its row; returns rows added."""
     if app.phones.is_marked(BACKFILL_MARK):
         return 0
@@ -48,7 +48,7 @@ def backfill_phone_book(app: CustomersApplication, claims: Claims) -> int:
     return added
 
 
-def _legacy_owners(app: CustomersApplication) -> dict[uuid.UUID, None]:
+def _legacy_owners(app: EventStore) -> dict[uuid.UUID, None]:
     events: Any = PhoneIndex  # its event classes are made by the @event decorators
     topics = [get_topic(events.Indexed), get_topic(events.Added)]
     owners: dict[uuid.UUID, None] = {}
@@ -63,7 +63,7 @@ def _legacy_owners(app: CustomersApplication) -> dict[uuid.UUID, None]:
         start = page[-1].id + 1
 
 
-def _load(app: CustomersApplication, customer_id: uuid.UUID) -> Customer | None:
+def _load(app: EventStore, customer_id: uuid.UUID) -> Customer | None:
     try:
         customer: Any = app.repository.get(customer_id)
     except AggregateNotFoundError:

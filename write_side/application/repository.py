@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from shared.errors import NotFound
-from write_side.application.event_store import CustomersApplication
+from write_side.application.ports import EventStore
 from write_side.domain.customer import Customer
 
 A = TypeVar("A", bound=Aggregate)
@@ -22,7 +22,7 @@ A = TypeVar("A", bound=Aggregate)
 class CustomerRepository:
     """Customers by tenant and id (another tenant's customer looks missing), claims by id."""
 
-    def __init__(self, app: CustomersApplication) -> None:
+    def __init__(self, app: EventStore) -> None:
         self._app = app
 
     def get(self, tenant_id: str, customer_id: uuid.UUID) -> Customer:

@@ -6,16 +6,16 @@ from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from write_side.application.crypto.key_cache import KeyCache
-from write_side.application.crypto.key_store import WrappedKeyStore
-from write_side.application.crypto.postgres_keys import (
+from write_side.adapters.postgres_keys import (
     KeyedPostgresApplicationRecorder,
     PostgresCustomerKeyStore,
 )
-from write_side.application.crypto.sqlite_keys import (
+from write_side.adapters.sqlite_keys import (
     KeyedSQLiteApplicationRecorder,
     SQLiteCustomerKeyStore,
 )
+from write_side.application.crypto.key_cache import KeyCache
+from write_side.application.crypto.key_store import WrappedKeyStore
 
 # The customers' recorders: they write key rows and phone rows with the events.
 RECORDER_TOPICS = {

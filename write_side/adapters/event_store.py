@@ -18,14 +18,14 @@ from eventsourcing.utils import Environment, EnvType
 
 from shared.settings import Settings
 from write_side.adapters.event_store_breaker import EventStoreBreaker, install_breaker
-from write_side.adapters.phone_books import AuditChain, attach_audit_chain, attach_phone_book
-from write_side.application.audit_chain import Sealer
-from write_side.application.crypto import EncryptingMapper, WrappedKeyStore, derive_wrapping_key
-from write_side.application.crypto.backends import (
+from write_side.adapters.key_backends import (
     RECORDER_TOPICS,
     attach_key_store,
     open_key_store,
 )
+from write_side.adapters.phone_books import AuditChain, attach_audit_chain, attach_phone_book
+from write_side.application.audit_chain import Sealer
+from write_side.application.crypto import EncryptingMapper, WrappedKeyStore, derive_wrapping_key
 from write_side.application.phone_book import PhoneBook
 
 #: Key of the library's environment (not a user variable: it is set from

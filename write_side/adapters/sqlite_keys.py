@@ -21,7 +21,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from shared.sqlite_wal import truncate_wal
+from shared.adapters.sqlite_wal import truncate_wal
 from write_side.application.crypto.key_cache import KeyCache
 from write_side.application.crypto.key_store import (
     KEY_TABLE,
