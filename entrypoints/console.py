@@ -33,6 +33,7 @@ ASSETS = {
     "records.js": "text/javascript",
     "history.js": "text/javascript",
     "audit.js": "text/javascript",
+    "billing.js": "text/javascript",
 }
 #: Only this origin's scripts, styles and API; no inline script, no framing.
 SECURITY_HEADERS = {

@@ -1,6 +1,7 @@
 // A customer's orders, payments, invoices (PDF download, new invoice) and consents.
 
 import {api, can, customerPath} from './api.js';
+import {renderBilling} from './billing.js';
 import {fill, h, money, show, status, table, time} from './dom.js';
 import {field, input, select, showProblem, summaryBox} from './forms.js';
 
@@ -120,5 +121,6 @@ export const RECORD_VIEWS = {
   orders: {title: 'Orders', render: renderOrders},
   payments: {title: 'Payments', render: renderPayments},
   invoices: {title: 'Invoices', render: renderInvoices},
+  billing: {title: 'Billing', render: renderBilling},
   consents: {title: 'Consents', render: renderConsents},
 };

@@ -66,3 +66,23 @@ def test_an_auditor_sees_who_read_the_customer_and_downloads_the_export(
     page.reload()
     expect(page.get_by_role("cell", name="export").first).to_be_visible()
     check_screen(page, "16-access-log")
+
+
+def test_billing_details_errors_land_on_address_fields_then_save(
+    page: Page, console: ConsoleServer, ids: dict[str, str]
+) -> None:
+    page.goto(f"{console.url}/console?customer={ids['Alan']}&view=billing#token={console.token()}")
+    expect(page.get_by_text("No billing details yet")).to_be_visible()
+    page.get_by_label("Name on invoices").fill("Turing Ltd")
+    page.get_by_label("Address line 1").fill("1 Bletchley Park")
+    page.get_by_label("Country").fill("XX")
+    page.get_by_role("button", name="Save billing details").click()
+    country = page.locator("[name='address.country']")
+    expect(country).to_have_attribute("aria-invalid", "true")
+    expect(country).to_be_focused()
+    check_screen(page, "17-billing-422")
+    country.fill("GB")
+    page.get_by_role("button", name="Save billing details").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Name on invoices")).to_have_value("Turing Ltd")
