@@ -5,11 +5,13 @@ import {can, session} from './api.js';
 import {fill, h, status} from './dom.js';
 import {field} from './forms.js';
 import {renderCustomer, renderNewCustomer} from './customer.js';
+import {renderProjections} from './projections.js';
 import {renderSearch} from './search.js';
 
 /** Screens other than search and a customer: ?screen=NAME, offered to roles with the permission. */
 const SCREENS = {
   new: {permission: 'write', render: renderNewCustomer},
+  projections: {permission: 'projections_admin', render: renderProjections},
 };
 
 const main = document.getElementById('main');
@@ -38,8 +40,12 @@ function takeTokenFromFragment() {
 }
 
 function renderTop(claims) {
+  const here = new URLSearchParams(location.search).get('screen');
+  const link = (screen, text) => h('a', {href: screen ? `/console?screen=${screen}` : '/console', 'data-nav': true,
+    'aria-current': (here || '') === (screen || '') ? 'page' : null}, text);
   const nav = claims ? h('nav', {'aria-label': 'Console'},
-    can('read') ? h('a', {href: '/console', 'data-nav': true}, 'Search') : null) : null;
+    can('read') ? link('', 'Search') : null,
+    can('projections_admin') ? link('projections', 'Projections') : null) : null;
   const who = claims ? h('div', {class: 'who'},
     h('span', {}, `${claims.sub} · tenant ${claims.tenant} · ${(claims.roles || []).join(', ')}`),
     h('button', {type: 'button', class: 'secondary', onclick: signOut}, 'Sign out')) : null;
@@ -90,13 +96,13 @@ export function render({focus = false} = {}) {
   if (expired(claims)) { session.clear(); return renderSignIn('The token has expired: paste a new one.'); }
   renderTop(claims);
   const params = new URLSearchParams(location.search);
+  const screen = SCREENS[params.get('screen')];
+  if (screen && can(screen.permission)) { current = screen.render(main, params); return; }
   if (!can('read')) {
     fill(main, h('h1', {}, 'Nothing to show'), h('p', {},
       'This token\'s roles may not read customers, and no other screen of the console is open to them yet.'));
     return;
   }
-  const screen = SCREENS[params.get('screen')];
-  if (screen && can(screen.permission)) { current = screen.render(main, params); return; }
   const customerId = params.get('customer');
   // After a navigation the customer page moves focus to its heading once it has loaded (the
   // search screen focuses its search box), so a screen reader starts at the new content.
@@ -104,8 +110,17 @@ export function render({focus = false} = {}) {
 }
 
 document.addEventListener('click', onLinkClick);
-window.addEventListener('popstate', () => render({focus: true}));
-window.addEventListener('hashchange', () => { takeTokenFromFragment(); render({focus: true}); });
+// A #token= link opened in a signed-in tab is a same-page navigation: popstate fires first
+// (and the screen it draws rewrites the address), so both events take the token first.
+function onNavigate(event) {
+  const tokenLink = /token=/.test(location.hash);
+  if (location.hash && !tokenLink) return;  // an anchor in the page (the skip link)
+  if (event.type === 'hashchange' && !tokenLink) return;  // popstate has handled it already
+  takeTokenFromFragment();
+  render({focus: true});
+}
+window.addEventListener('popstate', onNavigate);
+window.addEventListener('hashchange', onNavigate);
 window.addEventListener('console:navigate', (event) => go(event.detail));
 window.addEventListener('console:signed-out', (event) => renderSignIn(event.detail));
 takeTokenFromFragment();

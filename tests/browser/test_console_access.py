@@ -88,6 +88,15 @@ def test_keyboard_search_to_customer(
     expect(page.get_by_role("heading", name="Grace Hopper", level=1)).to_be_focused()
     page.go_back()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    expect(page.get_by_label("Search customers")).to_be_focused()
+    for _ in range(8):  # back through the top bar to the first element of the page
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("() => document.activeElement.className") == "skip-link":
+            break
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    expect(page.get_by_role("link", name="Edsger Dijkstra")).to_be_visible()  # not redrawn
 
 
 def test_filters_and_a_filter_error_on_its_field(

@@ -86,3 +86,19 @@ def test_billing_details_errors_land_on_address_fields_then_save(
     expect(page.get_by_text("Saved.")).to_be_visible()
     page.reload()
     expect(page.get_by_label("Name on invoices")).to_have_value("Turing Ltd")
+
+
+def test_projections_show_position_lag_and_dead_letters_to_an_admin_only(
+    page: Page, console: ConsoleServer, ids: dict[str, str]
+) -> None:
+    page.goto(f"{console.url}/console#token={console.token('staff')}")
+    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    expect(page.get_by_role("link", name="Projections")).to_have_count(0)
+    page.goto(f"{console.url}/console#token={console.token()}")
+    page.get_by_role("link", name="Projections").click()
+    expect(page.get_by_role("heading", name="Projections", level=1)).to_be_visible()
+    for name in ("customer_view", "search"):
+        row = page.get_by_role("row").filter(has_text=name)
+        expect(row).to_contain_text(re.compile(r"running.*(\d+) of \1.*0 events"))
+    expect(page.get_by_text("No dead letters")).to_be_visible()
+    check_screen(page, "18-projections")
