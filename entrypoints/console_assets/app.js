@@ -40,9 +40,10 @@ function takeTokenFromFragment() {
 }
 
 function renderTop(claims) {
-  const here = new URLSearchParams(location.search).get('screen');
+  const params = new URLSearchParams(location.search);
+  const here = params.has('customer') ? 'customer' : params.get('screen') || '';
   const link = (screen, text) => h('a', {href: screen ? `/console?screen=${screen}` : '/console', 'data-nav': true,
-    'aria-current': (here || '') === (screen || '') ? 'page' : null}, text);
+    'aria-current': here === screen ? 'page' : null}, text);
   const nav = claims ? h('nav', {'aria-label': 'Console'},
     can('read') ? link('', 'Search') : null,
     can('projections_admin') ? link('projections', 'Projections') : null) : null;

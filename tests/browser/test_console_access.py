@@ -146,6 +146,8 @@ def test_each_role_is_offered_only_what_it_may_do(
 ) -> None:  # fmt: skip
     page.goto(f"{console.url}/console?customer={ids['Alan']}#token={console.token(role)}")
     expect(page.get_by_role("heading", name="Alan Turing", level=1)).to_be_visible()
+    search = page.get_by_role("navigation", name="Console").get_by_role("link", name="Search")
+    expect(search).not_to_have_attribute("aria-current", "page")  # this is a customer's page
     expect(page.get_by_role("button", name="Save changes")).to_have_count(int(may_save))
     expect(page.get_by_role("link", name="History")).to_have_count(int(may_see_history))
     expect(page.get_by_role("button", name="Delete customer")).to_have_count(int(may_delete))
