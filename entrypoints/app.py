@@ -25,6 +25,7 @@ from entrypoints.strict_query import refuse_unknown_query
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.chain_handlers import CHAIN_HANDLERS
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
+from read_side.http.loyalty_controller import LoyaltyAccountController
 from read_side.http.records_handlers import (
     AUDIT_HANDLERS,
     RECORD_DEPENDENCIES,
@@ -46,6 +47,7 @@ from shared.security.middleware import SecurityMiddleware
 from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
+from write_side.http.loyalty_controller import LoyaltyLedgerController, LoyaltyProgramController
 from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS
 
 
@@ -142,6 +144,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.attendees = runtime.attendees
         app.state.commerce = runtime.commerce
         app.state.privacy = runtime.privacy
+        app.state.loyalty = runtime.loyalty
         app.state.settings = settings
         app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
@@ -158,6 +161,9 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             customers_router(),
             audit_router(),
             console_router(),
+            LoyaltyProgramController,
+            LoyaltyLedgerController,
+            LoyaltyAccountController,
             HealthController,
             MetricsController,
         ],

@@ -63,11 +63,12 @@ class _RefinedOpenAPIPlugin(OpenAPIPlugin):
 
 def _closed_bodies() -> list[type[msgspec.Struct]]:
     """Request bodies that refuse unknown fields (`forbid_unknown_fields`)."""
+    from shared import loyalty_resources
     from write_side.http import integration_schemas, schemas
 
     return [
         kind
-        for kind in body_structs(schemas, integration_schemas)
+        for kind in body_structs(schemas, integration_schemas, loyalty_resources)
         if kind.__struct_config__.forbid_unknown_fields
     ]
 

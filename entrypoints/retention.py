@@ -1,4 +1,5 @@
-"""Retention: customers deleted longer than CUSTOMERS_RETENTION_DAYS are erased automatically."""
+"""Retention: customers deleted longer than CUSTOMERS_RETENTION_DAYS are erased automatically,
+and unspent loyalty points expire when their time comes (the same scheduled job)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,21 @@ async def run_retention(
     return report
 
 
+async def run_loyalty_expiry(runtime: Runtime, *, clock: Clock = utc_now) -> int:
+    """Expire unspent loyalty points whose time has come, oldest first, in every ledger the
+    read model says has some due; returns the points expired. The ledger decides by `clock`,
+    so a customer the read model lists too early (or twice) expires nothing more."""
+    now = clock()
+    views = await runtime.read.views.current()
+    expired = 0
+    for _, customer_id in await views.loyalty_due(iso_utc(now)):
+        try:
+            expired += await runtime.loyalty.expire(uuid.UUID(customer_id), now)
+        except CustomerError as error:
+            logger.warning("loyalty expiry skipped a ledger: %s", error.detail)
+    return expired
+
+
 async def retention_loop(runtime: Runtime, interval_seconds: float, clock: Clock = utc_now) -> None:
     """The scheduled job inside the service (runs where the projections run)."""
     while True:
@@ -58,5 +74,8 @@ async def retention_loop(runtime: Runtime, interval_seconds: float, clock: Clock
             erased = [row for row in await run_retention(runtime, clock=clock) if row["erased"]]
             if erased:
                 logger.info("retention erased customers", extra={"count": len(erased)})
+            expired = await run_loyalty_expiry(runtime, clock=clock)
+            if expired:
+                logger.info("loyalty points expired", extra={"count": expired})
         except Exception:
             logger.exception("retention run failed; will retry at the next interval")

@@ -33,6 +33,7 @@ from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
 from write_side.application.executor import CommandExecutor
+from write_side.application.loyalty import LoyaltyCommands
 from write_side.application.phone_backfill import backfill_phone_book
 from write_side.application.privacy import PrivacyCommands
 from write_side.inbound.consumer import InboundConsumer
@@ -57,6 +58,7 @@ class Runtime:
     attendees: AttendeeProcessing
     commerce: CommerceCommands
     privacy: PrivacyCommands
+    loyalty: LoyaltyCommands
     resources: AsyncExitStack = field(repr=False)
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
@@ -138,6 +140,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         attendees=attendees,
         commerce=CommerceCommands(executor, attendees),
         privacy=PrivacyCommands(executor),
+        loyalty=LoyaltyCommands(executor),
         resources=resources,
     )
 
@@ -156,7 +159,7 @@ def _queries(
         # A document read needs only the view store: it works while the search index is down.
         for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])
     )
-    stream, chain = _event_readers(store, log)
+    stream, chain, ledger = _event_readers(store, log)
     return CustomerQueries(
         read.views,
         read.index,
@@ -166,6 +169,7 @@ def _queries(
         search_waiter=search_waiter,
         timeout=settings.service_timeout_seconds,
         chain=chain,
+        ledger_stream=ledger,
     )
 
 
@@ -208,8 +212,11 @@ async def sweep_generations(runtime: Runtime) -> None:
                                dropped, adapter.name)  # fmt: skip
 
 
-def _event_readers(store: CustomersApplication, log: EventLog) -> tuple[EventStream, ChainVerifier]:
-    """A customer's event stream and the log's verification, read off the event loop."""
+def _event_readers(
+    store: CustomersApplication, log: EventLog
+) -> tuple[EventStream, ChainVerifier, EventStream]:
+    """A customer's event stream, the log's verification and the customer's loyalty ledger,
+    read off the event loop."""
 
     async def stream(customer_id: str) -> list[EventEnvelope]:
         try:
@@ -218,11 +225,14 @@ def _event_readers(store: CustomersApplication, log: EventLog) -> tuple[EventStr
             return []
         return await asyncio.to_thread(log.stream, parsed)
 
+    async def ledger(customer_id: str) -> list[EventEnvelope]:
+        return await asyncio.to_thread(log.ledger_stream, uuid.UUID(customer_id))
+
     async def chain(customer_id: str | None) -> ChainCheck:
         parsed = None if customer_id is None else uuid.UUID(customer_id)
         return await asyncio.to_thread(check_chain, store, parsed)
 
-    return stream, chain
+    return stream, chain, ledger
 
 
 def _connect_processes(runtime: Runtime, resources: AsyncExitStack) -> PgChannel | None:

@@ -29,7 +29,7 @@ from yarl import URL
 
 from projectors.checkpoints import CheckpointStore
 from read_side.events import EventEnvelope
-from shared.integration import encode, to_integration_event
+from shared.integration import encode, is_published, to_integration_event
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class BrokerRelay:
 
         Raises BrokerUnavailable (checkpoint unchanged) when the broker does not confirm, and
         TypeError/ValueError before publishing anything when an event cannot be encoded."""
-        messages = [self._message(envelope) for envelope in events]
+        messages = [self._message(e) for e in events if is_published(e.type)]
         async with self._lock:
             if messages:
                 try:

@@ -22,9 +22,12 @@ from read_side.events import EventEnvelope
 from shared.settings import Settings
 from write_side.adapters.event_store import open_event_store
 from write_side.application.ports import EventStore
+from write_side.domain.loyalty import ledger_id
 
 CUSTOMER_TOPIC_PREFIX = "write_side.domain.customer:Customer."
 ORDER_RECORD_TOPIC = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
+LEDGER_TOPIC_PREFIX = "write_side.domain.loyalty_ledger:LoyaltyLedger."
+_LEDGER_HIDDEN = {"customer_id", "request"}
 _EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
 _NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -110,9 +113,15 @@ class EventLog:
         count = len(notifications)
         if partition is not None:
             index, parts = partition
-            notifications = [n for n in notifications if _uuid(n).int % parts == index]
+            notifications = [
+                n
+                for n in notifications
+                if n.topic.startswith(LEDGER_TOPIC_PREFIX) or _uuid(n).int % parts == index
+            ]
         self.app.keys.prefetch(keyed_customers(notifications))  # one query, not one per customer
         envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
+        if partition is not None:  # a ledger's events go with its customer's, decoded to know it
+            envelopes = [e for e in envelopes if _in_partition(e, index, parts)]
         return LogBatch(envelopes, last, count)
 
     def stored_at(self, after: int) -> datetime | None:
@@ -145,6 +154,11 @@ class EventLog:
             if is_customer_event(s.topic)
         ]
 
+    def ledger_stream(self, customer_id: uuid.UUID) -> list[EventEnvelope]:
+        """The events of the customer's loyalty ledger, oldest first (export)."""
+        stored = self.app.recorder.select_events(ledger_id(customer_id))
+        return [to_envelope(self.app.mapper.to_domain_event(s), s.topic, 0) for s in stored]
+
     def tenant_of(self, customer_id: uuid.UUID) -> str | None:
         """The tenant a customer belongs to (its first event), None when there is none."""
         first = self.app.recorder.select_events(customer_id, limit=1)
@@ -158,6 +172,13 @@ def keyed_customers(notifications: Sequence[Notification]) -> list[uuid.UUID]:
     return [_uuid(n) for n in notifications if n.topic.startswith(CUSTOMER_TOPIC_PREFIX)]
 
 
+def _in_partition(envelope: EventEnvelope, index: int, parts: int) -> bool:
+    """Ledger events were read by every partition: keep those of this one's customers."""
+    if not envelope.type.startswith("loyalty."):
+        return True
+    return uuid.UUID(envelope.customer_id).int % parts == index
+
+
 def _uuid(notification: Notification) -> uuid.UUID:
     originator = notification.originator_id
     return originator if isinstance(originator, uuid.UUID) else uuid.UUID(originator)
@@ -169,8 +190,13 @@ def open_log(settings: Settings) -> EventLog:
 
 
 def is_customer_event(topic: str) -> bool:
-    """True for Customer events and processed orders (other claims and records are skipped)."""
-    return topic.startswith(CUSTOMER_TOPIC_PREFIX) or topic == ORDER_RECORD_TOPIC
+    """True for Customer events, processed orders and the events of customers' loyalty ledgers
+    (other claims, records and programs are skipped)."""
+    return (
+        topic.startswith(CUSTOMER_TOPIC_PREFIX)
+        or topic == ORDER_RECORD_TOPIC
+        or topic.startswith(LEDGER_TOPIC_PREFIX)
+    )
 
 
 def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
@@ -180,6 +206,8 @@ def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
     customer with version 0, so read models ignore it and the broker relay publishes it.
     """
     attributes = dict(domain_event.__dict__)
+    if topic.startswith(LEDGER_TOPIC_PREFIX):
+        return _ledger_envelope(domain_event, topic, position)
     if topic == ORDER_RECORD_TOPIC:
         results = attributes.get("results") or [{}]
         return EventEnvelope(
@@ -208,6 +236,24 @@ def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
         tenant_id=str(attributes.get("tenant_id", "")),
         actor=attributes.get("actor"),
         data=data,
+    )
+
+
+def _ledger_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
+    """A ledger event, named after its customer (`loyalty.points_earned`, ...) with the
+    ledger's own version, which read models guard by separately from the customer's."""
+    attributes = dict(domain_event.__dict__)
+    hidden = _ENVELOPE_FIELDS | _LEDGER_HIDDEN | {"tenant_id", "actor"}
+    return EventEnvelope(
+        position=position,
+        event_id=event_id(domain_event.originator_id, domain_event.originator_version),
+        type="loyalty." + event_name(topic).removeprefix("customer."),
+        customer_id=str(attributes["customer_id"]),
+        version=int(domain_event.originator_version),
+        occurred_at=domain_event.timestamp,
+        tenant_id=str(attributes.get("tenant_id", "")),
+        actor=attributes.get("actor"),
+        data={key: value for key, value in attributes.items() if key not in hidden},
     )
 
 

@@ -139,6 +139,10 @@ class ViewModel(CustomerViewStore, ManagedGeneration, Protocol):
         """(tenantId, id, deletedAt) of customers deleted before `cutoff` (ISO UTC)."""
         ...
 
+    async def loyalty_due(self, cutoff: str) -> list[tuple[str, str]]:
+        """(tenantId, id) of customers whose unspent points expire at or before `cutoff`."""
+        ...
+
 
 class SearchModel(SearchIndex, ManagedGeneration, Protocol):
     """The search index as the composition root holds it."""

@@ -34,6 +34,7 @@ class CustomerQueries:
         search_waiter: ConsistencyWaiter | None = None,
         timeout: float = 2.0,
         chain: ChainVerifier | None = None,
+        ledger_stream: EventStream | None = None,
     ) -> None:
         self.views = views
         self.index = index
@@ -43,6 +44,7 @@ class CustomerQueries:
         self.timeout = timeout
         self._stream = stream
         self._chain = chain
+        self._ledger_stream = ledger_stream
 
     async def document(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """The view store's document (None when absent), within the request deadline."""
@@ -98,6 +100,11 @@ class CustomerQueries:
         if not events or events[0].tenant_id != tenant_id:
             raise NotFound("No customer with this id.")
         return events
+
+    async def ledger_events(self, customer_id: str) -> list[EventEnvelope]:
+        """The events of the customer's loyalty ledger, oldest first (after `events` checked
+        the tenant: a ledger names its customer, not the other way round)."""
+        return await self._ledger_stream(customer_id) if self._ledger_stream else []
 
     async def history(self, tenant_id: str, customer_id: str) -> JSONObject:
         """Every event of the customer, oldest first, with field-level changes and its hash in

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
+from read_side import loyalty_view
 from read_side.access_audit import AccessAudit, AccessRecord
 from read_side.deadline import within
 from read_side.history import history_items
 from read_side.queries import CustomerQueries
 from read_side.views import CustomerDoc, evolve, to_resource
 from shared.clock import Clock, iso_utc, utc_now
-from shared.errors import NotFound
+from shared.errors import FieldError, MalformedRequest, NotFound
 from shared.json_types import JSONObject
 from shared.principal import Principal
 
@@ -105,13 +106,29 @@ class CustomerRecords:
         await self.record_access(principal, customer_id, "invoice", None)
         return dict(invoice)
 
+    async def loyalty(
+        self, principal: Principal, customer_id: str, token: str | None, cursor: str | None,
+        limit: int,
+    ) -> JSONObject:  # fmt: skip
+        """Balance, lifetime points, tier, what expires when, and a page of entries (newest
+        first). Entry reasons are personal: the read is recorded in the access audit."""
+        doc = await self._read(principal, customer_id, token, "loyalty")
+        try:
+            page = loyalty_view.entries_page(doc, cursor, limit)
+        except loyalty_view.BadCursor:
+            raise MalformedRequest(
+                "Invalid cursor.", errors=[FieldError("cursor", "not a cursor of this list")]
+            ) from None
+        entries = {"items": page.items, "nextCursor": page.next_cursor}
+        return {**loyalty_view.summary(doc), "entries": entries}
+
     async def export(
         self, principal: Principal, customer_id: str, purpose: str | None
     ) -> JSONObject:
         """Everything held about the customer, rebuilt from its event stream (portability)."""
         events = await self._queries.events(principal.tenant_id, customer_id)
         doc: CustomerDoc | None = None
-        for event in events:
+        for event in [*events, *await self._queries.ledger_events(customer_id)]:
             doc = evolve(doc, event)
         assert doc is not None
         await self.record_access(principal, customer_id, "export", purpose)
@@ -125,6 +142,7 @@ class CustomerRecords:
             "orders": list((doc.get("orders") or {}).values()),
             "payments": list((doc.get("payments") or {}).values()),
             "invoices": list((doc.get("invoices") or {}).values()),
+            "loyalty": loyalty_view.export(doc),
             "history": history_items(events),
         }
 

@@ -12,6 +12,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from read_side import loyalty_view
 from read_side.events import EventEnvelope
 from shared.clock import iso_utc
 from shared.json_types import JSONObject
@@ -62,6 +63,12 @@ def evolve_in_place(doc: CustomerDoc | None, event: EventEnvelope) -> CustomerDo
 
 
 def _evolve(doc: CustomerDoc | None, event: EventEnvelope, *, in_place: bool) -> CustomerDoc | None:
+    if loyalty_view.is_loyalty_event(event):  # the customer's ledger: a version of its own
+        if doc is None or event.version <= loyalty_view.version_of(doc):
+            return doc
+        result = doc if in_place else _clone(doc)
+        loyalty_view.fold(result, event)
+        return result
     if event.type == "customer.created":
         if doc is not None and doc["version"] >= event.version:
             return doc
@@ -214,6 +221,11 @@ def _erased(doc: CustomerDoc, event: EventEnvelope) -> None:
         consent["source"] = None  # free text: who or what recorded it may name the person
     for change in doc["stateHistory"]:
         change["reason"] = None
+    loyalty_view.forget_reasons(doc)
+
+
+def _tier_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
+    doc["tier"] = event.data["tier"]
 
 
 _HANDLERS: dict[str, Callable[[CustomerDoc, EventEnvelope], None]] = {
@@ -228,6 +240,7 @@ _HANDLERS: dict[str, Callable[[CustomerDoc, EventEnvelope], None]] = {
     "customer.invoice_issued": _invoice_issued,
     "customer.consent_changed": _consent_changed,
     "customer.erased": _erased,
+    "customer.tier_changed": _tier_changed,
 }
 
 

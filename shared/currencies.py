@@ -44,3 +44,20 @@ INVOICE_CURRENCIES: frozenset[str] = frozenset(_ACTIVE.split())
 def is_invoice_currency(code: str) -> bool:
     """True for an active ISO 4217 code an invoice can be in (upper case, as stored)."""
     return code in INVOICE_CURRENCIES
+
+
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE = "BHD IQD JOD KWD LYD OMR TND"
+# ISO 4217 minor units that are not 2 (the list one's "Minor unit" column, 2025).
+_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(_ZERO.split(), 0),
+    **dict.fromkeys(_THREE.split(), 3),
+    "CLF": 4,
+    "UYW": 4,
+}
+
+
+def minor_unit_exponent(code: str) -> int:
+    """How many decimal places the currency's minor unit has: an `amount` in minor units
+    divided by 10 ** this is the amount in major units (2 for EUR, 0 for JPY, 3 for KWD)."""
+    return _EXPONENTS.get(code, 2)

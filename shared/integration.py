@@ -87,6 +87,13 @@ class Enveloped(Protocol):
     def data(self) -> JSONObject: ...
 
 
+def is_published(envelope_type: str) -> bool:
+    """True for the envelopes published on `customers.events`: the customer's own events (and
+    processed orders). A loyalty ledger's entries (`loyalty.*`) stay inside; the tier they
+    lead to is the customer's `customer.tier_changed`."""
+    return envelope_type.startswith("customer.") and envelope_type != "customer."
+
+
 def integration_event_name(envelope_type: str) -> str:
     """The public routing key of an internal envelope type (`customer.profile_changed` →
     `customer.updated`). Raises ValueError for anything that is not a `customer.` event."""

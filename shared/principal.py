@@ -15,6 +15,8 @@ class Permission(enum.StrEnum):
     AUDIT = "audit"
     ERASE = "erase"
     PROJECTIONS_ADMIN = "projections_admin"
+    #: Tenant-wide settings such as the loyalty program ("admin" in the contract's table).
+    TENANT_ADMIN = "tenant_admin"
 
 
 class Role(enum.StrEnum):

@@ -26,6 +26,10 @@ class ManagedViewStore(CustomerViewStore, ManagedGeneration, Protocol):
         """How many documents this generation holds."""
         ...
 
+    async def loyalty_due(self, cutoff: str) -> list[tuple[str, str]]:
+        """(tenantId, id) of customers whose unspent points expire at or before `cutoff`."""
+        ...
+
 
 def table_name(name: str, generation: int) -> str:
     """`{name}_g{generation}`, after checking both are safe as a table / collection name."""

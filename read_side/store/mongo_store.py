@@ -221,6 +221,13 @@ class MongoViewStore:
         )
         return [(d["tenantId"], d["id"], d["deletedAt"]) async for d in cursor]
 
+    async def loyalty_due(self, cutoff: str) -> list[tuple[str, str]]:
+        """(tenant, id) of customers with unspent points expiring at or before `cutoff`."""
+        cursor = self._docs.find(
+            {"loyalty.nextExpiryAt": {"$lte": cutoff}}, {"tenantId": 1, "id": 1}
+        )
+        return [(d["tenantId"], d["id"]) async for d in cursor]
+
     async def close(self) -> None:
         """Close the client if this store created it (`from_url`); otherwise nothing."""
         if self._owns_client:

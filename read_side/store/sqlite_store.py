@@ -82,6 +82,10 @@ class SQLiteViewStore(SQLiteGenerationAdapter):
         """(tenant, id, deletedAt) of customers deleted before `cutoff` (ISO-8601), any tenant."""
         return await self._run(self._deleted_before, cutoff)
 
+    async def loyalty_due(self, cutoff: str) -> list[tuple[str, str]]:
+        """(tenant, id) of customers with unspent points expiring at or before `cutoff`."""
+        return await self._run(self._loyalty_due, cutoff)
+
     # ---------------------------------------------------------------- worker thread
     def _load(self, keys: set[Key]) -> dict[Key, CustomerDoc]:
         db = self._db()
@@ -116,7 +120,11 @@ class SQLiteViewStore(SQLiteGenerationAdapter):
             db.executemany(
                 f"INSERT INTO {self.table} (id, tenant_id, version, doc) VALUES (?, ?, ?, ?) "  # noqa: S608
                 "ON CONFLICT (tenant_id, id) DO UPDATE SET version = excluded.version, "
-                "doc = excluded.doc WHERE excluded.version > version",
+                "doc = excluded.doc WHERE excluded.version > version OR "
+                # The loyalty part has a version of its own (the ledger's), see loyalty_view.
+                "(excluded.version = version AND "
+                "coalesce(json_extract(excluded.doc, '$.loyalty.version'), 0) > "
+                "coalesce(json_extract(doc, '$.loyalty.version'), 0))",
                 rows,
             )
             self._write_checkpoint(db, position)
@@ -136,6 +144,14 @@ class SQLiteViewStore(SQLiteGenerationAdapter):
             (cutoff,),
         )
         return [(str(t), str(i), str(d)) for t, i, d in rows]
+
+    def _loyalty_due(self, cutoff: str) -> list[tuple[str, str]]:
+        rows = self._db().execute(
+            f"SELECT tenant_id, id FROM {self.table} "  # noqa: S608
+            "WHERE json_extract(doc, '$.loyalty.nextExpiryAt') <= ?",
+            (cutoff,),
+        )
+        return [(str(t), str(i)) for t, i in rows]
 
     def _count(self) -> int:
         row = self._db().execute(f"SELECT count(*) FROM {self.table}").fetchone()  # noqa: S608

@@ -16,9 +16,10 @@ from read_side.store.sqlite_store import SQLiteViewStore
 from read_side.views import CustomerDoc, evolve
 from tests.contract.view_contract_base import Log, fold, new_id
 from tests.contract.view_contract_crashes import CrashContract
+from tests.contract.view_contract_loyalty import LoyaltyContract
 
 
-class ViewStoreContract(CrashContract):
+class ViewStoreContract(CrashContract, LoyaltyContract):
     """The behaviour every `CustomerViewStore` adapter must have."""
 
     async def test_apply_then_get_equals_evolve(self) -> None:

@@ -20,7 +20,7 @@ from psycopg import sql
 
 from projectors.broker_relay import BrokerRelay
 from projectors.envelopes import EventLog
-from shared.integration import encode, to_integration_event
+from shared.integration import encode, is_published, to_integration_event
 from shared.settings import Settings
 from tests.integration.raw_event_store import RawStore
 from tests.integration.test_generation_sweep import redis_dump
@@ -176,7 +176,8 @@ def integration_messages(client: Client) -> str:
     """What the broker relay would publish now (after erasure) for every stored event."""
     log = EventLog(client.app.state.runtime.store)
     batch = log.read(0, 100_000)
-    return "\n".join(encode(to_integration_event(e)).decode() for e in batch.envelopes)
+    published = [e for e in batch.envelopes if is_published(e.type)]
+    return "\n".join(encode(to_integration_event(e)).decode() for e in published)
 
 
 def event_store_backup(client: Client) -> str:

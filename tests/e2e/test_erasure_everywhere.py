@@ -64,6 +64,7 @@ BILLING = {
 }
 CONSENT_SOURCE = "zebkiosk-7"
 ERASE_REASON = "Zebediah phoned us"
+LOYALTY_REASON = "zebvoucher for the kiwi allergy"
 ATTENDEE = {
     "firstName": "Zebbo",
     "lastName": "Quuxorder",
@@ -83,6 +84,7 @@ NEEDLES = [
     "zebsize-44",
     CONSENT_SOURCE,
     ERASE_REASON,
+    "zebvoucher",
     "Zebediah Billing",
     "TAX-ZEB-77",
     "77 Quux Lane",
@@ -147,6 +149,8 @@ def leaks(texts: dict[str, str]) -> list[tuple[str, str]]:
 def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
     """A customer with a distinctive value in every field; returns its id."""
     keyed = admin | {"Idempotency-Key": "signup-zeb-1"}
+    program = {"pointsPerUnit": {"EUR": 1}, "pointsPerVisit": 0}
+    assert client.put("/loyalty/program", json=program, headers=admin).is_success
     zeb = client.post("/customers", json=SECRETS, headers=keyed).json()["id"]
     assert client.post("/customers", json=SECRETS, headers=keyed).json()["id"] == zeb
     assert client.put(f"/customers/{zeb}/billing", json=BILLING, headers=admin).is_success
@@ -191,6 +195,11 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
         return found.status_code == 200 and len(found.json()["items"]) == 1
 
     wait_until(paid, "the payment")
+    redeemed = client.post(
+        f"/customers/{zeb}/loyalty/redemptions", json={"points": 2, "reason": LOYALTY_REASON},
+        headers=admin,
+    )  # fmt: skip
+    assert redeemed.status_code == 201, redeemed.text
     if settings.amqp_url:  # dead letters: one naming the customer's payer details, one not
         bad = {**payment, "tenantId": "acme", "currency": "XAU"}
         for person in (PAYER, OTHER_PAYER):
@@ -240,6 +249,7 @@ def test_erasure_leaves_no_personal_value_anywhere(
             "history": client.get(f"/customers/{zeb}/history", headers=auditor).text,
             "orders": client.get(f"/customers/{zeb}/orders", headers=consistent).text,
             "payments": client.get(f"/customers/{zeb}/payments", headers=consistent).text,
+            "loyalty": client.get(f"/customers/{zeb}/loyalty", headers=consistent).text,
             "invoice": client.get(f"/customers/{zeb}/invoices/1", headers=consistent).text,
             "search": client.get(
                 "/customers", params={"q": "zebediah", "state": "erased"}, headers=consistent

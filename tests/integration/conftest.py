@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared.settings import Settings
+from tests.integration.broker_fixtures import broker, handlers, subscriptions  # noqa: F401
 from write_side.adapters.event_store import open_event_store
 from write_side.application.commands import CustomerCommands
 from write_side.application.executor import CommandExecutor
@@ -18,11 +19,11 @@ from write_side.application.executor import CommandExecutor
 @pytest.fixture
 async def commands(tmp_path: Path) -> AsyncIterator[CustomerCommands]:
     """Command handlers on a fresh embedded (SQLite) event store."""
-    handlers = CustomerCommands(
+    customer_commands = CustomerCommands(
         CommandExecutor(open_event_store(Settings(data_dir=tmp_path)), index_key=b"k")
     )
-    yield handlers
-    handlers.executor.close()
+    yield customer_commands
+    customer_commands.executor.close()
 
 
 @pytest.fixture(params=["sqlite", "mongo"])

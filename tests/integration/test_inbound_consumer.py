@@ -3,80 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import pytest
 
 from shared.principal import Principal, Role
-from write_side.application.attendees import AttendeeProcessing
+from tests.integration.broker_fixtures import customers_of, publish, until
 from write_side.application.commands import CustomerCommands, ProfileInput
-from write_side.application.commerce import CommerceCommands
 from write_side.application.decisions import CommandMeta
-from write_side.domain.customer import Customer
-from write_side.inbound.consumer import REASON_HEADER, InboundConsumer, Subscription
+from write_side.inbound.consumer import REASON_HEADER, InboundConsumer
 from write_side.inbound.handlers import InboundHandlers
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
-
-
-@pytest.fixture
-def handlers(commands: CustomerCommands) -> InboundHandlers:
-    attendees = AttendeeProcessing(commands.executor)
-    return InboundHandlers(attendees, CommerceCommands(commands.executor, attendees))
-
-
-@pytest.fixture
-def subscriptions(unique_name: str) -> tuple[Subscription, ...]:
-    return (
-        Subscription(f"orders.{unique_name}", f"customers.orders.{unique_name}", "order.*"),
-        Subscription(f"payments.{unique_name}", f"customers.payments.{unique_name}", "payment.*"),
-    )
-
-
-@pytest.fixture
-async def broker(amqp_url: str, subscriptions: tuple[Subscription, ...]) -> AsyncIterator[Any]:
-    connection = await aio_pika.connect_robust(amqp_url)
-    channel = await connection.channel(publisher_confirms=True)
-    yield channel
-    for subscription in subscriptions:
-        for name in (subscription.queue, f"{subscription.queue}.dlq"):
-            await channel.queue_delete(name)
-        await channel.exchange_delete(subscription.exchange)
-    await connection.close()
-
-
-async def publish(
-    channel: Any, exchange: str, key: str, body: dict[str, Any], message_id: str
-) -> None:
-    target = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-    message = aio_pika.Message(
-        json.dumps(body).encode(),
-        message_id=message_id,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-    )
-    await target.publish(message, routing_key=key)
-
-
-async def until(condition: Any, seconds: float = 10) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
-
-
-def customers_of(commands: CustomerCommands) -> list[Customer]:
-    found = []
-    for notification in commands.executor.app.recorder.select_notifications(start=1, limit=10_000):
-        if notification.topic.endswith("Customer.Created"):
-            found.append(
-                commands.executor.repository.get("acme", uuid.UUID(str(notification.originator_id)))
-            )
-    return found
 
 
 ORDER = {

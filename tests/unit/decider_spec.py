@@ -11,13 +11,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from write_side.domain.customer import Customer
 
+A = TypeVar("A", bound=Aggregate)
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TENANT = "acme"
 
@@ -61,9 +63,10 @@ class History:
 
 @dataclass
 class Outcome:
-    """What a command did: the events it recorded, or the error it raised."""
+    """What a command did: the events it recorded, or the error it raised (`customer` is the
+    aggregate the command ran on: a Customer, or a loyalty ledger)."""
 
-    customer: Customer
+    customer: Any
     events: list[Any]
     error: Exception | None
     result: Any
@@ -100,7 +103,18 @@ def given(history: History) -> Customer:
     return customer
 
 
-def when(customer: Customer, command: Callable[[Customer], Any]) -> Outcome:
+def reloaded(aggregate: A) -> A:
+    """`aggregate` as the repository would load it from the events it recorded so far (the
+    facts of a `given`, decided by the aggregate's own commands, then folded again)."""
+    loaded: Any = None
+    for event in aggregate.collect_events():
+        loaded = event.mutate(loaded)
+    assert type(loaded) is type(aggregate)
+    result: A = loaded
+    return result
+
+
+def when(customer: A, command: Callable[[A], Any]) -> Outcome:
     """Run `command` on the loaded aggregate and collect what it recorded."""
     try:
         result = command(customer)

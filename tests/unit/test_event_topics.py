@@ -25,6 +25,7 @@ STORED = {
     "PaymentRecorded": (*_BASE, "payment"),
     "BillingDetailsSet": (*_BASE, "billing"),
     "InvoiceIssued": (*_BASE, "invoice"),
+    "TierChanged": (*_BASE, "previous", "tier", "min_points", "lifetime_points"),
 }
 
 

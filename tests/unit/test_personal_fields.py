@@ -7,12 +7,19 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from write_side.application.crypto.personal_paths import PUBLIC_PATHS, Plan, plan_for_event
-from write_side.domain import claims, customer
+from write_side.application.crypto.personal_paths import (
+    LEDGER_PERSONAL_PATHS,
+    PUBLIC_PATHS,
+    Plan,
+    compile_plan,
+    plan_for_event,
+)
+from write_side.domain import claims, customer, loyalty_ledger
 from write_side.domain.claims import (
     EmailClaim,
     IdempotencyRecord,
@@ -21,6 +28,7 @@ from write_side.domain.claims import (
     PhoneIndex,
 )
 from write_side.domain.customer import Customer
+from write_side.domain.loyalty_ledger import LoyaltyLedger, LoyaltyProgram
 from write_side.domain.profile import CustomerType
 
 PROFILE = {
@@ -33,7 +41,7 @@ def every_event_class() -> set[str]:
     """The qualified name of every concrete event class of every aggregate of the domain
     (a class that others derive from, such as `Customer.Event`, is a base, not an event)."""
     found: set[type] = set()
-    for module in (customer, claims):
+    for module in (customer, claims, loyalty_ledger):
         for _, aggregate in inspect.getmembers(module, inspect.isclass):
             if issubclass(aggregate, Aggregate) and aggregate is not Aggregate:
                 for _, member in inspect.getmembers(aggregate, inspect.isclass):
@@ -69,6 +77,7 @@ def customer_events() -> list[Any]:
     ann.record_payment(actor="a", payment=payment)
     ann.set_billing(actor="a", billing={"name": "Ann", "address": {"line1": "1 St"}})
     ann.issue_invoice(actor="a", number=1, issued_at="2026-01-02T00:00:00.000Z")
+    ann.reach_tier(actor="a", tier="Gold", min_points=100, lifetime_points=120)
     ann.delete(actor="a", reason="asked by Ann")
     ann.restore(actor="a", reason="asked by Ann")
     ann.erase(actor="a", reason="asked by Ann")
@@ -91,7 +100,17 @@ def other_events() -> list[Any]:
     )  # fmt: skip
     numbers = InvoiceSequence(sequence_id=uuid.uuid4())
     numbers.issue(number=1, customer_id=str(owner))
-    aggregates: list[Aggregate] = [claim, record, index, order, numbers]
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    ledger = LoyaltyLedger(customer_id=owner, tenant_id="acme")
+    ledger.earn(actor="a", cause=("payment", "p-1"), points=10, at=at, expires_at="2027-01-01")
+    ledger.redeem(actor="a", points=2, reason="a gift for Ann", at=at, request="r")
+    ledger.adjust(actor="a", points=5, reason="sorry, Ann", at=at, expires_at=None)
+    ledger.reverse(actor="a", payment_id="p-1", at=at)
+    ledger.earn(actor="a", cause=("order", "o-1"), points=3, at=at, expires_at="2027-01-01")
+    ledger.expire(actor="a", now=datetime(2030, 1, 1, tzinfo=UTC))
+    program = LoyaltyProgram(tenant_id="acme", actor="a", program={"pointsPerVisit": 1})
+    program.change(actor="a", program={"pointsPerVisit": 2})
+    aggregates: list[Aggregate] = [claim, record, index, order, numbers, ledger, program]
     return [event for aggregate in aggregates for event in aggregate.collect_events()]
 
 
@@ -133,6 +152,8 @@ def test_every_field_of_every_event_is_declared_personal_or_public() -> None:
         name = type(event).__qualname__
         is_customer = name.startswith("Customer.")
         plan = plan_for_event(name.split(".", 1)[1]) if is_customer else None
+        if name.startswith("LoyaltyLedger."):
+            plan = compile_plan(LEDGER_PERSONAL_PATHS)
         public = PUBLIC_PATHS.get(name, ())
         for path in leaves(vars(event), ""):
             personal, known = covered(path, plan), is_public(path, public)

@@ -143,6 +143,11 @@ class Claims:
             )
         return list(record.collect_events())
 
+    def request_id(self, meta: CommandMeta) -> str | None:
+        """A keyed name of the command's `Idempotency-Key` (None without one), for a record
+        that must find the answer of the command made under it (a redemption's entry)."""
+        return str(self._record_id(meta)) if meta.idempotency_key else None
+
     def _email_id(self, tenant_id: str, email: str) -> uuid.UUID:
         return keyed_id(self._key, tenant_id, "email", email_identity(email))
 

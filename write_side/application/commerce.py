@@ -18,6 +18,7 @@ from write_side.application.decisions import (
     Outcome,
 )
 from write_side.application.executor import CommandExecutor
+from write_side.application.loyalty_earning import LoyaltyEarning
 from write_side.domain.billing import normalize_billing
 from write_side.domain.claims import InvoiceSequence, keyed_id
 from write_side.domain.customer import Customer
@@ -32,6 +33,7 @@ class CommerceCommands:
         self._repository = executor.repository
         self._claims = executor.claims
         self._attendees = attendees
+        self._loyalty = LoyaltyEarning(executor.repository)
 
     async def close_order(self, meta: CommandMeta, order_id: str, status: str) -> int:
         """`order.completed` / `order.cancelled`: close the order on every customer it touched."""
@@ -43,10 +45,17 @@ class CommerceCommands:
                 raise NotFound(f"Order {order_id} was never placed here.")
             ids = list(dict.fromkeys(result["customerId"] for result in record.results))
             customers = [self._repository.get(tenant, uuid.UUID(i)) for i in ids]
+            ledgers: list[Event] = []
             for customer in customers:
+                was_open = customer.orders.get(order_id, {}).get("status") == "placed"
                 customer.close_order(actor=meta.principal.subject, order_id=order_id, status=status)
+                if was_open and status == "completed":
+                    ledgers += self._loyalty.on_order_completed(
+                        customer, order_id, meta.principal.subject, self._executor.now()
+                    )
             others = [event for other in customers[1:] for event in other.collect_events()]
-            return Decision(customers[0], Outcome.CHANGED, tuple(others), result=len(customers))
+            events = (*others, *ledgers)
+            return Decision(customers[0], Outcome.CHANGED, events, result=len(customers))
 
         outcome = await self._executor.run(meta, decide, lock=("order", tenant, order_id))
         return outcome.answer()
@@ -66,7 +75,12 @@ class CommerceCommands:
 
         def decide(_: bool) -> Decision[str]:
             customer, created = self._payment_owner(meta, payment, customer_id, payer_profile)
+            payment_id = str(payment["paymentId"])
+            previous = customer.payments.get(payment_id, {}).get("status")
             customer.record_payment(actor=meta.principal.subject, payment=payment)
+            ledger = self._loyalty.on_payment(
+                customer, payment_id, previous, meta.principal.subject, self._executor.now()
+            )
             events: list[Event] = []
             rows: dict[uuid.UUID, uuid.UUID | None] = {}
             if created:
@@ -75,6 +89,7 @@ class CommerceCommands:
                 if customer.profile.get("phone"):
                     rows[customer.id] = self._claims.phone_row(customer)
             outcome = Outcome.CREATED if created else Outcome.CHANGED
+            events += ledger
             return Decision(customer, outcome, tuple(events), rows, result=str(customer.id))
 
         outcome = await self._executor.run(

@@ -25,6 +25,7 @@ from write_side.application.decisions import (
     CommandMeta,
     CommandOutcome,
     Decision,
+    Event,
     Outcome,
     StaleDecision,
 )
@@ -110,6 +111,28 @@ class CommandExecutor:
                 decision.customer, decision.outcome, position, decision.replayed, decision.result
             )
         raise Conflict("The customer is being changed concurrently; retry the request.")
+
+    async def store(
+        self, decide: Callable[[], tuple[list[Event], R]], *, lock: Hashable
+    ) -> tuple[R, int]:
+        """Decide and store events of aggregates other than a customer (a tenant's loyalty
+        program, a ledger's expiry), retrying on conflicts: no customer, so no idempotency
+        record. Returns the decision's result and the log position."""
+        loop = asyncio.get_running_loop()
+        async with self._locks.hold(lock):
+            for attempt in range(MAX_ATTEMPTS):
+                if attempt:
+                    await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+                events, result = await loop.run_in_executor(self._threads, decide)
+                if not events:
+                    position = await loop.run_in_executor(self._threads, self.repository.position)
+                    return result, position
+                try:
+                    position = await asyncio.wrap_future(self.committer.submit(events, {}))
+                except IntegrityError:
+                    continue
+                return result, position
+        raise Conflict("The record is being changed concurrently; retry the request.")
 
     def _decide(self, meta: CommandMeta, decide: Decide[R], first_attempt: bool) -> Decision[R]:
         now = self._clock()

@@ -1,5 +1,5 @@
 """The Customer's commercial record as events: visits (orders), order closing, payments,
-billing details and invoices, each with the fold that keeps the aggregate's state.
+billing details, invoices and the loyalty tier, each with the fold that keeps the aggregate's state.
 
 They live apart from `customer.py` so the aggregate reads as its commands and invariants.
 `Customer` names each class in its body (`VisitRecorded = commerce_events.VisitRecorded`),
@@ -98,3 +98,24 @@ class InvoiceIssued(Aggregate.Event):
         for line in self.invoice["lines"]:
             payment = aggregate.payments[line["paymentId"]]
             payment["invoicedAs"] = [*payment.get("invoicedAs", []), line["kind"]]
+
+
+class TierChanged(Aggregate.Event):
+    """The customer reached a higher loyalty tier (`customer.tier_changed` on the broker).
+
+    It is the customer's event, not the ledger's, so it is published in the customer's order
+    with its version, shows in its history, and the customer view holds the tier (segments
+    filter on it). `min_points` is the tier's threshold when reached: the tier never goes down,
+    even when the program is changed afterwards."""
+
+    tenant_id: str
+    actor: str
+    previous: str | None
+    tier: str
+    min_points: int
+    lifetime_points: int
+
+    def apply(self, aggregate: Any) -> None:
+        """Hold the tier and the threshold it was reached at."""
+        aggregate.tier = self.tier
+        aggregate.tier_min_points = self.min_points

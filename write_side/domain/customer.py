@@ -53,6 +53,8 @@ class Customer(Aggregate):
         self.billing: JSONObject | None = None
         self.invoices: dict[int, JSONObject] = {}
         self.consents: dict[str, JSONObject] = {}
+        self.tier: str | None = None
+        self.tier_min_points: int | None = None
         at = iso_utc(self.created_on)
         self.state_history.append({"state": "active", "at": at, "by": actor, "reason": None})
 
@@ -179,6 +181,13 @@ class Customer(Aggregate):
                 consent=consent,
             )
 
+    def reach_tier(self, *, actor: str, tier: str, min_points: int, lifetime_points: int) -> None:
+        """Move up to `tier` (the caller picked it with `loyalty.next_tier`: never down)."""
+        self.trigger_event(
+            self.TierChanged, tenant_id=self.tenant_id, actor=actor, previous=self.tier,
+            tier=tier, min_points=min_points, lifetime_points=lifetime_points,
+        )  # fmt: skip
+
     def erase(self, *, actor: str, reason: str | None) -> bool:
         """Right to erasure: personal data goes; type, visits and payment totals stay."""
         if self.state == CustomerState.ERASED.value:
@@ -239,6 +248,7 @@ class Customer(Aggregate):
     PaymentRecorded = commerce_events.PaymentRecorded
     BillingDetailsSet = commerce_events.BillingDetailsSet
     InvoiceIssued = commerce_events.InvoiceIssued
+    TierChanged = commerce_events.TierChanged
 
     def forget_personal_data(self) -> None:
         """Drop personal data from memory (erasure); non-personal facts stay."""

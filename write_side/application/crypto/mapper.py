@@ -27,13 +27,21 @@ from eventsourcing.utils import get_topic
 
 from write_side.application.crypto.key_cache import DataKey
 from write_side.application.crypto.key_store import WrappedKeyStore
-from write_side.application.crypto.personal_paths import Plan, apply_plan, plan_for_event
+from write_side.application.crypto.personal_paths import (
+    LEDGER_PERSONAL_PATHS,
+    Plan,
+    apply_plan,
+    compile_plan,
+    plan_for_event,
+)
 from write_side.application.crypto.pii_cipher import ERASED, is_sealed, seal, unseal
 from write_side.domain.customer import Customer
+from write_side.domain.loyalty_ledger import LoyaltyLedger
 
 
 class EncryptingMapper(Mapper[UUID]):
-    """Seals the personal values of the key owner's events (the Customer aggregate's)."""
+    """Seals the personal values of the key owner's events (the Customer aggregate's), and of
+    its loyalty ledger's (their reasons: free text), under the same customer's key."""
 
     def __init__(
         self,
@@ -47,6 +55,7 @@ class EncryptingMapper(Mapper[UUID]):
         super().__init__(transcoder, compressor, cipher)
         self.keys = keys
         self._prefix = (owner_topic or get_topic(Customer)) + "."
+        self._ledger_prefix = get_topic(LoyaltyLedger) + "."
         self._plans: dict[str, Plan | None] = {}
         self._json = type(transcoder) is JSONTranscoder
 
@@ -58,6 +67,8 @@ class EncryptingMapper(Mapper[UUID]):
             plan = None
             if topic.startswith(self._prefix):
                 plan = plan_for_event(topic[len(self._prefix) :]) or None
+            elif topic.startswith(self._ledger_prefix):
+                plan = compile_plan(LEDGER_PERSONAL_PATHS)
             self._plans[topic] = plan
             return plan
 
@@ -68,8 +79,8 @@ class EncryptingMapper(Mapper[UUID]):
         if plan is None:
             return super().to_stored_event(domain_event)
         state = vars(domain_event)
-        customer_id: UUID = state["originator_id"]
-        first_event = state["originator_version"] == 1
+        customer_id = _key_owner(state)
+        first_event = state["originator_version"] == 1 and customer_id == state["originator_id"]
         key: DataKey | None = None
 
         def seal_value(value: Any) -> Any:
@@ -96,7 +107,7 @@ class EncryptingMapper(Mapper[UUID]):
         if plan is None:
             return domain_event
         state = vars(domain_event)
-        customer_id: UUID = state["originator_id"]
+        customer_id = _key_owner(state)
         looked_up = False
         key: DataKey | None = None
 
@@ -128,3 +139,12 @@ class EncryptingMapper(Mapper[UUID]):
         if self._json and plaintext[:1] == b'"' and b"\\" not in plaintext:
             return plaintext[1:-1].decode()
         return self.transcoder.decode(plaintext)
+
+
+def _key_owner(state: dict[str, Any]) -> UUID:
+    """Whose key seals the event: the customer's own, or the one its ledger names."""
+    owner = state.get("customer_id")
+    if owner is None:
+        found: UUID = state["originator_id"]
+        return found
+    return owner if isinstance(owner, UUID) else UUID(str(owner))

@@ -34,12 +34,29 @@ PERSONAL_PATHS: Mapping[str, tuple[str, ...]] = {
     "ConsentChanged": ("consent.source",),
 }
 
+#: Personal paths of every loyalty ledger event: an entry's reason is typed by a person
+#: (redemptions, adjustments). Sealed under the key of the customer the event names.
+LEDGER_PERSONAL_PATHS: tuple[str, ...] = ("entry.reason",)
+
 PERSONAL_ATTRIBUTES: frozenset[str] = frozenset(
     {"billing", "payer", "attendee", "attendees", "reason"}
 )
 
 _EVENT = ("originator_id", "originator_version", "timestamp")
 _CUSTOMER = (*_EVENT, "tenant_id", "actor")
+
+_LEDGER_ENTRY_EVENTS = (
+    "PointsEarned",
+    "PointsRedeemed",
+    "PointsAdjusted",
+    "PointsReversed",
+    "PointsExpired",
+)
+# Ids, kinds, signed points, lots (ids, points, times), a keyed hash of an Idempotency-Key.
+_LEDGER_ENTRY_PUBLIC = (
+    *("tenant_id", "actor", "customer_id", "lot", "first_lot", "lifetime", "request"),
+    *(f"entry.{key}" for key in ("id", "kind", "points", "ref", "at", "shortfall")),
+)
 
 PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
     "Customer.Created": (*_CUSTOMER, "originator_topic", "customer_type"),
@@ -85,6 +102,14 @@ PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
         "results",
         "fingerprint",  # a keyed hash of the body: no personal value is readable from it
     ),
+    "Customer.TierChanged": (*_CUSTOMER, "previous", "tier", "min_points", "lifetime_points"),
+    **dict.fromkeys(
+        (f"LoyaltyLedger.{name}" for name in _LEDGER_ENTRY_EVENTS),
+        (*_EVENT, *_LEDGER_ENTRY_PUBLIC),
+    ),
+    "LoyaltyLedger.Opened": (*_EVENT, "originator_topic", "customer_id", "tenant_id"),
+    "LoyaltyProgram.Defined": (*_EVENT, "originator_topic", "tenant_id", "actor", "program"),
+    "LoyaltyProgram.Changed": (*_EVENT, "tenant_id", "actor", "program"),
     "InvoiceSequence.Started": (*_EVENT, "originator_topic", "sequence_id"),
     "InvoiceSequence.NumberIssued": (*_EVENT, "number", "customer_id"),
 }
