@@ -34,6 +34,7 @@ ASSETS = {
     "history.js": "text/javascript",
     "audit.js": "text/javascript",
     "billing.js": "text/javascript",
+    "loyalty.js": "text/javascript",
     "projections.js": "text/javascript",
 }
 #: Only this origin's scripts, styles and API; no inline script, no framing.

@@ -2,6 +2,7 @@
 
 import {api, can, customerPath} from './api.js';
 import {renderBilling} from './billing.js';
+import {renderLoyalty} from './loyalty.js';
 import {fill, h, money, show, status, table, time} from './dom.js';
 import {field, input, select, showProblem, summaryBox} from './forms.js';
 
@@ -123,4 +124,5 @@ export const RECORD_VIEWS = {
   invoices: {title: 'Invoices', render: renderInvoices},
   billing: {title: 'Billing', render: renderBilling},
   consents: {title: 'Consents', render: renderConsents},
+  loyalty: {title: 'Loyalty', render: renderLoyalty},
 };

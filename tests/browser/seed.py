@@ -35,6 +35,9 @@ def seed(console: ConsoleServer) -> dict[str, str]:
                  "attendees": [{"firstName": "Ada", "lastName": "Lovelace",
                                 "email": "ada@example.com"}]}  # fmt: skip
         assert client.post("/customers/attendees", json=order).status_code == 200
+        program = {"pointsPerUnit": {"EUR": 1}, "pointsPerVisit": 0, "expiryDays": 365,
+                   "tiers": [{"name": "silver", "minPoints": 0}, {"name": "gold", "minPoints": 40}]}  # fmt: skip
+        assert client.put("/loyalty/program", json=program).status_code == 200
         console.pay(ids["Ada"], "pay-1", 4200)
         consent = {"granted": True, "source": "signup form", "legalBasis": "consent"}
         path = f"/customers/{ids['Ada']}/consents/marketing_email"

@@ -102,3 +102,21 @@ def test_projections_show_position_lag_and_dead_letters_to_an_admin_only(
         expect(row).to_contain_text(re.compile(r"running.*(\d+) of \1.*0 events"))
     expect(page.get_by_text("No dead letters")).to_be_visible()
     check_screen(page, "18-projections")
+
+
+def test_loyalty_points_are_shown_and_a_redemption_over_the_balance_is_refused_on_its_field(
+    page: Page, console: ConsoleServer, ids: dict[str, str]
+) -> None:
+    page.goto(f"{console.url}/console?customer={ids['Ada']}&view=loyalty#token={console.token()}")
+    expect(page.get_by_text("42 points").first).to_be_visible()
+    expect(page.locator("dd").filter(has_text="gold")).to_be_visible()
+    redeem = page.locator("form").filter(has_text="Redeem points")
+    redeem.get_by_label("Points").fill("500")
+    redeem.get_by_label("Reason").fill("coffee")
+    redeem.get_by_role("button", name="Redeem points").click()
+    expect(redeem.locator("[name=points]")).to_have_attribute("aria-invalid", "true")
+    check_screen(page, "19-loyalty-409")
+    redeem.get_by_label("Points").fill("12")
+    redeem.get_by_role("button", name="Redeem points").click()
+    expect(page.get_by_text("30 points").first).to_be_visible()
+    expect(page.get_by_role("cell", name="coffee")).to_be_visible()
