@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -220,3 +221,44 @@ def test_a_program_with_an_unknown_currency_or_repeated_tiers_is_refused() -> No
     with pytest.raises(ValidationFailed) as refused:
         check_program(document)
     assert [e.field for e in refused.value.errors] == ["pointsPerUnit.XYZ", "tiers", "tiers"]
+
+
+# -- the read side agrees with the ledger ----------------------------------------------------
+
+
+def test_the_loyalty_view_folds_to_the_ledgers_balance_lifetime_and_lots() -> None:
+    """The read side folds the ledger's own events into the customer document (by the shared
+    lot rule), and the timeline shows each entry as a `loyalty` item."""
+    from projectors.envelopes import to_envelope
+    from read_side import loyalty_view
+    from read_side.views import evolve
+
+    later = T0 + timedelta(days=30)
+    ledger = ledger_with(("p-1", 25, T0), ("p-2", 40, later))
+    ledger.redeem(actor="s", points=30, reason="mug", at=later, request=None)
+    ledger.reverse(actor="p", payment_id="p-2", at=later)
+    ledger.expire(actor="x", now=T0 + timedelta(days=400))
+    events = list(ledger.collect_events())
+    folded: LoyaltyLedger | None = None
+    for event in events:
+        folded = event.mutate(folded)
+    assert folded is not None
+    envelopes = [
+        to_envelope(e, f"write_side.domain.loyalty_ledger:LoyaltyLedger.{type(e).__name__}", n)
+        for n, e in enumerate(events, 1)
+    ]
+    view: dict[str, Any] = {"id": str(CUSTOMER), "tenantId": "acme", "version": 1, "tier": None}
+    for envelope in envelopes:
+        view = evolve(view, envelope) or view
+    summary = loyalty_view.summary(view)
+    assert (summary["balance"], summary["lifetimePoints"]) == (
+        folded.balance,
+        folded.lifetime_points,
+    )
+    assert view["loyalty"]["lots"] == folded.lots
+    items = [loyalty_view.timeline_item(e) for e in envelopes]
+    assert items[0] is None  # the ledger's opening
+    assert [i["type"] for i in items if i] == [
+        "loyalty.earned", "loyalty.earned", "loyalty.redeemed", "loyalty.reversed",
+    ]  # fmt: skip
+    assert all(i["kind"] == "loyalty" for i in items if i)
