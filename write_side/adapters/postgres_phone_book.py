@@ -3,6 +3,7 @@ that writes it after taking the events' table lock, so rows are written in commi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -90,6 +91,8 @@ class CustomersPostgresRecorder(KeyedPostgresApplicationRecorder):
 
     phone_book: PostgresPhoneBook | None = None
     audit_chain: PostgresAuditChain | None = None
+    #: The chaining statement queued by this thread's transaction, until its answer is read.
+    _chaining = threading.local()
 
     def _insert_stored_events(
         self,
@@ -104,15 +107,20 @@ class CustomersPostgresRecorder(KeyedPostgresApplicationRecorder):
             # Another cursor: `curs` must still hold the insert's notification ids.
             with curs.connection.cursor() as other:
                 self.phone_book.write(other, phone_rows)
+        if stored_events and self.audit_chain is not None:
+            # Pipelined behind the insert, before the library syncs: no round trip of its own.
+            self._chaining.pending = self.audit_chain.queue(curs.connection)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's notification ids, then the batch's chain rows (same transaction)."""
+        """The library's notification ids; then the chaining's answer (already synced) and,
+        when due, a signed checkpoint (same transaction)."""
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids and self.audit_chain is not None:
-            with curs.connection.cursor() as other:
-                self.audit_chain.write(other, stored_events, ids)
+        pending: Cursor[DictRow] | None = getattr(self._chaining, "pending", None)
+        self._chaining.pending = None
+        if pending is not None and self.audit_chain is not None:
+            self.audit_chain.seal_after(pending)
         return ids
 
     def latest_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:

@@ -20,7 +20,7 @@ from write_side.application.audit_chain import (
     chain_rows,
     continuing,
 )
-from write_side.application.audit_verify import Joined, Progress, Report, StoredRow, Verifier
+from write_side.application.audit_verify import Flat, Progress, Report, Verifier
 from write_side.application.phone_book import chunks
 
 BACKFILL = "hash-chain-backfill"
@@ -127,43 +127,71 @@ class SQLiteAuditChain:
             return {int(r[0]): bytes(r[1]) for r in c.fetchall()}
 
     def verify(self, customer_id: UUID | None = None, progress: Progress | None = None) -> Report:
-        """Verify the whole log, or one aggregate's chain; see `audit_verify`."""
-        verifier = Verifier(self.sealer.key, self.checkpoints(), whole_log=customer_id is None)
-        with self._datastore.transaction(commit=False) as c:
-            verifier.feed(self._joined(c, customer_id), progress)
-        return verifier.finish()
+        """Verify the whole log, or one aggregate's chain; see `audit_verify`.
 
-    def _joined(self, c: SQLiteCursor, customer_id: UUID | None) -> Iterator[Joined]:
-        where_e, where_c, args = "", "", []
-        if customer_id is not None:
-            where_e, where_c = " WHERE e.originator_id = ?", " WHERE c.originator_id = ?"
-            args = [customer_id.hex, customer_id.hex]
+        The events are read in rowid order, each with its chain row (no sort). A chain row
+        whose event was deleted has no event to be read with: when the chain holds more rows
+        than were verified, or something was found, the log is verified again with those
+        rows merged in by position, so the first finding is named exactly as before.
+        """
+        checkpoints = self.checkpoints()
+        whole = customer_id is None
+        with self._datastore.transaction(commit=False) as c:  # one snapshot for every read
+            where, args = _only(customer_id, " WHERE originator_id = ?")
+            c.execute(f"SELECT COUNT(*) FROM event_chain{where}", args)  # noqa: S608
+            chained = int(c.fetchone()[0])
+            verifier = Verifier(self.sealer.key, checkpoints, whole_log=whole)
+            report = verifier.feed(self._joined(c, customer_id, []), progress)
+            if report.ok and report.events == chained:
+                return verifier.finish()
+            verifier = Verifier(self.sealer.key, checkpoints, whole_log=whole)
+            verifier.feed(self._joined(c, customer_id, self._orphans(c, customer_id)), progress)
+            return verifier.finish()
+
+    def _orphans(self, c: SQLiteCursor, customer_id: UUID | None) -> list[Flat]:
+        """Chain rows whose event is gone, in position order."""
+        where, args = _only(customer_id, " AND c.originator_id = ?")
+        c.execute(
+            "SELECT c.position, c.originator_id, c.originator_version, c.hash, c.log_hash"  # noqa: S608
+            f" FROM event_chain AS c WHERE NOT EXISTS (SELECT 1 FROM {self._events} AS e"
+            f" WHERE e.rowid = c.position){where} ORDER BY c.position",
+            args,
+        )
+        return [
+            (r[0], None, None, None, None, bytes.fromhex(r[1]), r[2], r[3], r[4])
+            for r in c.fetchall()
+        ]
+
+    def _joined(
+        self, c: SQLiteCursor, customer_id: UUID | None, orphans: list[Flat]
+    ) -> Iterator[Flat]:
+        """The log's rows in position order: each event with its chain row, read in rowid
+        order, with `orphans` (chain rows without their event) merged in."""
+        where, args = _only(customer_id, " WHERE e.originator_id = ?")
         c.execute(
             "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state,"  # noqa: S608
             " c.originator_id, c.originator_version, c.hash, c.log_hash"
-            f" FROM {self._events} AS e LEFT JOIN event_chain AS c ON c.position = e.rowid{where_e}"
-            " UNION ALL SELECT c.position, NULL, NULL, NULL, NULL, c.originator_id,"
-            " c.originator_version, c.hash, c.log_hash FROM event_chain AS c"
-            f" LEFT JOIN {self._events} AS e ON e.rowid = c.position{where_c}"
-            f"{' AND' if where_c else ' WHERE'} e.rowid IS NULL ORDER BY 1",
+            f" FROM {self._events} AS e LEFT JOIN event_chain AS c ON c.position = e.rowid"
+            f"{where} ORDER BY e.rowid",
             args,
         )
-        ids = _Ids()  # one UUID per aggregate, not two per event
+        ids: dict[str, bytes] = {}  # hex id -> its 16 bytes, each parsed once
+        pending = [*orphans, _END]
+        orphan = 0
         while batch := c.sqlite_cursor.fetchmany(5000):  # streamed: a large log fits in memory
-            for r in batch:
-                stored = chain = None
-                if r[1] is not None:
-                    oid, raw = ids[r[1]]
-                    stored = StoredRow(r[0], oid, r[2], r[3], r[4], raw)
-                if r[5] is not None:
-                    chain = ChainRow(r[0], ids[r[5]][0], r[6], r[7], r[8])
-                yield r[0], stored, chain
+            for position, hex_id, version, topic, state, c_hex, c_version, hash_, log in batch:
+                while pending[orphan][0] < position:
+                    yield pending[orphan]
+                    orphan += 1
+                oid = ids.get(hex_id) or ids.setdefault(hex_id, bytes.fromhex(hex_id))
+                c_oid = oid if c_hex == hex_id else bytes.fromhex(c_hex) if c_hex else None
+                yield position, oid, version, topic, state, c_oid, c_version, hash_, log
+        yield from pending[orphan:-1]
 
 
-class _Ids(dict[str, tuple[UUID, bytes]]):
-    """Stored hex ids → (UUID, its 16 bytes), each parsed once."""
+def _only(customer_id: UUID | None, clause: str) -> tuple[str, list[str]]:
+    """The clause and its argument that keep one aggregate's rows (none for the whole log)."""
+    return ("", []) if customer_id is None else (clause, [customer_id.hex])
 
-    def __missing__(self, key: str) -> tuple[UUID, bytes]:
-        raw = bytes.fromhex(key)
-        value = self[key] = (UUID(bytes=raw), raw)
-        return value
+
+_END: Flat = (1 << 62, None, None, None, None, None, None, None, None)

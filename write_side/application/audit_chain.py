@@ -46,7 +46,12 @@ def hash_of_stored(
 
 @functools.lru_cache(maxsize=256)
 def _topic(topic: str) -> bytes:
-    """The topic as hashed: its length, then its UTF-8 (a handful of topics: cached)."""
+    """`topic_prefix`, cached (a handful of topics)."""
+    return topic_prefix(topic)
+
+
+def topic_prefix(topic: str) -> bytes:
+    """The topic as hashed: its length, then its UTF-8."""
     encoded = topic.encode()
     return len(encoded).to_bytes(4, "big") + encoded
 
@@ -175,10 +180,13 @@ class Sealer:
         """A checkpoint of the batch's last row when N events or T seconds have passed."""
         if not rows:
             return None
-        last = rows[-1]
+        return self.due_at(rows[-1].position, rows[-1].log_hash, force=force)
+
+    def due_at(self, position: int, log_hash: bytes, *, force: bool = False) -> Checkpoint | None:
+        """A checkpoint of the log at `position` (the last chained event) when one is due."""
         since = self._sealed_position or 0
         elapsed = self._clock() - self._sealed_at
-        if not force and last.position - since < self.every_events and elapsed < self.every_seconds:
+        if not force and position - since < self.every_events and elapsed < self.every_seconds:
             return None
-        self._sealed_position, self._sealed_at = last.position, self._clock()
-        return sign_checkpoint(self.key, last.position, last.log_hash)
+        self._sealed_position, self._sealed_at = position, self._clock()
+        return sign_checkpoint(self.key, position, log_hash)

@@ -9,6 +9,7 @@ alone.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -20,6 +21,7 @@ from write_side.application.audit_chain import (
     Checkpoint,
     hash_of_stored,
     log_link,
+    topic_prefix,
 )
 
 
@@ -71,13 +73,27 @@ class Report:
 
 Joined = tuple[int, StoredRow | None, ChainRow | None]
 Progress = Callable[[int], None]
+Flat = tuple[
+    int, bytes | None, int | None, str | None, bytes | None, bytes | None, int | None,
+    bytes | None, bytes | None,
+]  # fmt: skip
+"""One position of the log as the stores read it, no object built: (position, event id's 16
+bytes, version, topic, stored state, chain row's id bytes, its version, hash, log hash), with
+None for a side that is missing (an event without chain row, or a chain row without event)."""
+
+PROGRESS_EVERY = 10_000
 
 
 class Verifier:
-    """Walks joined (position, stored event, chain row) tuples; stops at the first finding.
+    """Walks the log's rows in position order; stops at the first finding.
 
     `whole_log` also checks the running log digest and the checkpoints (the whole global log
     in order); a single aggregate's rows are checked for its own chain only.
+
+    `feed` checks flat rows in one tight loop (two sha256 and a few comparisons per event:
+    `customers audit verify` must reach 50,000 events/s); any row that is not plainly right —
+    a missing side, ids that differ, a version out of turn, a hash or digest that does not
+    match, a checkpoint's position — goes through the precise checks that name the finding.
     """
 
     def __init__(self, key: bytes, checkpoints: Sequence[Checkpoint], *, whole_log: bool) -> None:
@@ -88,18 +104,55 @@ class Verifier:
         self._log = GENESIS
         self.report = Report()
 
-    def feed(self, rows: Iterable[Joined], progress: Progress | None = None) -> Report:
+    def feed(self, rows: Iterable[Flat], progress: Progress | None = None) -> Report:
         """Check rows until the first finding; returns the report so far."""
-        report = self.report
-        for position, stored, chain in rows:
-            finding = self._check(position, stored, chain)
-            if finding is not None:
-                report.finding = finding
-                return report
+        report, whole, last_hash = self.report, self._whole, self.report.last_hash
+        topics: dict[str, bytes] = {}
+        sha256, log, seal_at = hashlib.sha256, self._log, self._seal_position()
+        for row in rows:
+            position, oid, version, topic, state, c_oid, c_version, c_hash, c_log = row
+            plain = False
+            if (
+                oid is not None
+                and version is not None
+                and topic is not None
+                and state is not None
+                and oid == c_oid
+                and version == c_version
+                and position < seal_at
+            ):
+                last = last_hash.get(oid)
+                if version == (1 if last is None else last[0] + 1):
+                    prefix = topics.get(topic) or topics.setdefault(topic, topic_prefix(topic))
+                    previous = GENESIS if last is None else last[1]
+                    joined = b"".join((previous, oid, version.to_bytes(8, "big"), prefix, state))
+                    digest = sha256(joined).digest()
+                    if digest == c_hash and whole:
+                        linked = sha256(b"".join((log, position.to_bytes(8, "big"), digest)))
+                        plain = (link := linked.digest()) == c_log
+                        log = link if plain else log
+                    else:
+                        plain = digest == c_hash
+                    if plain:
+                        last_hash[oid] = (version, digest)
+            if not plain:
+                self._log = log
+                finding = self._check(position, *_objects(row))
+                if finding is not None:
+                    report.finding = finding
+                    return report
+                log, seal_at = self._log, self._seal_position()
             report.events += 1
-            if progress is not None and report.events % 10_000 == 0:
+            if progress is not None and report.events % PROGRESS_EVERY == 0:
                 progress(report.events)
+        self._log = log
         return report
+
+    def _seal_position(self) -> int:
+        """Where the next checkpoint is (rows from there on take the precise path)."""
+        if not self._whole or self._next_seal >= len(self._checkpoints):
+            return 1 << 62
+        return self._checkpoints[self._next_seal].position
 
     def finish(self) -> Report:
         """After the last row: a checkpoint beyond the log means its tail was deleted."""
@@ -173,3 +226,20 @@ class Verifier:
 
 def _found(kind: str, row: StoredRow | ChainRow, detail: str) -> Finding:
     return Finding(kind, row.position, str(row.originator_id), row.version, detail)
+
+
+def _objects(row: Flat) -> tuple[StoredRow | None, ChainRow | None]:
+    """The precise checks' view of a flat row (built only for rows off the plain path)."""
+    position, oid, version, topic, state, c_oid, c_version, c_hash, c_log = row
+    stored = chain = None
+    if oid is not None:
+        assert version is not None
+        assert topic is not None
+        assert state is not None
+        stored = StoredRow(position, UUID(bytes=oid), version, topic, state, oid)
+    if c_oid is not None:
+        assert c_version is not None
+        assert c_hash is not None
+        assert c_log is not None
+        chain = ChainRow(position, UUID(bytes=c_oid), c_version, c_hash, c_log)
+    return stored, chain
