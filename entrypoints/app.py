@@ -25,6 +25,10 @@ from entrypoints.strict_query import refuse_unknown_query
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.chain_handlers import CHAIN_HANDLERS
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
+from read_side.http.engagement_controller import (
+    ENGAGEMENT_READ_DEPENDENCIES,
+    EngagementQueryController,
+)
 from read_side.http.loyalty_controller import LoyaltyAccountController
 from read_side.http.records_handlers import (
     AUDIT_HANDLERS,
@@ -37,6 +41,7 @@ from shared.adapters.rate_limit_redis import RedisRateLimiter
 from shared.adapters.rate_limit_sqlite import SqliteRateLimiter
 from shared.export_signature import ExportSigner
 from shared.http.auth import build_jwt_auth
+from shared.http.card_guard import CardNumberGuard
 from shared.http.context import RequestContextMiddleware, remember_route
 from shared.http.limits import MAX_BODY_BYTES, RequestLimitsMiddleware
 from shared.http.problems import EXCEPTION_HANDLERS
@@ -47,8 +52,13 @@ from shared.security.middleware import SecurityMiddleware
 from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
+from write_side.http.engagement_controller import EngagementCommandController
 from write_side.http.loyalty_controller import LoyaltyLedgerController, LoyaltyProgramController
-from write_side.http.more_handlers import MORE_COMMAND_DEPENDENCIES, MORE_COMMAND_HANDLERS
+from write_side.http.more_handlers import (
+    MORE_COMMAND_DEPENDENCIES,
+    MORE_COMMAND_HANDLERS,
+    provide,
+)
 
 
 def customers_router() -> Router:
@@ -60,12 +70,16 @@ def customers_router() -> Router:
             *MORE_COMMAND_HANDLERS,
             *QUERY_HANDLERS,
             *RECORD_HANDLERS,
+            EngagementCommandController,
+            EngagementQueryController,
         ],
         dependencies={
             "commands": Provide(provide_commands, sync_to_thread=False),
             "queries": Provide(provide_queries, sync_to_thread=False),
             **MORE_COMMAND_DEPENDENCIES,
             **RECORD_DEPENDENCIES,
+            **ENGAGEMENT_READ_DEPENDENCIES,
+            "engagement": provide("engagement"),
         },
     )
 
@@ -145,6 +159,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.commerce = runtime.commerce
         app.state.privacy = runtime.privacy
         app.state.loyalty = runtime.loyalty
+        app.state.engagement = runtime.engagement
+        app.state.engagement_reads = runtime.engagement_reads
         app.state.settings = settings
         app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
@@ -183,9 +199,9 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    # Outside routing, so that a request over the size limits is refused on every path
-    # (unknown ones included) before authentication.
-    app.asgi_handler = RequestLimitsMiddleware(app.asgi_handler)
+    # Outside routing, so that a request over the size limits, or with a card number in its
+    # body, is refused on every path (unknown ones included) before authentication.
+    app.asgi_handler = RequestLimitsMiddleware(CardNumberGuard(app.asgi_handler))
     install_refinements(app)
     return app
 

@@ -22,6 +22,7 @@ from projectors.runner import ProjectionRunner
 from read_side.cache import CachingViewSink, MemoryDocCache, NoDocCache
 from read_side.chain import ChainCheck, ChainVerifier
 from read_side.consistency import ConsistencyWaiter
+from read_side.engagement import EngagementReads
 from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
 from read_side.queries import CustomerQueries, EventStream
@@ -32,6 +33,7 @@ from write_side.adapters.event_store import CustomersApplication, open_event_sto
 from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
+from write_side.application.engagement import EngagementCommands
 from write_side.application.executor import CommandExecutor
 from write_side.application.loyalty import LoyaltyCommands
 from write_side.application.phone_backfill import backfill_phone_book
@@ -59,6 +61,8 @@ class Runtime:
     commerce: CommerceCommands
     privacy: PrivacyCommands
     loyalty: LoyaltyCommands
+    engagement: EngagementCommands
+    engagement_reads: EngagementReads
     resources: AsyncExitStack = field(repr=False)
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
@@ -127,6 +131,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
     runner = ProjectionRunner(log, sinks, dead_letters)
     queries = _queries(settings, store, log, read)
     attendees = AttendeeProcessing(executor, default_region=region)
+    records = CustomerRecords(queries, read.audit)
     return Runtime(
         settings=settings,
         store=store,
@@ -136,11 +141,13 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         queries=queries,
         runner=runner,
         dead_letters=dead_letters,
-        records=CustomerRecords(queries, read.audit),
+        records=records,
         attendees=attendees,
         commerce=CommerceCommands(executor, attendees),
         privacy=PrivacyCommands(executor),
         loyalty=LoyaltyCommands(executor),
+        engagement=EngagementCommands(executor),
+        engagement_reads=EngagementReads(records, queries),
         resources=resources,
     )
 

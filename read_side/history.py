@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from read_side.engagement_views import engagement_changes
 from read_side.events import EventEnvelope
 from read_side.views import PROFILE_KEYS, CustomerDoc, evolve, to_resource
 from shared.json_types import JSONObject
 
-_AUDITED_KEYS = ("type", "state", *PROFILE_KEYS, "deletedAt", "billing", "consents", "visitCount")
+_AUDITED_KEYS = (
+    *("type", "state", *PROFILE_KEYS, "deletedAt", "billing", "consents", "visitCount"),
+    *("preferences", "emailDeliverable"),
+)
 
 
 def history_items(events: Sequence[EventEnvelope]) -> list[JSONObject]:
@@ -24,7 +28,7 @@ def history_items(events: Sequence[EventEnvelope]) -> list[JSONObject]:
             key: {"from": before.get(key), "to": after.get(key)}
             for key in _AUDITED_KEYS
             if before.get(key) != after.get(key)
-        }
+        } | engagement_changes(event, before)
         items.append(
             {
                 "version": event.version,

@@ -8,10 +8,12 @@ from typing import NamedTuple
 from read_side import loyalty_view
 from read_side.access_audit import AccessAudit, AccessRecord
 from read_side.deadline import within
+from read_side.engagement_views import all_communications, all_notes
 from read_side.history import history_items
 from read_side.queries import CustomerQueries
 from read_side.views import CustomerDoc, evolve, to_resource
 from shared.clock import Clock, iso_utc, utc_now
+from shared.engagement import default_preferences
 from shared.errors import FieldError, MalformedRequest, NotFound
 from shared.json_types import JSONObject
 from shared.principal import Principal
@@ -43,7 +45,7 @@ class CustomerRecords:
             raise NotFound("No customer with this id.")
         return doc
 
-    async def _read(
+    async def read(
         self, principal: Principal, customer_id: str, token: str | None, action: str
     ) -> CustomerDoc:
         """The document, and the access recorded once it was found (a 404 reads nothing)."""
@@ -53,7 +55,7 @@ class CustomerRecords:
 
     async def orders(self, principal: Principal, customer_id: str, token: str | None) -> Versioned:
         """Order history, newest first, with the customer snapshot at order time."""
-        doc = await self._read(principal, customer_id, token, "orders")
+        doc = await self.read(principal, customer_id, token, "orders")
         items = sorted(
             (doc.get("orders") or {}).values(), key=lambda o: o["placedAt"], reverse=True
         )
@@ -63,7 +65,7 @@ class CustomerRecords:
         self, principal: Principal, customer_id: str, token: str | None
     ) -> Versioned:
         """Payment history, newest first."""
-        doc = await self._read(principal, customer_id, token, "payments")
+        doc = await self.read(principal, customer_id, token, "payments")
         items = sorted((doc.get("payments") or {}).values(), key=lambda p: p["at"], reverse=True)
         return Versioned({"items": items}, doc["version"])
 
@@ -71,7 +73,7 @@ class CustomerRecords:
         self, principal: Principal, customer_id: str, token: str | None
     ) -> Versioned:
         """Current consent per purpose."""
-        doc = await self._read(principal, customer_id, token, "consents")
+        doc = await self.read(principal, customer_id, token, "consents")
         items = [{"purpose": p, **c} for p, c in sorted((doc.get("consents") or {}).items())]
         return Versioned({"items": items}, doc["version"])
 
@@ -89,7 +91,7 @@ class CustomerRecords:
     ) -> Versioned:
         """Every invoice of the customer, newest first (numbers grow with time per tenant).
         They name the billing details: a personal read, recorded like the others."""
-        doc = await self._read(principal, customer_id, token, "invoices")
+        doc = await self.read(principal, customer_id, token, "invoices")
         items = sorted(
             (doc.get("invoices") or {}).values(), key=lambda i: int(i["number"]), reverse=True
         )
@@ -112,7 +114,7 @@ class CustomerRecords:
     ) -> JSONObject:  # fmt: skip
         """Balance, lifetime points, tier, what expires when, and a page of entries (newest
         first). Entry reasons are personal: the read is recorded in the access audit."""
-        doc = await self._read(principal, customer_id, token, "loyalty")
+        doc = await self.read(principal, customer_id, token, "loyalty")
         try:
             page = loyalty_view.entries_page(doc, cursor, limit)
         except loyalty_view.BadCursor:
@@ -125,7 +127,8 @@ class CustomerRecords:
     async def export(
         self, principal: Principal, customer_id: str, purpose: str | None
     ) -> JSONObject:
-        """Everything held about the customer, rebuilt from its event stream (portability)."""
+        """Everything held about the customer, rebuilt from its event stream (portability):
+        deleted notes and every communication included."""
         events = await self._queries.events(principal.tenant_id, customer_id)
         doc: CustomerDoc | None = None
         for event in [*events, *await self._queries.ledger_events(customer_id)]:
@@ -143,6 +146,9 @@ class CustomerRecords:
             "payments": list((doc.get("payments") or {}).values()),
             "invoices": list((doc.get("invoices") or {}).values()),
             "loyalty": loyalty_view.export(doc),
+            "preferences": doc.get("preferences") or default_preferences(),
+            "notes": all_notes(events),
+            "communications": all_communications(events),
             "history": history_items(events),
         }
 

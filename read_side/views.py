@@ -13,6 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from read_side import loyalty_view
+from read_side.engagement_views import (
+    ENGAGEMENT_FOLDS,
+    email_changed,
+    engagement_defaults,
+    erase_engagement,
+)
 from read_side.events import EventEnvelope
 from shared.clock import iso_utc
 from shared.json_types import JSONObject
@@ -99,7 +105,9 @@ def _clone(value: Any) -> Any:
 
 def to_resource(doc: CustomerDoc) -> JSONObject:
     """The public customer resource (drops internal fields such as `tenantId`)."""
-    return {key: doc.get(key) for key in RESOURCE_KEYS}
+    resource = {key: doc.get(key) for key in RESOURCE_KEYS}
+    resource["emailDeliverable"] = doc.get("emailDeliverable", True)
+    return resource
 
 
 def _created(event: EventEnvelope) -> CustomerDoc:
@@ -124,6 +132,7 @@ def _created(event: EventEnvelope) -> CustomerDoc:
         "payments": {},
         "billing": None,
         "invoices": {},
+        **engagement_defaults(),
     }
     _shape_collections(doc)
     return doc
@@ -136,10 +145,12 @@ def _shape_collections(doc: CustomerDoc) -> None:
 
 
 def _profile_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
-    for key, value in event.data.get("changes", {}).items():
+    changes = event.data.get("changes", {})
+    for key, value in changes.items():
         if key in PROFILE_KEYS:
             doc[key] = value
     _shape_collections(doc)
+    email_changed(doc, changes)
 
 
 def _type_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
@@ -222,6 +233,7 @@ def _erased(doc: CustomerDoc, event: EventEnvelope) -> None:
     for change in doc["stateHistory"]:
         change["reason"] = None
     loyalty_view.forget_reasons(doc)
+    erase_engagement(doc)
 
 
 def _tier_changed(doc: CustomerDoc, event: EventEnvelope) -> None:
@@ -241,6 +253,7 @@ _HANDLERS: dict[str, Callable[[CustomerDoc, EventEnvelope], None]] = {
     "customer.consent_changed": _consent_changed,
     "customer.erased": _erased,
     "customer.tier_changed": _tier_changed,
+    **ENGAGEMENT_FOLDS,
 }
 
 

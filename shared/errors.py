@@ -49,6 +49,11 @@ class NotFound(CustomerError):
     """No such resource for this tenant (other tenants' resources look missing too)."""
 
 
+class Forbidden(CustomerError):
+    """The caller may not do this to this resource (someone else's note, for example); the
+    route's permission alone could not tell."""
+
+
 class Conflict(CustomerError):
     """A duplicate identity or a state that forbids the command."""
 

@@ -38,3 +38,5 @@ class CustomerResource(msgspec.Struct, rename="camel"):
     deleted_at: str | None
     version: int
     state_history: list[StateChange]
+    email_deliverable: bool = True
+    """False once the current email hard-bounced, until the email changes."""

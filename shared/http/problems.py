@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from shared.errors import (
     Conflict,
     CustomerError,
+    Forbidden,
     IdempotencyMismatch,
     MalformedRequest,
     NotFound,
@@ -87,6 +88,7 @@ PROBLEM_KINDS: dict[type[CustomerError], ProblemKind] = {
     MalformedRequest: ProblemKind(400, "Bad request", "bad-request"),
     ValidationFailed: ProblemKind(422, "Validation failed", "validation-failed"),
     NotFound: ProblemKind(404, "Not found", "not-found"),
+    Forbidden: ProblemKind(403, "Forbidden", "forbidden"),
     Conflict: ProblemKind(409, "Conflict", "conflict"),
     VersionMismatch: ProblemKind(412, "Precondition failed", "precondition-failed"),
     IdempotencyMismatch: ProblemKind(422, "Idempotency key reused", "idempotency-key-reused"),

@@ -28,6 +28,7 @@ from entrypoints.app import create_app
 from shared.principal import Principal, Role
 from shared.settings import Settings
 from tests.e2e.conftest import SECRET, Headers, fresh_redis_database
+from tests.e2e.erasure_engagement import ENGAGEMENT_NEEDLES, engagement_reads, record_engagement
 from tests.e2e.erasure_probes import (
     Profile,
     consumer_on,
@@ -96,6 +97,7 @@ NEEDLES = [
     "Quuxpay",
     "4155550199",
     "quuxworth",
+    *ENGAGEMENT_NEEDLES,
 ]
 
 
@@ -154,6 +156,7 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
     zeb = client.post("/customers", json=SECRETS, headers=keyed).json()["id"]
     assert client.post("/customers", json=SECRETS, headers=keyed).json()["id"] == zeb
     assert client.put(f"/customers/{zeb}/billing", json=BILLING, headers=admin).is_success
+    record_engagement(client, zeb, admin)
     consent = {"granted": True, "source": CONSENT_SOURCE}
     put = client.put(f"/customers/{zeb}/consents/marketing_email", json=consent, headers=admin)
     assert put.is_success, put.text
@@ -216,7 +219,8 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
     for query in ({"q": SECRETS["email"]}, {"phone": SECRETS["phone"]}, {"q": "Quuxworth"},
                   {"email": SECRETS["email"]}, {"tag": "zebtag-kiwi"}):  # fmt: skip
         assert client.get("/customers", params=query, headers=admin).json()["total"] == 1, query
-    assert "Quuxworth" in everything_in_read_models(client)  # the dumps can see it
+    dumped = everything_in_read_models(client)  # the dumps can see what erasure must remove
+    assert "Quuxworth" in dumped and "Zebnote: prefers" in dumped and "Zebcard" in dumped
     return str(zeb)
 
 
@@ -262,7 +266,7 @@ def test_erasure_leaves_no_personal_value_anywhere(
             "event store backup": event_store_backup(client),
             "data dir": data_dir_files(settings),
             "postgres": postgres_tables(settings),
-        }
+        } | engagement_reads(client, zeb, consistent)
         if settings.amqp_url:
             names = profile.names
             inbound = [names[q] for q in ("orders_queue", "payments_queue")]

@@ -95,6 +95,7 @@ def drive_every_event(client: TestClient[Litestar], admin: dict[str, str]) -> No
     program = {"pointsPerUnit": {"EUR": 1}, "pointsPerVisit": 0, "tiers": [
         {"name": "Silver", "minPoints": 10}]}  # fmt: skip
     assert client.put("/loyalty/program", json=program, headers=admin).is_success
+    drive_engagement(client, admin, ada)
     runtime = client.app.state.runtime
     meta = CommandMeta(Principal("payments", "acme", frozenset({Role.STAFF})))
     payment = {"paymentId": "p-1", "orderId": "o-1", "amount": 4200, "currency": "EUR",
@@ -111,6 +112,16 @@ def drive_every_event(client: TestClient[Litestar], admin: dict[str, str]) -> No
     assert client.delete(f"/customers/{bo}", headers=admin).is_success
     erased = client.post(f"/customers/{bo}/erase", json={"reason": "asked"}, headers=admin)
     assert erased.is_success
+
+
+def drive_engagement(client: TestClient[Litestar], admin: dict[str, str], ada: str) -> None:
+    """Preferences, a note added and deleted, a communication."""
+    prefs = {"language": "en", "paymentMethod": {"type": "card", "brand": "visa", "last4": "4242"}}
+    assert client.put(f"/customers/{ada}/preferences", json=prefs, headers=admin).is_success
+    note = client.post(f"/customers/{ada}/notes", json={"text": "hi"}, headers=admin).json()
+    assert client.delete(f"/customers/{ada}/notes/{note['id']}", headers=admin).is_success
+    logged = {"channel": "email", "direction": "outbound", "purpose": "invoice"}
+    assert client.post(f"/customers/{ada}/communications", json=logged, headers=admin).is_success
 
 
 def every_public_event_type() -> set[str]:

@@ -26,6 +26,14 @@ STORED = {
     "BillingDetailsSet": (*_BASE, "billing"),
     "InvoiceIssued": (*_BASE, "invoice"),
     "TierChanged": (*_BASE, "previous", "tier", "min_points", "lifetime_points"),
+    "PreferencesChanged": (*_BASE, "preferences"),
+    "NoteAdded": (*_BASE, "note_id", "text"),
+    "NoteDeleted": (*_BASE, "note_id"),
+    "CommunicationRecorded": (
+        *_BASE,
+        *("communication_id", "source", "channel", "direction", "purpose", "subject"),
+        *("template", "status", "bounce_type", "at"),
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from shared.engagement import default_preferences
 from write_side.application.crypto.personal_paths import (
     LEDGER_PERSONAL_PATHS,
     PUBLIC_PATHS,
@@ -19,7 +20,7 @@ from write_side.application.crypto.personal_paths import (
     compile_plan,
     plan_for_event,
 )
-from write_side.domain import claims, customer, loyalty_ledger
+from write_side.domain import claims, customer, engagement, loyalty_ledger
 from write_side.domain.claims import (
     EmailClaim,
     IdempotencyRecord,
@@ -28,6 +29,7 @@ from write_side.domain.claims import (
     PhoneIndex,
 )
 from write_side.domain.customer import Customer
+from write_side.domain.engagement import Communication
 from write_side.domain.loyalty_ledger import LoyaltyLedger, LoyaltyProgram
 from write_side.domain.profile import CustomerType
 
@@ -78,6 +80,17 @@ def customer_events() -> list[Any]:
     ann.set_billing(actor="a", billing={"name": "Ann", "address": {"line1": "1 St"}})
     ann.issue_invoice(actor="a", number=1, issued_at="2026-01-02T00:00:00.000Z")
     ann.reach_tier(actor="a", tier="Gold", min_points=100, lifetime_points=120)
+    preferences = default_preferences() | {
+        "language": "fr-CA", "timezone": "Europe/Paris", "quietHours": {"start": "22:00", "end": "07:00"},
+        "paymentMethod": {"type": "card", "brand": "visa", "last4": "4242", "expMonth": 1, "expYear": 2030},
+    }  # fmt: skip
+    engagement.change_preferences(ann, actor="a", preferences=preferences)
+    engagement.add_note(ann, actor="a", note_id="n-1", text="Ann prefers mornings")
+    engagement.delete_note(ann, actor="a", note_id="n-1", may_delete_any=False)
+    engagement.record_communication(ann, actor="a", communication=Communication(
+        "c-1", "notification", "email", "outbound", "invoice", "Your invoice, Ann", "tpl", "bounced",
+        "hard", "2026-01-02T00:00:00.000Z",
+    ))  # fmt: skip
     ann.delete(actor="a", reason="asked by Ann")
     ann.restore(actor="a", reason="asked by Ann")
     ann.erase(actor="a", reason="asked by Ann")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
+from shared.engagement import default_preferences
 from shared.errors import Conflict, VersionMismatch
 from shared.json_types import JSONObject
-from write_side.domain import commerce_events, lifecycle_events
+from write_side.domain import commerce_events, engagement_events, lifecycle_events
 from write_side.domain.commerce import (
     build_invoice,
     delete_blockers,
@@ -55,6 +56,10 @@ class Customer(Aggregate):
         self.consents: dict[str, JSONObject] = {}
         self.tier: str | None = None
         self.tier_min_points: int | None = None
+        self.preferences: JSONObject = default_preferences()
+        self.note_items: dict[str, JSONObject] = {}
+        self.communications: set[str] = set()  # ids and statuses applied (`engagement_events`)
+        self.email_deliverable = True
         at = iso_utc(self.created_on)
         self.state_history.append({"state": "active", "at": at, "by": actor, "reason": None})
 
@@ -230,6 +235,8 @@ class Customer(Aggregate):
     @event("ProfileChanged")
     def _profile_changed(self, tenant_id: str, actor: str, changes: Profile) -> None:
         self.profile.update(changes)
+        if "email" in changes:  # a hard bounce holds until the address changes
+            self.email_deliverable = True
 
     @event("TypeChanged")
     def _type_changed(self, tenant_id: str, actor: str, previous: str, to: str) -> None:
@@ -249,6 +256,10 @@ class Customer(Aggregate):
     BillingDetailsSet = commerce_events.BillingDetailsSet
     InvoiceIssued = commerce_events.InvoiceIssued
     TierChanged = commerce_events.TierChanged
+    PreferencesChanged = engagement_events.PreferencesChanged
+    NoteAdded = engagement_events.NoteAdded
+    NoteDeleted = engagement_events.NoteDeleted
+    CommunicationRecorded = engagement_events.CommunicationRecorded
 
     def forget_personal_data(self) -> None:
         """Drop personal data from memory (erasure); non-personal facts stay."""
@@ -262,3 +273,6 @@ class Customer(Aggregate):
             consent["source"] = None
         for change in self.state_history:
             change["reason"] = None
+        self.preferences = default_preferences()
+        for note in self.note_items.values():
+            note["text"] = None

@@ -30,4 +30,5 @@ def present(customer: Customer) -> CustomerResource:
         deleted_at=customer.deleted_at,
         version=customer.version,
         state_history=[StateChange(**entry) for entry in customer.state_history],
+        email_deliverable=customer.email_deliverable,
     )

@@ -32,6 +32,9 @@ PERSONAL_PATHS: Mapping[str, tuple[str, ...]] = {
     "BillingDetailsSet": ("billing",),
     "InvoiceIssued": ("invoice.billing",),
     "ConsentChanged": ("consent.source",),
+    "PreferencesChanged": ("preferences",),  # language, zone, hours and card brand: all hers
+    "NoteAdded": ("text",),
+    "CommunicationRecorded": ("subject",),
 }
 
 #: Personal paths of every loyalty ledger event: an entry's reason is typed by a person
@@ -71,6 +74,15 @@ PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
     "Customer.PaymentRecorded": (*_CUSTOMER, "payment"),  # ids, amounts, status, method
     "Customer.BillingDetailsSet": _CUSTOMER,
     # ids, numbers, amounts, and line descriptions made of payment and order ids
+    "Customer.PreferencesChanged": _CUSTOMER,
+    "Customer.NoteAdded": (*_CUSTOMER, "note_id"),
+    "Customer.NoteDeleted": (*_CUSTOMER, "note_id"),
+    # what kind of message went where and when, never what it said
+    "Customer.CommunicationRecorded": (
+        *_CUSTOMER,
+        *("communication_id", "source", "channel", "direction", "purpose", "template"),
+        *("status", "bounce_type", "at"),
+    ),
     "Customer.InvoiceIssued": (
         *_CUSTOMER,
         *(

@@ -1,0 +1,100 @@
+"""Query endpoints of a customer's engagement: preferences, notes, contactability."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, QueryParameter
+
+from read_side.contactability import Contactability
+from read_side.engagement import EngagementReads
+from read_side.http.params import Token
+from shared.engagement import NotePage, Preferences
+from shared.http.auth import requires
+from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
+from shared.http.openapi import problems
+from shared.http.types import HTTPRequest
+from shared.principal import Permission, Principal
+
+Reads = NamedDependency[EngagementReads]
+CustomerId = FromPath[uuid.UUID]
+PURPOSE_PATTERN = r"^[a-z][a-z0-9_]{1,49}$"
+Purpose = Annotated[
+    str,
+    QueryParameter(
+        name="purpose",
+        description="`marketing_*` and `push` need a consent; `order_confirmation`, "
+        "`appointment_reminder`, `invoice` do not.",
+        pattern=PURPOSE_PATTERN,
+    ),
+]
+VERSIONED_READ = problems(400, 401, 403, 404, 429, 503) | NOT_MODIFIED
+
+
+def provide_engagement_reads(request: HTTPRequest) -> EngagementReads:
+    """Set up by the composition root."""
+    reads: EngagementReads = request.app.state.engagement_reads
+    return reads
+
+
+ENGAGEMENT_READ_DEPENDENCIES = {
+    "engagement_reads": Provide(provide_engagement_reads, sync_to_thread=False)
+}
+
+
+def _principal(request: HTTPRequest) -> Principal:
+    principal = request.user
+    assert isinstance(principal, Principal)
+    return principal
+
+
+class EngagementQueryController(Controller):
+    """`GET .../preferences`, `.../notes`, `.../contactability`."""
+
+    path = "/{customer_id:uuid}"
+    tags = ["customers: engagement"]
+    guards = [requires(Permission.READ)]
+
+    @get(
+        "/preferences", operation_id="getPreferences", summary="Preferences",
+        responses=VERSIONED_READ, response_headers=READ_HEADERS,
+    )  # fmt: skip
+    async def preferences(
+        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        token: Token = None, if_none_match: IfNoneMatch = None,
+    ) -> Response[Preferences]:  # fmt: skip
+        """`{language, timezone, channels, quietHours, paymentMethod}` (a personal read)."""
+        body, version = await engagement_reads.preferences(
+            _principal(request), str(customer_id), token
+        )
+        return versioned(body, version, if_none_match)
+
+    @get(
+        "/notes", operation_id="listNotes", summary="Notes, newest first",
+        responses=VERSIONED_READ, response_headers=READ_HEADERS,
+    )  # fmt: skip
+    async def notes(
+        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        token: Token = None, if_none_match: IfNoneMatch = None,
+    ) -> Response[NotePage]:  # fmt: skip
+        """The notes not deleted (deleted ones stay in the history and the timeline)."""
+        body, version = await engagement_reads.notes(_principal(request), str(customer_id), token)
+        return versioned(body, version, if_none_match)
+
+    @get(
+        "/contactability", operation_id="getContactability",
+        summary="May a message for this purpose go out now, per channel",
+        responses=problems(400, 401, 403, 404, 429, 503),
+    )  # fmt: skip
+    async def contactability(
+        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        purpose: Purpose, token: Token = None,
+    ) -> Contactability:  # fmt: skip
+        """`{purpose, channels: {email, sms, push: {allowed, reason}}}`; `reason` is null when
+        allowed, else `not_active`, `no_address`, `channel_disabled`, `bounced`, `no_consent`
+        or `quiet_hours` (SMS and push, in the customer's own timezone)."""
+        tenant = _principal(request).tenant_id
+        return await engagement_reads.contactability(tenant, str(customer_id), purpose, token)

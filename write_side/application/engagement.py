@@ -1,0 +1,110 @@
+"""Preferences, notes and communications (write side use cases)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from shared.clock import iso_utc
+from shared.errors import FieldError, ValidationFailed
+from shared.json_types import JSONObject
+from shared.principal import Permission
+from write_side.application.decisions import CommandMeta, CommandOutcome, Decision, Outcome
+from write_side.application.executor import CommandExecutor
+from write_side.domain import engagement
+from write_side.domain.engagement import Communication
+from write_side.domain.preferences import patched_preferences
+from write_side.domain.values import InvalidValue, normalize_text
+
+MAX_NOTE = 5000
+MAX_SUBJECT = 500
+
+
+class EngagementCommands:
+    """Use cases over a customer's preferences, notes and communications."""
+
+    def __init__(self, executor: CommandExecutor) -> None:
+        self._executor = executor
+        self._repository = executor.repository
+
+    async def change_preferences(
+        self, meta: CommandMeta, customer_id: uuid.UUID, patch: JSONObject
+    ) -> CommandOutcome[None]:
+        """Merge `patch` (RFC 7396) into the current preferences; the result is checked whole."""
+
+        def decide(_: bool) -> Decision[None]:
+            tenant = meta.principal.tenant_id
+            customer = self._repository.load(tenant, customer_id, meta.expected_version)
+            merged = patched_preferences(customer.preferences, patch)
+            engagement.change_preferences(
+                customer, actor=meta.principal.subject, preferences=merged
+            )
+            return Decision(customer)
+
+        return await self._executor.run(meta, decide, lock=customer_id)
+
+    async def add_note(
+        self, meta: CommandMeta, customer_id: uuid.UUID, text: str
+    ) -> CommandOutcome[JSONObject]:
+        """A note by the caller; answers the note as stored."""
+        clean = _text("text", text, MAX_NOTE, allow_newlines=True)
+        note_id = str(uuid.uuid4())
+
+        def decide(_: bool) -> Decision[JSONObject]:
+            tenant = meta.principal.tenant_id
+            customer = self._repository.load(tenant, customer_id, meta.expected_version)
+            engagement.add_note(customer, actor=meta.principal.subject, note_id=note_id, text=clean)
+            return Decision(customer, Outcome.CREATED, result=customer.note_items[note_id])
+
+        return await self._executor.run(meta, decide, lock=customer_id)
+
+    async def delete_note(
+        self, meta: CommandMeta, customer_id: uuid.UUID, note_id: str
+    ) -> CommandOutcome[JSONObject]:
+        """Take a note out of lists (its author, or whoever may delete customers); answers
+        the note as it was."""
+        may_delete_any = meta.principal.can(Permission.DELETE)
+
+        def decide(_: bool) -> Decision[JSONObject]:
+            tenant = meta.principal.tenant_id
+            customer = self._repository.load(tenant, customer_id, meta.expected_version)
+            note = dict(customer.note_items.get(note_id) or {})
+            engagement.delete_note(
+                customer,
+                actor=meta.principal.subject,
+                note_id=note_id,
+                may_delete_any=may_delete_any,
+            )
+            return Decision(customer, result=note)
+
+        return await self._executor.run(meta, decide, lock=customer_id)
+
+    async def record_communication(
+        self, meta: CommandMeta, customer_id: uuid.UUID, communication: Communication
+    ) -> CommandOutcome[bool]:
+        """Record a communication once per id and status; the result says whether it was new."""
+        if communication.subject is not None:
+            subject = _text("subject", communication.subject, MAX_SUBJECT)
+            communication = replace(communication, subject=subject)
+
+        def decide(_: bool) -> Decision[bool]:
+            customer = self._repository.get(meta.principal.tenant_id, customer_id)
+            new = engagement.record_communication(
+                customer, actor=meta.principal.subject, communication=communication
+            )
+            outcome = Outcome.CREATED if new else Outcome.UNCHANGED
+            return Decision(customer, outcome, result=new)
+
+        return await self._executor.run(meta, decide, lock=customer_id)
+
+    def now(self) -> str:
+        """The executor's clock, as the API writes times."""
+        return iso_utc(self._executor.now())
+
+
+def _text(field: str, value: str, max_length: int, *, allow_newlines: bool = False) -> str:
+    """Trimmed, bounded plain text, or `ValidationFailed` naming the field."""
+    try:
+        return normalize_text(value, max_length=max_length, allow_newlines=allow_newlines)
+    except InvalidValue as error:
+        raise ValidationFailed("Invalid text.", errors=[FieldError(field, str(error))]) from None

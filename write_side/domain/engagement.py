@@ -1,0 +1,93 @@
+"""Decisions about a customer's engagement: preferences, notes and communications.
+
+Kept out of `customer.py` (which holds identity, lifecycle and commerce) as functions over the
+aggregate: each checks its rule, then triggers the aggregate's own event class, so the events
+are `Customer.<Name>` like every other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.json_types import JSONObject
+from write_side.domain.customer import Customer
+from write_side.domain.engagement_events import communication_key
+from write_side.domain.profile import CustomerState
+
+
+@dataclass(frozen=True)
+class Communication:
+    """A message to or from the customer, as recorded (see `CommunicationRecorded`)."""
+
+    communication_id: str
+    source: str
+    channel: str
+    direction: str
+    purpose: str | None
+    subject: str | None
+    template: str | None
+    status: str | None
+    bounce_type: str | None
+    at: str
+
+
+def change_preferences(customer: Customer, *, actor: str, preferences: JSONObject) -> None:
+    """Replace the preferences with the merged, checked document (the same: no event)."""
+    customer.check_mutable()
+    if preferences != customer.preferences:
+        customer.trigger_event(
+            Customer.PreferencesChanged,
+            tenant_id=customer.tenant_id,
+            actor=actor,
+            preferences=preferences,
+        )
+
+
+def add_note(customer: Customer, *, actor: str, note_id: str, text: str) -> None:
+    """A note by `actor`; an erased or deleted customer takes none."""
+    customer.check_mutable()
+    customer.trigger_event(
+        Customer.NoteAdded, tenant_id=customer.tenant_id, actor=actor, note_id=note_id, text=text
+    )
+
+
+def delete_note(customer: Customer, *, actor: str, note_id: str, may_delete_any: bool) -> None:
+    """Take a note out of lists: its author may, and whoever may delete customers.
+    A note deleted already, or never written, is `NotFound`."""
+    if customer.state == CustomerState.ERASED.value:
+        raise Conflict("The customer is erased.", extra={"state": customer.state})
+    note = customer.note_items.get(note_id)
+    if note is None:
+        raise NotFound("No note with this id.")
+    if note["author"] != actor and not may_delete_any:
+        raise Forbidden("Only the note's author, or a manager, may delete it.")
+    customer.trigger_event(
+        Customer.NoteDeleted, tenant_id=customer.tenant_id, actor=actor, note_id=note_id
+    )
+
+
+def record_communication(customer: Customer, *, actor: str, communication: Communication) -> bool:
+    """Record a communication once per id and status; returns whether it was new. An erased
+    customer's are refused (`Conflict`): there is nobody left to have talked to."""
+    if customer.state == CustomerState.ERASED.value:
+        raise Conflict("The customer is erased.", extra={"state": customer.state})
+    key = communication_key(communication.communication_id, communication.status)
+    if key in customer.communications:
+        return False
+    customer.trigger_event(
+        Customer.CommunicationRecorded,
+        tenant_id=customer.tenant_id,
+        actor=actor,
+        communication_id=communication.communication_id,
+        source=communication.source,
+        channel=communication.channel,
+        direction=communication.direction,
+        purpose=communication.purpose,
+        subject=communication.subject,
+        template=communication.template,
+        status=communication.status,
+        bounce_type=communication.bounce_type,
+        at=communication.at,
+    )
+    return True
