@@ -47,6 +47,8 @@ async def health_document(runtime: Runtime) -> tuple[bool, JSONObject]:
         "projections": projections,
         "runsProjections": runtime.runs_projections,
     }
+    if runtime.consumer is not None:  # informative: a broker outage does not fail health
+        body["consumer"] = runtime.consumer.status()
     if stopped:
         body["stoppedProjections"] = stopped
     return healthy, body

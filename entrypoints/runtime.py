@@ -81,7 +81,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
         runtime = await _open(settings, resources)
         await _prepare(runtime.read)
         if settings.amqp_url:  # an erasure also removes the dead-lettered messages naming them
-            handlers = InboundHandlers(runtime.attendees, runtime.commerce)
+            handlers = InboundHandlers(runtime.attendees, runtime.commerce, runtime.engagement)
             inbound = InboundConsumer(settings.amqp_url, handlers)
             runtime.privacy.before_erase.append(inbound.forget_customer)
         wakeup = _connect_processes(runtime, resources)

@@ -25,12 +25,13 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
 from shared.clock import iso_utc
 from shared.currencies import is_invoice_currency
+from shared.engagement import NOTIFICATION_STATUSES
 from shared.json_types import JSONObject
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -234,7 +235,21 @@ class PaymentEvent(_Message, frozen=True):
             raise ValueError("`currency` is not an active ISO 4217 currency code")
 
 
-InboundMessage = OrderPlaced | OrderClosed | PaymentEvent
+class NotificationEvent(_Message, frozen=True):
+    """`notification.sent`, `.delivered`, `.opened`, `.bounced`, `.failed`: recorded once per
+    (notificationId, status) as a communication of the customer."""
+
+    notification_id: NonEmpty
+    tenant_id: NonEmpty
+    customer_id: uuid.UUID
+    channel: Literal["email", "sms", "push"]
+    at: Timestamp
+    purpose: Annotated[str, msgspec.Meta(max_length=50)] | None = None
+    template: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    bounce_type: Literal["hard", "soft"] | None = None
+
+
+InboundMessage = OrderPlaced | OrderClosed | PaymentEvent | NotificationEvent
 INBOUND_TYPES: dict[str, type[InboundMessage]] = {
     "order.placed": OrderPlaced,
     "order.completed": OrderClosed,
@@ -243,6 +258,7 @@ INBOUND_TYPES: dict[str, type[InboundMessage]] = {
     "payment.succeeded": PaymentEvent,
     "payment.failed": PaymentEvent,
     "payment.refunded": PaymentEvent,
+    **{f"notification.{status}": NotificationEvent for status in NOTIFICATION_STATUSES},
 }
 
 

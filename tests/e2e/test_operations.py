@@ -126,8 +126,11 @@ def test_status_lists_every_projection_health_lists(tmp_path: Path, amqp_url: st
     """With a broker, `/health` names the broker relay: so must the operator's status."""
     settings = Settings(data_dir=tmp_path, jwt_secret=SECRET, amqp_url=amqp_url)
     with TestClient(create_app(settings)) as client:
-        names = {p["name"] for p in client.get("/health").json()["projections"]}
+        health = client.get("/health").json()
+        names = {p["name"] for p in health["projections"]}
     assert "broker_relay" in names
+    assert "customers.notifications" in health["consumer"]["queues"]  # the inbound consumer too
+    assert health["consumer"]["connected"] is True
     status = cli(tmp_path, "projections", "status", extra={"CUSTOMERS_AMQP_URL": amqp_url})
     assert status.returncode == 0, status.stderr
     rows = _status_rows(status.stdout)

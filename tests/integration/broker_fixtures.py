@@ -16,6 +16,7 @@ import pytest
 from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
+from write_side.application.engagement import EngagementCommands
 from write_side.domain.customer import Customer
 from write_side.inbound.consumer import Subscription
 from write_side.inbound.handlers import InboundHandlers
@@ -24,7 +25,8 @@ from write_side.inbound.handlers import InboundHandlers
 @pytest.fixture
 def handlers(commands: CustomerCommands) -> InboundHandlers:
     attendees = AttendeeProcessing(commands.executor)
-    return InboundHandlers(attendees, CommerceCommands(commands.executor, attendees))
+    commerce = CommerceCommands(commands.executor, attendees)
+    return InboundHandlers(attendees, commerce, EngagementCommands(commands.executor))
 
 
 @pytest.fixture

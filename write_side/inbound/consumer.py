@@ -1,4 +1,5 @@
-"""RabbitMQ consumers for `orders.events` and `payments.events` (aio-pika, manual acks).
+"""RabbitMQ consumers for `orders.events`, `payments.events` and `notifications.events`
+(aio-pika, manual acks).
 
 A message is acknowledged only after its effect is stored. A message that can never be
 applied is published to `<queue>.dlq` (persistent, with the reason in the
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 
+from shared.json_types import JSONObject
 from write_side.application.privacy import Identity
 from write_side.inbound.dead_letter_purge import naming, purge
 from write_side.inbound.handlers import InboundHandlers, Unprocessable
@@ -35,6 +37,7 @@ class Subscription:
 DEFAULT_SUBSCRIPTIONS = (
     Subscription("orders.events", "customers.orders", "order.*"),
     Subscription("payments.events", "customers.payments", "payment.*"),
+    Subscription("notifications.events", "customers.notifications", "notification.*"),
 )
 
 
@@ -74,6 +77,17 @@ class InboundConsumer:
             queue = await channel.declare_queue(subscription.queue, durable=True)
             await queue.bind(exchange, routing_key=subscription.binding)
             await queue.consume(self._consumer(subscription.queue), no_ack=False)
+
+    def status(self) -> JSONObject:
+        """For `/health`: the queues consumed, whether the connection is up, and the counts
+        of messages applied and dead-lettered since the process started."""
+        connection = self._connection
+        return {
+            "connected": connection is not None and not connection.is_closed,
+            "queues": [subscription.queue for subscription in self._subscriptions],
+            "applied": self.applied,
+            "deadLettered": self.dead_lettered,
+        }
 
     @property
     def dead_letter_queues(self) -> list[str]:

@@ -12,11 +12,19 @@ import msgspec
 
 from shared.clock import iso_utc
 from shared.errors import CustomerError
-from shared.integration import INBOUND_TYPES, OrderClosed, OrderPlaced, PaymentEvent
+from shared.integration import (
+    INBOUND_TYPES,
+    NotificationEvent,
+    OrderClosed,
+    OrderPlaced,
+    PaymentEvent,
+)
 from shared.principal import Principal, Role
 from write_side.application.attendees import AttendeeInput, AttendeeProcessing
 from write_side.application.commerce import CommerceCommands
 from write_side.application.decisions import CommandMeta
+from write_side.application.engagement import EngagementCommands
+from write_side.domain.engagement import Communication
 
 
 class Unprocessable(Exception):
@@ -33,6 +41,7 @@ class InboundHandlers:
 
     attendees: AttendeeProcessing
     commerce: CommerceCommands
+    engagement: EngagementCommands
 
     async def handle(self, routing_key: str, body: bytes) -> None:
         """Apply the message, or raise `Unprocessable` (invalid or unmatchable)."""
@@ -64,6 +73,10 @@ class InboundHandlers:
         elif isinstance(message, OrderClosed):
             status = routing_key.removeprefix("order.")
             await self.commerce.close_order(meta, message.order_id, status)
+        elif isinstance(message, NotificationEvent):
+            await self.engagement.record_communication(
+                meta, message.customer_id, notification(message, routing_key)
+            )
         elif isinstance(message, PaymentEvent):
             payment = {
                 "paymentId": message.payment_id,
@@ -83,3 +96,20 @@ class InboundHandlers:
             await self.commerce.record_payment(
                 meta, payment, customer_id=message.customer_id, payer=payer
             )
+
+
+def notification(message: NotificationEvent, routing_key: str) -> Communication:
+    """A notification status as the communication it records (its id is the notification's)."""
+    status = routing_key.removeprefix("notification.")
+    return Communication(
+        communication_id=message.notification_id,
+        source="notification",
+        channel=message.channel,
+        direction="outbound",
+        purpose=message.purpose,
+        subject=None,
+        template=message.template,
+        status=status,
+        bounce_type=message.bounce_type if status == "bounced" else None,
+        at=iso_utc(message.at),
+    )

@@ -1,0 +1,110 @@
+"""Notification events from a real RabbitMQ: recorded once as communications, a hard bounce
+marks the email undeliverable, unknown customers and tenants go to the dead-letter queue."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from shared.principal import Principal, Role
+from tests.integration.broker_fixtures import publish, until
+from write_side.application.commands import CustomerCommands, ProfileInput
+from write_side.application.decisions import CommandMeta
+from write_side.inbound.consumer import REASON_HEADER, InboundConsumer, Subscription
+from write_side.inbound.handlers import InboundHandlers
+
+ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
+
+
+@pytest.fixture
+def subscriptions(unique_name: str) -> tuple[Subscription, ...]:
+    return (
+        Subscription(
+            f"notifications.{unique_name}",
+            f"customers.notifications.{unique_name}",
+            "notification.*",
+        ),
+    )
+
+
+@pytest.fixture
+async def broker(amqp_url: str, subscriptions: tuple[Subscription, ...]) -> Any:
+    import aio_pika
+
+    connection = await aio_pika.connect_robust(amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    yield channel
+    for name in (subscriptions[0].queue, f"{subscriptions[0].queue}.dlq"):
+        await channel.queue_delete(name)
+    await channel.exchange_delete(subscriptions[0].exchange)
+    await connection.close()
+
+
+def notice(customer_id: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "notificationId": "n-1", "tenantId": "acme", "customerId": customer_id, "channel": "email",
+        "purpose": "order_confirmation", "template": "receipt", "at": "2026-11-20T10:00:00Z",
+        "bounceType": None,
+    } | fields  # fmt: skip
+
+
+async def test_notifications_are_recorded_once_and_a_hard_bounce_holds_until_the_email_changes(
+    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str,
+    subscriptions: Any,
+) -> None:  # fmt: skip
+    meta = CommandMeta(ADMIN)
+    created = await commands.create(
+        meta, ProfileInput({"firstName": "Ann", "email": "ann@example.com"})
+    )
+    cid = str(created.customer.id)
+    consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
+    await consumer.start()
+    exchange = subscriptions[0].exchange
+    try:
+        for _ in range(2):  # a duplicate delivery
+            await publish(broker, exchange, "notification.sent", notice(cid), "m-sent")
+        await publish(broker, exchange, "notification.delivered", notice(cid), "m-delivered")
+        bounced = notice(cid, bounceType="hard")
+        await publish(broker, exchange, "notification.bounced", bounced, "m-bounced")
+        await until(lambda: consumer.applied == 4)
+    finally:
+        await consumer.stop()
+    customer = commands.executor.repository.get("acme", created.customer.id)
+    assert customer.communications == {"n-1:sent", "n-1:delivered", "n-1:bounced"}
+    assert customer.version == 4  # created + three statuses: the duplicate changed nothing
+    assert customer.email_deliverable is False
+    changed = await commands.update(
+        meta, created.customer.id, ProfileInput({"email": "ann@new.example"})
+    )
+    assert changed.customer.email_deliverable is True
+
+
+async def test_unknown_customers_and_tenants_go_to_the_dead_letter_queue_with_the_reason(
+    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str,
+    subscriptions: Any,
+) -> None:  # fmt: skip
+    created = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Ann"}))
+    cid = str(created.customer.id)
+    consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
+    await consumer.start()
+    exchange = subscriptions[0].exchange
+    try:
+        await publish(broker, exchange, "notification.sent", notice(str(uuid.uuid4())), "unknown")
+        await publish(
+            broker, exchange, "notification.sent", notice(cid, tenantId="other"), "tenant"
+        )
+        await publish(broker, exchange, "notification.sent", notice("not-a-uuid"), "invalid")
+        await until(lambda: consumer.dead_lettered == 3)
+    finally:
+        await consumer.stop()
+    queue = await broker.declare_queue(f"{subscriptions[0].queue}.dlq", durable=True)
+    reasons = {}
+    for _ in range(3):
+        message = await queue.get(timeout=5)
+        reasons[message.message_id] = message.headers[REASON_HEADER]
+        await message.ack()
+    assert "no customer" in reasons["unknown"].lower()
+    assert "no customer" in reasons["tenant"].lower()
+    assert "invalid notification.sent" in reasons["invalid"]
