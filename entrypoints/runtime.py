@@ -27,6 +27,7 @@ from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
 from read_side.queries import CustomerQueries, EventStream
 from read_side.records import CustomerRecords
+from read_side.timeline import NewestEvents
 from shared.adapters.pg_notify import PgChannel
 from shared.settings import Settings
 from write_side.adapters.event_store import CustomersApplication, open_event_store
@@ -147,7 +148,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         privacy=PrivacyCommands(executor),
         loyalty=LoyaltyCommands(executor),
         engagement=EngagementCommands(executor),
-        engagement_reads=EngagementReads(records, queries),
+        engagement_reads=EngagementReads(records, queries, _newest_events(log)),
         resources=resources,
     )
 
@@ -240,6 +241,19 @@ def _event_readers(
         return await asyncio.to_thread(check_chain, store, parsed)
 
     return stream, chain, ledger
+
+
+def _newest_events(log: EventLog) -> NewestEvents:
+    """The end of a customer's stream, read off the event loop (timeline pages)."""
+
+    async def newest(customer_id: str, below: int | None, limit: int) -> list[EventEnvelope]:
+        try:
+            parsed = uuid.UUID(customer_id)
+        except ValueError:
+            return []
+        return await asyncio.to_thread(log.newest, parsed, below, limit)
+
+    return newest
 
 
 def _connect_processes(runtime: Runtime, resources: AsyncExitStack) -> PgChannel | None:

@@ -159,6 +159,19 @@ class EventLog:
         stored = self.app.recorder.select_events(ledger_id(customer_id))
         return [to_envelope(self.app.mapper.to_domain_event(s), s.topic, 0) for s in stored]
 
+    def newest(self, customer_id: uuid.UUID, below: int | None, limit: int) -> list[EventEnvelope]:
+        """Up to `limit` events of one customer, newest first, with versions below `below`
+        (all when None): a timeline page reads the end of the stream, never all of it."""
+        lte = None if below is None else below - 1
+        if lte is not None and lte < 1:
+            return []
+        stored = self.app.recorder.select_events(customer_id, lte=lte, desc=True, limit=limit)
+        return [
+            to_envelope(self.app.mapper.to_domain_event(s), s.topic, 0)
+            for s in stored
+            if is_customer_event(s.topic)
+        ]
+
     def tenant_of(self, customer_id: uuid.UUID) -> str | None:
         """The tenant a customer belongs to (its first event), None when there is none."""
         first = self.app.recorder.select_events(customer_id, limit=1)

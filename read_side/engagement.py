@@ -1,12 +1,31 @@
-"""Reads of a customer's engagement: preferences, live notes, contactability."""
+"""Reads of a customer's engagement: preferences, live notes, contactability, and the pages
+read from the end of the event stream (timeline, communications)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from read_side.contactability import Contactability, contactability
+from read_side.deadline import within
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
+from read_side.timeline import (
+    KIND_OF,
+    NewestEvents,
+    StreamPage,
+    TimelinePage,
+    newest_matching,
+    timeline_item,
+)
 from shared.clock import Clock, utc_now
-from shared.engagement import Note, NotePage, Preferences, preferences_resource
+from shared.engagement import (
+    CommunicationPage,
+    Note,
+    NotePage,
+    Preferences,
+    communication_item,
+    preferences_resource,
+)
 from shared.errors import NotFound
 from shared.principal import Principal
 
@@ -16,11 +35,46 @@ class EngagementReads:
     contactability (one read-model read; it discloses no personal value)."""
 
     def __init__(
-        self, records: CustomerRecords, queries: CustomerQueries, clock: Clock = utc_now
+        self,
+        records: CustomerRecords,
+        queries: CustomerQueries,
+        newest: NewestEvents,
+        clock: Clock = utc_now,
     ) -> None:
         self._records = records
         self._queries = queries
+        self._newest = newest
         self._clock = clock
+
+    async def timeline(
+        self, principal: Principal, customer_id: str, kinds: Collection[str] | None,
+        limit: int, cursor: str | None,
+    ) -> TimelinePage:  # fmt: skip
+        """Newest first, read from the end of the event stream; `kinds` filters."""
+        types = None if not kinds else {t for t, k in KIND_OF.items() if k in kinds}
+        page = await self._page(principal, customer_id, types, limit, cursor, "timeline")
+        return TimelinePage([timeline_item(e) for e in page.events], page.next_cursor)
+
+    async def communications(
+        self, principal: Principal, customer_id: str, limit: int, cursor: str | None
+    ) -> CommunicationPage:
+        """Newest first (by when they were recorded), each status of a notification its own."""
+        types = {"customer.communication_recorded"}
+        page = await self._page(principal, customer_id, types, limit, cursor, "communications")
+        items = [communication_item(e.data, e.actor) for e in page.events]
+        return CommunicationPage(items, page.next_cursor)
+
+    async def _page(
+        self, principal: Principal, customer_id: str, types: Collection[str] | None,
+        limit: int, cursor: str | None, action: str,
+    ) -> StreamPage:  # fmt: skip
+        page = await within(
+            self._queries.timeout,
+            newest_matching(self._newest, principal.tenant_id, customer_id, types, limit, cursor),
+            "the event store",
+        )
+        await self._records.record_access(principal, customer_id, action, None)
+        return page
 
     async def preferences(
         self, principal: Principal, customer_id: str, token: str | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
@@ -12,7 +12,8 @@ from litestar.params import FromPath, QueryParameter
 from read_side.contactability import Contactability
 from read_side.engagement import EngagementReads
 from read_side.http.params import Token
-from shared.engagement import NotePage, Preferences
+from read_side.timeline import TimelinePage
+from shared.engagement import CommunicationPage, NotePage, Preferences
 from shared.http.auth import requires
 from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
@@ -29,6 +30,21 @@ Purpose = Annotated[
         description="`marketing_*` and `push` need a consent; `order_confirmation`, "
         "`appointment_reminder`, `invoice` do not.",
         pattern=PURPOSE_PATTERN,
+    ),
+]
+Kind = Literal[
+    "profile", "lifecycle", "order", "payment", "invoice", "consent", "preference",
+    "communication", "note", "loyalty", "merge",
+]  # fmt: skip
+Kinds = Annotated[
+    list[Kind] | None,
+    QueryParameter(name="kind", description="Only these kinds (repeatable).", required=False),
+]
+Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=100, description="1-100.")]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        name="cursor", required=False, max_length=40, description="`nextCursor` of a page."
     ),
 ]
 VERSIONED_READ = problems(400, 401, 403, 404, 429, 503) | NOT_MODIFIED
@@ -98,3 +114,32 @@ class EngagementQueryController(Controller):
         or `quiet_hours` (SMS and push, in the customer's own timezone)."""
         tenant = _principal(request).tenant_id
         return await engagement_reads.contactability(tenant, str(customer_id), purpose, token)
+
+    @get(
+        "/timeline", operation_id="getTimeline", summary="Everything that happened, newest first",
+        responses=problems(400, 401, 403, 404, 429, 503),
+    )  # fmt: skip
+    async def timeline(
+        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        kind: Kinds = None, limit: Limit = 20, cursor: Cursor = None,
+    ) -> TimelinePage:  # fmt: skip
+        """`{items: [{at, kind, type, summary, actor, ref}], nextCursor}` from the event stream
+        (always current: no consistency token needed); `kind` repeatable. Summaries name
+        fields, ids and statuses, never personal values."""
+        return await engagement_reads.timeline(
+            _principal(request), str(customer_id), kind, limit, cursor
+        )
+
+    @get(
+        "/communications", operation_id="listCommunications", summary="Communications",
+        responses=problems(400, 401, 403, 404, 429, 503),
+    )  # fmt: skip
+    async def communications(
+        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        limit: Limit = 20, cursor: Cursor = None,
+    ) -> CommunicationPage:  # fmt: skip
+        """Newest first: logged by hand (`source: manual`) and each status of a notification
+        (`source: notification`) as its own entry."""
+        return await engagement_reads.communications(
+            _principal(request), str(customer_id), limit, cursor
+        )
