@@ -53,7 +53,7 @@ def test_timeline_newest_first_paged_and_filtered(
     seen: list[str] = []
     cursor = None
     while True:
-        params: dict[str, object] = {"limit": 3}
+        params: dict[str, str | int] = {"limit": 3}
         if cursor:
             params["cursor"] = cursor
         page = client.get(f"/customers/{cid}/timeline", params=params, headers=admin).json()
