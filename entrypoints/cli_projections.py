@@ -223,8 +223,9 @@ def chain_verdict(check: ChainCheck) -> str:
 
 
 async def run_retention_once(settings: Settings, *, dry_run: bool) -> int:
-    """`customers retention run [--dry-run]`: erase (or list) customers past retention."""
-    from entrypoints.retention import run_retention
+    """`customers retention run [--dry-run]`: erase (or list) customers past retention, and
+    expire the loyalty points whose time has come (not in a dry run)."""
+    from entrypoints.retention import run_loyalty_expiry, run_retention
 
     runtime = await start_runtime(settings, projections=False)
     try:
@@ -237,6 +238,8 @@ async def run_retention_once(settings: Settings, *, dry_run: bool) -> int:
         for row in rows:
             table.add_row(row["tenantId"], row["customerId"], row["deletedAt"], str(row["erased"]))
         console.print(table)
+        if not dry_run:
+            console.print(f"loyalty points expired: {await run_loyalty_expiry(runtime)}")
         return 0
     finally:
         await runtime.stop()

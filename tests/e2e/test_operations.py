@@ -95,6 +95,9 @@ def test_cli_token_rebuild_history_and_retention(tmp_path: Path) -> None:
     dry = cli(tmp_path, "retention", "run", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "dry run" in dry.stdout
+    ran = cli(tmp_path, "retention", "run")
+    assert ran.returncode == 0, ran.stderr
+    assert "loyalty points expired: 0" in ran.stdout  # the same job sweeps expired points
 
 
 def test_status_shows_lag_in_events_and_seconds(tmp_path: Path) -> None:
