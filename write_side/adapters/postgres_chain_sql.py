@@ -10,9 +10,10 @@ table lock — one more round trip per batch, a tenth of the creates/s at 32 cli
 
 Which events to chain needs no argument: the caller holds the table lock, so the events after
 the chain's head are exactly the ones this transaction inserted. Their hashes are computed in
-(aggregate, version) order, so an aggregate's earlier event of the same batch is the row just
-before; the log digest then runs over them in position order. The verifier recomputes every
-byte in Python (`audit_verify`), and the tamper tests compare both.
+one set-based query on each aggregate's latest stored hash; only when an aggregate has several
+events in the batch are they computed row by row in (aggregate, version) order, so its earlier
+event is the row just before. The log digest then runs over them in position order. The
+verifier recomputes every byte in Python (`audit_verify`), and the tamper tests compare both.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ DECLARE
   before bytea;
   digest bytea;
   topic_bytes bytea;
-  positions bigint[] := '{{}}';
-  ids uuid[] := '{{}}';
-  versions bigint[] := '{{}}';
-  hashes bytea[] := '{{}}';
+  repeated boolean;
+  positions bigint[];
+  ids uuid[];
+  versions bigint[];
+  hashes bytea[];
   logs bytea[] := '{{}}';
 BEGIN
   SELECT c.position, c.log_hash INTO head, running FROM {chain} AS c
@@ -48,39 +50,62 @@ BEGIN
     head := 0;
     running := genesis;
   END IF;
-  FOR r IN
-    SELECT e.notification_id AS position, e.originator_id AS id,
-           e.originator_version AS version, e.topic, e.state,
-           CASE WHEN e.originator_version > 1 THEN (
-             SELECT c.hash FROM {chain} AS c WHERE c.originator_id = e.originator_id
-             ORDER BY c.originator_version DESC LIMIT 1) END AS stored
-    FROM {events} AS e WHERE e.notification_id > head
-    ORDER BY e.originator_id, e.originator_version
-  LOOP
-    IF r.version = 1 THEN
-      before := genesis;
-    ELSIF r.id = previous_id THEN
-      before := digest;
-    ELSE
-      before := COALESCE(r.stored, genesis);
-    END IF;
-    topic_bytes := convert_to(r.topic, 'UTF8');
-    digest := sha256(before || uuid_send(r.id) || int8send(r.version)
-                     || int4send(octet_length(topic_bytes)) || topic_bytes || r.state);
-    positions := positions || r.position;
-    ids := ids || r.id;
-    versions := versions || r.version;
-    hashes := hashes || digest;
-    previous_id := r.id;
-  END LOOP;
-  IF cardinality(positions) = 0 THEN
+  -- Set-based: each event hashed on its aggregate's latest stored hash, in position order.
+  SELECT array_agg(b.position ORDER BY b.position), array_agg(b.id ORDER BY b.position),
+         array_agg(b.version ORDER BY b.position),
+         array_agg(sha256(b.before || uuid_send(b.id) || int8send(b.version)
+                          || int4send(octet_length(b.topic)) || b.topic || b.state)
+                   ORDER BY b.position),
+         COALESCE(bool_or(b.repeated), false)
+    INTO positions, ids, versions, hashes, repeated
+    FROM (SELECT e.notification_id AS position, e.originator_id AS id,
+                 e.originator_version AS version, convert_to(e.topic, 'UTF8') AS topic, e.state,
+                 CASE WHEN e.originator_version = 1 THEN genesis ELSE COALESCE((
+                   SELECT c.hash FROM {chain} AS c WHERE c.originator_id = e.originator_id
+                   ORDER BY c.originator_version DESC LIMIT 1), genesis) END AS before,
+                 count(*) OVER (PARTITION BY e.originator_id) > 1 AS repeated
+          FROM {events} AS e WHERE e.notification_id > head) AS b;
+  IF positions IS NULL THEN
     RETURN QUERY SELECT 0, head, running;
     RETURN;
   END IF;
-  SELECT array_agg(u.p ORDER BY u.p), array_agg(u.i ORDER BY u.p),
-         array_agg(u.v ORDER BY u.p), array_agg(u.h ORDER BY u.p)
-    INTO positions, ids, versions, hashes
-    FROM unnest(positions, ids, versions, hashes) AS u(p, i, v, h);
+  IF repeated THEN
+    -- An aggregate has several events in this batch: each hashes on the one before it, so
+    -- the batch is hashed row by row in (aggregate, version) order instead.
+    positions := '{{}}';
+    ids := '{{}}';
+    versions := '{{}}';
+    hashes := '{{}}';
+    FOR r IN
+      SELECT e.notification_id AS position, e.originator_id AS id,
+             e.originator_version AS version, e.topic, e.state,
+             CASE WHEN e.originator_version > 1 THEN (
+               SELECT c.hash FROM {chain} AS c WHERE c.originator_id = e.originator_id
+               ORDER BY c.originator_version DESC LIMIT 1) END AS stored
+      FROM {events} AS e WHERE e.notification_id > head
+      ORDER BY e.originator_id, e.originator_version
+    LOOP
+      IF r.version = 1 THEN
+        before := genesis;
+      ELSIF r.id = previous_id THEN
+        before := digest;
+      ELSE
+        before := COALESCE(r.stored, genesis);
+      END IF;
+      topic_bytes := convert_to(r.topic, 'UTF8');
+      digest := sha256(before || uuid_send(r.id) || int8send(r.version)
+                       || int4send(octet_length(topic_bytes)) || topic_bytes || r.state);
+      positions := positions || r.position;
+      ids := ids || r.id;
+      versions := versions || r.version;
+      hashes := hashes || digest;
+      previous_id := r.id;
+    END LOOP;
+    SELECT array_agg(u.p ORDER BY u.p), array_agg(u.i ORDER BY u.p),
+           array_agg(u.v ORDER BY u.p), array_agg(u.h ORDER BY u.p)
+      INTO positions, ids, versions, hashes
+      FROM unnest(positions, ids, versions, hashes) AS u(p, i, v, h);
+  END IF;
   FOR n IN 1 .. cardinality(positions) LOOP
     running := sha256(running || int8send(positions[n]) || hashes[n]);
     logs := logs || running;
