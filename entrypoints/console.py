@@ -35,6 +35,8 @@ ASSETS = {
     "audit.js": "text/javascript",
     "billing.js": "text/javascript",
     "loyalty.js": "text/javascript",
+    "engagement.js": "text/javascript",
+    "timeline.js": "text/javascript",
     "projections.js": "text/javascript",
 }
 #: Only this origin's scripts, styles and API; no inline script, no framing.

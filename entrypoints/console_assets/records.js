@@ -2,7 +2,9 @@
 
 import {api, can, customerPath} from './api.js';
 import {renderBilling} from './billing.js';
+import {renderNotes, renderPreferences} from './engagement.js';
 import {renderLoyalty} from './loyalty.js';
+import {renderTimeline} from './timeline.js';
 import {fill, h, money, show, status, table, time} from './dom.js';
 import {field, input, select, showProblem, summaryBox} from './forms.js';
 
@@ -119,10 +121,13 @@ function consentForm(section, customer, signal) {
 
 /** The record sections of a customer's page, in navigation order. */
 export const RECORD_VIEWS = {
+  timeline: {title: 'Timeline', render: renderTimeline},
   orders: {title: 'Orders', render: renderOrders},
   payments: {title: 'Payments', render: renderPayments},
   invoices: {title: 'Invoices', render: renderInvoices},
   billing: {title: 'Billing', render: renderBilling},
   consents: {title: 'Consents', render: renderConsents},
+  preferences: {title: 'Preferences', render: renderPreferences},
   loyalty: {title: 'Loyalty', render: renderLoyalty},
+  notes: {title: 'Notes', render: renderNotes},
 };
