@@ -40,6 +40,7 @@ KIND_OF = {
     "customer.communication_recorded": "communication",
     "customer.note_added": "note",
     "customer.note_deleted": "note",
+    "customer.tier_changed": "loyalty",
 }
 NewestEvents = Callable[[str, int | None, int], Awaitable[list[EventEnvelope]]]
 """(customer id, below version or None, limit) → that many events, newest first."""
@@ -156,6 +157,8 @@ def _summary(kind: str, data: JSONObject) -> tuple[str, str | None]:
         return f"{data.get('channel')} {data.get('purpose') or ''} {what}".replace("  ", " "), str(
             data.get("communication_id")
         )
+    if kind == "customer.tier_changed":
+        return f"Tier {data.get('previous') or 'none'} → {data.get('tier')}", data.get("tier")
     if kind in ("customer.note_added", "customer.note_deleted"):
         verb = "added" if kind.endswith("added") else "deleted"
         return f"Note {verb}", str(data.get("note_id"))

@@ -132,6 +132,12 @@ def test_adjustments_need_a_manager_and_a_completed_order_earns_per_visit(
     assert got["tier"] == "Gold" and got["lifetimePoints"] == 600
     history = client.get(f"/customers/{cid}/history", headers=auth()).json()["items"]
     assert [i["type"] for i in history] == ["customer.created", "customer.tier_changed"]  # to Gold
+    timeline = client.get(
+        f"/customers/{cid}/timeline", params={"kind": "loyalty"}, headers=auth()
+    ).json()["items"]
+    assert [(i["type"], i["summary"], i["ref"]) for i in timeline] == [
+        ("customer.tier_changed", "Tier none → Gold", "Gold")
+    ]
 
 
 def test_export_holds_the_loyalty_record(client: Client, auth: Callable[..., Headers]) -> None:
