@@ -28,6 +28,7 @@ import aio_pika
 
 from benchmarks.figures import machine, percentile, table
 from entrypoints.runtime import Runtime, start_runtime
+from shared.errors import ServiceUnavailable
 from shared.principal import Principal, Role
 from shared.settings import Settings
 from write_side.application.commands import ProfileInput
@@ -91,7 +92,10 @@ async def reads(runtime: Runtime, events: int) -> list[list[Any]]:
         await asyncio.sleep(0.1)
     reads = runtime.engagement_reads
     first = await timed(lambda: reads.timeline(ADMIN, cid, None, 20, None), 200)
-    rare = await timed(lambda: reads.timeline(ADMIN, cid, ["note"], 20, None), 20)
+    try:
+        rare = await timed(lambda: reads.timeline(ADMIN, cid, ["note"], 20, None), 5)
+    except ServiceUnavailable:  # the request deadline (CUSTOMERS_SERVICE_TIMEOUT) ran out
+        rare = [float("nan")]
     whole = await timed(lambda: runtime.queries.events("acme", cid), 20)
     get = await timed(lambda: runtime.queries.get("acme", cid, None), 2000)
     contact = await timed(lambda: reads.contactability("acme", cid, "marketing_sms", None), 2000)
