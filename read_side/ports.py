@@ -34,6 +34,7 @@ class ListQuery:
     tags: tuple[str, ...] = ()
     attrs: tuple[tuple[str, str], ...] = ()
     consent: str | None = None
+    external_id: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     sort: str = "-createdAt"

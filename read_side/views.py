@@ -34,6 +34,7 @@ PROFILE_KEYS = (
     "notes",
     "tags",
     "attributes",
+    "externalId",
 )
 RESOURCE_KEYS = (
     "id",

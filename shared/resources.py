@@ -40,3 +40,4 @@ class CustomerResource(msgspec.Struct, rename="camel"):
     state_history: list[StateChange]
     email_deliverable: bool = True
     """False once the current email hard-bounced, until the email changes."""
+    external_id: str | None = None

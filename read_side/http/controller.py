@@ -97,6 +97,9 @@ async def list_customers(
     ] = "-createdAt",
     limit: Annotated[int, QueryParameter(required=False, ge=1, le=100)] = 20,
     cursor: Annotated[str | None, QueryParameter(required=False, max_length=1000)] = None,
+    external_id: Annotated[
+        str | None, QueryParameter(name="externalId", required=False, max_length=100)
+    ] = None,
 ) -> JSONObject:
     """`{items, total, nextCursor}`; every word of `q` must prefix a name or email word."""
     check_names(set(request.query_params.keys()))
@@ -107,6 +110,7 @@ async def list_customers(
         q=q, type_=type_, state=state_, email=email, phone=phone, tags=tag or [],
         attrs=attr or [], consent=consent, created_from=instant("createdFrom", created_from),
         created_to=instant("createdTo", created_to), sort=sort, limit=limit, cursor=cursor,
+        external_id=external_id,
     )  # fmt: skip
     page = await queries.search(query, consistency_token)
     await records.record_list(principal, [item["id"] for item in page["items"]])

@@ -14,7 +14,7 @@ from shared.errors import FieldError, MalformedRequest, ValidationFailed
 
 KNOWN_PARAMETERS = {
     "q", "type", "state", "email", "phone", "tag", "attr", "consent",
-    "createdFrom", "createdTo", "sort", "limit", "cursor",
+    "createdFrom", "createdTo", "sort", "limit", "cursor", "externalId",
 }  # fmt: skip
 TYPES = ("regular", "unregistered", "new", "anonymous")
 STATES = ("active", "deleted", "erased")
@@ -85,6 +85,7 @@ def build_query(
     sort: str,
     limit: int,
     cursor: str | None,
+    external_id: str | None = None,
 ) -> ListQuery:
     """Validate every parameter, naming each bad one, and build the query."""
     errors: list[FieldError] = []
@@ -129,6 +130,7 @@ def build_query(
         tags=tuple(tags),
         attrs=tuple(pairs),
         consent=consent,
+        external_id=external_id.strip() or None if external_id else None,
         created_from=utc(created_from),
         created_to=utc(created_to),
         sort=sort,

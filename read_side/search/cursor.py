@@ -46,6 +46,8 @@ def fingerprint(query: ListQuery) -> str:
         query.created_to.isoformat() if query.created_to else None,
         query.sort,
     ]
+    if query.external_id is not None:  # appended only when set: older cursors stay valid
+        parts.append(["externalId", query.external_id])
     canonical = json.dumps(parts, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -7,7 +7,8 @@ Filter rules: `type` and `state` exact; `email` exact after trimming and casefol
 `phone` exact E.164 (the caller normalises); `tag` exact and case-sensitive, every tag must
 be present; `attr` `key:value` exact on the key and on the value's string form (`true` /
 `false` for booleans), every pair must match; `consent` a purpose whose consent is currently
-granted; `createdFrom` / `createdTo` inclusive bounds on `createdAt`.
+granted; `externalId` exact (case-sensitive, trimmed); `createdFrom` / `createdTo` inclusive
+bounds on `createdAt`.
 """
 
 from __future__ import annotations
@@ -92,8 +93,15 @@ def consent_facet(purpose: str) -> str:
     return f"consent{SEP}{purpose}"
 
 
+def external_id_facet(external_id: str) -> str:
+    """The facet of an `externalId` (exact, case-sensitive: at most one customer has it)."""
+    return f"ext{SEP}{external_id}"
+
+
 def _doc_facets(doc: CustomerDoc) -> frozenset[str]:
     facets = {tag_facet(tag) for tag in doc.get("tags") or () if isinstance(tag, str)}
+    if isinstance(doc.get("externalId"), str):
+        facets.add(external_id_facet(doc["externalId"]))
     attributes = doc.get("attributes") or {}
     facets.update(attr_facet(key, value) for key, value in attributes.items())
     consents = doc.get("consents") or {}
@@ -147,6 +155,8 @@ def plan(query: ListQuery) -> Plan:
     facets += [attr_facet(key, value) for key, value in query.attrs]
     if query.consent is not None:
         facets.append(consent_facet(query.consent))
+    if query.external_id is not None:
+        facets.append(external_id_facet(query.external_id))
     return Plan(
         tenant_id=query.tenant_id,
         state=query.state,
@@ -163,3 +173,21 @@ def plan(query: ListQuery) -> Plan:
         limit=query.limit,
         after=decode_cursor(query),
     )
+
+
+def matches(item: Entry, query: Plan) -> bool:
+    """Whether an indexed customer matches a query's filters (paging aside), by the rules
+    every adapter implements; for the few customers an export checks outside the index."""
+    if (item.tenant_id, item.state) != (query.tenant_id, query.state):
+        return False
+    for wanted, held in ((query.type, item.type), (query.email, item.email),
+                         (query.phone, item.phone)):  # fmt: skip
+        if wanted is not None and wanted != held:
+            return False
+    if not all(any(word.startswith(prefix) for word in item.words) for prefix in query.words):
+        return False
+    if not set(query.digits) <= item.digits or not set(query.facets) <= item.facets:
+        return False
+    if query.created_from is not None and item.created_at < query.created_from:
+        return False
+    return query.created_to is None or item.created_at <= query.created_to

@@ -20,9 +20,10 @@ from write_side.application.crypto.personal_paths import (
     compile_plan,
     plan_for_event,
 )
-from write_side.domain import claims, customer, engagement, loyalty_ledger
+from write_side.domain import claims, customer, engagement, imports, loyalty_ledger
 from write_side.domain.claims import (
     EmailClaim,
+    ExternalIdClaim,
     IdempotencyRecord,
     InvoiceSequence,
     OrderRecord,
@@ -30,6 +31,7 @@ from write_side.domain.claims import (
 )
 from write_side.domain.customer import Customer
 from write_side.domain.engagement import Communication
+from write_side.domain.imports import ImportJob
 from write_side.domain.loyalty_ledger import LoyaltyLedger, LoyaltyProgram
 from write_side.domain.profile import CustomerType
 
@@ -43,7 +45,7 @@ def every_event_class() -> set[str]:
     """The qualified name of every concrete event class of every aggregate of the domain
     (a class that others derive from, such as `Customer.Event`, is a base, not an event)."""
     found: set[type] = set()
-    for module in (customer, claims, loyalty_ledger):
+    for module in (customer, claims, loyalty_ledger, imports):
         for _, aggregate in inspect.getmembers(module, inspect.isclass):
             if issubclass(aggregate, Aggregate) and aggregate is not Aggregate:
                 for _, member in inspect.getmembers(aggregate, inspect.isclass):
@@ -103,6 +105,9 @@ def other_events() -> list[Any]:
     claim = EmailClaim(claim_id=uuid.uuid4(), owner_id=owner)
     claim.release(owner_id=owner)
     claim.claim(owner_id=owner)
+    external = ExternalIdClaim(claim_id=uuid.uuid4(), owner_id=owner)
+    external.release(owner_id=owner)
+    external.claim(owner_id=owner)
     record = IdempotencyRecord(record_id=uuid.uuid4(), fingerprint="f", outcome={"status": 201})
     record.renew(fingerprint="g", outcome={"status": 200})
     index = PhoneIndex(index_id=uuid.uuid4(), owner_id=owner)
@@ -111,6 +116,12 @@ def other_events() -> list[Any]:
         record_id=uuid.uuid4(), tenant_id="acme", actor="a", order_id="o-1",
         placed_at="2026-01-01T00:00:00.000Z", results=[{"customerId": str(owner)}],
     )  # fmt: skip
+    job = ImportJob(tenant_id="acme", actor="a", file_format="csv", dry_run=False, total=2)
+    job.record_progress(3, {"processed": 2, "failed": 1},
+                        [{"line": 3, "field": "email", "message": "is not valid"}])  # fmt: skip
+    job.finish()
+    failed = ImportJob(tenant_id="acme", actor="a", file_format="csv", dry_run=False, total=2)
+    failed.fail(reason="the uploaded file is no longer available")
     numbers = InvoiceSequence(sequence_id=uuid.uuid4())
     numbers.issue(number=1, customer_id=str(owner))
     at = datetime(2026, 1, 1, tzinfo=UTC)
@@ -123,7 +134,8 @@ def other_events() -> list[Any]:
     ledger.expire(actor="a", now=datetime(2030, 1, 1, tzinfo=UTC))
     program = LoyaltyProgram(tenant_id="acme", actor="a", program={"pointsPerVisit": 1})
     program.change(actor="a", program={"pointsPerVisit": 2})
-    aggregates: list[Aggregate] = [claim, record, index, order, numbers, ledger, program]
+    aggregates: list[Aggregate] = [claim, external, job, failed, record, index, order, numbers,
+                                   ledger, program]  # fmt: skip
     return [event for aggregate in aggregates for event in aggregate.collect_events()]
 
 

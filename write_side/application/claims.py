@@ -13,6 +13,8 @@ import uuid
 from datetime import datetime
 from typing import Never
 
+from eventsourcing.domain import Aggregate
+
 from shared.errors import Conflict, IdempotencyMismatch
 from shared.json_types import JSONObject
 from write_side.application.decisions import (
@@ -26,8 +28,10 @@ from write_side.application.ports import EventStore
 from write_side.application.repository import CustomerRepository
 from write_side.domain.claims import (
     EmailClaim,
+    ExternalIdClaim,
     IdempotencyRecord,
     OrderRecord,
+    UniqueClaim,
     keyed_id,
 )
 from write_side.domain.customer import Customer
@@ -50,6 +54,33 @@ class Claims:
         claim = self._repository.aggregate(self._email_id(tenant_id, email), EmailClaim)
         return claim.owner_id if claim is not None else None
 
+    def stored_claims(self, claim_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these claims exist at all (one query: a bulk import asks for a whole
+        chunk's before deciding its rows, and reads only those that exist)."""
+        probe = getattr(self._app.recorder, "latest_versions", None)
+        if probe is None:
+            return set(claim_ids)
+        return set(probe(claim_ids))
+
+    def email_claim_id(self, tenant_id: str, email: str) -> uuid.UUID:
+        """The id of the claim on `email` (normalised) in the tenant."""
+        return self._email_id(tenant_id, email)
+
+    def external_id_claim_id(self, tenant_id: str, external_id: str) -> uuid.UUID:
+        """The id of the claim on `external_id` (normalised) in the tenant."""
+        return self._external_id(tenant_id, external_id)
+
+    def owner_of(self, claim_id: uuid.UUID) -> uuid.UUID | None:
+        """The holder of an email or external-id claim, by the claim's id."""
+        claim = self._repository.aggregate(claim_id, Aggregate)
+        return claim.owner_id if isinstance(claim, EmailClaim | ExternalIdClaim) else None
+
+    def external_id_owner(self, tenant_id: str, external_id: str) -> uuid.UUID | None:
+        """The customer currently holding `external_id` in the tenant, if any."""
+        claim_id = self._external_id(tenant_id, external_id)
+        claim = self._repository.aggregate(claim_id, ExternalIdClaim)
+        return claim.owner_id if claim is not None else None
+
     def claim_email(
         self, customer: Customer, email: str, *, assume_unclaimed: bool = False
     ) -> list[Event]:
@@ -59,21 +90,70 @@ class Claims:
         and the command is decided again without the assumption.
         """
         claim_id = self._email_id(customer.tenant_id, email)
-        claim = None if assume_unclaimed else self._repository.aggregate(claim_id, EmailClaim)
+        return self._claim(EmailClaim, claim_id, customer, "email", assume_unclaimed)
+
+    def release_email(self, customer: Customer, email: str) -> list[Event]:
+        """Free `email` if `customer` holds it."""
+        return self._release(EmailClaim, self._email_id(customer.tenant_id, email), customer)
+
+    def claim_external_id(
+        self, customer: Customer, external_id: str, *, assume_unclaimed: bool = False
+    ) -> list[Event]:
+        """Take `external_id` for `customer`, or refuse with `Conflict` naming the holder."""
+        claim_id = self._external_id(customer.tenant_id, external_id)
+        return self._claim(ExternalIdClaim, claim_id, customer, "externalId", assume_unclaimed)
+
+    def release_external_id(self, customer: Customer, external_id: str) -> list[Event]:
+        """Free `external_id` if `customer` holds it."""
+        claim_id = self._external_id(customer.tenant_id, external_id)
+        return self._release(ExternalIdClaim, claim_id, customer)
+
+    def claim_identifiers(
+        self, customer: Customer, *, assume_unclaimed: bool = False
+    ) -> list[Event]:
+        """Claim the customer's email and external id (a new or restored customer)."""
+        events: list[Event] = []
+        if customer.email:
+            events += self.claim_email(customer, customer.email, assume_unclaimed=assume_unclaimed)
+        if customer.external_id:
+            events += self.claim_external_id(
+                customer, customer.external_id, assume_unclaimed=assume_unclaimed
+            )
+        return events
+
+    def release_identifiers(self, customer: Customer) -> list[Event]:
+        """Free the customer's email and external id (it leaves the active customers)."""
+        events: list[Event] = []
+        if customer.email:
+            events += self.release_email(customer, customer.email)
+        if customer.external_id:
+            events += self.release_external_id(customer, customer.external_id)
+        return events
+
+    def _claim(
+        self,
+        kind: type[UniqueClaim],
+        claim_id: uuid.UUID,
+        customer: Customer,
+        field: str,
+        assume_unclaimed: bool,
+    ) -> list[Event]:
+        claim = None if assume_unclaimed else self._repository.aggregate(claim_id, kind)
         if claim is None:
-            claim = EmailClaim(claim_id=claim_id, owner_id=customer.id)
+            claim = kind(claim_id=claim_id, owner_id=customer.id)
         elif claim.owner_id not in (None, customer.id):
             raise Conflict(
-                "Another customer of this tenant already has this email.",
+                f"Another customer of this tenant already has this {field}.",
                 extra={"existingId": str(claim.owner_id)},
             )
         elif claim.owner_id is None:
             claim.claim(customer.id)
         return list(claim.collect_events())
 
-    def release_email(self, customer: Customer, email: str) -> list[Event]:
-        """Free `email` if `customer` holds it."""
-        claim = self._repository.aggregate(self._email_id(customer.tenant_id, email), EmailClaim)
+    def _release(
+        self, kind: type[UniqueClaim], claim_id: uuid.UUID, customer: Customer
+    ) -> list[Event]:
+        claim = self._repository.aggregate(claim_id, kind)
         if claim is None or claim.owner_id != customer.id:
             return []
         claim.release(customer.id)
@@ -150,6 +230,9 @@ class Claims:
 
     def _email_id(self, tenant_id: str, email: str) -> uuid.UUID:
         return keyed_id(self._key, tenant_id, "email", email_identity(email))
+
+    def _external_id(self, tenant_id: str, external_id: str) -> uuid.UUID:
+        return keyed_id(self._key, tenant_id, "externalId", external_id)
 
     def _record_id(self, meta: CommandMeta) -> uuid.UUID:
         return keyed_id(

@@ -47,7 +47,7 @@ class CustomerCommands:
     async def create(self, meta: CommandMeta, data: ProfileInput) -> CommandOutcome[None]:
         """Register a new customer."""
         return await self.executor.run(
-            meta, lambda first: self._decide_create(meta.principal, data, optimistic=first)
+            meta, lambda first: self.decide_create(meta.principal, data, optimistic=first)
         )
 
     async def update(
@@ -55,7 +55,7 @@ class CustomerCommands:
     ) -> CommandOutcome[None]:
         """Change the fields present in `data`; `None` clears a field."""
         return await self.executor.run(
-            meta, lambda _: self._decide_update(meta, customer_id, data), lock=customer_id
+            meta, lambda _: self.decide_update(meta, customer_id, data), lock=customer_id
         )
 
     async def delete(
@@ -66,7 +66,7 @@ class CustomerCommands:
         def decide(_: bool) -> Decision[None]:
             customer = self._load(meta, customer_id)
             customer.delete(actor=meta.principal.subject, reason=reason)
-            events = self._claims.release_email(customer, customer.email) if customer.email else []
+            events = self._claims.release_identifiers(customer)
             return self._with_phone(customer, events)
 
         return await self.executor.run(meta, decide, lock=customer_id)
@@ -79,7 +79,7 @@ class CustomerCommands:
         def decide(_: bool) -> Decision[None]:
             customer = self._load(meta, customer_id)
             customer.restore(actor=meta.principal.subject, reason=reason)
-            events = self._claims.claim_email(customer, customer.email) if customer.email else []
+            events = self._claims.claim_identifiers(customer)
             return self._with_phone(customer, events)
 
         return await self.executor.run(meta, decide, lock=customer_id)
@@ -133,7 +133,7 @@ class CustomerCommands:
         errors.raise_if_any()
         return profile, customer_type
 
-    def _decide_create(
+    def decide_create(
         self, principal: Principal, data: ProfileInput, *, optimistic: bool
     ) -> Decision[None]:
         """On a first attempt the email claim is assumed new (no read); a conflict makes the
@@ -145,18 +145,18 @@ class CustomerCommands:
             customer_type=customer_type or CustomerType.UNREGISTERED,
             profile=profile,
         )
-        events: list[Event] = []
-        if customer.email:
-            events = self._claims.claim_email(customer, customer.email, assume_unclaimed=optimistic)
+        events = self._claims.claim_identifiers(customer, assume_unclaimed=optimistic)
         return self._with_phone(customer, events, Outcome.CREATED)
 
-    def _decide_update(
+    def decide_update(
         self, meta: CommandMeta, customer_id: uuid.UUID, data: ProfileInput
     ) -> Decision[None]:
+        """Change the customer's fields present in `data` (also an import row's decision)."""
         customer = self._load(meta, customer_id)
         customer.check_mutable()
         profile, customer_type = self._normalize(data, customer.profile)
         previous_email = customer.email
+        previous_external_id = customer.external_id
         previous_phone = customer.profile.get("phone")
         customer.update(actor=meta.principal.subject, changes=profile, customer_type=customer_type)
         rows: dict[uuid.UUID, uuid.UUID | None] = {}
@@ -168,6 +168,11 @@ class CustomerCommands:
                 events += self._claims.release_email(customer, previous_email)
             if customer.email:
                 events += self._claims.claim_email(customer, customer.email)
+        if previous_external_id != customer.external_id:
+            if previous_external_id:
+                events += self._claims.release_external_id(customer, previous_external_id)
+            if customer.external_id:
+                events += self._claims.claim_external_id(customer, customer.external_id)
         return Decision(customer, Outcome.CHANGED, tuple(events), rows)
 
 

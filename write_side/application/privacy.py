@@ -90,9 +90,10 @@ class PrivacyCommands:
             customer = self._repository.get(meta.principal.tenant_id, customer_id)
             if expected_state is not None and customer.state != expected_state:
                 raise Conflict(f"The customer is {customer.state}, not {expected_state}.")
-            email = customer.email if customer.state == "active" else None
+            # A deleted customer freed its email and external id already.
+            held = customer.state == "active"
+            events = self._claims.release_identifiers(customer) if held else []
             customer.erase(actor=meta.principal.subject, reason=reason)
-            events = self._claims.release_email(customer, email) if email else []
             rows = {customer.id: self._claims.phone_row(customer)}
             return Decision(customer, Outcome.CHANGED, tuple(events), rows)
 

@@ -2,7 +2,8 @@
 
 An `EmailClaim` has an id derived from the tenant and the email's keyed hash, so two customers
 claiming one email write the same aggregate version and the event store refuses the second.
-An `IdempotencyRecord` does the same for `Idempotency-Key` headers. Neither holds personal data.
+An `ExternalIdClaim` does it for `externalId`, an `IdempotencyRecord` for `Idempotency-Key`
+headers. None holds personal data.
 """
 
 from __future__ import annotations
@@ -46,6 +47,35 @@ class EmailClaim(Aggregate):
     def release(self, owner_id: uuid.UUID) -> None:
         """Free the email (owner deleted, erased or changed address)."""
         self.owner_id = None
+
+
+class ExternalIdClaim(Aggregate):
+    """Who holds an `externalId` within a tenant (keyed hash id; the value is not stored).
+
+    A class of its own rather than an `EmailClaim` under another key: the stored topics then
+    say which uniqueness a row enforces."""
+
+    @staticmethod
+    def create_id(claim_id: uuid.UUID) -> uuid.UUID:
+        """The id is computed by the caller with `keyed_id`."""
+        return claim_id
+
+    @event("Claimed")
+    def __init__(self, claim_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+        self.owner_id: uuid.UUID | None = owner_id
+
+    @event("Reclaimed")
+    def claim(self, owner_id: uuid.UUID) -> None:
+        """Take a free external id."""
+        self.owner_id = owner_id
+
+    @event("Released")
+    def release(self, owner_id: uuid.UUID) -> None:
+        """Free the external id (owner deleted, erased or given another one)."""
+        self.owner_id = None
+
+
+UniqueClaim = EmailClaim | ExternalIdClaim
 
 
 class IdempotencyRecord(Aggregate):

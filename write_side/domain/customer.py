@@ -230,6 +230,12 @@ class Customer(Aggregate):
         value = self.profile.get("email")
         return value if isinstance(value, str) else None
 
+    @property
+    def external_id(self) -> str | None:
+        """The customer's id in the tenant's other system, if any (unique per tenant)."""
+        value = self.profile.get("externalId")
+        return value if isinstance(value, str) else None
+
     # -- events -----------------------------------------------------------------------------
 
     @event("ProfileChanged")

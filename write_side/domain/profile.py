@@ -20,6 +20,7 @@ PROFILE_FIELDS = (
     "notes",
     "tags",
     "attributes",
+    "externalId",
 )
 IDENTIFYING_FIELDS = ("firstName", "lastName", "email", "phone")
 PERSONAL_FIELDS = ("firstName", "lastName", "email", "phone", "dateOfBirth", "notes")
@@ -95,6 +96,8 @@ def _normalize_one(name: str, value: Any, *, region: str, today: date) -> Any:
         return values.normalize_date_of_birth(value, today)
     if name == "notes":
         return values.normalize_notes(value)
+    if name == "externalId":
+        return values.normalize_external_id(value)
     if name == "tags":
         return values.normalize_tags(list(value))
     return values.normalize_attributes(dict(value))

@@ -24,6 +24,7 @@ MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_KEY = 40
 MAX_ATTRIBUTE_TEXT = 500
 MAX_PHONE_INPUT = 40
+MAX_EXTERNAL_ID = 100
 
 AttributeValue = str | int | float | bool
 
@@ -70,6 +71,12 @@ def normalize_text(value: str, *, max_length: int, allow_newlines: bool = False)
 def normalize_name(value: str) -> str:
     """A first or last name: trimmed, 1-100 characters, no control characters."""
     return normalize_text(value, max_length=MAX_NAME)
+
+
+def normalize_external_id(value: str) -> str:
+    """The customer's id in the tenant's other system: trimmed, 1-100 characters of one line,
+    compared exactly (case-sensitive: other systems' keys often are)."""
+    return normalize_text(value, max_length=MAX_EXTERNAL_ID)
 
 
 def normalize_notes(value: str) -> str:

@@ -31,4 +31,5 @@ def present(customer: Customer) -> CustomerResource:
         version=customer.version,
         state_history=[StateChange(**entry) for entry in customer.state_history],
         email_deliverable=customer.email_deliverable,
+        external_id=customer.external_id,
     )

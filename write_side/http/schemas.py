@@ -33,6 +33,7 @@ class CustomerWrite(msgspec.Struct, forbid_unknown_fields=True, rename="camel", 
     tags: list[str] | UnsetType | None = UNSET
     # A merge patch (RFC 7396): a `null` value removes that attribute.
     attributes: dict[str, AttributeValue | None] | UnsetType | None = UNSET
+    external_id: str | UnsetType | None = UNSET
 
     def to_input(self) -> ProfileInput:
         """The present fields, keyed by their contract names."""
@@ -46,6 +47,7 @@ class CustomerWrite(msgspec.Struct, forbid_unknown_fields=True, rename="camel", 
             ("notes", "notes"),
             ("tags", "tags"),
             ("attributes", "attributes"),
+            ("external_id", "externalId"),
         ):
             value = getattr(self, name)
             if value is not UNSET:

@@ -93,6 +93,9 @@ PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
     "EmailClaim.Claimed": (*_EVENT, "originator_topic", "claim_id", "owner_id"),
     "EmailClaim.Reclaimed": (*_EVENT, "owner_id"),
     "EmailClaim.Released": (*_EVENT, "owner_id"),
+    "ExternalIdClaim.Claimed": (*_EVENT, "originator_topic", "claim_id", "owner_id"),
+    "ExternalIdClaim.Reclaimed": (*_EVENT, "owner_id"),
+    "ExternalIdClaim.Released": (*_EVENT, "owner_id"),
     "IdempotencyRecord.Recorded": (
         *_EVENT,
         "originator_topic",
@@ -124,6 +127,19 @@ PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
     "LoyaltyProgram.Changed": (*_EVENT, "tenant_id", "actor", "program"),
     "InvoiceSequence.Started": (*_EVENT, "originator_topic", "sequence_id"),
     "InvoiceSequence.NumberIssued": (*_EVENT, "number", "customer_id"),
+    # An import's progress: counts, and errors naming a line, a field and a rule, never a value.
+    "ImportJob.Started": (
+        *_EVENT,
+        "originator_topic",
+        "tenant_id",
+        "actor",
+        "file_format",
+        "dry_run",
+        "total",
+    ),
+    "ImportJob.Progressed": (*_EVENT, "line", "counts", "errors"),
+    "ImportJob.Finished": _EVENT,
+    "ImportJob.Failed": (*_EVENT, "reason"),
 }
 
 # A tree of dict keys; `None` marks a leaf whose whole value is personal.
