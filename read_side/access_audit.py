@@ -22,7 +22,15 @@ from shared.json_types import JSONObject
 if TYPE_CHECKING:  # pymongo is imported only with a MongoDB URL
     from pymongo import AsyncMongoClient
 
-from read_side.access_chain import INDEXED, AccessRecord, AccessReport, Head, chained, verify
+from read_side.access_chain import (
+    INDEXED,
+    AccessRecord,
+    AccessReport,
+    Head,
+    chained,
+    customer_ids,
+    verify,
+)
 
 __all__ = ["AccessAudit", "AccessRecord", "GroupCommit", "SQLiteAccessAudit", "customer_ids"]
 
@@ -46,11 +54,6 @@ class AccessAudit(Protocol):
     async def close(self) -> None:
         """Finish pending writes and release what the store owns (not a client it was given)."""
         ...
-
-
-def customer_ids(entry: AccessRecord) -> list[str]:
-    """The customers an entry names (a list page names several)."""
-    return list(entry.get("customerIds") or [entry["customerId"]])
 
 
 class GroupCommit:

@@ -124,8 +124,7 @@ class ChainVerifier:
         expected = link(self._key, self._previous, tenant, number, row)
         if not hmac.compare_digest(expected.hex(), str(row.get("hash"))):
             return self._found("modified", tenant, number, "its content no longer matches its hash")
-        named = row.get("customerIds") or [row.get("customerId")]
-        if indexed is not None and sorted(indexed) != sorted(map(str, named)):
+        if indexed is not None and sorted(indexed) != sorted(map(str, customer_ids(row))):
             return self._found("modified", tenant, number, "its customer index was changed")
         self._seq, self._previous = number, expected
         self.report.entries += 1
@@ -134,6 +133,12 @@ class ChainVerifier:
     def _found(self, kind: str, tenant: str, seq: int, detail: str) -> bool:
         self.report.finding = AccessFinding(kind, tenant, seq, detail)
         return False
+
+
+def customer_ids(entry: AccessRecord) -> list[str]:
+    """The customers an entry names (a list page names several, a bulk export none)."""
+    named = entry.get("customerIds") or [entry.get("customerId")]
+    return [customer_id for customer_id in named if customer_id]
 
 
 def verify(key: bytes, rows: Iterable[AccessRecord]) -> AccessReport:

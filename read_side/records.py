@@ -169,14 +169,28 @@ class CustomerRecords:
             "purpose": purpose or _DEFAULT_PURPOSES.get(action, "service"),
         }
 
-    async def record_list(self, principal: Principal, customer_ids: list[str]) -> None:
-        """Log a list page as one entry naming every customer it showed (none: nothing)."""
+    async def record_list(
+        self, principal: Principal, customer_ids: list[str], action: str = "list"
+    ) -> None:
+        """Log a list page (or another read naming several customers, such as duplicate
+        suggestions) as one entry naming every customer it showed (none: nothing)."""
         if customer_ids:
-            entry = self._entry(principal, "list", None)
+            entry = self._entry(principal, action, None)
             ids = {"customerId": None, "customerIds": customer_ids, "count": len(customer_ids)}
             await self._store(entry | ids)
             if self.on_read is not None:
                 await self.on_read(principal, len(customer_ids))
+
+    async def record_bulk_export(
+        self, principal: Principal, count: int, position: int, purpose: str | None
+    ) -> None:
+        """Log a bulk export as one entry with its count and snapshot position (naming 100,000
+        ids in one entry would hold them all in memory; the count and the position say what was
+        disclosed: every matching customer as of that position)."""
+        entry = self._entry(principal, "bulkExport", purpose)
+        await self._store(entry | {"customerId": None, "count": count, "position": position})
+        if self.on_read is not None and count:
+            await self.on_read(principal, count)
 
     async def _store(self, entry: AccessRecord) -> None:
         # Fails closed: personal data is not disclosed while its access cannot be recorded.
@@ -202,4 +216,5 @@ _DEFAULT_PURPOSES = {
     "history": "audit",
     "asOf": "audit",
     "export": "data-portability",
+    "bulkExport": "bulk-export",
 }
