@@ -14,6 +14,8 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from read_side.duplicates import DuplicateFinder
+from read_side.http.duplicates_handlers import DUPLICATES_HANDLERS
 
 from entrypoints.api_docs import OfflineSwaggerPlugin
 from entrypoints.console import console_router
@@ -29,6 +31,7 @@ from read_side.http.engagement_controller import (
     ENGAGEMENT_READ_DEPENDENCIES,
     EngagementQueryController,
 )
+from read_side.http.export_handlers import EXPORT_HANDLERS
 from read_side.http.loyalty_controller import LoyaltyAccountController
 from read_side.http.records_handlers import (
     AUDIT_HANDLERS,
@@ -53,6 +56,7 @@ from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 from write_side.http.engagement_controller import EngagementCommandController
+from write_side.http.imports_controller import ImportsController
 from write_side.http.loyalty_controller import LoyaltyLedgerController, LoyaltyProgramController
 from write_side.http.more_handlers import (
     MORE_COMMAND_DEPENDENCIES,
@@ -72,6 +76,8 @@ def customers_router() -> Router:
             *RECORD_HANDLERS,
             EngagementCommandController,
             EngagementQueryController,
+            *EXPORT_HANDLERS,
+            *DUPLICATES_HANDLERS,
         ],
         dependencies={
             "commands": Provide(provide_commands, sync_to_thread=False),
@@ -161,6 +167,9 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.loyalty = runtime.loyalty
         app.state.engagement = runtime.engagement
         app.state.engagement_reads = runtime.engagement_reads
+        app.state.export = runtime.export
+        app.state.imports = runtime.imports
+        app.state.duplicates = DuplicateFinder(runtime.queries)
         app.state.settings = settings
         app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
@@ -180,6 +189,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             LoyaltyProgramController,
             LoyaltyLedgerController,
             LoyaltyAccountController,
+            ImportsController,
             HealthController,
             MetricsController,
         ],

@@ -9,10 +9,10 @@ from projectors.envelopes import EventLog
 from read_side.events import EventEnvelope
 from read_side.export import CustomerExport
 from read_side.queries import CustomerQueries
-from write_side.application.event_store import CustomersApplication
+from write_side.application.ports import EventStore
 
 
-def build_export(store: CustomersApplication, queries: CustomerQueries) -> CustomerExport:
+def build_export(store: EventStore, queries: CustomerQueries) -> CustomerExport:
     """The export over its own log reader (no shared batch cache: its reads are its own)."""
     log = EventLog(store, keep=0)
 

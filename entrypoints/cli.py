@@ -12,6 +12,7 @@ from pathlib import Path
 from entrypoints import cli_args
 from entrypoints.cli_audit import add_audit_commands
 from entrypoints.cli_help import env_default, env_help, environment_epilog, plain_help
+from entrypoints.cli_import import add_import_command
 from shared.errors import ConfigurationError, CustomerError
 from shared.logs import LOG_FORMATS
 from shared.principal import Role
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     retention.set_defaults(handler=_retention)
 
     add_audit_commands(commands, data_dir)
+    add_import_command(commands, data_dir)
 
     doctor = commands.add_parser(
         "doctor", help="check the configuration and every configured service; say what to fix"

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
+from entrypoints.bulk import build_export
 from entrypoints.lifecycle import background, projector_lock
 from entrypoints.retention import retention_loop
 from projectors.alert_relay import AlertRelay
@@ -24,6 +25,7 @@ from read_side.chain import ChainCheck, ChainVerifier
 from read_side.consistency import ConsistencyWaiter
 from read_side.engagement import EngagementReads
 from read_side.events import EventEnvelope
+from read_side.export import CustomerExport
 from read_side.ports import ProjectionSink
 from read_side.queries import CustomerQueries, EventStream
 from read_side.records import CustomerRecords
@@ -36,6 +38,7 @@ from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
 from write_side.application.engagement import EngagementCommands
 from write_side.application.executor import CommandExecutor
+from write_side.application.imports import ImportCommands
 from write_side.application.loyalty import LoyaltyCommands
 from write_side.application.phone_backfill import backfill_phone_book
 from write_side.application.privacy import PrivacyCommands
@@ -64,6 +67,8 @@ class Runtime:
     loyalty: LoyaltyCommands
     engagement: EngagementCommands
     engagement_reads: EngagementReads
+    export: CustomerExport
+    imports: ImportCommands
     resources: AsyncExitStack = field(repr=False)
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
@@ -99,6 +104,9 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
                 runtime.consumer = inbound
                 resources.push_async_callback(inbound.stop)
                 await _start_consumer(inbound, resources)
+        resources.push_async_callback(runtime.imports.stop)
+        if runtime.runs_projections:  # one process per data dir / deployment resumes imports
+            await runtime.imports.resume()
         if not runtime.runs_projections and isinstance(runtime.read.cache, MemoryDocCache):
             # Only the projecting process invalidates its in-process cache; another process's
             # would serve an erased or changed customer until evicted, so it reads the store.
@@ -149,6 +157,8 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         loyalty=LoyaltyCommands(executor),
         engagement=EngagementCommands(executor),
         engagement_reads=EngagementReads(records, queries, _newest_events(log)),
+        export=build_export(store, queries),
+        imports=ImportCommands(commands, settings.data_dir / "imports"),
         resources=resources,
     )
 

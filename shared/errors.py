@@ -41,6 +41,10 @@ class MalformedRequest(CustomerError):
     """The request is not well-formed (bad JSON, wrong JSON types, bad parameters)."""
 
 
+class UnsupportedMediaType(CustomerError):
+    """The body is in a format this operation does not read (an import neither CSV nor NDJSON)."""
+
+
 class ValidationFailed(CustomerError):
     """A business rule refused the input; `errors` names every offending field."""
 

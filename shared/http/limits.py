@@ -22,6 +22,9 @@ logger = logging.getLogger("customers.access")
 MAX_HEAD_BYTES = 16 * 1024
 MAX_HEADERS = 100
 MAX_BODY_BYTES = 1024 * 1024
+#: `POST /imports` streams its file to disk: it may be far larger than any JSON body.
+MAX_IMPORT_BYTES = 1024 * 1024 * 1024
+IMPORT_PATH = "/imports"
 
 Refusal = tuple[int, str, str, str]
 HEAD_TOO_LARGE: Refusal = (
@@ -37,6 +40,12 @@ BODY_TOO_LARGE: Refusal = (
     "payload-too-large",
     f"The request body must stay within {MAX_BODY_BYTES} bytes.",
 )
+IMPORT_TOO_LARGE: Refusal = (
+    413,
+    "Payload too large",
+    "payload-too-large",
+    f"An import file must stay within {MAX_IMPORT_BYTES} bytes.",
+)
 
 
 def problem_body(refusal: Refusal) -> bytes:
@@ -45,14 +54,20 @@ def problem_body(refusal: Refusal) -> bytes:
     return msgspec.json.encode(Problem(TYPE_BASE + slug, title, status, detail))
 
 
-def refusal_for(headers: list[tuple[bytes, bytes]], head_bytes: int) -> Refusal | None:
+def refusal_for(
+    headers: list[tuple[bytes, bytes]], head_bytes: int, path: str = ""
+) -> Refusal | None:
     """431 or 413 when the parsed head breaks a limit, else None (a malformed length is left
-    to the server and the framework)."""
+    to the server and the framework). An import (`path` `/imports`) may send a larger body."""
     if len(headers) > MAX_HEADERS or head_bytes > MAX_HEAD_BYTES:
         return HEAD_TOO_LARGE
+    importing = path.rstrip("/") == IMPORT_PATH
+    limit, refusal = (
+        (MAX_IMPORT_BYTES, IMPORT_TOO_LARGE) if importing else (MAX_BODY_BYTES, BODY_TOO_LARGE)
+    )
     length = next((v.strip() for n, v in headers if n.lower() == b"content-length"), b"")
-    if length.isdigit() and (len(length) > 18 or int(length) > MAX_BODY_BYTES):
-        return BODY_TOO_LARGE
+    if length.isdigit() and (len(length) > 18 or int(length) > limit):
+        return refusal
     return None
 
 
@@ -71,7 +86,7 @@ class RequestLimitsMiddleware:
         headers = list(scope.get("headers", []))
         size = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
         size += sum(len(name) + len(value) + 4 for name, value in headers)
-        refusal = refusal_for(headers, size)
+        refusal = refusal_for(headers, size, scope.get("path", ""))
         if refusal is None:
             await self.app(scope, receive, send)
             return

@@ -14,6 +14,8 @@ _ERRORS = {
     404: "No such customer in the caller's tenant.",
     409: "Duplicate email (`existingId` names the holder) or a state that forbids the command.",
     412: "`If-Match` names a version that is not the current one.",
+    413: "The body is larger than the operation accepts.",
+    415: "The body's Content-Type is not one the operation reads.",
     422: "Business-rule violation (`errors` names every field), or a reused Idempotency-Key.",
     429: "Rate limited; see `Retry-After`.",
     503: "A dependency or the read models are not ready (consistency wait timed out); retry.",

@@ -18,6 +18,7 @@ from shared.errors import (
     MalformedRequest,
     NotFound,
     ServiceUnavailable,
+    UnsupportedMediaType,
     ValidationFailed,
     VersionMismatch,
 )
@@ -86,6 +87,7 @@ class ProblemKind(msgspec.Struct, frozen=True):
 #: statuses live here, not on the exceptions: the layers below know no HTTP.
 PROBLEM_KINDS: dict[type[CustomerError], ProblemKind] = {
     MalformedRequest: ProblemKind(400, "Bad request", "bad-request"),
+    UnsupportedMediaType: ProblemKind(415, "Unsupported media type", "unsupported-media-type"),
     ValidationFailed: ProblemKind(422, "Validation failed", "validation-failed"),
     NotFound: ProblemKind(404, "Not found", "not-found"),
     Forbidden: ProblemKind(403, "Forbidden", "forbidden"),
