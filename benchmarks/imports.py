@@ -119,9 +119,18 @@ async def _export(settings: Settings) -> dict[str, float]:
         await runtime.stop()
 
 
+def fresh_schema(url: str | None) -> str | None:
+    """The PostgreSQL URL with a schema of its own (a run never meets another's rows)."""
+    if not url:
+        return None
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}schema=bench{uuid.uuid4().hex[:10]}"
+
+
 def child(args: argparse.Namespace) -> None:
     """One measured run (in its own process)."""
     data_dir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    given, args.postgres = args.postgres, fresh_schema(args.postgres)
     settings = Settings(data_dir=data_dir, event_store_url=args.postgres or None,
                         jwt_secret="x" * 40)  # fmt: skip
     path = data_dir / "customers.csv"
@@ -130,7 +139,7 @@ def child(args: argparse.Namespace) -> None:
     figures |= asyncio.run(_import(settings, path, args.rows, args.again))
     if args.export:
         figures |= asyncio.run(_export(settings))
-    base = Settings(data_dir=data_dir / "base", event_store_url=args.postgres or None,
+    base = Settings(data_dir=data_dir / "base", event_store_url=fresh_schema(given),
                     jwt_secret="x" * 40)  # fmt: skip
     figures["baseline_creates_s"] = asyncio.run(_baseline(base, min(args.rows, 3000)))
     print(json.dumps(figures))
