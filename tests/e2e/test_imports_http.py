@@ -149,3 +149,10 @@ def test_an_export_imports_back(client: Client, auth: Auth) -> None:
     theirs = customer(client, other, "c-3")
     assert theirs["firstName"] == mine["firstName"] == "=cmd|' /C calc'!A0"
     assert customer(client, other, "c-1")["phone"] == "+14155552671"
+
+
+def test_a_row_nothing_can_match_fails(client: Client, auth: Auth) -> None:
+    staff = auth("staff")
+    result = run_import(client, staff | CSV, b"firstName,lastName\nAnn,Lee\n")
+    assert result["created"] == 0
+    assert [(e["line"], e["field"]) for e in result["errors"]] == [(2, "externalId")]

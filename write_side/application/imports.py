@@ -27,6 +27,8 @@ from write_side.domain.values import InvalidValue, normalize_email, normalize_ex
 from write_side.imports.rows import Row, RowError, csv_rows, ndjson_rows
 
 CHUNK = 500
+#: A row that nothing could match would create its customer again on every import of the file.
+UNKEYED = "is required when the row has no email (else importing the file again would repeat it)"
 Progress = Callable[[ImportJob], None]
 
 
@@ -160,6 +162,8 @@ class ImportCommands:
                 tally.fail(item)
             elif duplicate is not None:
                 tally.fail(RowError(item.line, "externalId", f"repeats line {duplicate}"))
+            elif not _has_key(item):
+                tally.fail(RowError(item.line, "externalId", UNKEYED))
             else:
                 todo.append(item)
         if not todo and not tally.counts["processed"]:
@@ -268,6 +272,14 @@ def _repeats(item: Row | RowError, seen: dict[bytes, int]) -> int | None:
     digest = hashlib.blake2b(value.strip().encode(), digest_size=8).digest()
     first = seen.setdefault(digest, item.line)
     return first if first != item.line else None
+
+
+def _has_key(row: Row) -> bool:
+    """Whether the row names an externalId or an email to be matched by."""
+    return any(
+        isinstance(row.data.fields.get(name), str) and str(row.data.fields[name]).strip()
+        for name in ("externalId", "email")
+    )
 
 
 def _match_key(row: Row) -> str:
