@@ -131,8 +131,8 @@ def test_bad_lines_fail_alone(client: Client, auth: Auth) -> None:
 
 
 def test_other_tenants_imports_are_not_found(client: Client, auth: Auth) -> None:
-    started = client.post("/imports", content=FILE, headers=auth("staff") | CSV)
-    location = started.headers["Location"]
+    done = run_import(client, auth("staff") | CSV, FILE)
+    location = f"/imports/{done['id']}"
     assert client.get(location, headers=auth("staff", tenant="globex")).status_code == 404
     assert client.get("/imports/not-a-uuid", headers=auth("staff")).status_code in (400, 404)
 
