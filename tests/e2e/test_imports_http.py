@@ -101,9 +101,9 @@ def test_bad_files_are_refused_never_a_500(client: Client, auth: Auth) -> None:
         ({"Content-Type": "application/json"}, b'{"firstName": "A"}', 415),
         ({"Content-Type": "text/plain"}, b"firstName\nA\n", 415),
         (CSV, b"", 400),
-        (CSV, b"Ann,Lee,ann@example.com\n", 400),  # no header row
-        (CSV, b"firstName,shoeSize\nA,44\n", 400),
-        (CSV, "firstName\nAnn\n".encode("utf-16"), 400),
+        (CSV, b"Ann,Lee,ann@example.com\n", 422),  # no header row
+        (CSV, b"firstName,shoeSize\nA,44\n", 422),
+        (CSV, "firstName\nAnn\n".encode("utf-16"), 422),
         (NDJSON, b"", 400),
     ]
     for headers, body, status in cases:

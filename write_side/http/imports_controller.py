@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter
 
-from shared.errors import FieldError, MalformedRequest, ServiceUnavailable, UnsupportedMediaType
+from shared.errors import (
+    FieldError,
+    MalformedRequest,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from shared.http.auth import requires
 from shared.http.limits import MAX_IMPORT_BYTES
 from shared.http.openapi import problems
@@ -27,6 +35,22 @@ from write_side.application.imports import ImportCommands
 from write_side.imports.rows import BadFile, check_start, first_line
 
 MEDIA_TYPES = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
+
+
+@dataclass
+class ImportOperation(Operation):
+    """`POST /imports` reads its body as a stream (never decoded whole), so Litestar cannot
+    infer it: the document declares it here, a CSV or NDJSON text."""
+
+    def __post_init__(self) -> None:
+        text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, min_length=1))
+        self.request_body = RequestBody(
+            content=dict.fromkeys(MEDIA_TYPES, text),
+            required=True,
+            description="A CSV file with a header row, or one JSON object per line.",
+        )
+
+
 Imports = NamedDependency[ImportCommands]
 
 
@@ -84,7 +108,8 @@ class ImportsController(Controller):
         guards=[requires(Permission.WRITE)],
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
-        responses=problems(400, 401, 403, 413, 415, 429, 503),
+        operation_class=ImportOperation,
+        responses=problems(400, 401, 403, 413, 415, 422, 429, 503),
     )
     async def start_import(
         self,
@@ -162,8 +187,10 @@ def _first_line(path: Path) -> bytes | None:
 
 
 def _check_start(file_format: str, first: bytes | None) -> None:
-    """400 for a file that cannot be imported at all."""
+    """A file that cannot be imported at all: 400 when empty (the document asks for a
+    non-empty body), 422 for a header that breaks the rules the document cannot express."""
     try:
         check_start(file_format, first)
     except BadFile as error:
-        raise MalformedRequest(str(error), errors=[FieldError(error.field, str(error))]) from None
+        refusal = MalformedRequest if error.field == "body" else ValidationFailed
+        raise refusal(str(error), errors=[FieldError(error.field, str(error))]) from None
