@@ -14,8 +14,6 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from read_side.duplicates import DuplicateFinder
-from read_side.http.duplicates_handlers import DUPLICATES_HANDLERS
 
 from entrypoints.api_docs import OfflineSwaggerPlugin
 from entrypoints.console import console_router
@@ -24,9 +22,11 @@ from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
 from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.strict_query import refuse_unknown_query
+from read_side.duplicates import DuplicateFinder
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.chain_handlers import CHAIN_HANDLERS
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
+from read_side.http.duplicates_handlers import DUPLICATES_HANDLERS
 from read_side.http.engagement_controller import (
     ENGAGEMENT_READ_DEPENDENCIES,
     EngagementQueryController,
