@@ -17,11 +17,12 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import FromPath, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from shared.errors import (
     FieldError,
     MalformedRequest,
+    NotFound,
     ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
@@ -146,19 +147,26 @@ class ImportsController(Controller):
         )
 
     @get(
-        "/{import_id:uuid}",
+        "/{import_id:str}",
         operation_id="getImport",
         summary="An import's progress and errors",
         guards=[requires(Permission.WRITE)],
         responses=problems(400, 401, 403, 404, 429),
     )
     async def get_import(
-        self, request: HTTPRequest, import_id: FromPath[uuid.UUID], imports: Imports
+        self,
+        request: HTTPRequest,
+        import_id: Annotated[str, PathParameter(max_length=36)],
+        imports: Imports,
     ) -> ImportProgress:
         """Counts so far (while running, after a restart, and once done or failed)."""
         principal = request.user
         assert isinstance(principal, Principal)
-        job = await imports.status(principal.tenant_id, import_id)
+        try:
+            parsed = uuid.UUID(import_id)
+        except ValueError:
+            raise NotFound("No import with this id.") from None
+        job = await imports.status(principal.tenant_id, parsed)
         return msgspec.convert(job.summary(), ImportProgress)
 
 
