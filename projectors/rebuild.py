@@ -14,14 +14,41 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from projectors.envelopes import EventLog
 from projectors.partitions import Partitioned, stage_in_workers
 from projectors.staging import Staging
-from read_side.ports import ManagedGeneration
+from read_side.ports import ProjectionSink
 
 Progress = Callable[[int, int, int], None]  # position, head, events applied
 STAGE_LIMIT = 500_000  # customers held in memory (a few KiB each) before writing them out
+
+
+class RebuildTarget(ProjectionSink, Protocol):
+    """What a rebuild needs of a generation's adapter: the read models' `ManagedGeneration`s
+    and the plug-in projections' stores both offer it (a `write_fresh`, when there is one,
+    turns the in-memory staging on)."""
+
+    async def active_generation(self) -> int:
+        """The active generation of the adapter's projection."""
+        ...
+
+    async def activate(self) -> None:
+        """Make this generation the active one."""
+        ...
+
+    async def ensure_indexes(self) -> None:
+        """Create this generation's query indexes."""
+        ...
+
+    async def drop(self) -> None:
+        """Delete this generation's data and checkpoint."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the adapter owns."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -43,17 +70,19 @@ class RebuildResult:
 
 async def rebuild(
     log: EventLog,
-    sink_at: Callable[[int], Awaitable[ManagedGeneration]],
+    sink_at: Callable[[int], Awaitable[RebuildTarget]],
     *,
     batch_size: int = 2000,
     grace_seconds: float = 3.0,
     progress: Progress | None = None,
     stage_limit: int = STAGE_LIMIT,
     partitioned: Partitioned | None = None,
+    switched: Callable[[], None] | None = None,
 ) -> RebuildResult:
     """Rebuild into a new generation; `sink_at(generation)` opens the adapter of a generation.
     `stage_limit=0` turns the in-memory staging off (every batch goes through `apply`);
-    `partitioned` stages in worker processes, one partition of customers each."""
+    `partitioned` stages in worker processes, one partition of customers each; `switched` is
+    called as soon as readers use the new generation (before the old one is dropped)."""
     current = await sink_at(1)
     old_generation = await current.active_generation()
     new_generation = old_generation + 1
@@ -106,11 +135,13 @@ async def rebuild(
     await target.apply([], position)  # the checkpoint, after every document is durable
     seconds = time.perf_counter() - started
     await target.activate()
+    if switched is not None:
+        switched()
     await _drop_when_idle(await sink_at(old_generation), grace_seconds)
     return RebuildResult(target.name, old_generation, new_generation, applied, seconds, position)
 
 
-async def _drop_when_idle(old: ManagedGeneration, grace_seconds: float, rounds: int = 10) -> None:
+async def _drop_when_idle(old: RebuildTarget, grace_seconds: float, rounds: int = 10) -> None:
     """Drop the old generation once its checkpoint stood still for `grace_seconds`: a live
     batch that was in flight when readers switched lands before the drop, not after it."""
     last = await old.checkpoint()

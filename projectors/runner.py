@@ -57,6 +57,7 @@ class ProjectionRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._running = False
         self._stopped = asyncio.Event()
         self.head = 0
 
@@ -65,7 +66,7 @@ class ProjectionRunner:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        for event in self._wake.values():
+        for event in list(self._wake.values()):  # a copy: `add` may grow it meanwhile
             loop.call_soon_threadsafe(event.set)
 
     async def start(self) -> None:
@@ -73,9 +74,24 @@ class ProjectionRunner:
         self._loop = asyncio.get_running_loop()
         self._stopping = False
         self._stopped = asyncio.Event()
-        for name, sink in self.sinks.items():
-            self._wake[name] = asyncio.Event()
-            self._tasks.append(asyncio.create_task(self._follow(sink), name=f"projection:{name}"))
+        self._running = True
+        for sink in self.sinks.values():
+            self._start(sink)
+
+    def add(self, sink: ProjectionSink) -> None:
+        """Run one more projection (a plug-in whose backfill just finished); started at once
+        when the runner runs, else with the others on `start()`."""
+        if sink.name in self.sinks:
+            raise ValueError(f"projection {sink.name!r} already runs")
+        self.sinks[sink.name] = sink
+        self.status[sink.name] = ProjectionStatus(sink.name)
+        if self._running:
+            self._start(sink)
+
+    def _start(self, sink: ProjectionSink) -> None:
+        self._wake[sink.name] = asyncio.Event()
+        task = asyncio.create_task(self._follow(sink), name=f"projection:{sink.name}")
+        self._tasks.append(task)
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Let in-flight batches finish (up to `grace_seconds`), then cancel what remains.
@@ -83,6 +99,7 @@ class ProjectionRunner:
         A batch cut short is re-applied harmlessly on the next start (idempotent sinks).
         """
         self._stopping = True
+        self._running = False
         self._stopped.set()
         self.notify()
         tasks, self._tasks = self._tasks, []

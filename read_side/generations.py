@@ -67,6 +67,11 @@ class ActiveGeneration(Generic[A]):
             self._checked = now
         return self._instance(self._generation)
 
+    def refresh(self) -> None:
+        """Read the active generation again on the next call (a rebuild of this process just
+        switched it: waiting out `ttl` would send a batch to the old generation)."""
+        self._checked = 0.0
+
     def _instance(self, generation: int) -> A:
         if generation not in self._instances:
             self._instances[generation] = self._factory(generation)
