@@ -20,6 +20,7 @@ from entrypoints.console import console_router
 from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
+from entrypoints.projection_admin import ProjectionsAdminController
 from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.strict_query import refuse_unknown_query
 from read_side.duplicates import DuplicateFinder
@@ -33,6 +34,7 @@ from read_side.http.engagement_controller import (
 )
 from read_side.http.export_handlers import EXPORT_HANDLERS
 from read_side.http.loyalty_controller import LoyaltyAccountController
+from read_side.http.projection_documents import ProjectionDocumentsController
 from read_side.http.records_handlers import (
     AUDIT_HANDLERS,
     RECORD_DEPENDENCIES,
@@ -175,6 +177,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.observe_request = metrics.observe_request
         app.state.metrics = metrics
         app.state.monitor = monitor
+        app.state.projection_stores = {name: p.live for name, p in runtime.plugins.items()}
         await _wire_monitor(monitor, runtime)
         try:
             yield
@@ -192,6 +195,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             ImportsController,
             HealthController,
             MetricsController,
+            ProjectionsAdminController,
+            ProjectionDocumentsController,
         ],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost, _security(monitor), limits],

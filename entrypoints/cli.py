@@ -75,6 +75,8 @@ def _token(args: argparse.Namespace) -> int:
 def _projections(args: argparse.Namespace) -> int:
     from entrypoints import cli_projections as ops
 
+    if args.action in ("list", "query"):
+        return _plugins(args)
     if args.name and args.action in ("run", "status"):
         print(f"customers projections {args.action} takes no NAME", file=sys.stderr)
         return 2
@@ -92,13 +94,31 @@ def _projections(args: argparse.Namespace) -> int:
             print(f"customers projections retry needs a NAME: one of {choices}", file=sys.stderr)
             return 2
         return asyncio.run(ops.clear_dead_letters(settings, args.name, "cli"))
-    names = [args.name] if args.name else list(ops.PROJECTIONS)
-    unknown = [n for n in names if n not in ops.PROJECTIONS]
+    from projectors.discovery import discover
+
+    known = [*ops.PROJECTIONS, *discover().names]
+    names = [args.name] if args.name else known
+    unknown = [n for n in names if n not in known]
     if unknown:
-        choices = ", ".join(ops.PROJECTIONS)
+        choices = ", ".join(known)
         print(f"customers projections: unknown {unknown}; choose from {choices}", file=sys.stderr)
         return 2
     return asyncio.run(ops.run_rebuild(settings, names))
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from entrypoints import cli_plugins
+
+    settings = _settings(args)
+    if args.action == "list":
+        if args.name:
+            print("customers projections list takes no NAME", file=sys.stderr)
+            return 2
+        return asyncio.run(cli_plugins.list_projections(settings))
+    if not args.name or not args.tenant:
+        print("customers projections query needs a NAME and --tenant", file=sys.stderr)
+        return 2
+    return asyncio.run(cli_plugins.query_projection(settings, args.name, args.tenant, args.prefix))
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -169,8 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=_token)
 
     projections = commands.add_parser("projections", help="run, inspect or rebuild projections")
-    projections.add_argument("action", choices=["run", "status", "rebuild", "retry"])
-    projections.add_argument("name", nargs="?", help="customer_view or search (default: all)")
+    actions = ["run", "status", "rebuild", "retry", "list", "query"]
+    projections.add_argument("action", choices=actions)
+    projections.add_argument(
+        "name", nargs="?", help="a projection (`list` names them); rebuild: default all"
+    )
+    projections.add_argument(
+        "--tenant", type=cli_args.name, help="query: the tenant to read (required for query)"
+    )
+    projections.add_argument(
+        "--prefix", default="", help=plain_help("query: keys starting with this", "every key")
+    )
     projections.add_argument("--data-dir", help=data_dir)
     projections.add_argument("--log-format", choices=LOG_FORMATS, help=LOG_FORMAT_HELP)
     projections.set_defaults(handler=_projections)

@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import os
 import signal
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from entrypoints.adapters import (
-    BROKER_RELAY,
-    SEARCH_PROJECTION,
-    VIEW_PROJECTION,
-    Clients,
-    make_sink,
-)
-from entrypoints.runtime import Runtime, start_runtime
+from entrypoints.adapters import BROKER_RELAY, SEARCH_PROJECTION, VIEW_PROJECTION
+from entrypoints.projection_admin import describe, rebuild_job
+from entrypoints.runtime import start_runtime
 from projectors.chain import check_chain
-from projectors.envelopes import open_log
-from projectors.partitions import Partitioned
-from projectors.rebuild import RebuildResult, rebuild
+from projectors.rebuild import RebuildResult
+from projectors.rebuild_jobs import Job
 from projectors.rebuild_lock import rebuild_lock
 from read_side.chain import ChainCheck
-from read_side.generations import ActiveGeneration
 from read_side.history import history_items
-from read_side.ports import ManagedGeneration, ProjectionSink, SearchModel, ViewModel
 from shared.settings import Settings
 
 PROJECTIONS = (VIEW_PROJECTION, SEARCH_PROJECTION)
@@ -71,30 +59,22 @@ async def show_status(settings: Settings) -> int:
     this configuration runs (the broker relay too when a broker is set), as `/health` does."""
     runtime = await start_runtime(settings, projections=False)
     try:
-        head = await asyncio.to_thread(runtime.log.head)
-        table = Table(title=f"projections (event store head {head})")
+        described = await describe(runtime)
+        table = Table(title=f"projections (event store head {described.head})")
         columns = ("projection", "generation", "position", "lag events", "lag seconds")
         for column in (*columns, "dead letters"):
             table.add_column(column, no_wrap=column == "projection")
-        live: dict[str, ActiveGeneration[ViewModel] | ActiveGeneration[SearchModel]] = {
-            VIEW_PROJECTION: runtime.read.views,
-            SEARCH_PROJECTION: runtime.read.index,
-        }
-        for name, sink in runtime.runner.sinks.items():
-            adapter = live.get(name)
-            current: ProjectionSink = await adapter.current() if adapter is not None else sink
-            position = await current.checkpoint()
-            letters = await asyncio.to_thread(runtime.dead_letters.parked, name)
-            described = "; ".join(f"{d.event_type} @{d.position}: {d.error}" for d in letters)
-            oldest = await asyncio.to_thread(runtime.log.stored_at, position)
-            lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        for row in described.items:
+            letters = "; ".join(
+                f"{d.event_type} @{d.position}: {d.error}" for d in row.dead_letters
+            )
             table.add_row(
-                name,
-                str(getattr(current, "generation", "-")),
-                str(position),
-                str(head - position),
-                f"{max(0.0, lag):.1f}",
-                described or "-",
+                row.name,
+                str(row.generation or "-"),
+                str(row.position),
+                str(row.lag_events),
+                f"{row.lag_seconds:.1f}",
+                letters or "-",
             )
         console.print(table)
         return 0
@@ -103,19 +83,14 @@ async def show_status(settings: Settings) -> int:
 
 
 async def run_rebuild(settings: Settings, names: list[str]) -> int:
-    """Blue/green rebuild of the named projections with a progress bar."""
+    """Blue/green rebuild of the named projections (read models or added ones), each under
+    its rebuild lock, with a progress bar."""
     runtime = await start_runtime(settings, projections=False)
-    opened: list[ManagedGeneration | Clients] = []
     try:
         for name in names:
-
-            async def sink_at(generation: int, name: str = name) -> ManagedGeneration:
-                sink, clients = make_sink(settings, name, generation)
-                opened.extend((sink, clients))
-                return sink
-
+            job = rebuild_job(runtime, name)
             with rebuild_lock(settings.data_dir, name, wait=True):
-                result = await _rebuild_one(runtime, settings, name, sink_at)
+                result = await _with_bar(name, job)
             console.print(
                 f"{name}: generation {result.old_generation} → {result.new_generation}, "
                 f"log position {result.position}, {result.events} customer events "
@@ -123,23 +98,10 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
             )
         return 0
     finally:
-        for item in opened:
-            await item.close()
         await runtime.stop()
 
 
-async def _rebuild_one(
-    runtime: Runtime,
-    settings: Settings,
-    name: str,
-    sink_at: Callable[[int], Awaitable[ManagedGeneration]],
-) -> RebuildResult:
-    """One projection's rebuild, under its rebuild lock: first drop what an interrupted
-    rebuild left (erasure never reaches it), then build the next generation and switch."""
-    live = runtime.read.views if name == VIEW_PROJECTION else runtime.read.index
-    dropped = await live.sweep()
-    if dropped:
-        console.print(f"{name}: dropped generation(s) {dropped} left by an interrupted rebuild")
+async def _with_bar(name: str, job: Job) -> RebuildResult:
     with Progress(*REBUILD_COLUMNS, console=console) as bar:
         task = bar.add_task(name, total=None, rate=0.0, applied=0)
         started = asyncio.get_running_loop().time()
@@ -149,17 +111,7 @@ async def _rebuild_one(
             rate = applied / max(elapsed, 1e-6)
             bar.update(task, completed=position, total=head, rate=rate, applied=applied)
 
-        workers = Partitioned(
-            open_log=functools.partial(open_log, settings),
-            open_sink=functools.partial(make_sink, settings, name),
-            workers=rebuild_workers(),
-        )
-        return await rebuild(runtime.log, sink_at, progress=progress, partitioned=workers)
-
-
-def rebuild_workers() -> int:
-    """Worker processes of a rebuild: one per CPU (at most 4), 1 below 2 CPUs."""
-    return max(1, min(4, os.cpu_count() or 1))
+        return await job(progress)
 
 
 async def clear_dead_letters(settings: Settings, name: str, actor: str) -> int:

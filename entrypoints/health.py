@@ -38,6 +38,13 @@ async def health_document(runtime: Runtime) -> tuple[bool, JSONObject]:
     )
     checks = dict(results)
     projections = [status.as_dict() for status in runtime.runner.status.values()]
+    if runtime.runs_projections:  # an added projection still backfilling is listed as such
+        rebuilding = runtime.rebuilds.running if runtime.rebuilds else {}
+        projections += [
+            {"name": name, "state": "backfilling" if name in rebuilding else "pending"}
+            for name in runtime.plugins
+            if name not in runtime.runner.status
+        ]
     stopped = [p["name"] for p in projections if p["state"] == "stopped"]
     healthy = all(c["status"] == "ok" for c in checks.values()) and not stopped
     body = {

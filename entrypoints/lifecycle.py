@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 from asyncio import Task
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from contextlib import AsyncExitStack
-from typing import IO
+from pathlib import Path
+from typing import IO, Protocol
 
+from projectors.rebuild_lock import rebuild_lock
 from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def background(resources: AsyncExitStack, job: Coroutine[None, None, None]) -> Task[None]:
@@ -41,3 +46,32 @@ def projector_lock(settings: Settings) -> IO[str] | None:
     handle.write(str(os.getpid()))
     handle.flush()
     return handle
+
+
+class Sweepable(Protocol):
+    """A projection's live generations (`ActiveGeneration` of any adapter)."""
+
+    name: str
+
+    async def sweep(self) -> list[int]:
+        """Drop every generation but the active one."""
+        ...
+
+
+async def sweep_stale_generations(data_dir: Path, lives: Sequence[Sweepable]) -> None:
+    """Drop generations left by a rebuild killed mid-build or mid-switch (erasure would never
+    reach them), skipping a projection whose rebuild is running now. A store that is down is
+    not a reason to refuse to start: the next start sweeps again."""
+    for adapter in lives:
+        with rebuild_lock(data_dir, adapter.name, wait=False) as free:
+            if not free:
+                logger.info("projection %s is being rebuilt: no sweep now", adapter.name)
+                continue
+            try:
+                dropped = await adapter.sweep()
+            except Exception as error:
+                logger.warning("could not sweep old generations of %s: %r", adapter.name, error)
+                continue
+            if dropped:
+                logger.warning("dropped generation(s) %s of %s left by an interrupted rebuild",
+                               dropped, adapter.name)  # fmt: skip

@@ -10,15 +10,17 @@ from dataclasses import dataclass, field
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.bulk import build_export
-from entrypoints.lifecycle import background, projector_lock
+from entrypoints.lifecycle import Sweepable, background, projector_lock, sweep_stale_generations
+from entrypoints.plugins import Plugin, open_plugins, start_plugins
 from entrypoints.retention import retention_loop
 from projectors.alert_relay import AlertRelay
 from projectors.broker_relay import BrokerRelay
 from projectors.chain import check_chain
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
 from projectors.dead_letters import DeadLetterBook
+from projectors.discovery import Catalogue, discover
 from projectors.envelopes import EventLog
-from projectors.rebuild_lock import rebuild_lock
+from projectors.rebuild_jobs import RebuildJobs
 from projectors.runner import ProjectionRunner
 from read_side.cache import CachingViewSink, MemoryDocCache, NoDocCache
 from read_side.chain import ChainCheck, ChainVerifier
@@ -73,6 +75,9 @@ class Runtime:
     runs_projections: bool = False
     consumer: InboundConsumer | None = None
     alert_relay: AlertRelay | None = None
+    catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
+    plugins: dict[str, Plugin] = field(default_factory=dict)
+    rebuilds: RebuildJobs | None = None
 
     async def stop(self) -> None:
         """Stop background tasks, consumers and projections, flush commands, close
@@ -141,6 +146,12 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
     queries = _queries(settings, store, log, read)
     attendees = AttendeeProcessing(executor, default_region=region)
     records = CustomerRecords(queries, read.audit)
+    catalogue = discover()
+    plugins = open_plugins(settings, read.clients, catalogue)
+    for plugin in plugins.values():
+        resources.push_async_callback(plugin.live.close)
+    rebuilds = RebuildJobs(settings.data_dir)
+    resources.push_async_callback(rebuilds.stop)
     return Runtime(
         settings=settings,
         store=store,
@@ -160,6 +171,9 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         export=build_export(store, queries),
         imports=ImportCommands(commands, settings.data_dir / "imports"),
         resources=resources,
+        catalogue=catalogue,
+        plugins=plugins,
+        rebuilds=rebuilds,
     )
 
 
@@ -204,6 +218,8 @@ async def _run_projections(
         wakeup.listen(lambda _payload: runner.notify(), on_reconnect=runner.notify)
     await runner.start()
     resources.push_async_callback(runner.stop)
+    assert runtime.rebuilds is not None
+    await start_plugins(runtime.plugins, runner, runtime.rebuilds, runtime.log)
     runtime.runs_projections = True
     background(resources, retention_loop(runtime, settings.retention_interval_seconds))
     if settings.amqp_url:  # security alerts out, from the same single process
@@ -212,22 +228,10 @@ async def _run_projections(
 
 
 async def sweep_generations(runtime: Runtime) -> None:
-    """Drop read-model generations left by a rebuild killed mid-build or mid-switch (erasure
-    would never reach them), skipping a projection whose rebuild is running now. A store that
-    is down is not a reason to refuse to start: the next start sweeps again."""
-    for adapter in (runtime.read.views, runtime.read.index):
-        with rebuild_lock(runtime.settings.data_dir, adapter.name, wait=False) as free:
-            if not free:
-                logger.info("projection %s is being rebuilt: no sweep now", adapter.name)
-                continue
-            try:
-                dropped = await adapter.sweep()
-            except Exception as error:
-                logger.warning("could not sweep old generations of %s: %r", adapter.name, error)
-                continue
-            if dropped:
-                logger.warning("dropped generation(s) %s of %s left by an interrupted rebuild",
-                               dropped, adapter.name)  # fmt: skip
+    """Drop read-model and added projections' generations left by an interrupted rebuild."""
+    lives: list[Sweepable] = [runtime.read.views, runtime.read.index]
+    lives += [plugin.live for plugin in runtime.plugins.values()]
+    await sweep_stale_generations(runtime.settings.data_dir, lives)
 
 
 def _event_readers(

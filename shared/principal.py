@@ -14,6 +14,7 @@ class Permission(enum.StrEnum):
     DELETE = "delete"
     AUDIT = "audit"
     ERASE = "erase"
+    ANALYTICS = "analytics"  # aggregates and segment definitions: never a personal value
     PROJECTIONS_ADMIN = "projections_admin"
     #: Tenant-wide settings such as the loyalty program ("admin" in the contract's table).
     TENANT_ADMIN = "tenant_admin"
@@ -26,14 +27,18 @@ class Role(enum.StrEnum):
     STAFF = "staff"
     MANAGER = "manager"
     AUDITOR = "auditor"
+    ANALYST = "analyst"
     ADMIN = "admin"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.STAFF: frozenset({Permission.READ, Permission.WRITE}),
-    Role.MANAGER: frozenset({Permission.READ, Permission.WRITE, Permission.DELETE}),
+    Role.MANAGER: frozenset(
+        {Permission.READ, Permission.WRITE, Permission.DELETE, Permission.ANALYTICS}
+    ),
     Role.AUDITOR: frozenset({Permission.READ, Permission.AUDIT}),
+    Role.ANALYST: frozenset({Permission.ANALYTICS}),
     Role.ADMIN: frozenset(Permission),
 }
 

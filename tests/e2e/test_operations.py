@@ -126,7 +126,8 @@ def _status_rows(output: str) -> dict[str, list[str]]:
 
 
 def test_status_lists_every_projection_health_lists(tmp_path: Path, amqp_url: str) -> None:
-    """With a broker, `/health` names the broker relay: so must the operator's status."""
+    """With a broker, `/health` names the broker relay: so must the operator's status (and
+    both name the added projections, backfilled or not)."""
     settings = Settings(data_dir=tmp_path, jwt_secret=SECRET, amqp_url=amqp_url)
     with TestClient(create_app(settings)) as client:
         health = client.get("/health").json()
@@ -142,7 +143,8 @@ def test_status_lists_every_projection_health_lists(tmp_path: Path, amqp_url: st
     for cells in rows.values():
         assert int(cells[2]) + int(cells[3]) == head  # position + lag in events
     embedded = cli(tmp_path, "projections", "status")
-    assert set(_status_rows(embedded.stdout)) == {"customer_view", "search"}
+    added = {"analytics_overview", "analytics_cohorts"}
+    assert set(_status_rows(embedded.stdout)) == {"customer_view", "search", *added}
 
 
 def test_rebuild_bar_and_summary_count_the_same_events(tmp_path: Path) -> None:

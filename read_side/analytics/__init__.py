@@ -1,0 +1,1 @@
+"""Analytics projections (aggregates only, no personal values) and their queries."""

@@ -1,0 +1,149 @@
+"""A projection's documents in MongoDB (or FerretDB v1): collection `{name}_g{generation}`,
+one record per (tenant, key) holding the document as JSON text (so no key of a projection's
+document needs escaping) and the position of the last event applied to it.
+
+The batch's records are written with one unordered bulk write and only then the checkpoint
+moves; a crash in between re-applies the batch, and the per-document positions (see
+`read_side.projections.fold`) make that harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from pymongo import AsyncMongoClient, InsertOne, UpdateMany
+from pymongo.asynchronous.collection import AsyncCollection
+
+from read_side.events import EventEnvelope
+from read_side.projections.api import Projection
+from read_side.projections.fold import DocKey, Stored, fold, keys_of, wanted
+from read_side.projections.store import KeyedDocument
+from read_side.store import table_name
+from shared.json_types import JSONObject
+
+CHECKPOINTS = "projection_checkpoints"
+GENERATIONS = "projection_generations"
+VERSIONS = "projection_versions"
+
+
+class MongoProjectionStore:
+    """`ProjectionStore` on MongoDB; the client belongs to the caller."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[JSONObject],
+        database: str,
+        projection: Projection,
+        *,
+        generation: int = 1,
+    ) -> None:
+        self.name = projection.name
+        self.projection = projection
+        self.generation = generation
+        self.collection_name = table_name(projection.name, generation)
+        db = client[database]
+        self._docs: AsyncCollection[JSONObject] = db[self.collection_name]
+        self._checkpoints: AsyncCollection[JSONObject] = db[CHECKPOINTS]
+        self._generations: AsyncCollection[JSONObject] = db[GENERATIONS]
+        self._versions: AsyncCollection[JSONObject] = db[VERSIONS]
+        self._checkpoint_id = f"{self.name}:g{generation}"
+
+    async def ensure_indexes(self) -> None:
+        """The `_id` (tenant, then key) serves every read: nothing to create."""
+
+    async def checkpoint(self) -> int:
+        """The position of the last applied event (0 when none)."""
+        found = await self._checkpoints.find_one({"_id": self._checkpoint_id})
+        return int(found["position"]) if found else 0
+
+    async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
+        """Fold the batch with one find and one bulk write, then store the checkpoint."""
+        chosen = wanted(self.projection, events)
+        keys = keys_of(self.projection, chosen)
+        loaded: dict[DocKey, Stored] = {}
+        if keys:
+            async for raw in self._docs.find({"_id": {"$in": [_id(*pair) for pair in keys]}}):
+                found = (str(raw["tenantId"]), str(raw["key"]))
+                loaded[found] = Stored(json.loads(raw["doc"]), int(raw["position"]))
+        changed = fold(self.projection, chosen, loaded)
+        writes: list[InsertOne[JSONObject] | UpdateMany] = []
+        for (tenant, key), entry in changed.items():
+            record = {
+                "tenantId": tenant,
+                "key": key,
+                "position": entry.position,
+                "doc": json.dumps(entry.doc, ensure_ascii=False, sort_keys=True),
+            }
+            if (tenant, key) in loaded:  # UpdateMany: see read_side.store.mongo_store._write
+                writes.append(UpdateMany({"_id": _id(tenant, key)}, {"$set": record}, upsert=True))
+            else:
+                writes.append(InsertOne({"_id": _id(tenant, key), **record}))
+        if writes:
+            await self._docs.bulk_write(writes, ordered=False)
+        await self._checkpoints.update_one(
+            {"_id": self._checkpoint_id},
+            {
+                "$max": {"position": position},
+                "$set": {"name": self.name, "generation": self.generation},
+            },
+            upsert=True,
+        )
+
+    async def find(self, tenant_id: str, prefix: str = "") -> list[KeyedDocument]:
+        """The tenant's non-empty documents whose key starts with `prefix`, by key."""
+        low = _id(tenant_id, prefix)
+        query = {"_id": {"$gte": low, "$lt": low + "\U0010ffff"}, "tenantId": tenant_id}
+        found = [
+            KeyedDocument(str(raw["key"]), json.loads(raw["doc"]))
+            async for raw in self._docs.find(query)
+        ]
+        return sorted((item for item in found if item.doc), key=lambda item: item.key)
+
+    async def activate(self) -> None:
+        """Record the version this generation was built with, then make it the active one."""
+        await self._versions.update_one(
+            {"_id": self._checkpoint_id},
+            {"$set": {"name": self.name, "version": self.projection.version}},
+            upsert=True,
+        )
+        await self._generations.update_one(
+            {"_id": self.name}, {"$set": {"active": self.generation}}, upsert=True
+        )
+
+    async def active_generation(self) -> int:
+        """The active generation (1 when none was recorded)."""
+        found = await self._generations.find_one({"_id": self.name})
+        return int(found["active"]) if found else 1
+
+    async def active_version(self) -> int | None:
+        """The version the active generation was built with (None: never built)."""
+        active = await self.active_generation()
+        found = await self._versions.find_one({"_id": f"{self.name}:g{active}"})
+        return int(found["version"]) if found else None
+
+    async def generations(self) -> set[int]:
+        """Every generation with a collection or a checkpoint."""
+        pattern = re.compile(rf"^{re.escape(self.name)}_g([0-9]+)$")
+        names = await self._docs.database.list_collection_names()
+        found = {int(m.group(1)) for name in names if (m := pattern.match(name))}
+        async for row in self._checkpoints.find({"name": self.name}, {"generation": 1}):
+            if isinstance(row.get("generation"), int):
+                found.add(row["generation"])
+        return found
+
+    async def drop(self) -> None:
+        """Drop this generation's collection, checkpoint and version."""
+        await self._docs.drop()
+        await self._checkpoints.delete_one({"_id": self._checkpoint_id})
+        await self._versions.delete_one({"_id": self._checkpoint_id})
+
+    async def close(self) -> None:
+        """Nothing: the client belongs to the caller."""
+
+
+def _id(tenant_id: str, key: str) -> str:
+    """Tenant, then key, unambiguous (the tenant's length first), so a key prefix within one
+    tenant is a range of `_id`s."""
+    return f"{len(tenant_id)}:{tenant_id}:{key}"
