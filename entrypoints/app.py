@@ -25,6 +25,7 @@ from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.strict_query import refuse_unknown_query
 from read_side.duplicates import DuplicateFinder
 from read_side.http.alerts_handlers import ALERT_HANDLERS
+from read_side.http.analytics_controller import AnalyticsController
 from read_side.http.chain_handlers import CHAIN_HANDLERS
 from read_side.http.controller import QUERY_HANDLERS, provide_queries
 from read_side.http.duplicates_handlers import DUPLICATES_HANDLERS
@@ -197,6 +198,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             MetricsController,
             ProjectionsAdminController,
             ProjectionDocumentsController,
+            AnalyticsController,
         ],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost, _security(monitor), limits],
