@@ -78,8 +78,10 @@ def _wants_csv(request: HTTPRequest) -> bool:
 
 
 async def _documents(
-    request: HTTPRequest, name: str, prefix: str, token: str | None
+    request: HTTPRequest, name: str, prefix: str, token: str | None, *, exact: bool = False
 ) -> list[KeyedDocument]:
+    """The tenant's documents of projection `name` under `prefix` (or the one keyed `prefix`
+    when `exact`), once the projection reached the consistency token."""
     principal = request.user
     assert isinstance(principal, Principal)
     stores: dict[str, ActiveGeneration[ProjectionStore]] = request.app.state.projection_stores
@@ -92,11 +94,11 @@ async def _documents(
         read_timeout=settings.service_timeout_seconds,
     ).wait(token)  # fmt: skip
     store = await within(settings.service_timeout_seconds, live.current(), f"the {name} store")
-    return await within(
-        settings.service_timeout_seconds,
-        store.find(principal.tenant_id, prefix),
-        f"the {name} store",
-    )
+    timeout, what = settings.service_timeout_seconds, f"the {name} store"
+    if exact:
+        one = await within(timeout, store.get(principal.tenant_id, prefix), what)
+        return [one] if one is not None else []
+    return await within(timeout, store.find(principal.tenant_id, prefix), what)
 
 
 class AnalyticsController(Controller):
@@ -165,8 +167,8 @@ class AnalyticsController(Controller):
         default_first = f"{year - 2 + (month // 12):04d}-{month % 12 + 1:02d}"
         first = _month("from", from_) if from_ else default_first
         _ordered(first, last)
-        found = await _documents(request, COHORTS, COHORTS_KEY, consistency_token)
-        cohorts = next((item.doc for item in found if item.key == COHORTS_KEY), {})
+        found = await _documents(request, COHORTS, COHORTS_KEY, consistency_token, exact=True)
+        cohorts = found[0].doc if found else {}
         rows = cohort_table(cohorts, first, last)
         if _wants_csv(request):
             return Response(cohorts_csv(rows), media_type="text/csv")

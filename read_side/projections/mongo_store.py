@@ -101,6 +101,13 @@ class MongoProjectionStore:
         ]
         return sorted((item for item in found if item.doc), key=lambda item: item.key)
 
+    async def get(self, tenant_id: str, key: str) -> KeyedDocument | None:
+        """One document by its key (None when absent or empty): an `_id` equality, which
+        FerretDB v1 answers without scanning the collection."""
+        raw = await self._docs.find_one({"_id": _id(tenant_id, key)})
+        doc = json.loads(raw["doc"]) if raw is not None else None
+        return KeyedDocument(key, doc) if doc else None
+
     async def activate(self) -> None:
         """Record the version this generation was built with, then make it the active one."""
         await self._versions.update_one(

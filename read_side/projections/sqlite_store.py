@@ -53,6 +53,12 @@ class SQLiteProjectionStore(SQLiteGenerationAdapter):
         """The tenant's non-empty documents whose key starts with `prefix`, by key."""
         return await self._run(self._find, tenant_id, prefix)
 
+    async def get(self, tenant_id: str, key: str) -> KeyedDocument | None:
+        """One document by its key (None when absent or empty)."""
+        found = await self._run(self._load, {(tenant_id, key)})
+        stored = found.get((tenant_id, key))
+        return KeyedDocument(key, stored.doc) if stored is not None and stored.doc else None
+
     async def active_version(self) -> int | None:
         """The version the active generation was built with (None: never built)."""
         return await self._run(self._active_version)

@@ -41,6 +41,10 @@ class ProjectionStore(Protocol):
         """The tenant's non-empty documents whose key starts with `prefix`, by key."""
         ...
 
+    async def get(self, tenant_id: str, key: str) -> KeyedDocument | None:
+        """One document by its key (None when absent or empty)."""
+        ...
+
     async def activate(self) -> None:
         """Make this generation the active one, recording the projection's version."""
         ...

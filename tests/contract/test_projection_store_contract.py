@@ -94,6 +94,10 @@ async def test_tenants_and_prefixes_stay_apart(stores: Callable[[int], Projectio
     assert await counts(store) == {"total": 1, "type:new": 1}
     assert [item.key for item in await store.find("acme", "type:")] == ["type:new"]
     assert await counts(store, "globex") == {"total": 1, "type:new": 1}
+    total = await store.get("acme", "total")
+    assert total is not None and total.doc == {"n": 1}
+    assert await store.get("acme", "type:regular") is None
+    assert await store.get("nobody", "total") is None
 
 
 async def test_generations_carry_the_version_they_were_built_with(
