@@ -22,6 +22,7 @@ from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
 from entrypoints.projection_admin import ProjectionsAdminController
 from entrypoints.runtime import Runtime, start_runtime
+from entrypoints.segments_http import SegmentsController
 from entrypoints.strict_query import refuse_unknown_query
 from read_side.duplicates import DuplicateFinder
 from read_side.http.alerts_handlers import ALERT_HANDLERS
@@ -41,10 +42,12 @@ from read_side.http.records_handlers import (
     RECORD_DEPENDENCIES,
     RECORD_HANDLERS,
 )
+from read_side.segments.members import SegmentMembers
 from shared.adapters.alert_counters_redis import RedisAlertCounters
 from shared.adapters.alert_counters_sqlite import SqliteAlertCounters
 from shared.adapters.rate_limit_redis import RedisRateLimiter
 from shared.adapters.rate_limit_sqlite import SqliteRateLimiter
+from shared.clock import utc_now
 from shared.export_signature import ExportSigner
 from shared.http.auth import build_jwt_auth
 from shared.http.card_guard import CardNumberGuard
@@ -57,6 +60,7 @@ from shared.security.counters import AlertCounters
 from shared.security.middleware import SecurityMiddleware
 from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
+from write_side.application.segments import SegmentCommands
 from write_side.http.controller import COMMAND_HANDLERS, provide_commands
 from write_side.http.engagement_controller import EngagementCommandController
 from write_side.http.imports_controller import ImportsController
@@ -178,6 +182,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.observe_request = metrics.observe_request
         app.state.metrics = metrics
         app.state.monitor = monitor
+        app.state.segments = SegmentCommands(runtime.store)
+        app.state.segment_members = SegmentMembers(runtime.queries, utc_now)
         app.state.projection_stores = {name: p.live for name, p in runtime.plugins.items()}
         await _wire_monitor(monitor, runtime)
         try:
@@ -199,6 +205,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             ProjectionsAdminController,
             ProjectionDocumentsController,
             AnalyticsController,
+            SegmentsController,
         ],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost, _security(monitor), limits],

@@ -68,6 +68,18 @@ def requires(permission: Permission) -> Guard:
     return guard
 
 
+def requires_any(*permissions: Permission) -> Guard:
+    """A route guard: 403 unless one of the caller's roles grants one of `permissions`."""
+    names = " or ".join(f"'{p.value}'" for p in permissions)
+
+    def guard(connection: HTTPConnection, _: BaseRouteHandler) -> None:
+        user = connection.scope.get("user")
+        if not isinstance(user, Principal) or not any(user.can(p) for p in permissions):
+            raise PermissionDeniedException(f"This needs the {names} permission.")
+
+    return guard
+
+
 def mint_token(
     secret: str, *, tenant: str, roles: Iterable[str], subject: str, ttl_seconds: int
 ) -> str:

@@ -53,6 +53,8 @@ def concrete(path: str) -> str:
         path.replace("{customer_id}", "0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
         .replace("{purpose}", "marketing_email")
         .replace("{number}", "1")
+        .replace("{segment_id}", "0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b22")
+        .replace("{name}", "analytics_overview")
     )
 
 

@@ -71,6 +71,7 @@ def concrete(path: str, customer: str) -> str:
     return (
         path.replace("{customer_id}", customer).replace("{purpose}", "marketing_email")
         .replace("{number}", "1").replace("{name}", "analytics_overview")
+        .replace("{segment_id}", "0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b22")
     )  # fmt: skip
 
 

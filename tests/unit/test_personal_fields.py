@@ -20,7 +20,7 @@ from write_side.application.crypto.personal_paths import (
     compile_plan,
     plan_for_event,
 )
-from write_side.domain import claims, customer, engagement, imports, loyalty_ledger
+from write_side.domain import claims, customer, engagement, imports, loyalty_ledger, segment
 from write_side.domain.claims import (
     EmailClaim,
     ExternalIdClaim,
@@ -34,6 +34,7 @@ from write_side.domain.engagement import Communication
 from write_side.domain.imports import ImportJob
 from write_side.domain.loyalty_ledger import LoyaltyLedger, LoyaltyProgram
 from write_side.domain.profile import CustomerType
+from write_side.domain.segment import Segment, SegmentList
 
 PROFILE = {
     "firstName": "Ann", "lastName": "Lee", "email": "ann@example.com", "phone": "+14155552671",
@@ -45,7 +46,7 @@ def every_event_class() -> set[str]:
     """The qualified name of every concrete event class of every aggregate of the domain
     (a class that others derive from, such as `Customer.Event`, is a base, not an event)."""
     found: set[type] = set()
-    for module in (customer, claims, loyalty_ledger, imports):
+    for module in (customer, claims, loyalty_ledger, imports, segment):
         for _, aggregate in inspect.getmembers(module, inspect.isclass):
             if issubclass(aggregate, Aggregate) and aggregate is not Aggregate:
                 for _, member in inspect.getmembers(aggregate, inspect.isclass):
@@ -134,8 +135,14 @@ def other_events() -> list[Any]:
     ledger.expire(actor="a", now=datetime(2030, 1, 1, tzinfo=UTC))
     program = LoyaltyProgram(tenant_id="acme", actor="a", program={"pointsPerVisit": 1})
     program.change(actor="a", program={"pointsPerVisit": 2})
+    defined = Segment("acme", "a", "VIP", "desc", {"tag": ["vip"], "q": "x"})
+    defined.redefine("a", "VIP2", None, {"tag": ["vip"]})
+    defined.remove("a")
+    listing = SegmentList("acme")
+    listing.add(str(defined.id))
+    listing.drop(str(defined.id))
     aggregates: list[Aggregate] = [claim, external, job, failed, record, index, order, numbers,
-                                   ledger, program]  # fmt: skip
+                                   ledger, program, defined, listing]  # fmt: skip
     return [event for aggregate in aggregates for event in aggregate.collect_events()]
 
 

@@ -126,6 +126,21 @@ PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
     "LoyaltyProgram.Defined": (*_EVENT, "originator_topic", "tenant_id", "actor", "program"),
     "LoyaltyProgram.Changed": (*_EVENT, "tenant_id", "actor", "program"),
     "InvoiceSequence.Started": (*_EVENT, "originator_topic", "sequence_id"),
+    # segment definitions name no customer: the tenant's business vocabulary, in the clear
+    "Segment.Defined": (
+        *_EVENT,
+        "originator_topic",
+        "tenant_id",
+        "actor",
+        "name",
+        "description",
+        "filter",
+    ),
+    "Segment.Redefined": (*_EVENT, "actor", "name", "description", "filter"),
+    "Segment.Removed": (*_EVENT, "actor"),
+    "SegmentList.Opened": (*_EVENT, "originator_topic", "tenant_id"),
+    "SegmentList.Listed": (*_EVENT, "segment_id"),
+    "SegmentList.Unlisted": (*_EVENT, "segment_id"),
     "InvoiceSequence.NumberIssued": (*_EVENT, "number", "customer_id"),
     # An import's progress: counts, and errors naming a line, a field and a rule, never a value.
     "ImportJob.Started": (

@@ -1,0 +1,104 @@
+"""Whether a customer's read-model document belongs to a segment at a given moment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from read_side.search.text import attribute_text, customer_words, parse_text, phone_forms
+from read_side.views import CustomerDoc
+from shared.clock import iso_utc
+from shared.segment_filter import MARKETING, SegmentFilter
+
+
+def matches(spec: SegmentFilter, doc: CustomerDoc, now: datetime) -> bool:
+    """True when every key of the filter holds for `doc` at `now` (AND)."""
+    return (
+        doc.get("state") == (spec.state or "active")
+        and _profile(spec, doc)
+        and _visits(spec, doc, now)
+        and _spend(spec, doc)
+        and (spec.contactable_for is None or contactable(doc, spec.contactable_for))
+    )
+
+
+def _profile(spec: SegmentFilter, doc: CustomerDoc) -> bool:
+    tags = set(doc.get("tags") or [])
+    attributes = doc.get("attributes") or {}
+    consents = doc.get("consents") or {}
+    created = str(doc.get("createdAt") or "")
+    return (
+        (spec.type is None or doc.get("type") == spec.type)
+        and all(tag in tags for tag in spec.tags)
+        and all(
+            key in attributes and attribute_text(attributes[key]) == value
+            for key, value in spec.attrs
+        )
+        and (spec.consent is None or bool((consents.get(spec.consent) or {}).get("granted")))
+        and (spec.created_from is None or created >= spec.created_from)
+        and (spec.created_to is None or created <= spec.created_to)
+        and (spec.has_email is None or bool(doc.get("email")) == spec.has_email)
+        and (spec.has_phone is None or bool(doc.get("phone")) == spec.has_phone)
+        and (spec.tier is None or (doc.get("loyalty") or {}).get("tier") == spec.tier)
+        and (spec.q is None or _text_matches(spec.q, doc))
+    )
+
+
+def _text_matches(q: str, doc: CustomerDoc) -> bool:
+    """`q` as `GET /customers` reads it: every word prefixes a name or email word; a run of 3+
+    digits starts or ends the phone's digits."""
+    parsed = parse_text(q)
+    if parsed.empty:
+        return True
+    known = customer_words(doc)
+    if not all(any(word.startswith(w) for word in known) for w in parsed.words):
+        return False
+    forms = phone_forms(doc.get("phone"))
+    return all(any(f.startswith(d) or f.endswith(d) for f in forms) for d in parsed.digits)
+
+
+def _visits(spec: SegmentFilter, doc: CustomerDoc, now: datetime) -> bool:
+    count = int(doc.get("visitCount") or 0)
+    last = doc.get("lastVisitAt")
+    if spec.visit_count_min is not None and count < spec.visit_count_min:
+        return False
+    if spec.visit_count_max is not None and count > spec.visit_count_max:
+        return False
+    if spec.last_visit_within_days is not None:
+        since = iso_utc(now - timedelta(days=spec.last_visit_within_days))
+        if last is None or str(last) < since:
+            return False
+    if spec.no_visit_within_days is not None:
+        since = iso_utc(now - timedelta(days=spec.no_visit_within_days))
+        if last is not None and str(last) >= since:
+            return False
+    return True
+
+
+def _spend(spec: SegmentFilter, doc: CustomerDoc) -> bool:
+    wanted = spec.total_spent_min
+    if wanted is None:
+        return True
+    return total_spent(doc, wanted.currency) >= wanted.amount
+
+
+def total_spent(doc: CustomerDoc, currency: str) -> int:
+    """Minor units of `currency` the customer paid and was not refunded."""
+    return sum(
+        int(payment.get("amount") or 0)
+        for payment in (doc.get("payments") or {}).values()
+        if payment.get("status") == "succeeded" and payment.get("currency") == currency
+    )
+
+
+def contactable(doc: CustomerDoc, purpose: str) -> bool:
+    """The consent part of the contract's contactability, by email or SMS: an active customer
+    with an address, and for a marketing purpose a current consent. (Seam: channel settings,
+    bounces and quiet hours belong to the contactability of issue 12; replace this with it.)"""
+    if doc.get("state") != "active":
+        return False
+    if MARKETING.match(purpose) and not ((doc.get("consents") or {}).get(purpose) or {}).get(
+        "granted"
+    ):
+        return False
+    reachable_by_email = bool(doc.get("email")) and doc.get("emailDeliverable") is not False
+    return reachable_by_email or bool(doc.get("phone"))
