@@ -95,20 +95,29 @@ async def start_plugins(
             "projection %s (version %d, built %s) backfills from the start of the log",
             name, plugin.projection.version, built,
         )  # fmt: skip
-        jobs.keep(asyncio.create_task(_backfill_when_free(name, plugin, runner, jobs, log)))
+        backfill = _backfill_when_free(name, plugin, runner, jobs, log, fresh=built is None)
+        jobs.keep(asyncio.create_task(backfill))
 
 
 async def _backfill_when_free(
-    name: str, plugin: Plugin, runner: ProjectionRunner, jobs: RebuildJobs, log: EventLog
+    name: str,
+    plugin: Plugin,
+    runner: ProjectionRunner,
+    jobs: RebuildJobs,
+    log: EventLog,
+    *,
+    fresh: bool,
 ) -> None:
-    """Start the backfill; while another rebuild of it runs (the CLI), wait and look again."""
+    """Start the backfill; while another rebuild of it runs (the CLI), wait and look again.
+    A projection never built before (`fresh`) has no readers on its old generation: that one
+    is dropped at once rather than after the rebuild's grace period."""
     while True:
 
         def switched(plugin: Plugin = plugin) -> None:
             plugin.live.refresh()
             runner.add(plugin.live)
 
-        job = plugin_job(plugin, log, switched=switched)
+        job = plugin_job(plugin, log, switched=switched, grace_seconds=0.0 if fresh else 3.0)
         if jobs.start(name, job):
             return
         await asyncio.sleep(1.0)
@@ -117,7 +126,13 @@ async def _backfill_when_free(
             return
 
 
-def plugin_job(plugin: Plugin, log: EventLog, *, switched: Callable[[], None] | None = None) -> Job:
+def plugin_job(
+    plugin: Plugin,
+    log: EventLog,
+    *,
+    switched: Callable[[], None] | None = None,
+    grace_seconds: float = 3.0,
+) -> Job:
     """A blue/green rebuild of an added projection; `switched` runs once readers use the new
     generation (a backfill hands the projection to the runner then)."""
 
@@ -131,7 +146,10 @@ def plugin_job(plugin: Plugin, log: EventLog, *, switched: Callable[[], None] | 
 
         try:
             await plugin.live.sweep()
-            return await rebuild(log, sink_at, progress=progress, stage_limit=0, switched=switched)
+            return await rebuild(
+                log, sink_at, progress=progress, stage_limit=0, switched=switched,
+                grace_seconds=grace_seconds,
+            )  # fmt: skip
         finally:
             for store in opened:
                 await store.close()

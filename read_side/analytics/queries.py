@@ -72,12 +72,17 @@ def overview_series(
     days: Iterable[KeyedDocument], start: date, end: date, interval: str
 ) -> list[JSONObject]:
     """The series from `start` to `end` (inclusive, UTC days) per `interval`."""
-    series = {label: empty_period(label) for label in periods(start, end, interval)}
-    low, high = start.isoformat(), end.isoformat()
+    labels: dict[str, str] = {}  # day -> its period, every day of the range
+    day = start
+    while day <= end:
+        labels[day.isoformat()] = period_of(day, interval)
+        day += timedelta(days=1)
+    series = {label: empty_period(label) for label in dict.fromkeys(labels.values())}
+    cut = len(DAY_PREFIX)
     for item in days:
-        day = item.key.removeprefix(DAY_PREFIX)
-        if low <= day <= high:
-            add_day(series[period_of(date.fromisoformat(day), interval)], item.doc)
+        label = labels.get(item.key[cut:])
+        if label is not None:
+            add_day(series[label], item.doc)
     return list(series.values())
 
 
