@@ -175,7 +175,8 @@ class SegmentsController(Controller):
         found = await members.members(
             principal.tenant_id, parse_filter(segment.filter), consistency_token
         )
-        chosen = [to_resource(doc) for doc in found if contactable(doc, purpose)]
+        now = members.now()
+        chosen = [to_resource(doc) for doc in found if contactable(doc, purpose, now)]
         await request.app.state.records.record_list(principal, [d["id"] for d in chosen])
         media = "text/csv" if format_ == "csv" else "application/x-ndjson"
         return Stream(_lines(chosen, format_), media_type=media)

@@ -28,6 +28,10 @@ class SegmentMembers:
         self._queries = queries
         self._clock = clock
 
+    def now(self) -> datetime:
+        """The moment membership is evaluated at (the injected clock)."""
+        return self._clock()
+
     async def members(
         self, tenant_id: str, spec: SegmentFilter, token: str | None
     ) -> list[CustomerDoc]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from read_side.contactability import contactability
 from read_side.search.text import attribute_text, customer_words, parse_text, phone_forms
 from read_side.views import CustomerDoc
 from shared.clock import iso_utc
-from shared.segment_filter import MARKETING, SegmentFilter
+from shared.segment_filter import SegmentFilter
 
 
 def matches(spec: SegmentFilter, doc: CustomerDoc, now: datetime) -> bool:
@@ -17,7 +18,7 @@ def matches(spec: SegmentFilter, doc: CustomerDoc, now: datetime) -> bool:
         and _profile(spec, doc)
         and _visits(spec, doc, now)
         and _spend(spec, doc)
-        and (spec.contactable_for is None or contactable(doc, spec.contactable_for))
+        and (spec.contactable_for is None or contactable(doc, spec.contactable_for, now))
     )
 
 
@@ -90,15 +91,9 @@ def total_spent(doc: CustomerDoc, currency: str) -> int:
     )
 
 
-def contactable(doc: CustomerDoc, purpose: str) -> bool:
-    """The consent part of the contract's contactability, by email or SMS: an active customer
-    with an address, and for a marketing purpose a current consent. (Seam: channel settings,
-    bounces and quiet hours belong to the contactability of issue 12; replace this with it.)"""
-    if doc.get("state") != "active":
-        return False
-    if MARKETING.match(purpose) and not ((doc.get("consents") or {}).get(purpose) or {}).get(
-        "granted"
-    ):
-        return False
-    reachable_by_email = bool(doc.get("email")) and doc.get("emailDeliverable") is not False
-    return reachable_by_email or bool(doc.get("phone"))
+def contactable(doc: CustomerDoc, purpose: str, now: datetime) -> bool:
+    """Contactable for `purpose` on at least one channel now, by the contract's rules
+    (`read_side.contactability`: state, address, channel enabled, bounces, consent for a
+    marketing purpose, quiet hours)."""
+    channels = contactability(doc, purpose, now).channels
+    return any(answer.allowed for answer in (channels.email, channels.sms, channels.push))

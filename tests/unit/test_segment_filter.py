@@ -127,6 +127,7 @@ def test_every_bad_key_is_named_at_once() -> None:
 
 def test_spend_nets_refunds_and_contactability_needs_an_active_customer() -> None:
     assert total_spent(doc(), "EUR") == 5000 and total_spent(doc(), "USD") == 700
-    assert not contactable(doc(state="deleted"), "invoice")
-    assert not contactable(doc(email=None, phone=None), "invoice")
-    assert contactable(doc(emailDeliverable=False), "invoice")  # by SMS
+    assert not contactable(doc(state="deleted"), "invoice", NOW)
+    no_push = {"channels": {"push": {"enabled": False}}}
+    assert not contactable(doc(email=None, phone=None, preferences=no_push), "invoice", NOW)
+    assert contactable(doc(emailDeliverable=False), "invoice", NOW)  # by SMS
