@@ -27,7 +27,16 @@ TABLE = {
     "manager": {"read", "write", "delete", "analytics"},
     "auditor": {"read", "audit"},
     "analyst": {"analytics"},
-    "admin": {"read", "write", "delete", "audit", "erase", "analytics", "projections_admin"},
+    "admin": {
+        "read",
+        "write",
+        "delete",
+        "audit",
+        "erase",
+        "analytics",
+        "projections_admin",
+        "tenant_admin",  # the contract's "admin" column: tenant settings (loyalty program)
+    },
 }
 
 
