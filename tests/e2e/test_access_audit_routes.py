@@ -35,6 +35,11 @@ NOT_PERSONAL: dict[Route, str] = {
     ("GET", "/audit/alerts"): "security alerts: subjects, client addresses, counts",
     ("GET", "/audit/verify"): "a verification report: positions, ids and hashes",
     ("GET", "/admin/projections"): "projection positions and lag",
+    ("GET", "/customers/{customer_id}/contactability"): (
+        "allowed and a reason word per channel: no address, value or consent text"
+    ),
+    ("GET", "/loyalty/program"): "the tenant's program: rates, expiry and tiers, no customer",
+    ("PUT", "/loyalty/program"): "the tenant's program (an event of the program's own stream)",
 }
 
 #: Commands: their answers echo what the caller wrote, and each is an event in the customer's
@@ -50,6 +55,12 @@ WRITES: dict[Route, str] = {
     ("PUT", "/customers/{customer_id}/billing"): "customer.billing_changed",
     ("POST", "/customers/{customer_id}/invoices"): "customer.invoice_issued",
     ("PUT", "/customers/{customer_id}/consents/{purpose}"): "customer.consent_changed",
+    ("PUT", "/customers/{customer_id}/preferences"): "customer.preferences_changed",
+    ("POST", "/customers/{customer_id}/notes"): "customer.note_added",
+    ("DELETE", "/customers/{customer_id}/notes/{note_id}"): "customer.note_deleted",
+    ("POST", "/customers/{customer_id}/communications"): "customer.communication_recorded",
+    ("POST", "/customers/{customer_id}/loyalty/redemptions"): "a ledger entry with the actor",
+    ("POST", "/customers/{customer_id}/loyalty/adjustments"): "a ledger entry with the actor",
 }
 
 #: Bulk reads: one entry per request with the count and the snapshot position, naming no
@@ -121,6 +132,17 @@ PERSONAL_READS: dict[Route, list[Read]] = {
         Read("invoice", _get("/customers/{id}/invoices/1")),
         Read("invoice", _get("/customers/{id}/invoices/1", headers={"Accept": "application/pdf"})),
     ],
+    ("GET", "/customers/{customer_id}/preferences"): [
+        Read("preferences", _get("/customers/{id}/preferences"))
+    ],
+    ("GET", "/customers/{customer_id}/notes"): [Read("notes", _get("/customers/{id}/notes"))],
+    ("GET", "/customers/{customer_id}/communications"): [
+        Read("communications", _get("/customers/{id}/communications"))
+    ],
+    ("GET", "/customers/{customer_id}/timeline"): [
+        Read("timeline", _get("/customers/{id}/timeline"))
+    ],
+    ("GET", "/customers/{customer_id}/loyalty"): [Read("loyalty", _get("/customers/{id}/loyalty"))],
 }
 
 
