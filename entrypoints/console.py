@@ -37,6 +37,8 @@ ASSETS = {
     "loyalty.js": "text/javascript",
     "engagement.js": "text/javascript",
     "timeline.js": "text/javascript",
+    "imports.js": "text/javascript",
+    "duplicates.js": "text/javascript",
     "projections.js": "text/javascript",
 }
 #: Only this origin's scripts, styles and API; no inline script, no framing.

@@ -44,11 +44,14 @@ export function can(permission) {
 let consistency = null;
 
 /** Call the API: JSON in and out, problem+json thrown as Problem; 401 signs the tab out. */
-export async function api(path, {method = 'GET', body, headers = {}, signal, accept, blob = false} = {}) {
+export async function api(path, {method = 'GET', body, raw, contentType, headers = {}, signal, accept, blob = false} = {}) {
   const init = {method, signal, headers: {Accept: accept || 'application/json', ...headers}};
   init.headers.Authorization = `Bearer ${session.token()}`;
   if (method === 'GET' && consistency) init.headers['X-Consistency-Token'] = consistency;
-  if (body !== undefined) {
+  if (raw !== undefined) {
+    init.headers['Content-Type'] = contentType;
+    init.body = raw;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

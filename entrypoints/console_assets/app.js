@@ -5,6 +5,7 @@ import {can, session} from './api.js';
 import {fill, h, status} from './dom.js';
 import {field} from './forms.js';
 import {renderCustomer, renderNewCustomer} from './customer.js';
+import {renderImports} from './imports.js';
 import {renderProjections} from './projections.js';
 import {renderSearch} from './search.js';
 
@@ -12,6 +13,7 @@ import {renderSearch} from './search.js';
 const SCREENS = {
   new: {permission: 'write', render: renderNewCustomer},
   projections: {permission: 'projections_admin', render: renderProjections},
+  imports: {permission: 'write', render: renderImports},
 };
 
 const main = document.getElementById('main');
@@ -46,6 +48,7 @@ function renderTop(claims) {
     'aria-current': here === screen ? 'page' : null}, text);
   const nav = claims ? h('nav', {'aria-label': 'Console'},
     can('read') ? link('', 'Search') : null,
+    can('write') ? link('imports', 'Import') : null,
     can('projections_admin') ? link('projections', 'Projections') : null) : null;
   const who = claims ? h('div', {class: 'who'},
     h('span', {}, `${claims.sub} · tenant ${claims.tenant} · ${(claims.roles || []).join(', ')}`),

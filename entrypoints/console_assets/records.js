@@ -2,6 +2,7 @@
 
 import {api, can, customerPath} from './api.js';
 import {renderBilling} from './billing.js';
+import {renderDuplicates} from './duplicates.js';
 import {renderNotes, renderPreferences} from './engagement.js';
 import {renderLoyalty} from './loyalty.js';
 import {renderTimeline} from './timeline.js';
@@ -130,4 +131,5 @@ export const RECORD_VIEWS = {
   preferences: {title: 'Preferences', render: renderPreferences},
   loyalty: {title: 'Loyalty', render: renderLoyalty},
   notes: {title: 'Notes', render: renderNotes},
+  duplicates: {title: 'Duplicates', render: renderDuplicates},
 };
