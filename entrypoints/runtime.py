@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.bulk import build_export
+from entrypoints.event_readers import event_readers, newest_events
 from entrypoints.lifecycle import Sweepable, background, projector_lock, sweep_stale_generations
 from entrypoints.plugins import Plugin, open_plugins, start_plugins
 from entrypoints.retention import retention_loop
 from projectors.alert_relay import AlertRelay
 from projectors.broker_relay import BrokerRelay
-from projectors.chain import check_chain
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
 from projectors.dead_letters import DeadLetterBook
 from projectors.discovery import Catalogue, discover
@@ -23,15 +23,12 @@ from projectors.envelopes import EventLog
 from projectors.rebuild_jobs import RebuildJobs
 from projectors.runner import ProjectionRunner
 from read_side.cache import CachingViewSink, MemoryDocCache, NoDocCache
-from read_side.chain import ChainCheck, ChainVerifier
 from read_side.consistency import ConsistencyWaiter
 from read_side.engagement import EngagementReads
-from read_side.events import EventEnvelope
 from read_side.export import CustomerExport
 from read_side.ports import ProjectionSink
-from read_side.queries import CustomerQueries, EventStream
+from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
-from read_side.timeline import NewestEvents
 from shared.adapters.pg_notify import PgChannel
 from shared.settings import Settings
 from write_side.adapters.event_store import CustomersApplication, open_event_store
@@ -167,7 +164,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         privacy=PrivacyCommands(executor),
         loyalty=LoyaltyCommands(executor),
         engagement=EngagementCommands(executor),
-        engagement_reads=EngagementReads(records, queries, _newest_events(log)),
+        engagement_reads=EngagementReads(records, queries, newest_events(log)),
         export=build_export(store, queries),
         imports=ImportCommands(commands, settings.data_dir / "imports"),
         resources=resources,
@@ -191,7 +188,7 @@ def _queries(
         # A document read needs only the view store: it works while the search index is down.
         for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])
     )
-    stream, chain, ledger = _event_readers(store, log)
+    stream, chain, ledger = event_readers(store, log)
     return CustomerQueries(
         read.views,
         read.index,
@@ -232,42 +229,6 @@ async def sweep_generations(runtime: Runtime) -> None:
     lives: list[Sweepable] = [runtime.read.views, runtime.read.index]
     lives += [plugin.live for plugin in runtime.plugins.values()]
     await sweep_stale_generations(runtime.settings.data_dir, lives)
-
-
-def _event_readers(
-    store: CustomersApplication, log: EventLog
-) -> tuple[EventStream, ChainVerifier, EventStream]:
-    """A customer's event stream, the log's verification and the customer's loyalty ledger,
-    read off the event loop."""
-
-    async def stream(customer_id: str) -> list[EventEnvelope]:
-        try:
-            parsed = uuid.UUID(customer_id)
-        except ValueError:
-            return []
-        return await asyncio.to_thread(log.stream, parsed)
-
-    async def ledger(customer_id: str) -> list[EventEnvelope]:
-        return await asyncio.to_thread(log.ledger_stream, uuid.UUID(customer_id))
-
-    async def chain(customer_id: str | None) -> ChainCheck:
-        parsed = None if customer_id is None else uuid.UUID(customer_id)
-        return await asyncio.to_thread(check_chain, store, parsed)
-
-    return stream, chain, ledger
-
-
-def _newest_events(log: EventLog) -> NewestEvents:
-    """The end of a customer's stream, read off the event loop (timeline pages)."""
-
-    async def newest(customer_id: str, below: int | None, limit: int) -> list[EventEnvelope]:
-        try:
-            parsed = uuid.UUID(customer_id)
-        except ValueError:
-            return []
-        return await asyncio.to_thread(log.newest, parsed, below, limit)
-
-    return newest
 
 
 def _connect_processes(runtime: Runtime, resources: AsyncExitStack) -> PgChannel | None:
