@@ -7,7 +7,6 @@ neutral envelope, so neither side imports the other.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -19,19 +18,24 @@ from typing import Any
 from eventsourcing.persistence import Notification
 
 from read_side.events import EventEnvelope
+from shared.events.catalog import (
+    ATTENDEES_PROCESSED,
+    CUSTOMER_TOPIC_PREFIX,
+    ORDER_RECORD_TOPIC,
+    event_name,
+    is_event_topic,
+)
 from shared.settings import Settings
 from write_side.adapters.event_store import open_event_store
 from write_side.application.ports import EventStore
 from write_side.domain.loyalty import ledger_id
 
-CUSTOMER_TOPIC_PREFIX = "write_side.domain.customer:Customer."
-ORDER_RECORD_TOPIC = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
 LEDGER_TOPIC_PREFIX = "write_side.domain.loyalty_ledger:LoyaltyLedger."
 _LEDGER_HIDDEN = {"customer_id", "request"}
 _EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
 _NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_ORDER_FIELDS = ATTENDEES_PROCESSED.fields
 
 
 def event_id(customer_id: uuid.UUID | str, version: int) -> str:
@@ -44,12 +48,6 @@ def event_id(customer_id: uuid.UUID | str, version: int) -> str:
     digest[8] = (digest[8] & 0x3F) | 0x80
     text = digest[:16].hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-def event_name(topic: str) -> str:
-    """`...customer:Customer.ProfileChanged` → `customer.profile_changed`."""
-    class_name = topic.rsplit(".", 1)[-1]
-    return "customer." + _CAMEL.sub("_", class_name).lower()
 
 
 @dataclass(frozen=True)
@@ -205,11 +203,7 @@ def open_log(settings: Settings) -> EventLog:
 def is_customer_event(topic: str) -> bool:
     """True for Customer events, processed orders and the events of customers' loyalty ledgers
     (other claims, records and programs are skipped)."""
-    return (
-        topic.startswith(CUSTOMER_TOPIC_PREFIX)
-        or topic == ORDER_RECORD_TOPIC
-        or topic.startswith(LEDGER_TOPIC_PREFIX)
-    )
+    return is_event_topic(topic) or topic.startswith(LEDGER_TOPIC_PREFIX)
 
 
 def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
@@ -226,13 +220,13 @@ def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
         return EventEnvelope(
             position=position,
             event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-            type="customer.attendees_processed",
+            type=ATTENDEES_PROCESSED.name,
             customer_id=str(results[0].get("customerId", "")),
             version=0,
             occurred_at=domain_event.timestamp,
             tenant_id=str(attributes.get("tenant_id", "")),
             actor=attributes.get("actor"),
-            data={k: attributes.get(k) for k in ("order_id", "placed_at", "results")},
+            data={k: attributes.get(k) for k in _ORDER_FIELDS},
         )
     data = {
         key: value

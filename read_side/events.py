@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.events.catalog import decode
+from shared.events.payloads import Payload
 from shared.json_types import JSONObject
 
 
@@ -12,9 +14,9 @@ from shared.json_types import JSONObject
 class EventEnvelope:
     """One stored event, as projections see it.
 
-    `type` is the dotted event name (`customer.created`, `customer.profile_changed`,
-    `customer.type_changed`, `customer.deleted`, `customer.restored`, ...); `data` holds the
-    event's own attributes (for example `{"changes": {...}}`), never tenant or actor.
+    `type` is the dotted event name (`customer.created`, `customer.profile_changed`, ...: one
+    per payload of `shared.events`); `data` holds the event's own attributes as stored (for
+    example `{"changes": {...}}`), never tenant or actor, and `payload` the same typed.
     `hash` is the tamper-evident log's hash of the stored event (hex; set on a customer's
     stream, None elsewhere).
     """
@@ -29,3 +31,14 @@ class EventEnvelope:
     actor: str | None = None
     data: JSONObject = field(default_factory=dict)
     hash: str | None = None
+
+    @property
+    def payload(self) -> Payload:
+        """The typed payload (decoded once per envelope: several projections fold the same
+        envelope). Raises `UnknownEventType` for a type `shared.events` does not declare,
+        `msgspec.ValidationError` for a wrong shape."""
+        decoded: Payload | None = self.__dict__.get("_payload")
+        if decoded is None:
+            decoded = decode(self.type, self.data)
+            object.__setattr__(self, "_payload", decoded)  # a cache, not state: frozen stays
+        return decoded

@@ -14,7 +14,8 @@ code in capitals (`shared.currencies`), `amount` a non-negative integer of minor
 raises `msgspec.ValidationError` (or `msgspec.DecodeError` for non-JSON), which the consumer
 dead-letters with the reason.
 
-This module imports nothing above `shared`: envelopes are read through the `Enveloped` protocol.
+This module imports nothing above `shared`: envelopes are read through the `Enveloped` protocol,
+and the events' names and payloads come from `shared.events`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ import msgspec
 from shared.clock import iso_utc
 from shared.currencies import is_invoice_currency
 from shared.engagement import NOTIFICATION_STATUSES
+from shared.events import payloads as ev
+from shared.events.catalog import decode, event_type, stored_fields
+from shared.events.values import ERASED  # `Erased` in docs/asyncapi.yaml
 from shared.json_types import JSONObject
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -41,14 +45,6 @@ MinorUnits = Annotated[int, msgspec.Meta(ge=0)]
 
 #: The shape of outbound messages (`schemaVersion`); v1 messages carried no such field.
 SCHEMA_VERSION = 2
-#: What a personal value reads as once its customer is erased (`Erased` in docs/asyncapi.yaml).
-ERASED = "[erased]"
-
-# Internal envelope types whose public name differs; every other `customer.x` keeps its name.
-_RENAMED = {
-    "customer.profile_changed": "customer.updated",
-    "customer.type_changed": "customer.updated",
-}
 
 
 class _Message(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -97,10 +93,9 @@ def is_published(envelope_type: str) -> bool:
 
 def integration_event_name(envelope_type: str) -> str:
     """The public routing key of an internal envelope type (`customer.profile_changed` →
-    `customer.updated`). Raises ValueError for anything that is not a `customer.` event."""
-    if not envelope_type.startswith("customer.") or envelope_type == "customer.":
-        raise ValueError(f"not a customer event type: {envelope_type!r}")
-    return _RENAMED.get(envelope_type, envelope_type)
+    `customer.updated`, as its payload declares). Raises ValueError (`UnknownEventType`) for
+    anything `shared.events` does not declare."""
+    return event_type(envelope_type).published_name
 
 
 def to_integration_event(envelope: Enveloped) -> CustomerIntegrationEvent:
@@ -112,29 +107,36 @@ def to_integration_event(envelope: Enveloped) -> CustomerIntegrationEvent:
         tenant_id=envelope.tenant_id,
         customer_id=envelope.customer_id,
         version=envelope.version,
-        data=json_safe(outbound_data(envelope.type, envelope.data)),
+        data=json_safe(outbound_data(decode(envelope.type, envelope.data))),
     )
 
 
-def outbound_data(envelope_type: str, data: Mapping[str, Any]) -> JSONObject:
-    """The version-2 `data` of an event: the stored attribute names in camelCase (nested
-    objects already are), and one shape for `customer.updated` whichever internal event it
-    comes from: `changes` (field → new value, the type as `customerType`) and `previous`
-    (the old values the event records: only `customerType`; old profile values are personal
-    data the stored event does not hold)."""
-    if envelope_type == "customer.type_changed":
-        return {
-            "changes": {"customerType": data["to"]},
-            "previous": {"customerType": data["previous"]},
-        }
-    if envelope_type == "customer.profile_changed":
-        return {"changes": dict(data["changes"]), "previous": {}}
-    if envelope_type == "customer.erased" and data.get("reason") is not None:
-        # The erasure's reason is sealed under the key it shreds a moment later: a relay that
-        # reads the event in between must not publish it, or it would outlive the erasure in
-        # every subscriber's queue (the message is the one telling them to drop their copies).
-        data = {**data, "reason": ERASED}
-    return {_camel(key): value for key, value in data.items()}
+def outbound_data(payload: ev.Payload) -> JSONObject:
+    """The version-2 `data` of an event: its payload with the stored attribute names in
+    camelCase (nested objects already are), and one shape for `customer.updated` whichever
+    internal event it comes from: `changes` (field → new value, the type as `customerType`)
+    and `previous` (the old values the event records: only `customerType`; old profile
+    values are personal data the stored event does not hold)."""
+    match payload:
+        case ev.TypeChanged(previous=previous, to=to):
+            return {
+                "changes": {"customerType": to.value},
+                "previous": {"customerType": previous.value},
+            }
+        case ev.ProfileChanged(changes=changes):
+            return {"changes": stored_fields_of(changes), "previous": {}}
+        case ev.Erased(reason=reason) if reason is not None:
+            # The erasure's reason is sealed under the key it shreds a moment later: a relay
+            # that reads the event in between must not publish it, or it would outlive the
+            # erasure in every subscriber's queue (the message tells them to drop their copies).
+            payload = msgspec.structs.replace(payload, reason=ERASED)
+    return {_camel(key): value for key, value in stored_fields(payload).items()}
+
+
+def stored_fields_of(value: msgspec.Struct) -> JSONObject:
+    """A value object as the JSON object it is stored as."""
+    fields: JSONObject = msgspec.to_builtins(value)
+    return fields
 
 
 def _camel(name: str) -> str:

@@ -35,3 +35,15 @@ class EventBuilder:
             actor="user-1",
             data=data,
         )
+
+    def visit(self, tenant: str, customer: str, order_id: str, placed_at: str) -> EventEnvelope:
+        """A visit as the aggregate records it (the snapshot left out)."""
+        return self.event(
+            "visit_recorded",
+            tenant,
+            customer,
+            order_id=order_id,
+            placed_at=placed_at,
+            first_time=True,
+            snapshot=None,
+        )

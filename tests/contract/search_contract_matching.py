@@ -191,9 +191,7 @@ class MatchingContract(SearchIndexHarness):
             log.created(cid(1), firstName="Ann", lastName="Lee", tags=["vip"]),
             log.created(cid(2), firstName="Bob"),
         )
-        visit = log.event(
-            "visit_recorded", "t1", cid(1), order_id="o-1", placed_at="2024-06-01T00:00:00.000Z"
-        )
+        visit = log.visit("t1", cid(1), "o-1", "2024-06-01T00:00:00.000Z")
         await index.apply([visit], visit.position)
         assert await self.ids(index, text="ann lee") == [cid(1)]
         assert await self.ids(index, tags=("vip",), sort="-lastVisitAt") == [cid(1)]

@@ -41,6 +41,8 @@ class OrderingContract(SearchIndexHarness):
                 T0 + timedelta(days=9 - n),
                 order_id=f"o{n}",
                 placed_at=v,
+                first_time=True,
+                snapshot=None,
             )
             for n, *_, v in rows
             if v
@@ -82,7 +84,7 @@ class OrderingContract(SearchIndexHarness):
         for n in rng.sample(range(1, 61), 25):
             at = f"2024-06-{rng.randint(1, 3):02d}T00:00:00.000Z"
             values[cid(n)]["lastVisitAt"] = at
-            events.append(log.event("visit_recorded", "t1", cid(n), order_id=f"o{n}", placed_at=at))
+            events.append(log.visit("t1", cid(n), f"o{n}", at))
         index = await self.loaded(*events)
         for key in ("firstName", "lastName", "email", "lastVisitAt"):
             for tag in (None, "dense", "sparse"):
@@ -186,7 +188,7 @@ class OrderingContract(SearchIndexHarness):
                     tags=["new"],
                     attributes={"p": 2},
                 ),
-                log.event("type_changed", "t1", cid(1), to="regular"),
+                log.event("type_changed", "t1", cid(1), previous="new", to="regular"),
             ],
             9,
         )

@@ -107,7 +107,7 @@ class ViewStoreContract(CrashContract, LoyaltyContract):
         steps = [
             log.created("t1", c),
             log.changed("t1", c, firstName="Grace", phone="+14155552671"),
-            log.event("type_changed", "t1", c, to="regular"),
+            log.event("type_changed", "t1", c, previous="new", to="regular"),
             log.event("deleted", "t1", c, reason="asked"),
         ]
         await store.apply(steps, 4)

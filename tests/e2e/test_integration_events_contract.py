@@ -17,7 +17,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from entrypoints.app import create_app
-from projectors.envelopes import EventLog, event_name
+from projectors.envelopes import EventLog
+from shared.events.catalog import event_name
 from shared.http.auth import mint_token
 from shared.integration import (
     SCHEMA_VERSION,

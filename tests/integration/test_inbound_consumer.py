@@ -140,7 +140,7 @@ async def test_payments_link_to_customers_and_block_deletion(
         await publish(broker, subscriptions[1].exchange, "payment.pending", pending, "p-9-pending")
         await until(lambda: consumer.applied == 1)
         customer = commands.executor.repository.get("acme", ann.customer.id)
-        assert customer.payments["p-9"]["status"] == "pending"
+        assert customer.payments["p-9"].status == "pending"
         with pytest.raises(Exception, match="open orders or pending payments"):
             await commands.delete(CommandMeta(ADMIN), ann.customer.id, None)
         await publish(broker, subscriptions[1].exchange, "payment.succeeded", pending, "p-9-ok")
@@ -148,7 +148,7 @@ async def test_payments_link_to_customers_and_block_deletion(
     finally:
         await consumer.stop()
     assert (
-        commands.executor.repository.get("acme", ann.customer.id).payments["p-9"]["status"]
+        commands.executor.repository.get("acme", ann.customer.id).payments["p-9"].status
         == "succeeded"
     )
     await commands.delete(CommandMeta(ADMIN), ann.customer.id, None)

@@ -37,7 +37,7 @@ def test_a_phone_region_refuses_codes_that_are_not_countries(code: str) -> None:
 
 def test_assigned_codes_are_accepted_in_any_case() -> None:
     billing = normalize_billing({"address": {"country": " gb "}})
-    assert billing["address"]["country"] == "GB"
+    assert billing.address is not None and billing.address.country == "GB"
     for region in sorted(ASSIGNED_COUNTRIES & phonenumbers.SUPPORTED_REGIONS):
         assert values.normalize_region(region.lower()) == region
 
@@ -55,5 +55,5 @@ def test_a_blank_billing_text_is_refused_not_dropped() -> None:
             normalize_billing(raw)
         assert [e.field for e in refused.value.errors] == [field]
     kept = normalize_billing({"name": "Ann", "taxId": None, "address": {"line1": "1 Main St"}})
-    assert kept["taxId"] is None
-    assert kept["address"]["line2"] is None
+    assert kept.tax_id is None
+    assert kept.address is not None and kept.address.line2 is None

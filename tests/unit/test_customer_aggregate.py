@@ -155,7 +155,7 @@ def test_each_invoice_line_keeps_the_date_of_its_own_fact() -> None:
         firstName="Ann",
     )
     invoice = customer.issue_invoice(actor="alice", number=1, issued_at="2026-11-10T00:00:00Z")
-    assert [(line["kind"], line["at"]) for line in invoice["lines"]] == [
+    assert [(line.kind, line.at) for line in invoice.lines] == [
         ("charge", "2026-11-01T10:00:00Z"),
         ("refund", "2026-11-09T16:30:00Z"),
     ]

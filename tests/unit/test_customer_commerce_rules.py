@@ -7,9 +7,10 @@ as the facts recorded, the command, and what it adds or refuses.
 from __future__ import annotations
 
 from shared.errors import Conflict
+from shared.events.values import PaymentStatus
 from tests.unit.decider_spec import History, given, when
 
-PAID = {"paymentId": "p-1", "amount": 2500, "currency": "EUR", "orderId": "o-1"}
+PAID = {"paymentId": "p-1", "amount": 2500, "currency": "EUR", "orderId": "o-1", "method": "card"}
 
 
 def visited(*orders: tuple[str, str]) -> History:
@@ -51,7 +52,7 @@ def test_a_late_order_placed_before_every_visit_is_the_first_visit() -> None:
     )
     late.then(("VisitRecorded", {"first_time": True}))
     assert customer.first_visit_at == "2026-03-01T10:00:00Z"
-    assert customer.orders["o-1"]["firstTime"] and not customer.orders["o-2"]["firstTime"]
+    assert customer.orders["o-1"].first_time and not customer.orders["o-2"].first_time
 
 
 def test_an_open_order_closes_once_and_blocks_deletion_until_then() -> None:
@@ -73,7 +74,7 @@ def test_payments_move_forward_only() -> None:
     back = PAID | {"status": "pending", "at": "2026-03-04T10:00:00Z"}
     when(customer, lambda c: c.record_payment(actor="p", payment=back)).then_nothing()
     when(customer, lambda c: c.record_payment(actor="p", payment=succeed)).then_nothing()
-    assert customer.payments["p-1"]["status"] == "succeeded"
+    assert customer.payments["p-1"].status is PaymentStatus.SUCCEEDED
 
 
 def test_a_pending_payment_blocks_deletion() -> None:
@@ -123,8 +124,8 @@ def test_erasure_forgets_personal_data_keeps_facts_and_happens_once() -> None:
     erased.then(("Erased", {"reason": "gdpr"}))
     assert erased.result is True and customer.state == "erased"
     assert customer.profile["firstName"] is None and customer.profile["email"] is None
-    assert customer.orders["o-1"]["snapshot"] is None and customer.visit_count == 1
-    assert customer.consents["email"]["source"] is None
+    assert customer.orders["o-1"].snapshot is None and customer.visit_count == 1
+    assert customer.consents["email"].source is None
     assert all(change["reason"] is None for change in customer.state_history)
     repeat = when(customer, lambda c: c.erase(actor="dpo", reason=None)).then_nothing()
     assert repeat.result is False

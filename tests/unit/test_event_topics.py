@@ -15,7 +15,6 @@ STORED = {
     "Created": (*_BASE[:3], "originator_topic", *_BASE[3:], "customer_type", "profile"),
     "ProfileChanged": (*_BASE, "changes"),
     "TypeChanged": (*_BASE, "previous", "to"),
-    "StateEvent": (*_BASE, "reason"),
     "Deleted": (*_BASE, "reason"),
     "Restored": (*_BASE, "reason"),
     "Erased": (*_BASE, "reason"),

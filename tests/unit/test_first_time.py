@@ -12,6 +12,7 @@ from eventsourcing.utils import get_topic
 
 from projectors.envelopes import to_envelope
 from read_side.views import CustomerDoc, evolve
+from shared.events import payloads as ev
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
 
@@ -36,13 +37,13 @@ def test_first_time_is_the_earliest_placed_order_in_every_arrival_order() -> Non
             assert answers[order_id] == (earliest is None or placed_at < earliest)
             earliest = min(filter(None, (earliest, placed_at)))
         events = customer.collect_events()
-        visits = [e for e in events if isinstance(e, Customer.VisitRecorded)]
-        decided = {e.order_id: e.first_time for e in visits}
+        visits = [e.payload() for e in events if isinstance(e, Customer.VisitRecorded)]
+        decided = {v.order_id: v.first_time for v in visits if isinstance(v, ev.VisitRecorded)}
         assert decided == answers  # the event says what the response said
         first = min(arrivals, key=lambda a: (a[1], [x[0] for x in arrivals].index(a[0])))[0]
         current = {order_id: first == order_id for order_id, _ in arrivals}
         assert customer.first_visit_at == first_placed(arrivals)
-        assert {k: o["firstTime"] for k, o in customer.orders.items()} == current
+        assert {k: o.first_time for k, o in customer.orders.items()} == current
         doc: CustomerDoc | None = None
         for event in events:
             doc = evolve(doc, to_envelope(event, get_topic(type(event)), 1))

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.integration import ERASED, to_integration_event
+from shared.events.values import ERASED
+from shared.integration import to_integration_event
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,8 @@ def other_events() -> list[Any]:
     index.add(owner_id=uuid.uuid4())
     order = OrderRecord(
         record_id=uuid.uuid4(), tenant_id="acme", actor="a", order_id="o-1",
-        placed_at="2026-01-01T00:00:00.000Z", results=[{"customerId": str(owner)}],
+        placed_at="2026-01-01T00:00:00.000Z", results=[{"customerId": str(owner), "created": False, "firstTime": True,
+                  "matchedBy": "email"}],
     )  # fmt: skip
     job = ImportJob(tenant_id="acme", actor="a", file_format="csv", dry_run=False, total=2)
     job.record_progress(3, {"processed": 2, "failed": 1},

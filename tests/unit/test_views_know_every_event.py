@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from eventsourcing.domain import Aggregate
 
-from projectors.envelopes import CUSTOMER_TOPIC_PREFIX, event_name
 from read_side.events import EventEnvelope
-from read_side.views import UnknownEventType, evolve, folded_event_types
+from read_side.views import evolve, folded_event_types
+from shared.events.catalog import CUSTOMER_TOPIC_PREFIX, UnknownEventType, event_name
 from write_side.domain.customer import Customer
 
 ABSTRACT = {"Event", "StateEvent"}
@@ -38,7 +38,8 @@ def test_every_customer_event_has_a_fold() -> None:
 
 def test_an_event_type_the_views_do_not_know_stops_the_fold() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    created = EventEnvelope(1, "e1", "customer.created", "c1", 1, at, "acme", "a", {"profile": {}})
+    created_data = {"customer_type": "new", "profile": {}}
+    created = EventEnvelope(1, "e1", "customer.created", "c1", 1, at, "acme", "a", created_data)
     doc = evolve(None, created)
     renamed = EventEnvelope(2, "e2", "customer.profile_renamed", "c1", 2, at, "acme", "a", {})
     with pytest.raises(UnknownEventType, match=r"customer\.profile_renamed"):

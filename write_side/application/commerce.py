@@ -6,9 +6,13 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+import msgspec
+
 from shared.clock import iso_utc
 from shared.currencies import is_invoice_currency
 from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.events.values import Invoice
+from shared.json_types import JSONObject
 from write_side.application.attendees import AttendeeInput, AttendeeProcessing
 from write_side.application.decisions import (
     CommandMeta,
@@ -47,7 +51,8 @@ class CommerceCommands:
             customers = [self._repository.get(tenant, uuid.UUID(i)) for i in ids]
             ledgers: list[Event] = []
             for customer in customers:
-                was_open = customer.orders.get(order_id, {}).get("status") == "placed"
+                order = customer.orders.get(order_id)
+                was_open = order is not None and order.is_open
                 customer.close_order(actor=meta.principal.subject, order_id=order_id, status=status)
                 if was_open and status == "completed":
                     ledgers += self._loyalty.on_order_completed(
@@ -76,7 +81,8 @@ class CommerceCommands:
         def decide(_: bool) -> Decision[str]:
             customer, created = self._payment_owner(meta, payment, customer_id, payer_profile)
             payment_id = str(payment["paymentId"])
-            previous = customer.payments.get(payment_id, {}).get("status")
+            known = customer.payments.get(payment_id)
+            previous = known.status if known else None
             customer.record_payment(actor=meta.principal.subject, payment=payment)
             ledger = self._loyalty.on_payment(
                 customer, payment_id, previous, meta.principal.subject, self._executor.now()
@@ -167,7 +173,7 @@ class CommerceCommands:
             )
             sequence.issue(number=number, customer_id=str(customer_id))
             events = tuple(sequence.collect_events())
-            return Decision(customer, Outcome.CREATED, events, result=invoice)
+            return Decision(customer, Outcome.CREATED, events, result=_as_json(invoice))
 
         outcome = await self._executor.run(meta, decide, lock=("invoices", tenant))
         if outcome.replayed:
@@ -180,4 +186,10 @@ def _issued_invoice(customer: Customer) -> dict[str, Any]:
     version after it, and at that version the newest invoice is the one it issued."""
     if not customer.invoices:
         raise Conflict("The invoice issued under this Idempotency-Key is no longer available.")
-    return customer.invoices[max(customer.invoices)]
+    return _as_json(customer.invoices[max(customer.invoices)])
+
+
+def _as_json(invoice: Invoice) -> JSONObject:
+    """The invoice as the HTTP layer answers it (its stored JSON form)."""
+    body: JSONObject = msgspec.to_builtins(invoice)
+    return body

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shared.events.values import PaymentStatus
 from write_side.application.decisions import Event
 from write_side.application.repository import CustomerRepository
 from write_side.domain.customer import Customer
@@ -45,22 +46,23 @@ class LoyaltyEarning:
         one that was just refunded (by the status it had before this message)."""
         if customer.state == CustomerState.ERASED.value:
             return []  # its key is shredded: nothing personal may be written for it
-        payment = customer.payments.get(payment_id)
-        if payment is None or payment["status"] == previous_status:
+        record = customer.payments.get(payment_id)
+        if record is None or record.status == previous_status:
             return []
-        if payment["status"] == "refunded":
+        payment = record.latest
+        if payment.status is PaymentStatus.REFUNDED:
             ledger = self._repository.aggregate(ledger_id(customer.id), LoyaltyLedger)
             if ledger is None:
                 return []
-            ledger.reverse(actor=actor, payment_id=payment["paymentId"], at=now)
+            ledger.reverse(actor=actor, payment_id=payment.payment_id, at=now)
             return list(ledger.collect_events())
-        if payment["status"] != "succeeded":
+        if payment.status is not PaymentStatus.SUCCEEDED:
             return []
         program = self.program(customer.tenant_id)
         if program is None:
             return []
-        points = program.points_for_payment(int(payment["amount"]), payment["currency"])
-        cause = ("payment", str(payment["paymentId"]))
+        points = program.points_for_payment(payment.amount, payment.currency)
+        cause = ("payment", payment.payment_id)
         return self._earn(customer, program, cause, points, actor, now)
 
     def on_order_completed(

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+import msgspec
 
 from shared.countries import is_assigned_country
 from shared.errors import FieldErrors
+from shared.events.values import BillingDetails
 from shared.json_types import JSONObject
 from write_side.domain import values
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postalCode", "region", "country")
 
 
-def normalize_billing(raw: Mapping[str, Any]) -> JSONObject:
+def normalize_billing(raw: Mapping[str, object]) -> BillingDetails:
     """Validated billing details; every offending field is named at once (`ValidationFailed`)."""
     errors = FieldErrors()
     result: JSONObject = {}
@@ -23,12 +25,12 @@ def normalize_billing(raw: Mapping[str, Any]) -> JSONObject:
     result["email"] = None
     if email is not None:
         try:
-            result["email"] = values.normalize_email(email)
+            result["email"] = values.normalize_email(str(email))
         except values.InvalidValue as error:
             errors.add("email", str(error))
     address = raw.get("address")
     result["address"] = None
-    if address is not None:
+    if isinstance(address, Mapping):
         clean = {
             field: _text(address.get(field), f"address.{field}", 200, errors)
             for field in ADDRESS_FIELDS
@@ -44,10 +46,10 @@ def normalize_billing(raw: Mapping[str, Any]) -> JSONObject:
     if not errors.items and not any(result.values()):
         errors.add("name", "billing details need at least a name, an email or an address")
     errors.raise_if_any("Invalid billing details.")
-    return result
+    return msgspec.convert(result, BillingDetails)
 
 
-def _text(value: Any, name: str, limit: int, errors: FieldErrors) -> str | None:
+def _text(value: object, name: str, limit: int, errors: FieldErrors) -> str | None:
     """`None` empties the field; a blank string is refused like a blank customer name."""
     if value is None:
         return None

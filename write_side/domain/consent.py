@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from shared.errors import FieldErrors
-from shared.json_types import JSONObject
+from shared.events.values import Consent
 from write_side.domain import values
 
 LEGAL_BASES = (
@@ -21,7 +21,7 @@ _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 
 def normalize_consent(
     purpose: str, granted: bool, source: str | None, legal_basis: str | None
-) -> JSONObject:
+) -> Consent:
     """A validated consent record; `ValidationFailed` names every bad field."""
     errors = FieldErrors()
     if not _PURPOSE.match(purpose):
@@ -36,4 +36,4 @@ def normalize_consent(
         except values.InvalidValue as error:
             errors.add("source", str(error))
     errors.raise_if_any("Invalid consent.")
-    return {"granted": granted, "source": clean_source, "legalBasis": basis}
+    return Consent(granted=granted, source=clean_source, legal_basis=basis)

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
 from shared.engagement import default_preferences
 from shared.errors import Conflict, VersionMismatch
+from shared.events import payloads as ev
+from shared.events.catalog import stored_fields
+from shared.events.values import (
+    BillingDetails,
+    Consent,
+    ErasedValue,
+    Invoice,
+    OrderStatus,
+    Payment,
+    ProfileFields,
+    Snapshot,
+)
 from shared.json_types import JSONObject
-from write_side.domain import commerce_events, engagement_events, lifecycle_events
+from write_side.domain import engagement_events
 from write_side.domain.commerce import (
     build_invoice,
     delete_blockers,
     is_first_visit,
     payment_changes,
 )
+from write_side.domain.customer_events import event_class
 from write_side.domain.profile import (
     CustomerState,
     CustomerType,
@@ -22,6 +36,7 @@ from write_side.domain.profile import (
     check_type_rules,
     empty_profile,
 )
+from write_side.domain.records import ConsentRecord, Order, PaymentRecord, as_value
 
 
 class Customer(Aggregate):
@@ -34,34 +49,39 @@ class Customer(Aggregate):
         """Create a customer after checking the per-type rules on its profile."""
         full = empty_profile() | profile
         check_type_rules(full, customer_type).raise_if_any()
+        checked = msgspec.convert(full, ProfileFields)  # the payload's types, checked
         return cls(
-            tenant_id=tenant_id, actor=actor, customer_type=customer_type.value, profile=full
+            tenant_id=tenant_id,
+            actor=actor,
+            customer_type=customer_type.value,
+            profile=msgspec.to_builtins(checked),
         )
 
     @event("Created")
     def __init__(self, tenant_id: str, actor: str, customer_type: str, profile: Profile) -> None:
         self.tenant_id = tenant_id
-        self.customer_type = customer_type
+        self.customer_type = CustomerType(customer_type)
         self.profile: Profile = dict(profile)
-        self.state = CustomerState.ACTIVE.value
+        self.state = CustomerState.ACTIVE
         self.deleted_at: str | None = None
-        self.state_history: list[JSONObject] = []
+        at = iso_utc(self.created_on)
+        self.state_history: list[JSONObject] = [
+            {"state": "active", "at": at, "by": actor, "reason": None}
+        ]
         self.first_visit_at: str | None = None
         self.last_visit_at: str | None = None
         self.visit_count = 0
-        self.orders: dict[str, JSONObject] = {}
-        self.payments: dict[str, JSONObject] = {}
-        self.billing: JSONObject | None = None
-        self.invoices: dict[int, JSONObject] = {}
-        self.consents: dict[str, JSONObject] = {}
+        self.orders: dict[str, Order] = {}
+        self.payments: dict[str, PaymentRecord] = {}
+        self.billing: BillingDetails | ErasedValue | None = None
+        self.invoices: dict[int, Invoice] = {}
+        self.consents: dict[str, ConsentRecord] = {}
         self.tier: str | None = None
         self.tier_min_points: int | None = None
         self.preferences: JSONObject = default_preferences()
         self.note_items: dict[str, JSONObject] = {}
         self.communications: set[str] = set()  # ids and statuses applied (`engagement_events`)
         self.email_deliverable = True
-        at = iso_utc(self.created_on)
-        self.state_history.append({"state": "active", "at": at, "by": actor, "reason": None})
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -69,17 +89,12 @@ class Customer(Aggregate):
         """Apply a partial update: only fields that differ produce an event."""
         self.check_mutable()
         effective = {k: v for k, v in changes.items() if self.profile.get(k) != v}
-        new_type = CustomerType(customer_type or self.customer_type)
+        new_type = customer_type or self.customer_type
         check_type_rules(self.profile | effective, new_type).raise_if_any()
-        if new_type.value != self.customer_type:
-            self._type_changed(
-                tenant_id=self.tenant_id,
-                actor=actor,
-                previous=self.customer_type,
-                to=new_type.value,
-            )
+        if new_type is not self.customer_type:
+            self._raise(actor, ev.TypeChanged(previous=self.customer_type, to=new_type))
         if effective:
-            self._profile_changed(tenant_id=self.tenant_id, actor=actor, changes=effective)
+            self._raise(actor, ev.ProfileChanged(changes=msgspec.convert(effective, ProfileFields)))
 
     def delete(self, *, actor: str, reason: str | None) -> None:
         """Soft-delete: the customer stays readable but leaves lists and frees its email.
@@ -91,16 +106,16 @@ class Customer(Aggregate):
             raise Conflict(
                 "The customer has open orders or pending payments.", extra={"blockers": blockers}
             )
-        self.trigger_event(self.Deleted, tenant_id=self.tenant_id, actor=actor, reason=reason)
+        self._raise(actor, ev.Deleted(reason=reason))
 
     def restore(self, *, actor: str, reason: str | None) -> None:
         """Bring a soft-deleted customer back to `active`."""
-        if self.state != CustomerState.DELETED.value:
+        if self.state is not CustomerState.DELETED:
             raise Conflict(
                 f"Only a deleted customer can be restored; this one is {self.state}.",
                 extra={"state": self.state},
             )
-        self.trigger_event(self.Restored, tenant_id=self.tenant_id, actor=actor, reason=reason)
+        self._raise(actor, ev.Restored(reason=reason))
 
     # -- orders, payments, billing, invoices, consents, erasure ------------------------------
 
@@ -108,55 +123,41 @@ class Customer(Aggregate):
         """Add an order (a visit); returns whether it is the first visit: placed before every
         visit known (by `placedAt`, not by arrival; `is_first_visit`). Idempotent."""
         if order_id in self.orders:
-            return bool(self.orders[order_id]["firstTime"])
+            return self.orders[order_id].first_time
         first_time = is_first_visit(placed_at, self.first_visit_at)
-        snapshot = {
-            key: self.profile.get(key) for key in ("firstName", "lastName", "email", "phone")
-        }
-        self.trigger_event(
-            self.VisitRecorded,
-            tenant_id=self.tenant_id,
-            actor=actor,
-            order_id=order_id,
-            placed_at=placed_at,
-            first_time=first_time,
-            snapshot=snapshot,
+        snapshot = msgspec.convert(self.profile, Snapshot)
+        visit = ev.VisitRecorded(
+            order_id=order_id, placed_at=placed_at, first_time=first_time, snapshot=snapshot
         )
+        self._raise(actor, visit)
         return first_time
 
-    def close_order(self, *, actor: str, order_id: str, status: str) -> None:
+    def close_order(self, *, actor: str, order_id: str, status: OrderStatus | str) -> None:
         """Mark an open order completed or cancelled (repeats change nothing)."""
-        order = self.orders.get(order_id)
-        if order is not None and order["status"] == "placed" and status != "placed":
-            self.trigger_event(
-                self.OrderClosed,
-                tenant_id=self.tenant_id,
-                actor=actor,
-                order_id=order_id,
-                status=status,
-            )
+        order, closing = self.orders.get(order_id), OrderStatus(status)
+        if order is not None and order.is_open and closing is not OrderStatus.PLACED:
+            self._raise(actor, ev.OrderClosed(order_id=order_id, status=closing))
 
-    def record_payment(self, *, actor: str, payment: JSONObject) -> None:
-        """Record a payment status; repeats and steps back change nothing."""
-        if payment_changes(self.payments.get(payment["paymentId"]), payment["status"]):
-            self.trigger_event(
-                self.PaymentRecorded, tenant_id=self.tenant_id, actor=actor, payment=payment
-            )
+    def record_payment(self, *, actor: str, payment: Payment | JSONObject) -> None:
+        """Record a payment status (a `Payment` or its JSON form); repeats and steps back
+        change nothing."""
+        reported = as_value(Payment, payment)
+        if payment_changes(self.payments.get(reported.payment_id), reported.status):
+            self._raise(actor, ev.PaymentRecorded(payment=reported))
 
-    def set_billing(self, *, actor: str, billing: JSONObject) -> None:
-        """Replace the billing details."""
+    def set_billing(self, *, actor: str, billing: BillingDetails | JSONObject) -> None:
+        """Replace the billing details (`BillingDetails` or their JSON form)."""
         self.check_mutable()
-        if billing != self.billing:
-            self.trigger_event(
-                self.BillingDetailsSet, tenant_id=self.tenant_id, actor=actor, billing=billing
-            )
+        details = as_value(BillingDetails, billing)
+        if details != self.billing:
+            self._raise(actor, ev.BillingDetailsSet(billing=details))
 
     def issue_invoice(
         self, *, actor: str, number: int, issued_at: str, currency: str | None = None
-    ) -> JSONObject:
+    ) -> Invoice:
         """Invoice the payments not invoiced yet in one currency (`build_invoice`); `Conflict` when
         there is nothing to invoice in it."""
-        if self.state == CustomerState.ERASED.value:
+        if self.state is CustomerState.ERASED:
             raise Conflict("The customer is erased.", extra={"state": self.state})
         invoice = build_invoice(
             self.payments,
@@ -167,37 +168,32 @@ class Customer(Aggregate):
             billing=self.billing,
             currency=currency,
         )
-        self.trigger_event(
-            self.InvoiceIssued, tenant_id=self.tenant_id, actor=actor, invoice=invoice
-        )
+        self._raise(actor, ev.InvoiceIssued(invoice=invoice))
         return invoice
 
-    def change_consent(self, *, actor: str, purpose: str, consent: JSONObject) -> None:
+    def change_consent(self, *, actor: str, purpose: str, consent: Consent | JSONObject) -> None:
         """Grant or withdraw consent for a purpose (with source and legal basis)."""
-        if self.state == CustomerState.ERASED.value:
+        if self.state is CustomerState.ERASED:
             raise Conflict("The customer is erased.", extra={"state": self.state})
-        current = self.consents.get(purpose)
-        if current is None or {k: current.get(k) for k in consent} != consent:
-            self.trigger_event(
-                self.ConsentChanged,
-                tenant_id=self.tenant_id,
-                actor=actor,
-                purpose=purpose,
-                consent=consent,
-            )
+        given, current = as_value(Consent, consent), self.consents.get(purpose)
+        known = current and Consent(
+            granted=current.granted, source=current.source, legal_basis=current.legal_basis
+        )
+        if given != known:
+            self._raise(actor, ev.ConsentChanged(purpose=purpose, consent=given))
 
     def reach_tier(self, *, actor: str, tier: str, min_points: int, lifetime_points: int) -> None:
         """Move up to `tier` (the caller picked it with `loyalty.next_tier`: never down)."""
-        self.trigger_event(
-            self.TierChanged, tenant_id=self.tenant_id, actor=actor, previous=self.tier,
-            tier=tier, min_points=min_points, lifetime_points=lifetime_points,
-        )  # fmt: skip
+        reached = ev.TierChanged(
+            previous=self.tier, tier=tier, min_points=min_points, lifetime_points=lifetime_points
+        )
+        self._raise(actor, reached)
 
     def erase(self, *, actor: str, reason: str | None) -> bool:
         """Right to erasure: personal data goes; type, visits and payment totals stay."""
-        if self.state == CustomerState.ERASED.value:
+        if self.state is CustomerState.ERASED:
             return False
-        self.trigger_event(self.Erased, tenant_id=self.tenant_id, actor=actor, reason=reason)
+        self._raise(actor, ev.Erased(reason=reason))
         return True
 
     # -- invariants -------------------------------------------------------------------------
@@ -205,12 +201,12 @@ class Customer(Aggregate):
     def check_mutable(self) -> None:
         """Deleted and erased customers refuse changes (`Conflict`); only a deleted one can be
         restored, so only its message suggests it."""
-        if self.state == CustomerState.DELETED.value:
+        if self.state is CustomerState.DELETED:
             raise Conflict(
                 "The customer is deleted; restore it before changing it.",
                 extra={"state": self.state},
             )
-        if self.state != CustomerState.ACTIVE.value:
+        if self.state is not CustomerState.ACTIVE:
             raise Conflict(
                 f"The customer is {self.state}; it can no longer be changed.",
                 extra={"state": self.state},
@@ -236,49 +232,32 @@ class Customer(Aggregate):
         value = self.profile.get("externalId")
         return value if isinstance(value, str) else None
 
-    # -- events -----------------------------------------------------------------------------
+    # -- events ---------------------------------------------------------------------------
 
-    @event("ProfileChanged")
-    def _profile_changed(self, tenant_id: str, actor: str, changes: Profile) -> None:
-        self.profile.update(changes)
-        if "email" in changes:  # a hard bounce holds until the address changes
-            self.email_deliverable = True
+    def _raise(self, actor: str, payload: ev.Payload) -> None:
+        """Trigger the event of this payload, with this customer's tenant and the actor."""
+        event_type = getattr(type(self), type(payload).__name__)
+        self.trigger_event(
+            event_type, tenant_id=self.tenant_id, actor=actor, **stored_fields(payload)
+        )
 
-    @event("TypeChanged")
-    def _type_changed(self, tenant_id: str, actor: str, previous: str, to: str) -> None:
-        self.customer_type = to
-
-    # Lifecycle and consent events live in `lifecycle_events`, the commercial record's in
-    # `commerce_events`; naming them here makes them `Customer.<Name>` (same stored topics and
-    # fields as when they were written in this class).
-    StateEvent = lifecycle_events.StateEvent
-    Deleted = lifecycle_events.Deleted
-    Restored = lifecycle_events.Restored
-    Erased = lifecycle_events.Erased
-    ConsentChanged = lifecycle_events.ConsentChanged
-    VisitRecorded = commerce_events.VisitRecorded
-    OrderClosed = commerce_events.OrderClosed
-    PaymentRecorded = commerce_events.PaymentRecorded
-    BillingDetailsSet = commerce_events.BillingDetailsSet
-    InvoiceIssued = commerce_events.InvoiceIssued
-    TierChanged = commerce_events.TierChanged
+    # One class per payload of `shared.events` (`customer_events.event_class`); naming them
+    # here makes them `Customer.<Name>`, the stored topics.
+    ProfileChanged = event_class(ev.ProfileChanged)
+    TypeChanged = event_class(ev.TypeChanged)
+    Deleted = event_class(ev.Deleted)
+    Restored = event_class(ev.Restored)
+    Erased = event_class(ev.Erased)
+    ConsentChanged = event_class(ev.ConsentChanged)
+    VisitRecorded = event_class(ev.VisitRecorded)
+    OrderClosed = event_class(ev.OrderClosed)
+    PaymentRecorded = event_class(ev.PaymentRecorded)
+    BillingDetailsSet = event_class(ev.BillingDetailsSet)
+    InvoiceIssued = event_class(ev.InvoiceIssued)
+    TierChanged = event_class(ev.TierChanged)
+    # Engagement events still fold themselves (`engagement_events`); their payloads are
+    # declared in `shared.events` like every other event's.
     PreferencesChanged = engagement_events.PreferencesChanged
     NoteAdded = engagement_events.NoteAdded
     NoteDeleted = engagement_events.NoteDeleted
     CommunicationRecorded = engagement_events.CommunicationRecorded
-
-    def forget_personal_data(self) -> None:
-        """Drop personal data from memory (erasure); non-personal facts stay."""
-        self.profile = empty_profile()
-        self.billing = None
-        for order in self.orders.values():
-            order["snapshot"] = None
-        for invoice in self.invoices.values():
-            invoice["billing"] = None
-        for consent in self.consents.values():
-            consent["source"] = None
-        for change in self.state_history:
-            change["reason"] = None
-        self.preferences = default_preferences()
-        for note in self.note_items.values():
-            note["text"] = None

@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from shared.errors import FieldError, FieldErrors, ValidationFailed
+from shared.events.values import PROFILE_FIELDS as PROFILE_FIELDS
+from shared.events.values import CustomerState as CustomerState
+from shared.events.values import CustomerType as CustomerType
 from shared.json_types import JSONObject
 from write_side.domain import values
 
-PROFILE_FIELDS = (
-    "firstName",
-    "lastName",
-    "email",
-    "phone",
-    "dateOfBirth",
-    "notes",
-    "tags",
-    "attributes",
-    "externalId",
-)
 IDENTIFYING_FIELDS = ("firstName", "lastName", "email", "phone")
 PERSONAL_FIELDS = ("firstName", "lastName", "email", "phone", "dateOfBirth", "notes")
 
 Profile = JSONObject
-
-
-class CustomerType(enum.StrEnum):
-    """Kinds of customer; each has its own required fields."""
-
-    REGULAR = "regular"
-    UNREGISTERED = "unregistered"
-    NEW = "new"
-    ANONYMOUS = "anonymous"
-
-
-class CustomerState(enum.StrEnum):
-    """Lifecycle states."""
-
-    ACTIVE = "active"
-    DELETED = "deleted"
-    ERASED = "erased"
 
 
 def empty_profile() -> Profile:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Response, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -135,7 +136,7 @@ async def set_consent(
         source=data.source,
         legal_basis=data.legal_basis,
     )
-    body = {"purpose": purpose, **outcome.customer.consents.get(purpose, {})}
+    body = {"purpose": purpose, **msgspec.to_builtins(outcome.customer.consents[purpose])}
     return Response(body, headers=_headers(outcome.customer.version, outcome.position))
 
 

@@ -1,14 +1,13 @@
-"""Which event attributes hold personal data: the one table to edit when an event is added.
+"""Which event attributes hold personal data, as the cipher walks them.
 
-`PERSONAL_PATHS` is keyed by the class name of an event of the Customer aggregate; each path is
-an attribute name, optionally followed by dotted keys inside a dict-valued attribute. Attributes
-named in `PERSONAL_ATTRIBUTES` are personal on every Customer event, whatever its class.
-Every free-text or free-form value is personal (tags, attribute values, consent sources,
-reasons): a person can type anything into them. What is not personal is listed, by event, in
-`PUBLIC_PATHS`; `tests/unit/test_personal_fields.py` walks every event of every aggregate and
-fails on a field that is in neither table, so a new field cannot be forgotten.
+For the Customer aggregate's events the answer is declared once, on the payload types
+(`shared.events`: each field is `Personal[...]` or `Public[...]`), and `PERSONAL_PATHS` /
+`PUBLIC_PATHS` are derived from there: keyed by event class name, each path is an attribute
+name, optionally followed by dotted keys inside a dict-valued attribute. Attributes named in
+`PERSONAL_ATTRIBUTES` are personal on every Customer event, whatever its class (a safety net).
 Events of other aggregates (email claims, idempotency records) are never sealed: every field
-of theirs must be public.
+of theirs must be public, and is listed here. `tests/unit/test_personal_fields.py` walks every
+event of every aggregate and fails on a field that is in neither table.
 """
 
 from __future__ import annotations
@@ -16,25 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from shared.events.catalog import CUSTOMER_EVENTS
 from shared.json_types import JSONObject
 from write_side.application.crypto.pii_cipher import is_sealed
-from write_side.domain.profile import PROFILE_FIELDS
-
-
-def _inside(attribute: str) -> tuple[str, ...]:
-    return tuple(f"{attribute}.{field}" for field in PROFILE_FIELDS)
-
 
 PERSONAL_PATHS: Mapping[str, tuple[str, ...]] = {
-    "Created": _inside("profile"),  # every profile field, tags and attributes included
-    "ProfileChanged": _inside("changes"),
-    "VisitRecorded": ("snapshot",),  # the attendee's names, email and phone at order time
-    "BillingDetailsSet": ("billing",),
-    "InvoiceIssued": ("invoice.billing",),
-    "ConsentChanged": ("consent.source",),
-    "PreferencesChanged": ("preferences",),  # language, zone, hours and card brand: all hers
-    "NoteAdded": ("text",),
-    "CommunicationRecorded": ("subject",),
+    event.class_name: event.paths.personal for event in CUSTOMER_EVENTS if event.paths.personal
 }
 
 #: Personal paths of every loyalty ledger event: an entry's reason is typed by a person
@@ -47,6 +33,7 @@ PERSONAL_ATTRIBUTES: frozenset[str] = frozenset(
 
 _EVENT = ("originator_id", "originator_version", "timestamp")
 _CUSTOMER = (*_EVENT, "tenant_id", "actor")
+_CREATED = ("originator_topic",)  # what the library adds to a "created" event
 
 _LEDGER_ENTRY_EVENTS = (
     "PointsEarned",
@@ -62,34 +49,14 @@ _LEDGER_ENTRY_PUBLIC = (
 )
 
 PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
-    "Customer.Created": (*_CUSTOMER, "originator_topic", "customer_type"),
-    "Customer.ProfileChanged": _CUSTOMER,
-    "Customer.TypeChanged": (*_CUSTOMER, "previous", "to"),
-    "Customer.Deleted": _CUSTOMER,
-    "Customer.Restored": _CUSTOMER,
-    "Customer.Erased": _CUSTOMER,
-    "Customer.ConsentChanged": (*_CUSTOMER, "purpose", "consent.granted", "consent.legalBasis"),
-    "Customer.VisitRecorded": (*_CUSTOMER, "order_id", "placed_at", "first_time"),
-    "Customer.OrderClosed": (*_CUSTOMER, "order_id", "status"),
-    "Customer.PaymentRecorded": (*_CUSTOMER, "payment"),  # ids, amounts, status, method
-    "Customer.BillingDetailsSet": _CUSTOMER,
-    # ids, numbers, amounts, and line descriptions made of payment and order ids
-    "Customer.PreferencesChanged": _CUSTOMER,
-    "Customer.NoteAdded": (*_CUSTOMER, "note_id"),
-    "Customer.NoteDeleted": (*_CUSTOMER, "note_id"),
-    # what kind of message went where and when, never what it said
-    "Customer.CommunicationRecorded": (
-        *_CUSTOMER,
-        *("communication_id", "source", "channel", "direction", "purpose", "template"),
-        *("status", "bounce_type", "at"),
-    ),
-    "Customer.InvoiceIssued": (
-        *_CUSTOMER,
-        *(
-            f"invoice.{k}"
-            for k in ("number", "customerId", "tenantId", "issuedAt", "currency", "lines", "total")
-        ),
-    ),
+    **{
+        f"Customer.{event.class_name}": (
+            *_CUSTOMER,
+            *(_CREATED if event.class_name == "Created" else ()),
+            *event.paths.public,
+        )
+        for event in CUSTOMER_EVENTS
+    },
     "EmailClaim.Claimed": (*_EVENT, "originator_topic", "claim_id", "owner_id"),
     "EmailClaim.Reclaimed": (*_EVENT, "owner_id"),
     "EmailClaim.Released": (*_EVENT, "owner_id"),

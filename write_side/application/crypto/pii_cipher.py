@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from shared.events.values import ERASED as ERASED  # re-exported for the mapper
+
 ENC_MARK = "$enc"
-ERASED = "[erased]"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 _WRAP_INFO = b"customer-management/customer-keys/wrap/v1"
