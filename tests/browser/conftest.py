@@ -16,13 +16,15 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    """Package-scoped, not session-scoped: Playwright's sync API keeps an event loop running in
+    the main thread while it lives, and every later test calling asyncio.run would fail."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium (installed by `scripts/services up`); missing, the test fails under
     CUSTOMERS_REQUIRE_SERVICES=1 and is skipped otherwise, with the reason."""

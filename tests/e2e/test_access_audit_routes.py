@@ -40,6 +40,15 @@ NOT_PERSONAL: dict[Route, str] = {
     ),
     ("GET", "/loyalty/program"): "the tenant's program: rates, expiry and tiers, no customer",
     ("PUT", "/loyalty/program"): "the tenant's program (an event of the program's own stream)",
+    ("GET", "/analytics/overview"): "aggregates per period: counts and amounts, no customer",
+    ("GET", "/analytics/cohorts"): "cohort sizes and shares, no customer",
+    ("GET", "/projections/{name}/documents"): "added projections hold aggregates, no values",
+    ("POST", "/admin/projections/{name}/rebuild"): "starts a rebuild: no data in the answer",
+    ("GET", "/segments"): "segment definitions and counts",
+    ("GET", "/segments/{segment_id}"): "a segment's definition and count",
+    ("POST", "/segments"): "segment definition (an event of the segment's own stream)",
+    ("PUT", "/segments/{segment_id}"): "segment definition (an event of the segment's own stream)",
+    ("DELETE", "/segments/{segment_id}"): "segment removal (an event of the segment's own stream)",
 }
 
 #: Commands: their answers echo what the caller wrote, and each is an event in the customer's
@@ -67,6 +76,8 @@ WRITES: dict[Route, str] = {
 #: customer (tests/e2e/test_export_http.py checks it).
 BULK_READS: dict[Route, str] = {
     ("GET", "/customers/export"): "bulkExport: count and position",
+    ("GET", "/segments/{segment_id}/members"): "one entry per page naming its members",
+    ("GET", "/segments/{segment_id}/export"): "one entry with the count",
 }
 #: Imports: each row is a command, an event in the customer's stream carrying the actor.
 IMPORTS: dict[Route, str] = {

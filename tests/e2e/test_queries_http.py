@@ -216,7 +216,8 @@ def test_health_and_metrics_report_projections(
     client.get("/customers", headers=auth() | {"X-Consistency-Token": token})
     health = client.get("/health").json()
     assert health["status"] == "ok"
-    assert {p["name"] for p in health["projections"]} == {"customer_view", "search"}
+    names = {p["name"] for p in health["projections"]}
+    assert names == {"customer_view", "search", "analytics_overview", "analytics_cohorts"}
     metrics = client.get("/metrics").text
     assert "customers_projection_lag_events" in metrics
     assert (
