@@ -10,7 +10,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 from read_side.http.params import Token
-from read_side.http.records_handlers import WAITING_READ_PROBLEMS, Records, provide_records
+from read_side.http.records_handlers import RECORD_DEPENDENCIES, WAITING_READ_PROBLEMS, Records
 from shared.http.auth import requires
 from shared.http.types import HTTPRequest
 from shared.loyalty_resources import LoyaltyAccount
@@ -25,7 +25,7 @@ class LoyaltyAccountController(Controller):
 
     path = "/customers/{customer_id:uuid}/loyalty"
     tags = ["loyalty"]
-    dependencies = {"records": provide_records}
+    dependencies = RECORD_DEPENDENCIES
 
     @get(
         "/", operation_id="getCustomerLoyalty", summary="Points, tier and ledger entries",
