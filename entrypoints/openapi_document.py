@@ -63,13 +63,14 @@ class _RefinedOpenAPIPlugin(OpenAPIPlugin):
 
 def _closed_bodies() -> list[type[msgspec.Struct]]:
     """Request bodies that refuse unknown fields (`forbid_unknown_fields`)."""
+    from entrypoints import segments_http
     from shared import loyalty_resources
     from write_side.http import engagement_schemas, integration_schemas, schemas
 
     return [
         kind
         for kind in body_structs(
-            schemas, integration_schemas, loyalty_resources, engagement_schemas
+            schemas, integration_schemas, loyalty_resources, engagement_schemas, segments_http
         )
         if kind.__struct_config__.forbid_unknown_fields
     ]

@@ -86,6 +86,8 @@ class SegmentsController(Controller):
         self, request: HTTPRequest, consistency_token: Token = None
     ) -> JSONObject:
         """`{items: [segment]}`, oldest first."""
+        members: SegmentMembers = request.app.state.segment_members
+        await members.settle(consistency_token)
         segments = await _commands(request).all(_principal(request).tenant_id)
         return {"items": [await _view(request, s, consistency_token) for s in segments]}
 

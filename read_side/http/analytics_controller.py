@@ -54,15 +54,15 @@ class Cohorts(msgspec.Struct, kw_only=True):
 def _day(name: str, value: str) -> date:
     try:
         return date.fromisoformat(value)
-    except ValueError:
-        raise MalformedRequest(
+    except ValueError:  # the pattern holds (YYYY-MM-DD): a rule refuses it, 422
+        raise ValidationFailed(
             f"{name} is not a day.", errors=[FieldError(name, "a calendar day, YYYY-MM-DD")]
         ) from None
 
 
 def _month(name: str, value: str) -> str:
-    if not 1 <= int(value[5:7]) <= 12:
-        raise MalformedRequest(
+    if not 1 <= int(value[5:7]) <= 12:  # the pattern holds (YYYY-MM): a rule refuses it, 422
+        raise ValidationFailed(
             f"{name} is not a month.", errors=[FieldError(name, "a month, YYYY-MM")]
         )
     return value

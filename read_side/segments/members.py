@@ -32,6 +32,11 @@ class SegmentMembers:
         """The moment membership is evaluated at (the injected clock)."""
         return self._clock()
 
+    async def settle(self, token: str | None) -> None:
+        """Wait for the token's position (or refuse a malformed one) even when no segment is
+        evaluated: a list of no segments still answers a bad token with 400."""
+        await self._queries.search_waiter.wait(token)
+
     async def members(
         self, tenant_id: str, spec: SegmentFilter, token: str | None
     ) -> list[CustomerDoc]:
