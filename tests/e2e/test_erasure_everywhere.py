@@ -290,20 +290,3 @@ def subscriber_copies_after_erasure(bodies: list[bytes], customer_id: str) -> st
     assert "customer.created" in types
     assert "customer.erased" in types, types
     return json.dumps(about[types.index("customer.erased") :])
-
-
-def test_backup_files_of_the_embedded_store_hold_no_personal_values(tmp_path: Path) -> None:
-    """The SQLite event store file itself never holds a personal value in clear."""
-    from shared.http.auth import mint_token
-
-    secret = "backup-test-secret-of-sufficient-length-0"
-    settings = Settings(data_dir=tmp_path, jwt_secret=secret)
-    headers = {
-        "Authorization": "Bearer "
-        + mint_token(secret, tenant="acme", roles=["admin"], subject="s", ttl_seconds=60)
-    }
-    with TestClient(create_app(settings)) as client:
-        client.post("/customers", json=SECRETS, headers=headers)
-    for path in tmp_path.glob("events.db*"):
-        content = path.read_bytes().lower()
-        assert not [n for n in NEEDLES if n.lower().encode() in content], path
