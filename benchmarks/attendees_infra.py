@@ -24,7 +24,7 @@ from benchmarks.attendees_workload import (
     SHARED_EXCHANGES,
     SHARED_QUEUES,
 )
-from benchmarks.service import wait_for_health
+from benchmarks.service import KEYS, wait_for_health
 
 
 # ------------------------------------------------------------------------------- broker
@@ -213,6 +213,7 @@ def start_service(
         CUSTOMERS_LOG_LEVEL="WARNING",
         CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE="0",
         CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE="0",
+        **KEYS,
     )
     if stores is not None:
         env["CUSTOMERS_EVENT_STORE_URL"] = stores.event_store_url

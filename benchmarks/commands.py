@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 from benchmarks.loadgen import LoadResult, post_json, run_load
+from benchmarks.service import KEYS
 from shared.http.auth import mint_token
 from shared.settings import Settings
 from write_side.adapters.event_store import open_event_store
@@ -55,7 +56,7 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     """`customers serve` in a subprocess (`module` runs it: another for a variant such as
     `benchmarks.serve_unchained`), waiting until /health answers."""
-    env = dict(os.environ, CUSTOMERS_JWT_SECRET=SECRET, CUSTOMERS_LOG_LEVEL="WARNING")
+    env = dict(os.environ, CUSTOMERS_JWT_SECRET=SECRET, CUSTOMERS_LOG_LEVEL="WARNING") | KEYS
     env["CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE"] = "0"  # measure the service, not the limiter
     env["CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE"] = "0"
     if settings.event_store_url:

@@ -15,6 +15,11 @@ from pathlib import Path
 from shared.http.auth import mint_token
 
 SECRET = "benchmark-secret-with-32-bytes-or-more!!"
+#: the keys `serve` requires with a PostgreSQL store (the embedded profile uses them too)
+KEYS = {
+    "CUSTOMERS_MASTER_KEY": "benchmark-master-key",
+    "CUSTOMERS_AUDIT_KEY": "benchmark-audit-key",
+}
 SERVICE_VARIABLES = (
     "CUSTOMERS_EVENT_STORE_URL",
     "CUSTOMERS_MONGO_URL",
@@ -33,7 +38,7 @@ def start_service(
 ) -> subprocess.Popen[bytes]:
     """`customers serve` on 127.0.0.1:`port` with `data_dir`, rate limits off, and exactly the
     `CUSTOMERS_*_URL` variables in `services`; returns once `/health` answers."""
-    env = dict(os.environ, CUSTOMERS_JWT_SECRET=SECRET, CUSTOMERS_LOG_LEVEL="WARNING")
+    env = dict(os.environ, CUSTOMERS_JWT_SECRET=SECRET, CUSTOMERS_LOG_LEVEL="WARNING") | KEYS
     env["CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE"] = "0"
     env["CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE"] = "0"
     for name in SERVICE_VARIABLES:

@@ -131,9 +131,9 @@ def index_factory(settings: Settings, clients: Clients) -> Callable[[int], Searc
     if clients.redis is not None:
         from read_side.search.redis_index import RedisSearchIndex
 
-        client = clients.redis
+        client, prefix = clients.redis, settings.redis_prefix
         return lambda generation: RedisSearchIndex(
-            client, name=SEARCH_PROJECTION, generation=generation
+            client, prefix=prefix, name=SEARCH_PROJECTION, generation=generation
         )
     from read_side.search.sqlite_index import SQLiteSearchIndex
 
@@ -146,7 +146,9 @@ def open_read_adapters(settings: Settings) -> ReadAdapters:
     clients = open_clients(settings)
     views = ActiveGeneration(view_factory(settings, clients))
     index = ActiveGeneration(index_factory(settings, clients))
-    cache: DocCache = RedisDocCache(clients.redis) if clients.redis else MemoryDocCache()
+    cache: DocCache = MemoryDocCache()
+    if clients.redis is not None:
+        cache = RedisDocCache(clients.redis, settings.redis_prefix)
     key = settings.resolved_audit_key()
     audit: AccessAudit = SQLiteAccessAudit(settings.data_dir / "read_models.db", key)
     alerts: AlertStore = SQLiteAlertStore(settings.data_dir / "read_models.db")

@@ -152,10 +152,13 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         else SqliteRateLimiter.in_data_dir(settings.data_dir)
     )
     limits = partial(
-        install_rate_limit, limiter=limiter, settings=RateLimitSettings.from_settings(settings)
+        install_rate_limit,
+        limiter=limiter,
+        settings=RateLimitSettings.from_settings(settings),
+        key_prefix=f"{settings.redis_prefix}:rl",  # every Redis key under CUSTOMERS_REDIS_PREFIX
     )
     counters: AlertCounters = (
-        RedisAlertCounters.from_url(settings.redis_url)
+        RedisAlertCounters.from_url(settings.redis_url, prefix=f"{settings.redis_prefix}:alert")
         if settings.redis_url
         else SqliteAlertCounters.in_data_dir(settings.data_dir)
     )

@@ -35,6 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
     from shared.logs import configure_logging
 
     settings = _settings(args)
+    settings.require_shared_secrets()
     log_format = configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     listening = Listening(settings, args.host, args.port, args.data_dir, args.workers)
@@ -84,6 +85,7 @@ def _projections(args: argparse.Namespace) -> int:
     if args.action == "run":
         from shared.logs import configure_logging
 
+        settings.require_shared_secrets()
         configure_logging(settings.log_level, settings.log_format)
         return asyncio.run(ops.run_worker(settings))
     if args.action == "status":

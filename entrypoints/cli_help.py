@@ -28,15 +28,30 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CUSTOMERS_MONGO_URL", "MongoDB for read models and the access audit", "SQLite"),
     Variable("CUSTOMERS_REDIS_URL", "Redis for search, cache and rate limits", "SQLite/in-process"),
     Variable("CUSTOMERS_AMQP_URL", "RabbitMQ for integration events in and out", "no broker"),
-    Variable("CUSTOMERS_JWT_SECRET", "token signing secret", "generated in the data dir"),
-    Variable("CUSTOMERS_MASTER_KEY", "wraps every customer's key", "generated in the data dir"),
+    Variable(
+        "CUSTOMERS_REDIS_PREFIX", "namespace of every Redis key (one per deployment)", "customers"
+    ),
+    Variable(
+        "CUSTOMERS_JWT_SECRET",
+        "token signing secret; or CUSTOMERS_JWT_SECRET_FILE; required with PostgreSQL",
+        "generated in the data dir",
+    ),
+    Variable(
+        "CUSTOMERS_MASTER_KEY",
+        "wraps every customer's key; or CUSTOMERS_MASTER_KEY_FILE; required with PostgreSQL",
+        "generated in the data dir",
+    ),
     Variable("CUSTOMERS_DEFAULT_PHONE_REGION", "region of national phone numbers", "US"),
     Variable("CUSTOMERS_RETENTION_DAYS", "erase customers deleted longer than N days", "365"),
     Variable("CUSTOMERS_RETENTION_INTERVAL", "seconds between retention runs", "3600"),
     Variable("CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", "requests per tenant; 0 = off", "6000"),
     Variable("CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", "requests per token subject", "1200"),
     Variable("CUSTOMERS_CONSISTENCY_TIMEOUT", "wait for X-Consistency-Token (s)", "5"),
-    Variable("CUSTOMERS_AUDIT_KEY", "key signing log checkpoints", "audit.key in the data dir"),
+    Variable(
+        "CUSTOMERS_AUDIT_KEY",
+        "key signing log checkpoints; or CUSTOMERS_AUDIT_KEY_FILE; required with PostgreSQL",
+        "audit.key in the data dir",
+    ),
     Variable("CUSTOMERS_AUDIT_SEAL_EVENTS", "events between signed checkpoints", "1000"),
     Variable("CUSTOMERS_AUDIT_SEAL_SECONDS", "seconds between signed checkpoints", "60"),
     Variable("CUSTOMERS_ALERT_BURST", "401s/403s/cross-tenant 404s that raise an alert", "20"),

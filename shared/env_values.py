@@ -80,3 +80,37 @@ def secret(env: Mapping[str, str], name: str, *, minimum_length: int) -> str | N
             f"{name} must be at least {minimum_length} characters (e.g. `openssl rand -hex 32`)"
         )
     return raw
+
+
+def secret_or_file(env: Mapping[str, str], name: str, *, minimum_length: int = 1) -> str | None:
+    """A secret given in `name`, or read from the file named by `name_FILE` (Docker and
+    Kubernetes secrets); None when neither is set. Both set is a mistake, not a choice."""
+    path = _raw(env, f"{name}_FILE")
+    if not path:
+        return secret(env, name, minimum_length=minimum_length)
+    if _raw(env, name):
+        raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = handle.read().strip()
+    except OSError as error:
+        raise ConfigurationError(
+            f"{name}_FILE names a file that cannot be read ({error.strerror})"
+        ) from None
+    if len(value) < minimum_length:
+        raise ConfigurationError(f"the file named by {name}_FILE holds fewer than "
+                                 f"{minimum_length} characters")  # fmt: skip
+    return value
+
+
+def key_prefix(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Redis key prefix: letters, digits and `_-.` (safe in key names, hash tags and SCAN
+    patterns), at most 64 characters."""
+    raw = _raw(env, name)
+    if not raw:
+        return default
+    if len(raw) > 64 or not all(c.isascii() and (c.isalnum() or c in "_-.") for c in raw):
+        raise ConfigurationError(
+            f"{name}={raw!r} must be 1-64 letters, digits, '_', '-' or '.' (default {default})"
+        )
+    return raw

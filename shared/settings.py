@@ -12,7 +12,7 @@ from typing import Any
 import phonenumbers
 
 from shared.countries import is_assigned_country
-from shared.env_values import choice, seconds, secret, url, whole_number
+from shared.env_values import choice, key_prefix, seconds, secret_or_file, url, whole_number
 from shared.errors import ConfigurationError
 from shared.json_types import JSONObject
 
@@ -49,6 +49,7 @@ class Settings:
     master_key: str | None = None
     rate_limit_tenant_per_minute: int = 6000
     rate_limit_subject_per_minute: int = 1200
+    redis_prefix: str = "customers"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -60,7 +61,7 @@ class Settings:
             mongo_url=url(env, "CUSTOMERS_MONGO_URL", ("mongodb", "mongodb+srv")),
             redis_url=url(env, "CUSTOMERS_REDIS_URL", ("redis", "rediss", "unix")),
             amqp_url=url(env, "CUSTOMERS_AMQP_URL", ("amqp", "amqps")),
-            jwt_secret=secret(env, "CUSTOMERS_JWT_SECRET", minimum_length=32),
+            jwt_secret=secret_or_file(env, "CUSTOMERS_JWT_SECRET", minimum_length=32),
             default_phone_region=(env.get("CUSTOMERS_DEFAULT_PHONE_REGION") or "US").upper(),
             retention_days=whole_number(env, "CUSTOMERS_RETENTION_DAYS", 365, unit="days"),
             retention_interval_seconds=seconds(
@@ -72,17 +73,18 @@ class Settings:
             service_timeout_seconds=seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0, maximum=600),
             log_level=choice(env, "CUSTOMERS_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
-            audit_key=env.get("CUSTOMERS_AUDIT_KEY") or None,
+            audit_key=secret_or_file(env, "CUSTOMERS_AUDIT_KEY"),
             audit_seal_events=whole_number(env, "CUSTOMERS_AUDIT_SEAL_EVENTS", 1000, minimum=1),
             audit_seal_seconds=seconds(env, "CUSTOMERS_AUDIT_SEAL_SECONDS", 60, maximum=86400),
             **_alert_settings(env),
-            master_key=env.get("CUSTOMERS_MASTER_KEY") or None,
+            master_key=secret_or_file(env, "CUSTOMERS_MASTER_KEY"),
             rate_limit_tenant_per_minute=whole_number(
                 env, "CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", 6000
             ),
             rate_limit_subject_per_minute=whole_number(
                 env, "CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", 1200
             ),
+            redis_prefix=key_prefix(env, "CUSTOMERS_REDIS_PREFIX", "customers"),
         )
         present = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **present)
@@ -113,6 +115,30 @@ class Settings:
         return not (self.mongo_url or self.redis_url or self.amqp_url) and not (
             self.event_store_url or ""
         ).startswith("postgres")
+
+    @property
+    def shared_event_store(self) -> bool:
+        """True when the event store is PostgreSQL: processes on other hosts may share it."""
+        return (self.event_store_url or "").startswith("postgres")
+
+    def require_shared_secrets(self) -> None:
+        """With a shared (PostgreSQL) event store, refuse to make up host-local secrets: a key
+        generated into this host's data dir would wrap customer keys, sign tokens and seal the
+        audit log differently from every other host's. The embedded profile generates them."""
+        if not self.shared_event_store:
+            return
+        given = {
+            "CUSTOMERS_MASTER_KEY": self.master_key,
+            "CUSTOMERS_JWT_SECRET": self.jwt_secret,
+            "CUSTOMERS_AUDIT_KEY": self.audit_key,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if missing:
+            raise ConfigurationError(
+                f"a PostgreSQL event store is shared by every host, so its secrets must be too: "
+                f"set {', '.join(missing)} (or {'/'.join(m + '_FILE' for m in missing)} naming a "
+                "file), the same on every host; nothing is generated into the data dir"
+            )
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, else one generated once into the data dir."""

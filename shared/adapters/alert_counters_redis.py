@@ -41,12 +41,14 @@ class RedisAlertCounters:
         self._distinct = client.register_script(LUA_DISTINCT)
 
     @classmethod
-    def from_url(cls, url: str, *, timeout_seconds: float = 0.5) -> RedisAlertCounters:
+    def from_url(
+        cls, url: str, *, prefix: str = "customers:alert", timeout_seconds: float = 0.5
+    ) -> RedisAlertCounters:
         """Counters with their own client (RESP2, short timeouts)."""
         client = redis.Redis.from_url(
             url, protocol=2, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
         )
-        return cls(client)
+        return cls(client, prefix)
 
     async def _call(self, work: Callable[[], Any], default: Any) -> Any:
         if not self._cooldown.ready():

@@ -223,7 +223,10 @@ class RateLimitMiddleware:
 
 
 def install_rate_limit(
-    app_config: AppConfig, limiter: RateLimiter, settings: RateLimitSettings
+    app_config: AppConfig,
+    limiter: RateLimiter,
+    settings: RateLimitSettings,
+    key_prefix: str = "customers:rl",
 ) -> AppConfig:
     """`on_app_init` hook (bind with `functools.partial`): add `RateLimitMiddleware` right after
     the authentication middleware, or last when that is not installed yet (an auth hook run
@@ -232,7 +235,9 @@ def install_rate_limit(
     app_config.on_shutdown.append(limiter.aclose)
     if not settings.enabled:
         return app_config
-    entry = DefineMiddleware(RateLimitMiddleware, limiter=limiter, settings=settings)
+    entry = DefineMiddleware(
+        RateLimitMiddleware, limiter=limiter, settings=settings, key_prefix=key_prefix
+    )
     position = len(app_config.middleware)
     for index, item in enumerate(app_config.middleware):
         target = getattr(item, "middleware", item)
