@@ -24,6 +24,7 @@ from entrypoints.projection_admin import ProjectionsAdminController
 from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.segments_http import SegmentsController
 from entrypoints.strict_query import refuse_unknown_query
+from projectors.discovery import is_internal
 from read_side.duplicates import DuplicateFinder
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.analytics_controller import AnalyticsController
@@ -187,7 +188,9 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.monitor = monitor
         app.state.segments = SegmentCommands(runtime.store)
         app.state.segment_members = SegmentMembers(runtime.queries, utc_now)
-        app.state.projection_stores = {name: p.live for name, p in runtime.plugins.items()}
+        app.state.projection_stores = {
+            name: p.live for name, p in runtime.plugins.items() if not is_internal(p.projection)
+        }
         await _wire_monitor(monitor, runtime)
         try:
             yield

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.bulk import build_export
-from entrypoints.event_readers import event_readers, newest_events
+from entrypoints.engagement_wiring import engagement_reads
+from entrypoints.event_readers import event_readers
 from entrypoints.lifecycle import Sweepable, background, projector_lock, sweep_stale_generations
 from entrypoints.plugins import Plugin, open_plugins, start_plugins
 from entrypoints.retention import retention_loop
@@ -164,7 +165,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         privacy=PrivacyCommands(executor),
         loyalty=LoyaltyCommands(executor),
         engagement=EngagementCommands(executor),
-        engagement_reads=EngagementReads(records, queries, newest_events(log)),
+        engagement_reads=engagement_reads(settings, records, queries, log, plugins),
         export=build_export(store, queries),
         imports=ImportCommands(commands, settings.data_dir / "imports"),
         resources=resources,

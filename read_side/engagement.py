@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from read_side.consistency import ConsistencyWaiter
 from read_side.contactability import Contactability, contactability
 from read_side.deadline import within
+from read_side.generations import ActiveGeneration
+from read_side.projections.store import ProjectionStore
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
 from read_side.timeline import (
@@ -14,9 +17,12 @@ from read_side.timeline import (
     NewestEvents,
     StreamPage,
     TimelinePage,
+    is_stream_cursor,
     newest_matching,
     timeline_item,
 )
+from read_side.timeline_pages import projected_page
+from read_side.timeline_projection import TimelineProjection
 from shared.clock import Clock, utc_now
 from shared.engagement import (
     CommunicationPage,
@@ -40,20 +46,53 @@ class EngagementReads:
         queries: CustomerQueries,
         newest: NewestEvents,
         clock: Clock = utc_now,
+        *,
+        timeline: ActiveGeneration[ProjectionStore] | None = None,
+        timeline_waiter: ConsistencyWaiter | None = None,
     ) -> None:
         self._records = records
         self._queries = queries
         self._newest = newest
         self._clock = clock
+        self._timeline = timeline
+        self._timeline_waiter = timeline_waiter
+        self._timeline_built = False
 
     async def timeline(
         self, principal: Principal, customer_id: str, kinds: Collection[str] | None,
-        limit: int, cursor: str | None,
+        limit: int, cursor: str | None, token: str | None = None,
     ) -> TimelinePage:  # fmt: skip
-        """Newest first, read from the end of the event stream; `kinds` filters."""
+        """Newest first, from the timeline projection (after `token`); read from the end of
+        the event stream while the projection is not built yet or does not know the
+        customer (none in this tenant, or not projected yet); `kinds` filters."""
+        store = await self._projected_timeline(token, cursor)
+        if store is not None:
+            projected = await within(
+                self._queries.timeout,
+                projected_page(store, principal.tenant_id, customer_id, kinds, limit, cursor),
+                "the timeline projection",
+            )
+            if projected is not None:
+                await self._records.record_access(principal, customer_id, "timeline", None)
+                return projected
         types = None if not kinds else {t for t, k in KIND_OF.items() if k in kinds}
         page = await self._page(principal, customer_id, types, limit, cursor, "timeline")
         return TimelinePage([timeline_item(e) for e in page.events], page.next_cursor)
+
+    async def _projected_timeline(
+        self, token: str | None, cursor: str | None
+    ) -> ProjectionStore | None:
+        """The timeline projection's store when it serves this read: built with the code's
+        version, and the cursor (if any) one of its own (a stream cursor stays on the stream)."""
+        if self._timeline is None or (cursor is not None and is_stream_cursor(cursor)):
+            return None
+        if self._timeline_waiter is not None:
+            await self._timeline_waiter.wait(token)
+        store = await within(self._queries.timeout, self._timeline.current(), "the timeline")
+        if not self._timeline_built:  # a backfill of a new version is running: the stream serves
+            built = await within(self._queries.timeout, store.active_version(), "the timeline")
+            self._timeline_built = built == TimelineProjection.version
+        return store if self._timeline_built else None
 
     async def communications(
         self, principal: Principal, customer_id: str, limit: int, cursor: str | None

@@ -24,6 +24,8 @@ _TIMELINE_TYPES = {
     "loyalty.points_reversed": "loyalty.reversed",
     "loyalty.points_expired": "loyalty.expired",
 }
+#: The ledger events that are entries (the timeline shows them; the opening it does not).
+LEDGER_ENTRY_TYPES = tuple(_TIMELINE_TYPES)
 
 
 def empty_loyalty() -> JSONObject:

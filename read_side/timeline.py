@@ -1,5 +1,6 @@
-"""One newest-first stream of everything that happened to a customer, read from the end of its
-event stream (no projection: a page reads the newest events only, see docs/benchmarks.md).
+"""One newest-first stream of everything that happened to a customer: the items, and the page
+read from the end of its event stream, which serves while the timeline projection
+(`read_side.timeline_projection`) is not built yet or has not seen the customer.
 
 `timeline_item` names each stored event's kind and a summary without personal values (field
 names, ids, statuses, amounts); the texts themselves stay behind their own reads.
@@ -103,6 +104,14 @@ async def newest_matching(
 def encode_cursor(version: int) -> str:
     """An opaque cursor: the version the next page starts below."""
     return base64.urlsafe_b64encode(f"v{version}".encode()).decode().rstrip("=")
+
+
+def is_stream_cursor(cursor: str) -> bool:
+    """True for a cursor of the stream read (`v…`), which the projection does not take."""
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).startswith(b"v")
+    except (binascii.Error, ValueError):
+        return False
 
 
 def decode_cursor(cursor: str | None) -> int | None:

@@ -121,13 +121,13 @@ class EngagementQueryController(Controller):
     )  # fmt: skip
     async def timeline(
         self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
-        kind: Kinds = None, limit: Limit = 20, cursor: Cursor = None,
+        kind: Kinds = None, limit: Limit = 20, cursor: Cursor = None, token: Token = None,
     ) -> TimelinePage:  # fmt: skip
-        """`{items: [{at, kind, type, summary, actor, ref}], nextCursor}` from the event stream
-        (always current: no consistency token needed); `kind` repeatable. Summaries name
-        fields, ids and statuses, never personal values."""
+        """`{items: [{at, kind, type, summary, actor, ref}], nextCursor}` from the timeline
+        projection (pass a command's `X-Consistency-Token` to see its effect); `kind`
+        repeatable. Summaries name fields, ids and statuses, never personal values."""
         return await engagement_reads.timeline(
-            _principal(request), str(customer_id), kind, limit, cursor
+            _principal(request), str(customer_id), kind, limit, cursor, token
         )
 
     @get(

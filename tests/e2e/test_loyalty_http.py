@@ -132,11 +132,13 @@ def test_adjustments_need_a_manager_and_a_completed_order_earns_per_visit(
     assert got["tier"] == "Gold" and got["lifetimePoints"] == 600
     history = client.get(f"/customers/{cid}/history", headers=auth()).json()["items"]
     assert [i["type"] for i in history] == ["customer.created", "customer.tier_changed"]  # to Gold
+    token = {"X-Consistency-Token": granted.headers["x-consistency-token"]}
     timeline = client.get(
-        f"/customers/{cid}/timeline", params={"kind": "loyalty"}, headers=auth()
+        f"/customers/{cid}/timeline", params={"kind": "loyalty"}, headers=auth() | token
     ).json()["items"]
-    assert [(i["type"], i["summary"], i["ref"]) for i in timeline] == [
-        ("customer.tier_changed", "Tier none → Gold", "Gold")
+    assert sorted((i["type"], i["summary"], i["ref"] is not None) for i in timeline) == [
+        ("customer.tier_changed", "Tier none → Gold", True),
+        ("loyalty.adjusted", "+600 points (adjusted)", True),  # the ledger's entries too
     ]
 
 

@@ -217,7 +217,13 @@ def test_health_and_metrics_report_projections(
     health = client.get("/health").json()
     assert health["status"] == "ok"
     names = {p["name"] for p in health["projections"]}
-    assert names == {"customer_view", "search", "analytics_overview", "analytics_cohorts"}
+    assert names == {
+        "customer_view",
+        "search",
+        "analytics_overview",
+        "analytics_cohorts",
+        "timeline",
+    }
     metrics = client.get("/metrics").text
     assert "customers_projection_lag_events" in metrics
     assert (

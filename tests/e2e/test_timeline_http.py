@@ -33,9 +33,13 @@ def test_timeline_newest_first_paged_and_filtered(
         client.post(f"/customers/{cid}/communications", json=logged, headers=admin).status_code
         == 201
     )
-    assert client.delete(f"/customers/{cid}/notes/{note['id']}", headers=admin).is_success
+    deleted = client.delete(f"/customers/{cid}/notes/{note['id']}", headers=admin)
+    assert deleted.is_success
+    # The timeline is a projection: the last command's token waits for it.
+    token = {"X-Consistency-Token": deleted.headers["x-consistency-token"]}
+    admin |= token
 
-    whole = client.get(f"/customers/{cid}/timeline", headers=auth("viewer"))
+    whole = client.get(f"/customers/{cid}/timeline", headers=auth("viewer") | token)
     assert whole.status_code == 200, whole.text
     kinds = [item["kind"] for item in whole.json()["items"]]
     assert kinds == [

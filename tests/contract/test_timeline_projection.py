@@ -1,0 +1,143 @@
+"""The timeline projection on every projection store (SQLite embedded, MongoDB-wire): pages
+newest first by log position across the customer's stream and its loyalty ledger, filtered by
+kind however rare the kind, cursor-paged without gaps or repeats, tenants apart, and a batch
+re-applied after a crash changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from read_side.events import EventEnvelope
+from read_side.projections.store import ProjectionStore
+from read_side.timeline_pages import projected_page
+from read_side.timeline_projection import BUCKET, TimelineProjection
+from shared.errors import MalformedRequest
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProjectionStore]:
+    mongo: Any = None
+    opened: ProjectionStore
+    if request.param == "sqlite":
+        from read_side.projections.sqlite_store import SQLiteProjectionStore
+
+        opened = SQLiteProjectionStore(tmp_path / "read.db", TimelineProjection())
+    else:
+        from pymongo import AsyncMongoClient
+
+        from read_side.projections.mongo_store import MongoProjectionStore
+
+        database = request.getfixturevalue("unique_name")
+        mongo = AsyncMongoClient(request.getfixturevalue("mongo_url"))
+        opened = MongoProjectionStore(mongo, database, TimelineProjection())
+    yield opened
+    await opened.close()
+    if mongo is not None:
+        await mongo.drop_database(database)
+        await mongo.close()
+
+
+def customer_event(
+    position: int, version: int, kind: str, data: dict[str, Any], customer: str = "c1",
+    tenant: str = "acme",
+) -> EventEnvelope:  # fmt: skip
+    return EventEnvelope(
+        position=position, event_id=f"e{position}", type=kind, customer_id=customer,
+        version=version, occurred_at=START + timedelta(seconds=position), tenant_id=tenant,
+        actor="staff", data=data,
+    )  # fmt: skip
+
+
+def ledger_event(position: int, version: int, points: int) -> EventEnvelope:
+    entry = {"id": f"x{version}", "kind": "earned", "points": points, "reason": "r",
+             "ref": f"pay-{version}", "at": "2026-01-01T00:00:00.000Z", "shortfall": 0}  # fmt: skip
+    return customer_event(position, version, "loyalty.points_earned", {"entry": entry})
+
+
+def busy_stream(communications: int) -> list[EventEnvelope]:
+    """Created, a note, then communications with a loyalty entry after every tenth."""
+    events = [
+        customer_event(1, 1, "customer.created", {}),
+        customer_event(2, 2, "customer.note_added", {"note_id": "n1", "text": "x"}),
+    ]
+    position, version, ledger = 3, 3, 1
+    for index in range(communications):
+        data = {"communication_id": f"m{index}", "channel": "email", "purpose": "invoice",
+                "status": "sent", "direction": "outbound"}  # fmt: skip
+        events.append(customer_event(position, version, "customer.communication_recorded", data))
+        position, version = position + 1, version + 1
+        if index % 10 == 9:
+            events.append(ledger_event(position, ledger, 5))
+            position, ledger = position + 1, ledger + 1
+    return events
+
+
+async def every_page(
+    store: ProjectionStore, kinds: list[str] | None, limit: int, tenant: str = "acme"
+) -> list[tuple[str, str | None]]:
+    seen: list[tuple[str, str | None]] = []
+    cursor = None
+    while True:
+        page = await projected_page(store, tenant, "c1", kinds, limit, cursor)
+        assert page is not None
+        seen += [(item.type, item.ref) for item in page.items]
+        if page.next_cursor is None:
+            return seen
+        assert len(page.items) == limit
+        cursor = page.next_cursor
+
+
+async def test_pages_go_newest_first_across_the_stream_and_the_ledger(
+    store: ProjectionStore,
+) -> None:
+    events = busy_stream(3 * BUCKET)
+    for start in range(0, len(events), 50):  # batches as the runner sends them
+        await store.apply(
+            events[start : start + 50], events[min(start + 50, len(events)) - 1].position
+        )
+    expected = [
+        (e.type if not e.type.startswith("loyalty.") else "loyalty.earned", ref)
+        for e in reversed(events)
+        for ref in [_ref(e)]
+    ]
+    assert await every_page(store, None, 7) == expected
+    loyalty = await every_page(store, ["loyalty"], 5)
+    assert [ref for _, ref in loyalty] == [f"pay-{n}" for n in range(3 * BUCKET // 10, 0, -1)]
+    assert await every_page(store, ["note"], 20) == [("customer.note_added", "n1")]
+    assert await every_page(store, ["note", "lifecycle"], 1) == [
+        ("customer.note_added", "n1"), ("customer.created", None),
+    ]  # fmt: skip
+    assert await every_page(store, ["merge"], 20) == []
+
+
+async def test_a_batch_applied_again_changes_nothing_and_tenants_stay_apart(
+    store: ProjectionStore,
+) -> None:
+    events = busy_stream(30)
+    await store.apply(events, events[-1].position)
+    await store.apply(events, events[-1].position)
+    assert len(await every_page(store, None, 100)) == len(events)
+    assert await projected_page(store, "globex", "c1", None, 20, None) is None
+
+
+async def test_a_cursor_of_another_kind_is_refused(store: ProjectionStore) -> None:
+    await store.apply(busy_stream(1), 3)
+    with pytest.raises(MalformedRequest):
+        await projected_page(store, "acme", "c1", None, 20, "djM")  # a stream cursor "v3"
+
+
+def _ref(event: EventEnvelope) -> str | None:
+    if event.type == "customer.note_added":
+        return "n1"
+    if event.type == "customer.communication_recorded":
+        return str(event.data["communication_id"])
+    if event.type.startswith("loyalty."):
+        return str(event.data["entry"]["ref"])
+    return None
