@@ -61,13 +61,15 @@ def built_in_projections() -> list[Callable[[], object]]:
     module imports none of them)."""
     from read_side.analytics.cohorts import CohortsProjection
     from read_side.analytics.overview import OverviewProjection
+    from read_side.contactability_projection import ContactabilityProjection
     from read_side.timeline_projection import TimelineProjection
 
-    return [OverviewProjection, CohortsProjection, TimelineProjection]
+    return [OverviewProjection, CohortsProjection, TimelineProjection, ContactabilityProjection]
 
 
 def is_internal(projection: Projection) -> bool:
-    """True for a built-in projection that serves the service's own reads (the timeline):
+    """True for a built-in projection that serves the service's own reads (the timeline,
+    contactability):
     its documents are per customer, so `GET /projections/{name}/documents` (for analysts)
     does not list them."""
     return bool(getattr(projection, "internal", False))

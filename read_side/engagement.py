@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from read_side.consistency import ConsistencyWaiter
 from read_side.contactability import Contactability, contactability
 from read_side.deadline import within
-from read_side.generations import ActiveGeneration
+from read_side.projections.served import ServedBy
 from read_side.projections.store import ProjectionStore
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
@@ -22,7 +21,6 @@ from read_side.timeline import (
     timeline_item,
 )
 from read_side.timeline_pages import projected_page
-from read_side.timeline_projection import TimelineProjection
 from shared.clock import Clock, utc_now
 from shared.engagement import (
     CommunicationPage,
@@ -47,16 +45,15 @@ class EngagementReads:
         newest: NewestEvents,
         clock: Clock = utc_now,
         *,
-        timeline: ActiveGeneration[ProjectionStore] | None = None,
-        timeline_waiter: ConsistencyWaiter | None = None,
+        timeline: ServedBy | None = None,
+        contacts: ServedBy | None = None,
     ) -> None:
         self._records = records
         self._queries = queries
         self._newest = newest
         self._clock = clock
         self._timeline = timeline
-        self._timeline_waiter = timeline_waiter
-        self._timeline_built = False
+        self._contacts = contacts
 
     async def timeline(
         self, principal: Principal, customer_id: str, kinds: Collection[str] | None,
@@ -82,17 +79,11 @@ class EngagementReads:
     async def _projected_timeline(
         self, token: str | None, cursor: str | None
     ) -> ProjectionStore | None:
-        """The timeline projection's store when it serves this read: built with the code's
-        version, and the cursor (if any) one of its own (a stream cursor stays on the stream)."""
+        """The timeline projection's store when it serves this read (a stream cursor stays
+        on the stream)."""
         if self._timeline is None or (cursor is not None and is_stream_cursor(cursor)):
             return None
-        if self._timeline_waiter is not None:
-            await self._timeline_waiter.wait(token)
-        store = await within(self._queries.timeout, self._timeline.current(), "the timeline")
-        if not self._timeline_built:  # a backfill of a new version is running: the stream serves
-            built = await within(self._queries.timeout, store.active_version(), "the timeline")
-            self._timeline_built = built == TimelineProjection.version
-        return store if self._timeline_built else None
+        return await self._timeline.store(token)
 
     async def communications(
         self, principal: Principal, customer_id: str, limit: int, cursor: str | None
@@ -133,8 +124,16 @@ class EngagementReads:
     async def contactability(
         self, tenant_id: str, customer_id: str, purpose: str, token: str | None
     ) -> Contactability:
-        """Whether each channel may carry a message for `purpose` now: the cache, else one
-        read of the view store."""
+        """Whether each channel may carry a message for `purpose` now: one read by key of the
+        customer's contactability document; the cache or the view store while that projection
+        is not built or has not seen the customer."""
+        store = None if self._contacts is None else await self._contacts.store(token)
+        if store is not None:
+            found = await within(
+                self._queries.timeout, store.get(tenant_id, customer_id), "contactability"
+            )
+            if found is not None:
+                return contactability(found.doc, purpose, self._clock())
         await self._queries.waiter.wait(token)
         doc = None if token else await self._queries.cache.get(tenant_id, customer_id)
         if doc is None:

@@ -223,6 +223,7 @@ def test_health_and_metrics_report_projections(
         "analytics_overview",
         "analytics_cohorts",
         "timeline",
+        "contactability",
     }
     metrics = client.get("/metrics").text
     assert "customers_projection_lag_events" in metrics

@@ -55,7 +55,13 @@ def point(name: str, value: str) -> EntryPoint:
 
 def test_built_in_and_packaged_projections_are_found_alike(plugin_module: str) -> None:
     found = discover([point("good", f"{plugin_module}:Good")])
-    assert found.names == ("analytics_overview", "analytics_cohorts", "timeline", "good_one")
+    assert found.names == (
+        "analytics_overview",
+        "analytics_cohorts",
+        "timeline",
+        "contactability",
+        "good_one",
+    )
     assert [d.origin for d in found.projections][:2] == [BUILT_IN, BUILT_IN]
     assert found.refused == ()
 
