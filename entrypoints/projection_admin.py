@@ -57,7 +57,7 @@ class ProjectionBody(msgspec.Struct, rename="camel", kw_only=True):
     position: int
     lag_events: int
     lag_seconds: float
-    state: str  # running | stopped | backfilling | not running here
+    state: str  # running | standby | stopped | backfilling | not running here
     dead_letters: list[DeadLetterBody]
     rebuild: RebuildProgressBody | None
 
@@ -144,8 +144,8 @@ async def _row(runtime: Runtime, name: str, head: int) -> ProjectionBody:
 def _state(runtime: Runtime, name: str, parked: bool, progress: object) -> str:
     if parked:
         return "stopped"
-    if name in runtime.runner.sinks:
-        return "running"
+    if name in runtime.runner.sinks:  # "standby" while another process holds its lease
+        return runtime.runner.status[name].state
     if progress is not None:
         return "backfilling" if name in runtime.plugins else "running"
     if not runtime.runs_projections:

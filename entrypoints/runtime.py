@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.bulk import build_export
 from entrypoints.engagement_wiring import engagement_reads
 from entrypoints.event_readers import event_readers
+from entrypoints.leadership import open_leases
 from entrypoints.lifecycle import Sweepable, background, projector_lock, sweep_stale_generations
 from entrypoints.plugins import Plugin, open_plugins, start_plugins
 from entrypoints.retention import retention_loop
@@ -21,6 +23,8 @@ from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLite
 from projectors.dead_letters import DeadLetterBook
 from projectors.discovery import Catalogue, discover
 from projectors.envelopes import EventLog
+from projectors.leased_runner import LeasedRunner
+from projectors.leases import Leases, run_leased
 from projectors.rebuild_jobs import RebuildJobs
 from projectors.runner import ProjectionRunner
 from read_side.cache import CachingViewSink, MemoryDocCache, NoDocCache
@@ -71,6 +75,7 @@ class Runtime:
     imports: ImportCommands
     resources: AsyncExitStack = field(repr=False)
     runs_projections: bool = False
+    resumes_imports: bool = False
     consumer: InboundConsumer | None = None
     alert_relay: AlertRelay | None = None
     catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
@@ -95,12 +100,15 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             runtime.privacy.before_erase.append(inbound.forget_customer)
         wakeup = _connect_processes(runtime, resources)
         if projections:
-            lock = projector_lock(settings)
+            lock = projector_lock(settings)  # the data dir's own duties (imports to resume)
             if lock is not None:
                 resources.callback(lock.close)
-                await _run_projections(runtime, resources, wakeup)
+            leases = runtime.runner.leases if isinstance(runtime.runner, LeasedRunner) else None
+            if lock is not None or leases is not None:  # with leases, every process competes
+                await _run_projections(runtime, resources, wakeup, leases)
             else:
                 logger.info("another process runs the projections for this data dir")
+            runtime.resumes_imports = lock is not None
             if settings.amqp_url:
                 # Every serving process consumes (competing consumers; effects are idempotent),
                 # so `serve --workers N` spreads inbound orders and payments over N processes.
@@ -108,7 +116,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
                 resources.push_async_callback(inbound.stop)
                 await _start_consumer(inbound, resources)
         resources.push_async_callback(runtime.imports.stop)
-        if runtime.runs_projections:  # one process per data dir / deployment resumes imports
+        if runtime.resumes_imports:  # one process per data dir resumes its imports
             await runtime.imports.resume()
         if not runtime.runs_projections and isinstance(runtime.read.cache, MemoryDocCache):
             # Only the projecting process invalidates its in-process cache; another process's
@@ -141,6 +149,10 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         resources.push_async_callback(relay.close)
         sinks.append(relay)
     runner = ProjectionRunner(log, sinks, dead_letters)
+    leases = open_leases(settings)
+    if leases is not None:  # processes on any host share the projections through PostgreSQL
+        resources.push_async_callback(leases.close)
+        runner = LeasedRunner(log, sinks, dead_letters, leases=leases)
     queries = _queries(settings, store, log, read)
     attendees = AttendeeProcessing(executor, default_region=region)
     records = CustomerRecords(queries, read.audit)
@@ -204,10 +216,10 @@ def _queries(
 
 
 async def _run_projections(
-    runtime: Runtime, resources: AsyncExitStack, wakeup: PgChannel | None
+    runtime: Runtime, resources: AsyncExitStack, wakeup: PgChannel | None, leases: Leases | None
 ) -> None:
-    """This process holds the projector lock: sweep, project, and run the single-process
-    jobs (retention, the security-alert relay)."""
+    """This process holds the projector lock, or competes for leases: sweep, project, and
+    run the single-process jobs (retention, the security-alert relay), each under a lease."""
     settings, runner = runtime.settings, runtime.runner
     await sweep_generations(runtime)
     runtime.commands.executor.committer.on_commit.append(runner.notify)
@@ -219,10 +231,14 @@ async def _run_projections(
     assert runtime.rebuilds is not None
     await start_plugins(runtime.plugins, runner, runtime.rebuilds, runtime.log)
     runtime.runs_projections = True
-    background(resources, retention_loop(runtime, settings.retention_interval_seconds))
+    jobs: dict[str, Callable[[], Coroutine[None, None, None]]] = {
+        "retention": lambda: retention_loop(runtime, settings.retention_interval_seconds)
+    }
     if settings.amqp_url:  # security alerts out, from the same single process
-        runtime.alert_relay = AlertRelay(settings.amqp_url, runtime.read.alerts)
-        background(resources, runtime.alert_relay.run())
+        relay = runtime.alert_relay = AlertRelay(settings.amqp_url, runtime.read.alerts)
+        jobs["alert_relay"] = relay.run
+    for name, job in jobs.items():
+        background(resources, job() if leases is None else run_leased(leases, name, job))
 
 
 async def sweep_generations(runtime: Runtime) -> None:

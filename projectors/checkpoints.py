@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
+from read_side.store.mongo_checkpoint import write_checkpoint
 from shared.json_types import JSONObject
 
 T = TypeVar("T")
@@ -125,8 +126,5 @@ class MongoCheckpointStore:
 
     async def set(self, name: str, position: int) -> None:
         """Store `position` for `name` unless a later position is stored already (`$max`)."""
-        await self._collection.update_one(
-            {"_id": self._id(name)},
-            {"$max": {"position": position}, "$set": {"name": name, "generation": self.generation}},
-            upsert=True,
-        )
+        fields = {"name": name, "generation": self.generation}
+        await write_checkpoint(self._collection, self._id(name), position, fields)

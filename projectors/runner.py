@@ -7,6 +7,9 @@ backoff, then applied event by event so that exactly the failing event is parked
 letter; that projection then stops and reports it. Nothing is skipped silently. A stopped
 projection looks at its dead letters every `parked_poll` seconds and resumes by itself from its
 checkpoint once they are cleared (`customers projections retry NAME`, from any process).
+
+`projectors.leased_runner.LeasedRunner` runs each loop only while holding its projection's
+lease (processes sharing PostgreSQL); this one runs every projection it is given.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from datetime import UTC, datetime
 
 from projectors.dead_letters import DeadLetter, DeadLetterBook
 from projectors.envelopes import EventLog, LogBatch
+from projectors.leases import LeaseLost
 from projectors.status import ProjectionStatus
 from projectors.transient import is_transient
 from read_side.events import EventEnvelope
 from read_side.generations import GenerationChanged
 from read_side.ports import ProjectionSink
+from shared.fencing import Fenced
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +138,12 @@ class ProjectionRunner:
             if status.state == "stopped":
                 await self._until_cleared(sink)
                 continue
+            await self._guard(sink)  # idle too: a lost lease is noticed at once
             wake.clear()  # before reading the log, so a commit during the drain is not lost
             try:
                 progressed = await self._drain(sink)
+            except (LeaseLost, Fenced):
+                raise
             except _Parked:
                 continue
             except GenerationChanged:
@@ -178,10 +186,14 @@ class ProjectionRunner:
                 return progressed
             if self._stopping:
                 return progressed
+            await self._guard(sink)  # never write on a lease this process may have lost
             await self._apply(sink, batch)
             position = batch.last_position
             status.applied(batch, self.head)
             progressed = True
+
+    async def _guard(self, sink: ProjectionSink) -> None:
+        """Raise `LeaseLost` when this process may no longer write `sink` (no lease here)."""
 
     async def _apply(self, sink: ProjectionSink, batch: LogBatch) -> None:
         """Apply a batch; on repeated failure find the failing event and park it.
@@ -193,7 +205,7 @@ class ProjectionRunner:
             try:
                 await sink.apply(batch.envelopes, batch.last_position)
                 return
-            except GenerationChanged:
+            except (GenerationChanged, Fenced):
                 raise
             except Exception as error:
                 self.status[sink.name].last_error = f"{type(error).__name__}: {error}"
@@ -203,7 +215,7 @@ class ProjectionRunner:
         for envelope in batch.envelopes:
             try:
                 await sink.apply([envelope], envelope.position)
-            except GenerationChanged:
+            except (GenerationChanged, Fenced):
                 raise
             except Exception as error:
                 if is_transient(error):

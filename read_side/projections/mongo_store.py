@@ -21,6 +21,7 @@ from read_side.projections.api import Projection
 from read_side.projections.fold import DocKey, Stored, fold, keys_of, wanted
 from read_side.projections.store import KeyedDocument
 from read_side.store import table_name
+from read_side.store.mongo_checkpoint import write_checkpoint
 from shared.json_types import JSONObject
 
 CHECKPOINTS = "projection_checkpoints"
@@ -82,14 +83,8 @@ class MongoProjectionStore:
                 writes.append(InsertOne({"_id": _id(tenant, key), **record}))
         if writes:
             await self._docs.bulk_write(writes, ordered=False)
-        await self._checkpoints.update_one(
-            {"_id": self._checkpoint_id},
-            {
-                "$max": {"position": position},
-                "$set": {"name": self.name, "generation": self.generation},
-            },
-            upsert=True,
-        )
+        fields = {"name": self.name, "generation": self.generation}
+        await write_checkpoint(self._checkpoints, self._checkpoint_id, position, fields)
 
     async def find(self, tenant_id: str, prefix: str = "") -> list[KeyedDocument]:
         """The tenant's non-empty documents whose key starts with `prefix`, by key."""

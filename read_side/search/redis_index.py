@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as redis
+from redis.exceptions import ResponseError
 
 from read_side.events import EventEnvelope
 from read_side.ports import ListQuery, Page
@@ -33,6 +34,7 @@ from read_side.search.redis_lua import SEARCH
 from read_side.search.redis_write import BULK, Changes
 from read_side.search.text import NULL_KEY
 from read_side.views import CustomerDoc, evolve
+from shared.fencing import Fenced, current_fence
 
 Key = tuple[str, str]
 _NO_TIME = 2**53
@@ -91,7 +93,17 @@ class RedisSearchIndex:
                 changes.add(old, new)
         # One script: every change and the checkpoint, atomically (no MULTI/EXEC of hundreds
         # of commands, whose client-side cost dominated a batch).
-        await self._bulk(keys=[self.keys.checkpoint], args=[changes.payload(), position])
+        keys, args = [self.keys.checkpoint], [changes.payload(), str(position)]
+        fence = current_fence()
+        if fence is None:
+            await self._bulk(keys=keys, args=args)
+            return
+        try:
+            await self._bulk(keys=[*keys, self.keys.epoch], args=[*args, str(fence.epoch)])
+        except ResponseError as error:
+            if not str(error).startswith("FENCED"):
+                raise
+            raise Fenced(fence, int(str(error).split()[1])) from None
 
     async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
         """Index final documents of customers this generation does not hold (a rebuild's

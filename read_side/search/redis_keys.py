@@ -81,6 +81,11 @@ class Keys:
         return f"{self.prefix}:projection:{self.name}:g{self.generation}:checkpoint"
 
     @property
+    def epoch(self) -> str:
+        """The largest lease epoch that wrote to `name` (fences a paused former holder)."""
+        return f"{self.prefix}:projection:{self.name}:epoch"
+
+    @property
     def active(self) -> str:
         """The active generation of `name`."""
         return f"{self.prefix}:projection:{self.name}:active"

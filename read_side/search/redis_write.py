@@ -17,8 +17,14 @@ from shared.json_types import JSONObject
 # Runs the changes of `Changes.payload()` server-side: one call instead of a command per key
 # (the client's per-command cost dominates bulk writes). Removals first, as in `queue`. With
 # KEYS[1] (a checkpoint) it also moves that checkpoint forward to ARGV[2], atomically with the
-# changes (a script runs as one unit).
+# changes (a script runs as one unit). With KEYS[2] (the lease epoch, `shared.fencing`) it
+# first refuses the whole call when a newer epoch than ARGV[3] is stored, else stores ARGV[3].
 BULK = r"""
+if KEYS[2] then
+  local stored = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if stored > tonumber(ARGV[3]) then return redis.error_reply('FENCED ' .. stored) end
+  if stored < tonumber(ARGV[3]) then redis.call('SET', KEYS[2], ARGV[3]) end
+end
 local ops = cjson.decode(ARGV[1])
 local function chunks(list, command, key)
   for i = 1, #list, 500 do

@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError
 
 from read_side.events import EventEnvelope
 from read_side.store import table_name
+from read_side.store.mongo_checkpoint import write_checkpoint
 from read_side.views import CustomerDoc, evolve
 from shared.json_types import JSONObject
 
@@ -153,14 +154,8 @@ class MongoViewStore:
             await self._docs.insert_many(rows, ordered=False)
 
     async def _write_checkpoint(self, position: int) -> None:
-        await self._checkpoints.update_one(
-            {"_id": self._checkpoint_id},
-            {
-                "$max": {"position": position},
-                "$set": {"name": self.name, "generation": self.generation},
-            },
-            upsert=True,
-        )
+        fields = {"name": self.name, "generation": self.generation}
+        await write_checkpoint(self._checkpoints, self._checkpoint_id, position, fields)
 
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """A document of that tenant (any state), or None."""
