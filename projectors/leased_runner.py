@@ -11,6 +11,8 @@ projection's lease.
 - **Spread.** Each process keeps a `member:` lease of its own; holding more than its share
   (projections / live members, rounded up), a process gives one lease up and waits
   `shed_pause` before competing for it again, so that a process that just started takes it.
+  Member leases last half as long as projection leases, so a dead process has left the
+  members before its projections' leases free up (a survivor does not hand them back).
 """
 
 from __future__ import annotations
@@ -112,10 +114,16 @@ class LeasedRunner(ProjectionRunner):
         if held is None:
             raise LeaseLost(f"projection {sink.name!r} is not held here")
         await held.check()
-        share = math.ceil(len(self.sinks) / max(1, self.members))
-        if len(self._held) > share:
+        if len(self._held) <= self._share():
+            return
+        with contextlib.suppress(Exception):  # count again: a member may have died since
+            self.members = max(1, await self.leases.live(MEMBER))
+        if sink.name in self._held and len(self._held) > self._share():
             del self._held[sink.name]  # at once: the next loop's guard counts one fewer
             raise _Shed(sink.name)
+
+    def _share(self) -> int:
+        return math.ceil(len(self.sinks) / max(1, self.members))
 
     async def _pause(self, seconds: float) -> None:
         if seconds > 0 and not self._stopping:
@@ -123,17 +131,17 @@ class LeasedRunner(ProjectionRunner):
                 await asyncio.wait_for(self._stopped.wait(), timeout=seconds)
 
     async def _keep_membership(self) -> None:
-        name = f"{MEMBER}{self.leases.holder}"
+        name, ttl = f"{MEMBER}{self.leases.holder}", self.leases.ttl / 2
         epoch: int | None = None
         try:
             while True:
                 try:
-                    if epoch is None or not await self.leases.renew(name, epoch):
-                        epoch = await self.leases.acquire(name)
+                    if epoch is None or not await self.leases.renew(name, epoch, ttl):
+                        epoch = await self.leases.acquire(name, ttl)
                     self.members = max(1, await self.leases.live(MEMBER))
                 except Exception as error:
                     logger.warning("lease membership not refreshed: %r", error)
-                await asyncio.sleep(self.leases.ttl / 3)
+                await asyncio.sleep(ttl / 3)
         finally:
             if epoch is not None:
                 with contextlib.suppress(Exception):

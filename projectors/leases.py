@@ -30,11 +30,11 @@ class Leases(Protocol):
     holder: str
     ttl: float
 
-    async def acquire(self, name: str) -> int | None:
+    async def acquire(self, name: str, ttl: float | None = None) -> int | None:
         """The new epoch when granted; None while another live process holds it."""
         ...
 
-    async def renew(self, name: str, epoch: int) -> bool:
+    async def renew(self, name: str, epoch: int, ttl: float | None = None) -> bool:
         """Extend the lease; False when it is no longer held at that epoch."""
         ...
 

@@ -71,14 +71,17 @@ class PgLeases:
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
 
-    async def acquire(self, name: str) -> int | None:
-        """The new epoch when the lease was free, expired or ours; None while another holds it."""
-        row = await self._one(_ACQUIRE, name=name, holder=self.holder, ttl=self.ttl)
+    async def acquire(self, name: str, ttl: float | None = None) -> int | None:
+        """The new epoch when the lease was free, expired or ours; None while another holds it.
+        It lasts `ttl` seconds (default: the object's) unless renewed."""
+        row = await self._one(_ACQUIRE, name=name, holder=self.holder, ttl=ttl or self.ttl)
         return int(row[0]) if row else None
 
-    async def renew(self, name: str, epoch: int) -> bool:
+    async def renew(self, name: str, epoch: int, ttl: float | None = None) -> bool:
         """Extend the lease by `ttl`; False when it is no longer ours at that epoch."""
-        row = await self._one(_RENEW, name=name, holder=self.holder, epoch=epoch, ttl=self.ttl)
+        row = await self._one(
+            _RENEW, name=name, holder=self.holder, epoch=epoch, ttl=ttl or self.ttl
+        )
         return row is not None
 
     async def release(self, name: str, epoch: int) -> None:

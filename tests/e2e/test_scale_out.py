@@ -22,6 +22,7 @@ from litestar.testing import TestClient
 from pymongo import MongoClient
 
 from entrypoints.app import create_app
+from projectors.discovery import discover
 from shared.http.auth import mint_token
 from shared.settings import Settings
 from tests.e2e.conftest import SECRET, fresh_redis_database
@@ -114,12 +115,9 @@ def test_workers_split_take_over_a_killed_holder_and_fence_a_paused_one(
     try:
         first = start_worker("a", tmp_path, env)
         workers.append(first)
-        wait_until(
-            "a holds view and search",
-            lambda: {"customer_view", "search"} <= leases.held_by(first),
-            60,
-        )
-        names = set(leases.live())
+        # every projection (added ones once backfilled) and the retention duty
+        names = {"customer_view", "search", "retention", *discover().names}
+        wait_until("a holds every lease", lambda: leases.held_by(first) == names, 60)
         second = start_worker("b", tmp_path, env)
         workers.append(second)
         wait_until("the two split the projections", lambda: bool(leases.held_by(second))
@@ -166,4 +164,5 @@ def test_workers_split_take_over_a_killed_holder_and_fence_a_paused_one(
     finally:
         for worker in workers:
             worker.end()
+            print(f"--- worker {worker.name}:\n{worker.lines()[-6000:]}")  # shown on failure
     print(f"takeover after kill -9: {took:.1f} s")

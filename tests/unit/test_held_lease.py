@@ -17,20 +17,22 @@ class MemoryLeases:
         self.holder, self.ttl, self.now = holder, ttl, 0.0
         self.rows: dict[str, tuple[str, int, float]] = {}
 
-    async def acquire(self, name: str, holder: str | None = None) -> int | None:
+    async def acquire(
+        self, name: str, ttl: float | None = None, holder: str | None = None
+    ) -> int | None:
         who = holder or self.holder
         old = self.rows.get(name)
         if old is not None and old[2] > self.now and old[0] != who:
             return None
         epoch = (old[1] if old else 0) + 1
-        self.rows[name] = (who, epoch, self.now + self.ttl)
+        self.rows[name] = (who, epoch, self.now + (ttl or self.ttl))
         return epoch
 
-    async def renew(self, name: str, epoch: int) -> bool:
+    async def renew(self, name: str, epoch: int, ttl: float | None = None) -> bool:
         row = self.rows.get(name)
         if row is None or row[:2] != (self.holder, epoch):
             return False
-        self.rows[name] = (self.holder, epoch, self.now + self.ttl)
+        self.rows[name] = (self.holder, epoch, self.now + (ttl or self.ttl))
         return True
 
     async def release(self, name: str, epoch: int) -> None:
