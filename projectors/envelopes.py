@@ -116,8 +116,8 @@ class EventLog:
                 for n in notifications
                 if n.topic.startswith(LEDGER_TOPIC_PREFIX) or _uuid(n).int % parts == index
             ]
-        self.app.keys.prefetch(keyed_customers(notifications))  # one query, not one per customer
-        envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
+        with self.app.keys.batch(keyed_customers(notifications)):  # one query, not one each
+            envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
         if partition is not None:  # a ledger's events go with its customer's, decoded to know it
             envelopes = [e for e in envelopes if _in_partition(e, index, parts)]
         return LogBatch(envelopes, last, count)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
@@ -32,6 +34,8 @@ from write_side.application.phone_book import PhoneBook
 #: `CUSTOMERS_SERVICE_TIMEOUT`): how long the breaker's probe waits for PostgreSQL.
 BREAKER_TIMEOUT_KEY = "EVENT_STORE_BREAKER_TIMEOUT"
 DEFAULT_BREAKER_TIMEOUT = 2.0
+#: Classes of stored events already checked against the library's `DomainEventProtocol`.
+_EVENT_TYPES: set[type] = set()
 
 
 class CustomersApplication(Application[UUID]):
@@ -57,6 +61,22 @@ class CustomersApplication(Application[UUID]):
         self.audit.backfill()
         if self.snapshots is not None:
             raise ProgrammingError("snapshots would hold personal data in clear; keep them off")
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """The library's save; events of a type seen before skip its runtime-protocol
+        `isinstance`, which re-derives the protocol's members on every call (py-spy: 15% of
+        the group committer's time at a bulk import's 3,000 events per transaction)."""
+        if not objs or any(type(obj) not in _EVENT_TYPES for obj in objs):
+            _EVENT_TYPES.update(type(o) for o in objs if isinstance(o, DomainEventProtocol))
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.events.extend(objs)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated, but the library calls it too
+        return recordings
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """The library's environment, with the recorder that writes key rows with events."""

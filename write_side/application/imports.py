@@ -1,51 +1,45 @@
 """Importing customers from a file: each row matched by `externalId`, then email, and created
-or updated through the customer commands' own decisions and the executor (group commit).
+or updated by the customer commands' own decisions.
 
-Rows are applied a chunk at a time, concurrently within the chunk (one lock per matching key
-keeps rows about one customer in file order); after each chunk the import's progress (the
-line reached, the counts, the errors) is stored as an event of its `ImportJob`. A restart
-resumes after that line: rows already applied are applied again harmlessly (a row that
-changes nothing stores nothing), and counted as `unchanged`.
+Rows are read a chunk at a time (the file is streamed: one chunk in memory). A chunk is decided
+at once and stored in one transaction (`import_batch`); rows it cannot decide alone, and every
+row of a chunk whose save conflicted, go through the executor one by one. After each chunk the
+import's progress (the line reached, the counts, the errors) is stored as an event of its
+`ImportJob`. A restart resumes after that line: rows already applied are applied again
+harmlessly (a row that changes nothing stores nothing), and counted as `unchanged`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+
+from eventsourcing.persistence import IntegrityError
 
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.principal import Principal, Role
-from write_side.application.claims import Claims
 from write_side.application.commands import CustomerCommands
 from write_side.application.decisions import CommandMeta, Decision, Outcome
+from write_side.application.import_batch import decide_chunk, outcome_name
+from write_side.application.import_keys import (
+    UNKEYED,
+    Tally,
+    claim_ids,
+    has_key,
+    match_key,
+    repeats,
+    row_error,
+    take,
+)
 from write_side.domain.imports import ImportJob
-from write_side.domain.values import InvalidValue, normalize_email, normalize_external_id
 from write_side.imports.rows import Row, RowError, csv_rows, ndjson_rows
 
-CHUNK = 500
-#: A row that nothing could match would create its customer again on every import of the file.
-UNKEYED = "is required when the row has no email (else importing the file again would repeat it)"
+#: Rows per chunk: one transaction of about three events a row, one progress event.
+CHUNK = 1000
 Progress = Callable[[ImportJob], None]
-
-
-@dataclass
-class _Tally:
-    counts: dict[str, int]
-    errors: list[dict[str, object]]
-
-    @classmethod
-    def empty(cls) -> _Tally:
-        names = ("processed", "created", "updated", "unchanged", "failed")
-        return cls(dict.fromkeys(names, 0), [])
-
-    def fail(self, error: RowError) -> None:
-        self.counts["processed"] += 1
-        self.counts["failed"] += 1
-        self.errors.append({"line": error.line, "field": error.field, "message": error.message})
 
 
 class ImportCommands:
@@ -129,7 +123,7 @@ class ImportCommands:
         with path.open("rb") as stream:
             rows = csv_rows(stream) if job.file_format == "csv" else ndjson_rows(stream)
             while True:
-                chunk = await asyncio.to_thread(_take, rows, CHUNK)
+                chunk = await asyncio.to_thread(take, rows, CHUNK)
                 if not chunk:
                     break
                 tally = await self._apply(meta, job, chunk, seen)
@@ -150,58 +144,56 @@ class ImportCommands:
         job: ImportJob,
         chunk: list[Row | RowError],
         seen: dict[bytes, int],
-    ) -> _Tally | None:
+    ) -> Tally | None:
         """Apply the rows of `chunk` past the job's line (None: all were applied before)."""
-        tally = _Tally.empty()
+        tally = Tally.empty()
         todo: list[Row] = []
         for item in chunk:
-            duplicate = _repeats(item, seen)
+            duplicate = repeats(item, seen)
             if item.line <= job.line:
                 continue
             if isinstance(item, RowError):
                 tally.fail(item)
             elif duplicate is not None:
                 tally.fail(RowError(item.line, "externalId", f"repeats line {duplicate}"))
-            elif not _has_key(item):
+            elif not has_key(item):
                 tally.fail(RowError(item.line, "externalId", UNKEYED))
             else:
                 todo.append(item)
         if not todo and not tally.counts["processed"]:
             return None
         stored = await self._prefetch(meta.principal.tenant_id, todo)
-        tasks = [self._row(meta, row, job.dry_run, stored) for row in todo]
-        for result in await asyncio.gather(*tasks):
-            if isinstance(result, RowError):
-                tally.fail(result)
-            else:
-                tally.counts["processed"] += 1
-                tally.counts[result] += 1
+        decided = await asyncio.to_thread(
+            decide_chunk, lambda row: self._decide(meta, row, True, stored), todo
+        )
+        leftover = decided.deferred
+        try:
+            if not job.dry_run:
+                await asyncio.wrap_future(
+                    self._executor.committer.submit(decided.events, decided.phone_rows)
+                )
+            tally.merge(decided.tally)
+        except IntegrityError:
+            leftover = todo  # nothing of the chunk was stored: row by row, reading everything
+        for row in leftover:
+            tally.count(await self._row(meta, row, job.dry_run))
         tally.errors.sort(key=lambda error: int(str(error["line"])))
         return tally
 
-    async def _row(
-        self, meta: CommandMeta, row: Row, dry_run: bool, stored: set[uuid.UUID]
-    ) -> RowError | str:
-        """Apply one row; its outcome's count name, or why it failed."""
-        key = _match_key(row)
+    async def _row(self, meta: CommandMeta, row: Row, dry_run: bool) -> RowError | str:
+        """Apply one row on fresh state; its outcome's count name, or why it failed."""
         try:
             if dry_run:
-                decision = await asyncio.to_thread(self._decide, meta, row, False, stored)
+                decision = await asyncio.to_thread(self._decide, meta, row, False)
                 changed = decision.customer.collect_events() or decision.events
-                outcome = decision.outcome if changed else Outcome.UNCHANGED
-            else:
-                lock = ("import", meta.principal.tenant_id, key)
-                done = await self._executor.run(
-                    meta, lambda first: self._decide(meta, row, first, stored), lock=lock
-                )
-                outcome = done.outcome
-        except ValidationFailed as error:
-            if not error.errors:
-                return RowError(row.line, "row", error.detail)
-            return RowError(row.line, error.errors[0].field, error.errors[0].message)
-        except (Conflict, NotFound) as error:
-            return RowError(row.line, _conflict_field(str(error)), str(error))
-        return {Outcome.CREATED: "created", Outcome.CHANGED: "updated"}.get(outcome, "unchanged")
+                return outcome_name(decision.outcome, changed=bool(changed))
+            lock = ("import", meta.principal.tenant_id, match_key(row))
+            done = await self._executor.run(
+                meta, lambda first: self._decide(meta, row, first), lock=lock
+            )
+        except (ValidationFailed, Conflict, NotFound) as error:
+            return row_error(row, error)
+        return outcome_name(done.outcome, changed=done.outcome is not Outcome.UNCHANGED)
 
     def _decide(
         self, meta: CommandMeta, row: Row, first: bool, stored: set[uuid.UUID] | None = None
@@ -217,7 +209,7 @@ class ImportCommands:
     def _owner(self, tenant_id: str, row: Row, stored: set[uuid.UUID] | None) -> uuid.UUID | None:
         """The customer holding the row's externalId, else its email. `stored` names the
         claims known to exist (None: read each); a claim outside it is not read."""
-        for claim_id in _claim_ids(self._executor.claims, tenant_id, row):
+        for claim_id in claim_ids(self._executor.claims, tenant_id, row):
             if stored is not None and claim_id not in stored:
                 continue
             owner = self._executor.claims.owner_of(claim_id)
@@ -228,67 +220,9 @@ class ImportCommands:
     async def _prefetch(self, tenant_id: str, rows: list[Row]) -> set[uuid.UUID]:
         """The claims of these rows that exist (one query for the chunk)."""
         claims = self._executor.claims
-        wanted = [claim_id for row in rows for claim_id in _claim_ids(claims, tenant_id, row)]
+        wanted = [claim_id for row in rows for claim_id in claim_ids(claims, tenant_id, row)]
         return await asyncio.to_thread(claims.stored_claims, wanted) if wanted else set()
 
     async def _save(self, job: ImportJob) -> None:
         events = list(job.collect_events())
         await asyncio.wrap_future(self._executor.committer.submit(events))
-
-
-def _claim_ids(claims: Claims, tenant_id: str, row: Row) -> list[uuid.UUID]:
-    """The ids of the claims a row is matched by: its externalId's, then its email's."""
-    found = []
-    external_id, email = row.data.fields.get("externalId"), row.data.fields.get("email")
-    try:
-        if isinstance(external_id, str):
-            found.append(claims.external_id_claim_id(tenant_id, normalize_external_id(external_id)))
-    except InvalidValue:
-        pass  # the decision reports the bad value
-    try:
-        if isinstance(email, str):
-            found.append(claims.email_claim_id(tenant_id, normalize_email(email)))
-    except InvalidValue:
-        pass
-    return found
-
-
-def _take(rows: Iterator[Row | RowError], size: int) -> list[Row | RowError]:
-    chunk: list[Row | RowError] = []
-    for item in rows:
-        chunk.append(item)
-        if len(chunk) >= size:
-            break
-    return chunk
-
-
-def _repeats(item: Row | RowError, seen: dict[bytes, int]) -> int | None:
-    """The earlier line with this row's externalId, if any (remembered as an 8-byte digest)."""
-    if isinstance(item, RowError):
-        return None
-    value = item.data.fields.get("externalId")
-    if not isinstance(value, str) or not value.strip():
-        return None
-    digest = hashlib.blake2b(value.strip().encode(), digest_size=8).digest()
-    first = seen.setdefault(digest, item.line)
-    return first if first != item.line else None
-
-
-def _has_key(row: Row) -> bool:
-    """Whether the row names an externalId or an email to be matched by."""
-    return any(
-        isinstance(row.data.fields.get(name), str) and str(row.data.fields[name]).strip()
-        for name in ("externalId", "email")
-    )
-
-
-def _match_key(row: Row) -> str:
-    for name in ("externalId", "email"):
-        value = row.data.fields.get(name)
-        if isinstance(value, str) and value.strip():
-            return f"{name}:{value.strip().casefold()}"
-    return f"line:{row.line}"
-
-
-def _conflict_field(message: str) -> str:
-    return "externalId" if "externalId" in message else "email" if "email" in message else "row"
