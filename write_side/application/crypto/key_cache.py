@@ -6,6 +6,7 @@ shredded entries are kept (they never become readable again) until the LRU drops
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -18,20 +19,34 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from write_side.application.crypto.pii_cipher import customer_aad
 
+#: Ciphers kept ready for the most recently used keys. An `AESGCM` holds ~2.3 KB outside the
+#: Python heap: one per cached key made the cache of 65,536 keys ~150 MB, and a bulk import's
+#: RSS grew with every customer it created (docs/benchmarks.md). Building one takes ~7 µs.
+READY_CIPHERS = 1024
+
 
 @dataclass(frozen=True, slots=True)
 class DataKey:
-    """An unwrapped data key with its ready-to-use cipher and AAD."""
+    """An unwrapped data key and its AAD; `aead` is its cipher."""
 
     customer_id: UUID
     secret: bytes
-    aead: AESGCM
     aad: bytes
 
     @classmethod
     def of(cls, customer_id: UUID, secret: bytes) -> DataKey:
-        """Build the cipher for a raw 256-bit key."""
-        return cls(customer_id, secret, AESGCM(secret), customer_aad(customer_id))
+        """The key of a customer from its raw 256 bits."""
+        return cls(customer_id, secret, customer_aad(customer_id))
+
+    @property
+    def aead(self) -> AESGCM:
+        """The key's AES-GCM cipher (one of the few kept ready, else built)."""
+        return _cipher(self.secret)
+
+
+@functools.lru_cache(maxsize=READY_CIPHERS)
+def _cipher(secret: bytes) -> AESGCM:
+    return AESGCM(secret)
 
 
 class _Shredded:
