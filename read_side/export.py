@@ -31,7 +31,9 @@ from read_side.views import CustomerDoc, evolve
 #: `(after, limit)` → the Customer events stored after position `after` (at most `limit`
 #: notifications read) and the position read up to.
 ChangeFeed = Callable[[int, int], Awaitable[tuple[list[EventEnvelope], int]]]
-PAGE = 100
+#: Customers per index page: 1,000 (the index's bound) instead of the API's 100 made 100,000
+#: customers a tenth of the round trips (index, documents, log past the snapshot).
+PAGE = 1000
 FEED_BATCH = 1000
 WalkPosition = tuple[str, str]
 """(createdAt, id) of the last customer the walk passed."""
@@ -59,10 +61,12 @@ class CustomerExport:
         index = await (await self._queries.index.current()).checkpoint()
         return min(views, index)
 
-    async def documents(self, query: ListQuery, position: int) -> AsyncIterator[CustomerDoc]:
+    async def documents(
+        self, query: ListQuery, position: int, *, page: int = PAGE
+    ) -> AsyncIterator[CustomerDoc]:
         """Every matching customer's document as of `position`, oldest first (customers
-        changed during the export come last)."""
-        walk = _Walk(self, query, position)
+        changed during the export come last), read `page` at a time."""
+        walk = _Walk(self, replace(query, sort="createdAt", limit=page, cursor=None), position)
         async for doc in walk.pages():
             yield doc
         async for doc in walk.changed_tail():
@@ -74,7 +78,7 @@ class _Walk:
 
     def __init__(self, export: CustomerExport, query: ListQuery, position: int) -> None:
         self._export = export
-        self._query = replace(query, sort="createdAt", limit=PAGE, cursor=None)
+        self._query = query
         self._position = position
         self._read_to = position
         self._changed: dict[str, _Change] = {}

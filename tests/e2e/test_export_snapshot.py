@@ -28,7 +28,7 @@ def test_changes_during_an_export_are_not_seen(
 
     async def start() -> tuple[int, AsyncIterator[CustomerDoc]]:
         position = await export.position(token)
-        return position, export.documents(query, position)
+        return position, export.documents(query, position, page=100)  # pages change under it
 
     position, documents = client.blocking_portal.call(start)
     first = [client.blocking_portal.call(documents.__anext__) for _ in range(10)]

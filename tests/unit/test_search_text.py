@@ -136,7 +136,7 @@ def test_plan_validates_sort_and_limit() -> None:
     for bad in (
         ListQuery(tenant_id="t", sort="name"),
         ListQuery(tenant_id="t", limit=0),
-        ListQuery(tenant_id="t", limit=101),
+        ListQuery(tenant_id="t", limit=1001),
     ):
         with pytest.raises(ValueError, match=r"sort|limit"):
             plan(bad)
