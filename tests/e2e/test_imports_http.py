@@ -156,3 +156,23 @@ def test_a_row_nothing_can_match_fails(client: Client, auth: Auth) -> None:
     result = run_import(client, staff | CSV, b"firstName,lastName\nAnn,Lee\n")
     assert result["created"] == 0
     assert [(e["line"], e["field"]) for e in result["errors"]] == [(2, "externalId")]
+
+
+def test_rows_about_one_customer_in_one_chunk_apply_in_file_order(
+    client: Client, auth: Auth
+) -> None:
+    staff = auth("staff")
+    body = (
+        b'{"email": "gil@example.com", "firstName": "Gil"}\n'
+        b'{"email": "hal@example.com", "firstName": "Hal"}\n'
+        b'{"email": "GIL@example.com", "lastName": "Moss"}\n'  # the same customer as line 1
+        b'{"email": "gil@example.com", "lastName": "Lake"}\n'
+    )
+    result = run_import(client, staff | NDJSON, body)
+    assert (result["created"], result["updated"], result["failed"]) == (2, 2, 0)
+    token = str(client.app.state.commands.executor.repository.position())
+    found = client.get(
+        "/customers", params={"email": "gil@example.com"},
+        headers=staff | {"X-Consistency-Token": token},
+    ).json()["items"]  # fmt: skip
+    assert [(c["firstName"], c["lastName"]) for c in found] == [("Gil", "Lake")]
