@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 
 from shared.errors import Conflict, NotFound, ValidationFailed
 from write_side.application.decisions import Decision, Event, Outcome
 from write_side.application.import_keys import Tally, row_error
-from write_side.imports.rows import Row
+from write_side.imports.rows import Row, RowError
 
 Decide = Callable[[Row], Decision[None]]
 
@@ -38,15 +40,17 @@ class ChunkDecision:
     deferred: list[Row] = field(default_factory=list)
 
 
-def decide_chunk(decide: Decide, rows: list[Row]) -> ChunkDecision:
-    """Decide `rows` in file order (on a worker thread: decisions read the event store)."""
+def decide_chunk(decide: Decide, rows: list[Row], threads: Executor | None = None) -> ChunkDecision:
+    """Decide `rows` (on worker threads: decisions read the event store), then take their
+    decisions in file order. Rows are decided concurrently on `threads`: a row matching a
+    stored customer reads its claim and its events, and on PostgreSQL those round trips,
+    one row after the other, made importing a file again 4x slower than the first time."""
     chunk = ChunkDecision()
     touched: set[uuid.UUID] = set()
-    for row in rows:
-        try:
-            decision = decide(row)
-        except (ValidationFailed, Conflict, NotFound) as error:
-            chunk.tally.fail(row_error(row, error))
+    attempts = (threads.map if threads is not None else map)(partial(_attempt, decide), rows)
+    for row, decision in zip(rows, attempts, strict=True):
+        if isinstance(decision, RowError):
+            chunk.tally.fail(decision)
             continue
         events = [*decision.customer.collect_events(), *decision.events]
         ids = {decision.customer.id, *(event.originator_id for event in events)}
@@ -59,6 +63,13 @@ def decide_chunk(decide: Decide, rows: list[Row]) -> ChunkDecision:
         chunk.phone_rows.update(decision.phone_rows)
         chunk.tally.count(outcome_name(decision.outcome, changed=bool(events)))
     return chunk
+
+
+def _attempt(decide: Decide, row: Row) -> Decision[None] | RowError:
+    try:
+        return decide(row)
+    except (ValidationFailed, Conflict, NotFound) as error:
+        return row_error(row, error)
 
 
 def outcome_name(outcome: Outcome, *, changed: bool) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,6 +40,8 @@ from write_side.imports.rows import Row, RowError, csv_rows, ndjson_rows
 
 #: Rows per chunk: one transaction of about three events a row, one progress event.
 CHUNK = 1000
+#: Rows of a chunk decided at once (their reads overlap; see `import_batch.decide_chunk`).
+DECIDING_THREADS = 8
 Progress = Callable[[ImportJob], None]
 
 
@@ -50,6 +53,7 @@ class ImportCommands:
         self._executor = commands.executor
         self.uploads = uploads
         self._tasks: set[asyncio.Task[ImportJob]] = set()
+        self._threads: ThreadPoolExecutor | None = None
 
     def upload_path(self, import_id: uuid.UUID) -> Path:
         """Where an import's file is kept until it is done."""
@@ -101,6 +105,9 @@ class ImportCommands:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False)
 
     async def status(self, tenant_id: str, import_id: uuid.UUID) -> ImportJob:
         """The import's progress; 404 for another tenant's."""
@@ -163,8 +170,10 @@ class ImportCommands:
         if not todo and not tally.counts["processed"]:
             return None
         stored = await self._prefetch(meta.principal.tenant_id, todo)
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(DECIDING_THREADS, thread_name_prefix="import")
         decided = await asyncio.to_thread(
-            decide_chunk, lambda row: self._decide(meta, row, True, stored), todo
+            decide_chunk, lambda row: self._decide(meta, row, True, stored), todo, self._threads
         )
         leftover = decided.deferred
         try:
