@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import aio_pika
 import pytest
 
 from shared.principal import Principal, Role
@@ -108,3 +109,40 @@ async def test_unknown_customers_and_tenants_go_to_the_dead_letter_queue_with_th
     assert "no customer" in reasons["unknown"].lower()
     assert "no customer" in reasons["tenant"].lower()
     assert "invalid notification.sent" in reasons["invalid"]
+
+
+async def test_a_burst_is_applied_in_batches_one_command_per_customer_and_all_settled(
+    commands: CustomerCommands, handlers: InboundHandlers, broker: Any, amqp_url: str,
+    subscriptions: Any,
+) -> None:  # fmt: skip
+    meta = CommandMeta(ADMIN)
+    ids = [str((await commands.create(meta, ProfileInput({"firstName": f"N{i}"}))).customer.id)
+           for i in range(3)]  # fmt: skip
+    exchange = await broker.declare_exchange(
+        subscriptions[0].exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    backlog = await broker.declare_queue(subscriptions[0].queue, durable=True)
+    await backlog.bind(exchange, routing_key="notification.*")
+    for index in range(300):  # published before the consumer starts: it finds a backlog
+        body = notice(ids[index % 3], notificationId=f"n-{index}")
+        await publish(broker, subscriptions[0].exchange, "notification.sent", body, f"m-{index}")
+    calls: list[int] = []
+    original = handlers.engagement.record_communications
+
+    async def counted(*args: Any) -> Any:
+        calls.append(len(args[2]))
+        return await original(*args)
+
+    object.__setattr__(handlers.engagement, "record_communications", counted)
+    consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
+    await consumer.start()
+    try:
+        await until(lambda: consumer.applied == 300)
+    finally:
+        await consumer.stop()
+    assert sum(calls) == 300 and len(calls) < 30  # customers' notifications applied together
+    for cid in ids:
+        customer = commands.executor.repository.get("acme", uuid.UUID(cid))
+        assert len(customer.communications) == 100
+    queue = await broker.declare_queue(subscriptions[0].queue, durable=True)
+    assert queue.declaration_result.message_count == 0  # every delivery acknowledged

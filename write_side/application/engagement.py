@@ -97,6 +97,24 @@ class EngagementCommands:
 
         return await self._executor.run(meta, decide, lock=customer_id)
 
+    async def record_communications(
+        self, meta: CommandMeta, customer_id: uuid.UUID, communications: list[Communication]
+    ) -> CommandOutcome[list[bool]]:
+        """Several notifications of one customer in one command (one replay, one save: the
+        inbound consumer's batches); each recorded once per id and status, in order."""
+
+        def decide(_: bool) -> Decision[list[bool]]:
+            customer = self._repository.get(meta.principal.tenant_id, customer_id)
+            actor = meta.principal.subject
+            new = [
+                engagement.record_communication(customer, actor=actor, communication=item)
+                for item in communications
+            ]
+            outcome = Outcome.CREATED if any(new) else Outcome.UNCHANGED
+            return Decision(customer, outcome, result=new)
+
+        return await self._executor.run(meta, decide, lock=customer_id)
+
     def now(self) -> str:
         """The executor's clock, as the API writes times."""
         return iso_utc(self._executor.now())

@@ -20,6 +20,8 @@ from shared.json_types import JSONObject
 from write_side.application.privacy import Identity
 from write_side.inbound.dead_letter_purge import naming, purge
 from write_side.inbound.handlers import InboundHandlers, Unprocessable
+from write_side.inbound.notification_batches import NotificationBatches
+from write_side.inbound.notification_batches import stop as stop_batches
 
 logger = logging.getLogger(__name__)
 REASON_HEADER = "x-dead-letter-reason"
@@ -32,6 +34,11 @@ class Subscription:
     exchange: str
     queue: str
     binding: str
+
+    @property
+    def batched(self) -> bool:
+        """Notifications are applied in batches (`notification_batches`)."""
+        return self.binding.startswith("notification.")
 
 
 DEFAULT_SUBSCRIPTIONS = (
@@ -51,6 +58,8 @@ class InboundConsumer:
         *,
         subscriptions: tuple[Subscription, ...] = DEFAULT_SUBSCRIPTIONS,
         prefetch: int = 32,
+        batch_prefetch: int = 1000,
+        batch_notifications: bool = True,
         retry_delay: float = 1.0,
     ) -> None:
         self._url = url
@@ -60,8 +69,23 @@ class InboundConsumer:
         self._retry_delay = retry_delay
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
-        self.applied = 0
-        self.dead_lettered = 0
+        self._batch_prefetch = batch_prefetch
+        self._batch_notifications = batch_notifications
+        self._batches: NotificationBatches | None = None  # made when a batched queue starts
+        self._batcher: asyncio.Task[None] | None = None
+        self._batched_queue = ""
+        self._applied = 0
+        self._dead_lettered = 0
+
+    @property
+    def applied(self) -> int:
+        """Messages applied since the process started."""
+        return self._applied + (self._batches.applied if self._batches else 0)
+
+    @property
+    def dead_lettered(self) -> int:
+        """Messages dead-lettered since the process started."""
+        return self._dead_lettered + (self._batches.dead_lettered if self._batches else 0)
 
     async def start(self) -> None:
         """Connect, declare exchanges, queues and dead-letter queues, and start consuming."""
@@ -76,7 +100,27 @@ class InboundConsumer:
             await channel.declare_queue(f"{subscription.queue}.dlq", durable=True)
             queue = await channel.declare_queue(subscription.queue, durable=True)
             await queue.bind(exchange, routing_key=subscription.binding)
-            await queue.consume(self._consumer(subscription.queue), no_ack=False)
+            if subscription.batched and self._batch_notifications:  # own channel: `multiple` acks
+                await self._consume_batched(subscription)
+            else:
+                await queue.consume(self._consumer(subscription.queue), no_ack=False)
+
+    async def _consume_batched(self, subscription: Subscription) -> None:
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._batch_prefetch)
+        queue = await channel.declare_queue(subscription.queue, durable=True)
+        self._batched_queue = subscription.queue
+        if self._batches is None:
+            self._batches = NotificationBatches(
+                self._handlers.engagement, self._dead_letter_batched, retry_delay=self._retry_delay
+            )
+        if self._batcher is None:
+            self._batcher = asyncio.create_task(self._batches.run())
+        await queue.consume(self._batches.deliver, no_ack=False)
+
+    async def _dead_letter_batched(self, message: AbstractIncomingMessage, reason: str) -> None:
+        await self._dead_letter(self._batched_queue, message, reason)
 
     def status(self) -> JSONObject:
         """For `/health`: the queues consumed, whether the connection is up, and the counts
@@ -103,6 +147,8 @@ class InboundConsumer:
 
     async def stop(self) -> None:
         """Close the connection (unacknowledged messages return to their queues)."""
+        await stop_batches(self._batcher)
+        self._batcher = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -120,7 +166,7 @@ class InboundConsumer:
         except Unprocessable as error:
             await self._dead_letter(queue, message, error.reason)
             await message.ack()
-            self.dead_lettered += 1
+            self._dead_lettered += 1
             logger.warning(
                 "dead-lettered a message", extra={"queue": queue, "reason": error.reason}
             )
@@ -133,7 +179,7 @@ class InboundConsumer:
             await message.reject(requeue=True)
             return
         await message.ack()
-        self.applied += 1
+        self._applied += 1
 
     async def _dead_letter(self, queue: str, message: AbstractIncomingMessage, reason: str) -> None:
         assert self._channel is not None

@@ -1,0 +1,144 @@
+"""Notifications in batches: the deliveries waiting at one moment are applied together, one
+command per customer (one replay of its stream, one save, all in one group commit), and
+acknowledged with one `multiple` ack.
+
+A sender may publish a thousand statuses a second, mostly of customers who got several; applied
+one command per message, each replays the customer's stream and waits for its own commit. The
+queue has a channel of its own (so a `multiple` ack settles only this queue's deliveries) with
+a large prefetch. Batches run one after another, so a batch always holds the oldest unsettled
+deliveries of the channel: a failure is settled first (dead-lettered then acked, or requeued),
+then one ack of the highest tag applied settles the rest. Nothing is acked before its effect
+is stored; a crash mid-batch returns the unsettled deliveries to the queue, and the aggregate
+records each (notificationId, status) once, so a redelivery records nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+
+import msgspec
+from aio_pika.abc import AbstractIncomingMessage
+
+from shared.errors import CustomerError
+from shared.integration import INBOUND_TYPES, NotificationEvent
+from shared.principal import Principal, Role
+from write_side.application.decisions import CommandMeta
+from write_side.application.engagement import EngagementCommands
+from write_side.domain.engagement import Communication
+from write_side.inbound.handlers import Unprocessable, notification
+
+logger = logging.getLogger(__name__)
+DeadLetter = Callable[[AbstractIncomingMessage, str], Awaitable[None]]
+Group = list[tuple[AbstractIncomingMessage, Communication]]
+
+
+class NotificationBatches:
+    """Applies the deliveries of one queue in batches until cancelled."""
+
+    def __init__(
+        self,
+        engagement: EngagementCommands,
+        dead_letter: DeadLetter,
+        *,
+        max_batch: int = 500,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self._engagement = engagement
+        self._dead_letter = dead_letter
+        self._max_batch = max_batch
+        self._retry_delay = retry_delay
+        self._waiting: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self.applied = 0
+        self.dead_lettered = 0
+
+    async def deliver(self, message: AbstractIncomingMessage) -> None:
+        """The consumer's callback: queue the delivery for the next batch."""
+        self._waiting.put_nowait(message)
+
+    async def run(self) -> None:
+        """Take what is waiting (at least one delivery), apply it, repeat."""
+        while True:
+            batch = [await self._waiting.get()]
+            while len(batch) < self._max_batch and not self._waiting.empty():
+                batch.append(self._waiting.get_nowait())
+            try:
+                await self.apply(batch)
+            except Exception:  # the dead-letter queue or the broker is down: try again later
+                logger.exception("a batch of notifications failed; it will be redelivered")
+                await asyncio.sleep(self._retry_delay)
+                for message in batch:
+                    with suppress(Exception):
+                        await message.reject(requeue=True)
+
+    async def apply(self, batch: list[AbstractIncomingMessage]) -> None:
+        """Apply one batch and settle every delivery of it."""
+        groups: dict[tuple[str, uuid.UUID], Group] = {}
+        for message in batch:
+            try:
+                event = _decode(message)
+            except Unprocessable as error:
+                await self._refuse([message], error.reason)
+                continue
+            status = notification(event, message.routing_key or "")
+            groups.setdefault((event.tenant_id, event.customer_id), []).append((message, status))
+        failed = await asyncio.gather(*(self._group(key, group) for key, group in groups.items()))
+        retry = [message for messages in failed for message in messages]
+        if retry:
+            await asyncio.sleep(self._retry_delay)
+            for message in retry:
+                await message.reject(requeue=True)
+        settled = [message for message in batch if message not in retry]
+        if settled:
+            await max(settled, key=lambda m: m.delivery_tag or 0).ack(multiple=True)
+
+    async def _group(
+        self, key: tuple[str, uuid.UUID], group: Group
+    ) -> list[AbstractIncomingMessage]:
+        """Record one customer's notifications; the deliveries to requeue (none when stored or
+        dead-lettered)."""
+        tenant_id, customer_id = key
+        principal = Principal("integration:notification", tenant_id, frozenset({Role.STAFF}))
+        try:
+            await self._engagement.record_communications(
+                CommandMeta(principal), customer_id, [status for _, status in group]
+            )
+        except CustomerError as error:
+            details = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+            await self._refuse([m for m, _ in group], f"{error.detail} {details}".strip()[:500])
+            return []
+        except Exception:
+            logger.exception("notifications failed; they will be redelivered")
+            return [message for message, _ in group]
+        self.applied += len(group)
+        return []
+
+    async def _refuse(self, messages: list[AbstractIncomingMessage], reason: str) -> None:
+        """Dead-letter (the ack follows with the batch's)."""
+        for message in messages:
+            await self._dead_letter(message, reason)
+            self.dead_lettered += 1
+            logger.warning("dead-lettered a notification", extra={"reason": reason})
+
+
+def _decode(message: AbstractIncomingMessage) -> NotificationEvent:
+    routing_key = message.routing_key or ""
+    if INBOUND_TYPES.get(routing_key) is not NotificationEvent:
+        raise Unprocessable(f"unknown routing key {routing_key!r}")
+    try:
+        return msgspec.json.decode(message.body, type=NotificationEvent)
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as error:
+        raise Unprocessable(f"invalid {routing_key}: {error}"[:500]) from error
+
+
+async def stop(task: asyncio.Task[None] | None) -> None:
+    """Cancel a batcher's task (its unsettled deliveries return to the queue with the
+    connection)."""
+    if task is None:
+        return
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
