@@ -30,6 +30,8 @@ from benchmarks.figures import machine, percentile, table
 from entrypoints.event_readers import newest_events
 from entrypoints.runtime import Runtime, start_runtime
 from read_side.engagement import EngagementReads
+from read_side.timeline import newest_matching
+from read_side.timeline_pages import projected_page
 from shared.errors import ServiceUnavailable
 from shared.principal import Principal, Role
 from shared.settings import Settings
@@ -112,6 +114,11 @@ async def reads(runtime: Runtime, events: int) -> list[list[Any]]:
     whole = await timed(lambda: runtime.queries.events("acme", cid), 20)
     first = await timed(lambda: reads.timeline(ADMIN, cid, None, 20, None), 500)
     rare = await timed(lambda: reads.timeline(ADMIN, cid, ["note"], 20, None), 500)
+    timeline = runtime.plugins["timeline"].live
+    page_only = await timed(lambda: _page_only(timeline, cid, None), 500)
+    rare_only = await timed(lambda: _page_only(timeline, cid, ["note"]), 500)
+    newest = newest_events(runtime.log)
+    stream_only = await timed(lambda: newest_matching(newest, "acme", cid, None, 20, None), 200)
     old_first = await timed(lambda: before.timeline(ADMIN, cid, None, 20, None), 200)
     try:
         old_rare = await timed(lambda: before.timeline(ADMIN, cid, ["note"], 20, None), 3)
@@ -124,9 +131,18 @@ async def reads(runtime: Runtime, events: int) -> list[list[Any]]:
         row(f"whole stream, {events:,} events (baseline)", whole),
         row("timeline first page (20), projection", first, whole),
         row("timeline first page, kind=note (at the start)", rare, whole),
+        row("  the page read alone (no access record)", page_only, whole),
+        row("  kind=note, the page read alone", rare_only, whole),
         row("timeline first page, stream read (before)", old_first, whole),
+        row("  the stream read alone (no access record)", stream_only, whole),
         row("timeline kind=note, stream read (before)", old_rare, whole),
     ]
+
+
+async def _page_only(live: Any, cid: str, kinds: list[str] | None) -> None:
+    """A first page from the projection without the access-audit record a request writes."""
+    store = await live.current()
+    assert await projected_page(store, "acme", cid, kinds, 20, None) is not None
 
 
 async def notifications(runtime: Runtime, rate: int, seconds: float, *, batched: bool) -> list[Any]:
@@ -189,13 +205,17 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--only", choices=["reads", "notifications"], default=None)
     args = parser.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory() as folder:
         runtime = await start_runtime(settings(Path(folder)))
         try:
-            rows = await reads(runtime, args.events)
-            print(table(["read (in process)", "p50 ms", "p99 ms", "p99 vs baseline"], rows))
+            if args.only != "notifications":
+                rows = await reads(runtime, args.events)
+                print(table(["read (in process)", "p50 ms", "p99 ms", "p99 vs baseline"], rows))
+            if args.only == "reads":
+                return
             if runtime.consumer is not None:  # each phase runs a consumer of its own
                 await runtime.consumer.stop()
             flow = [

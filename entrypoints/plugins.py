@@ -22,7 +22,7 @@ from entrypoints.adapters import (
     Clients,
     make_sink,
 )
-from projectors.discovery import Catalogue, Discovered
+from projectors.discovery import Catalogue, Discovered, is_internal
 from projectors.envelopes import EventLog, open_log
 from projectors.partitions import Partitioned
 from projectors.rebuild import Progress, RebuildResult, RebuildTarget, rebuild
@@ -54,10 +54,14 @@ def store_factory(
     """A function generation → store of `projection` (MongoDB when configured, else SQLite)."""
     if clients.mongo is not None:
         from read_side.projections.mongo_store import MongoProjectionStore
+        from read_side.projections.redis_mirror import RedisMirror
 
         client, database = clients.mongo, clients.mongo_database()
+        mirror = None
+        if clients.redis is not None and is_internal(projection):  # read by key per request
+            mirror = RedisMirror(clients.redis, settings.redis_prefix, projection.name)
         return lambda generation: MongoProjectionStore(
-            client, database, projection, generation=generation
+            client, database, projection, generation=generation, mirror=mirror
         )
     from read_side.projections.sqlite_store import SQLiteProjectionStore
 

@@ -19,6 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from read_side.events import EventEnvelope
 from read_side.projections.api import Projection
 from read_side.projections.fold import DocKey, Stored, fold, keys_of, wanted
+from read_side.projections.redis_mirror import RedisMirror
 from read_side.projections.store import KeyedDocument
 from read_side.store import table_name
 from read_side.store.mongo_checkpoint import write_checkpoint
@@ -39,8 +40,10 @@ class MongoProjectionStore:
         projection: Projection,
         *,
         generation: int = 1,
+        mirror: RedisMirror | None = None,
     ) -> None:
         self.name = projection.name
+        self._mirror = mirror
         self.projection = projection
         self.generation = generation
         self.collection_name = table_name(projection.name, generation)
@@ -69,6 +72,8 @@ class MongoProjectionStore:
                 found = (str(raw["tenantId"]), str(raw["key"]))
                 loaded[found] = Stored(json.loads(raw["doc"]), int(raw["position"]))
         changed = fold(self.projection, chosen, loaded)
+        if self._mirror is not None:  # first: a failure of either applies the batch again
+            await self._mirror.write(self.generation, {k: e.doc for k, e in changed.items()})
         writes: list[InsertOne[JSONObject] | UpdateMany] = []
         for (tenant, key), entry in changed.items():
             record = {
@@ -97,8 +102,13 @@ class MongoProjectionStore:
         return sorted((item for item in found if item.doc), key=lambda item: item.key)
 
     async def get(self, tenant_id: str, key: str) -> KeyedDocument | None:
-        """One document by its key (None when absent or empty): an `_id` equality, which
-        FerretDB v1 answers without scanning the collection."""
+        """One document by its key (None when absent or empty): the Redis copy when there is
+        one, else an `_id` equality (which FerretDB's PostgreSQL backend answers by scanning
+        the collection: see `redis_mirror`)."""
+        if self._mirror is not None:
+            copy = await self._mirror.read(self.generation, tenant_id, key)
+            if copy is not None:
+                return KeyedDocument(key, copy) if copy else None
         raw = await self._docs.find_one({"_id": _id(tenant_id, key)})
         doc = json.loads(raw["doc"]) if raw is not None else None
         return KeyedDocument(key, doc) if doc else None
@@ -138,6 +148,8 @@ class MongoProjectionStore:
     async def drop(self) -> None:
         """Drop this generation's collection, checkpoint and version."""
         await self._docs.drop()
+        if self._mirror is not None:
+            await self._mirror.drop(self.generation)
         await self._checkpoints.delete_one({"_id": self._checkpoint_id})
         await self._versions.delete_one({"_id": self._checkpoint_id})
 

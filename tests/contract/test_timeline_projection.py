@@ -21,27 +21,40 @@ from shared.errors import MalformedRequest
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(params=["sqlite", "mongo", "mongo+redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProjectionStore]:
     mongo: Any = None
+    client: Any = None
     opened: ProjectionStore
     if request.param == "sqlite":
         from read_side.projections.sqlite_store import SQLiteProjectionStore
 
         opened = SQLiteProjectionStore(tmp_path / "read.db", TimelineProjection())
     else:
+        import redis.asyncio as redis
         from pymongo import AsyncMongoClient
 
         from read_side.projections.mongo_store import MongoProjectionStore
+        from read_side.projections.redis_mirror import RedisMirror
 
         database = request.getfixturevalue("unique_name")
         mongo = AsyncMongoClient(request.getfixturevalue("mongo_url"))
-        opened = MongoProjectionStore(mongo, database, TimelineProjection())
+        mirror = None
+        if request.param == "mongo+redis":  # reads come from the copy (written first)
+            client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+            mirror = RedisMirror(client, database, "timeline")
+        opened = MongoProjectionStore(mongo, database, TimelineProjection(), mirror=mirror)
     yield opened
     await opened.close()
+    if client is not None:  # every test wrote: the copy holds its documents
+        assert [key async for key in client.scan_iter(match=f"{database}:*")]
     if mongo is not None:
+        await opened.drop()  # the copy's keys too
         await mongo.drop_database(database)
         await mongo.close()
+    if client is not None:
+        assert not [key async for key in client.scan_iter(match=f"{database}:*")]
+        await client.aclose()
 
 
 def customer_event(

@@ -55,7 +55,7 @@ def engage(client: Client, admin: Headers, index: int) -> str:
         headers=admin,
     )  # fmt: skip
     assert adjusted.status_code == 201, adjusted.text
-    return cid
+    return str(cid)
 
 
 def pages(client: Client, path: str, headers: Headers, **params: Any) -> list[Any]:
