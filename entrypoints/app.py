@@ -44,6 +44,7 @@ from read_side.http.records_handlers import (
     RECORD_HANDLERS,
 )
 from read_side.segments.members import SegmentMembers
+from read_side.segments.projection import MEMBERSHIP
 from shared.adapters.alert_counters_redis import RedisAlertCounters
 from shared.adapters.alert_counters_sqlite import SqliteAlertCounters
 from shared.adapters.rate_limit_redis import RedisRateLimiter
@@ -187,10 +188,16 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.metrics = metrics
         app.state.monitor = monitor
         app.state.segments = SegmentCommands(runtime.store)
-        app.state.segment_members = SegmentMembers(runtime.queries, utc_now)
         app.state.projection_stores = {
             name: p.live for name, p in runtime.plugins.items() if not is_internal(p.projection)
         }
+        membership = runtime.plugins.get(MEMBERSHIP)
+        app.state.segment_members = SegmentMembers(
+            membership.live if membership is not None else None, clock=utc_now,
+            head=lambda: asyncio.to_thread(runtime.log.head),
+            timeout=settings.consistency_timeout_seconds,
+            read_timeout=settings.service_timeout_seconds,
+        )  # fmt: skip
         await _wire_monitor(monitor, runtime)
         try:
             yield

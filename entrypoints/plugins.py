@@ -15,6 +15,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from entrypoints.adapters import (
     SEARCH_PROJECTION,
@@ -32,6 +33,7 @@ from read_side.generations import ActiveGeneration
 from read_side.ports import SearchModel, ViewModel
 from read_side.projections.api import Projection
 from read_side.projections.store import ProjectionStore
+from shared.clock import utc_now
 from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,11 @@ class Plugin:
 def store_factory(
     settings: Settings, clients: Clients, projection: Projection
 ) -> Callable[[int], ProjectionStore]:
-    """A function generation → store of `projection` (MongoDB when configured, else SQLite)."""
+    """A function generation → store of `projection`: its own when it brings one
+    (`open_store(data_dir, generation, clock)`), else MongoDB when configured, else SQLite."""
+    own = getattr(projection, "open_store", None)
+    if callable(own):
+        return lambda generation: cast(ProjectionStore, own(settings.data_dir, generation, utc_now))
     if clients.mongo is not None:
         from read_side.projections.mongo_store import MongoProjectionStore
         from read_side.projections.redis_mirror import RedisMirror

@@ -17,6 +17,7 @@ from entrypoints.leadership import open_leases
 from entrypoints.lifecycle import Sweepable, background, projector_lock, sweep_stale_generations
 from entrypoints.plugins import Plugin, open_plugins, start_plugins
 from entrypoints.retention import retention_loop
+from entrypoints.segment_jobs import segment_jobs
 from projectors.alert_relay import AlertRelay
 from projectors.broker_relay import BrokerRelay
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
@@ -234,6 +235,7 @@ async def _run_projections(
     jobs: dict[str, Callable[[], Coroutine[None, None, None]]] = {
         "retention": lambda: retention_loop(runtime, settings.retention_interval_seconds)
     }
+    jobs.update(segment_jobs(runtime))
     if settings.amqp_url:  # security alerts out, from the same single process
         relay = runtime.alert_relay = AlertRelay(settings.amqp_url, runtime.read.alerts)
         jobs["alert_relay"] = relay.run

@@ -1,6 +1,6 @@
 """`/segments`: definitions (analytics), counts (analytics or read), members (read) and the
-campaign export (audit). Definitions are events of the log; membership is evaluated over the
-customer read model at the command's or the token's position."""
+campaign export (audit). Definitions are events of the log; membership is the
+`segment_membership` projection, read at the command's or the token's position."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from shared.http.openapi import problems
 from shared.http.types import HTTPRequest, HTTPResponse
 from shared.json_types import JSONObject
 from shared.principal import Permission, Principal
-from shared.segment_filter import PURPOSE, parse_filter
+from shared.segment_filter import PURPOSE
 from write_side.application.segments import SegmentCommands, check_definition
 from write_side.domain.segment import Segment
 from write_side.http.controller import IfMatch, parse_if_match
@@ -49,10 +49,10 @@ def _principal(request: HTTPRequest) -> Principal:
 
 async def _view(request: HTTPRequest, segment: Segment, token: str | None) -> JSONObject:
     members: SegmentMembers = request.app.state.segment_members
-    found = await members.members(segment.tenant_id, parse_filter(segment.filter), token)
+    count = await members.count(segment.tenant_id, str(segment.id), token)
     return {
         "id": str(segment.id), "name": segment.name, "description": segment.description,
-        "filter": segment.filter, "count": len(found), "version": segment.version,
+        "filter": segment.filter, "count": count, "version": segment.version,
     }  # fmt: skip
 
 
@@ -139,22 +139,19 @@ class SegmentsController(Controller):
     async def members(
         self, request: HTTPRequest, segment_id: SegmentId, consistency_token: Token = None,
         limit: Annotated[int, QueryParameter(required=False, ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, QueryParameter(required=False, max_length=20)] = None,
+        cursor: Annotated[str | None, QueryParameter(required=False, max_length=200)] = None,
     ) -> JSONObject:  # fmt: skip
         """`{items, total, nextCursor}`, newest customer first; access-audited."""
         principal = _principal(request)
         segment = await _commands(request).get(principal.tenant_id, str(segment_id))
         members: SegmentMembers = request.app.state.segment_members
-        found = await members.members(
-            principal.tenant_id, parse_filter(segment.filter), consistency_token
+        page = await members.page(
+            principal.tenant_id, str(segment.id), consistency_token, cursor, limit
         )
-        start = _offset(cursor)
-        page = found[start : start + limit]
-        await request.app.state.records.record_list(principal, [d["id"] for d in page])
-        following = start + limit
+        await request.app.state.records.record_list(principal, [d["id"] for d in page.docs])
         return {
-            "items": [to_resource(doc) for doc in page], "total": len(found),
-            "nextCursor": str(following) if following < len(found) else None,
+            "items": [to_resource(doc) for doc in page.docs], "total": page.total,
+            "nextCursor": page.next_cursor,
         }  # fmt: skip
 
     @get("/{segment_id:uuid}/export", operation_id="exportSegment",
@@ -174,9 +171,7 @@ class SegmentsController(Controller):
         principal = _principal(request)
         segment = await _commands(request).get(principal.tenant_id, str(segment_id))
         members: SegmentMembers = request.app.state.segment_members
-        found = await members.members(
-            principal.tenant_id, parse_filter(segment.filter), consistency_token
-        )
+        found = await members.everyone(principal.tenant_id, str(segment.id), consistency_token)
         now = members.now()
         chosen = [to_resource(doc) for doc in found if contactable(doc, purpose, now)]
         await request.app.state.records.record_list(principal, [d["id"] for d in chosen])
@@ -199,11 +194,3 @@ def _csv_cell(value: object) -> str:
     if any(char in text for char in ',"\n\r') or text[:1] in ("=", "+", "-", "@"):
         text = '"' + text.replace('"', '""') + '"'
     return text
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit():
-        raise MalformedRequest("The cursor is not valid.", errors=[FieldError("cursor", "invalid")])
-    return int(cursor)

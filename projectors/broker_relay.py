@@ -82,22 +82,33 @@ class BrokerRelay:
         TypeError/ValueError before publishing anything when an event cannot be encoded."""
         messages = [self._message(e) for e in events if is_published(e.type)]
         async with self._lock:
-            if messages:
-                try:
-                    exchange = await self._ready()
-                    for start in range(0, len(messages), self.window):
-                        async with asyncio.timeout(self.timeout):
-                            await _publish_window(exchange, messages[start : start + self.window])
-                        self.published += len(messages[start : start + self.window])
-                except Exception as error:
-                    await self._discard()
-                    reason = _describe(error)
-                    logger.warning("broker relay %s: publish failed: %s", self.name, reason)
-                    raise BrokerUnavailable(reason) from error
-                except BaseException:  # cancelled: leave no half-made connection behind
-                    await self._discard()
-                    raise
+            await self._publish(messages)
             await self.checkpoints.set(self.name, position)
+
+    async def publish(self, messages: Sequence[tuple[str, aio_pika.Message]]) -> None:
+        """Publish (routing key, message) pairs in order and await every confirmation, for
+        messages that are not stored events (the segment-membership outbox); raises
+        BrokerUnavailable like `apply`."""
+        async with self._lock:
+            await self._publish(messages)
+
+    async def _publish(self, messages: Sequence[tuple[str, aio_pika.Message]]) -> None:
+        if not messages:
+            return
+        try:
+            exchange = await self._ready()
+            for start in range(0, len(messages), self.window):
+                async with asyncio.timeout(self.timeout):
+                    await _publish_window(exchange, messages[start : start + self.window])
+                self.published += len(messages[start : start + self.window])
+        except Exception as error:
+            await self._discard()
+            reason = _describe(error)
+            logger.warning("broker relay %s: publish failed: %s", self.name, reason)
+            raise BrokerUnavailable(reason) from error
+        except BaseException:  # cancelled: leave no half-made connection behind
+            await self._discard()
+            raise
 
     async def close(self) -> None:
         """Close the broker connection (a later `apply` reconnects)."""

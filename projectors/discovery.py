@@ -62,9 +62,13 @@ def built_in_projections() -> list[Callable[[], object]]:
     from read_side.analytics.cohorts import CohortsProjection
     from read_side.analytics.overview import OverviewProjection
     from read_side.contactability_projection import ContactabilityProjection
+    from read_side.segments.projection import SegmentMembershipProjection
     from read_side.timeline_projection import TimelineProjection
 
-    return [OverviewProjection, CohortsProjection, TimelineProjection, ContactabilityProjection]
+    return [
+        OverviewProjection, CohortsProjection, TimelineProjection, ContactabilityProjection,
+        SegmentMembershipProjection,
+    ]  # fmt: skip
 
 
 def is_internal(projection: Projection) -> bool:

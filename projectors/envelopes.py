@@ -31,6 +31,7 @@ from write_side.application.ports import EventStore
 from write_side.domain.loyalty import ledger_id
 
 LEDGER_TOPIC_PREFIX = "write_side.domain.loyalty_ledger:LoyaltyLedger."
+SEGMENT_TOPIC_PREFIX = "write_side.domain.segment:Segment."
 _LEDGER_HIDDEN = {"customer_id", "request"}
 _EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
 _NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
@@ -117,7 +118,7 @@ class EventLog:
                 if n.topic.startswith(LEDGER_TOPIC_PREFIX) or _uuid(n).int % parts == index
             ]
         with self.app.keys.batch(keyed_customers(notifications)):  # one query, not one each
-            envelopes = [self.envelope(n) for n in notifications if is_customer_event(n.topic)]
+            envelopes = [self.envelope(n) for n in notifications if is_projected(n.topic)]
         if partition is not None:  # a ledger's events go with its customer's, decoded to know it
             envelopes = [e for e in envelopes if _in_partition(e, index, parts)]
         return LogBatch(envelopes, last, count)
@@ -206,6 +207,12 @@ def is_customer_event(topic: str) -> bool:
     return is_event_topic(topic) or topic.startswith(LEDGER_TOPIC_PREFIX)
 
 
+def is_projected(topic: str) -> bool:
+    """What the projections read: Customer events (`is_customer_event`) and segment
+    definitions (`segment.defined`, `segment.redefined`, `segment.removed`)."""
+    return is_customer_event(topic) or topic.startswith(SEGMENT_TOPIC_PREFIX)
+
+
 def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
     """Neutral envelope of a decoded domain event.
 
@@ -215,6 +222,16 @@ def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
     attributes = dict(domain_event.__dict__)
     if topic.startswith(LEDGER_TOPIC_PREFIX):
         return _ledger_envelope(domain_event, topic, position)
+    if topic.startswith(SEGMENT_TOPIC_PREFIX):  # named after the segment; its tenant only
+        kind = topic.removeprefix(SEGMENT_TOPIC_PREFIX).lower()  # on `Defined`
+        return EventEnvelope(
+            position=position, event_id=event_id(domain_event.originator_id,
+            domain_event.originator_version), type=f"segment.{kind}",
+            customer_id=str(domain_event.originator_id),
+            version=int(domain_event.originator_version), occurred_at=domain_event.timestamp,
+            tenant_id=str(attributes.get("tenant_id", "")), actor=attributes.get("actor"),
+            data={"filter": attributes.get("filter")},
+        )  # fmt: skip
     if topic == ORDER_RECORD_TOPIC:
         results = attributes.get("results") or [{}]
         return EventEnvelope(

@@ -33,6 +33,7 @@ class Settings:
     default_phone_region: str = "US"
     retention_days: int = 365
     retention_interval_seconds: float = 3600.0
+    segment_sweep_interval_seconds: float = 3600.0
     consistency_timeout_seconds: float = 5.0
     service_timeout_seconds: float = 2.0
     group_commit_max_batch: int = 256
@@ -66,6 +67,9 @@ class Settings:
             retention_days=whole_number(env, "CUSTOMERS_RETENTION_DAYS", 365, unit="days"),
             retention_interval_seconds=seconds(
                 env, "CUSTOMERS_RETENTION_INTERVAL", 3600, maximum=31 * 86400
+            ),
+            segment_sweep_interval_seconds=seconds(
+                env, "CUSTOMERS_SEGMENT_SWEEP_INTERVAL", 3600, maximum=31 * 86400
             ),
             consistency_timeout_seconds=seconds(
                 env, "CUSTOMERS_CONSISTENCY_TIMEOUT", 5.0, maximum=600

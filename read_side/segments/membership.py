@@ -1,4 +1,11 @@
-"""Whether a customer's read-model document belongs to a segment at a given moment."""
+"""Whether a customer's read-model document belongs to a segment at a given moment.
+
+Membership moves only with the customer's events and with the age of the last visit
+(`lastVisitWithinDays`, `noVisitWithinDays`): `contactableFor` asks whether the customer may be
+contacted for the purpose on some channel at all, leaving quiet hours (a time of day, which
+would make every such segment change hourly) to the moment of sending; the campaign export,
+which answers "whom may I send to now", applies them (`contactable`).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +25,15 @@ def matches(spec: SegmentFilter, doc: CustomerDoc, now: datetime) -> bool:
         and _profile(spec, doc)
         and _visits(spec, doc, now)
         and _spend(spec, doc)
-        and (spec.contactable_for is None or contactable(doc, spec.contactable_for, now))
+        and (spec.contactable_for is None or _reachable(doc, spec.contactable_for, now))
     )
+
+
+def _reachable(doc: CustomerDoc, purpose: str, now: datetime) -> bool:
+    preferences = doc.get("preferences")
+    if isinstance(preferences, dict) and preferences.get("quietHours"):
+        doc = {**doc, "preferences": {**preferences, "quietHours": None}}
+    return contactable(doc, purpose, now)
 
 
 def _profile(spec: SegmentFilter, doc: CustomerDoc) -> bool:
@@ -39,7 +53,7 @@ def _profile(spec: SegmentFilter, doc: CustomerDoc) -> bool:
         and (spec.created_to is None or created <= spec.created_to)
         and (spec.has_email is None or bool(doc.get("email")) == spec.has_email)
         and (spec.has_phone is None or bool(doc.get("phone")) == spec.has_phone)
-        and (spec.tier is None or (doc.get("loyalty") or {}).get("tier") == spec.tier)
+        and (spec.tier is None or doc.get("tier") == spec.tier)
         and (spec.q is None or _text_matches(spec.q, doc))
     )
 

@@ -143,7 +143,8 @@ def test_status_lists_every_projection_health_lists(tmp_path: Path, amqp_url: st
     for cells in rows.values():
         assert int(cells[2]) + int(cells[3]) == head  # position + lag in events
     embedded = cli(tmp_path, "projections", "status")
-    added = {"analytics_overview", "analytics_cohorts", "timeline", "contactability"}
+    added = {"analytics_overview", "analytics_cohorts", "timeline", "contactability",
+             "segment_membership"}  # fmt: skip
     assert set(_status_rows(embedded.stdout)) == {"customer_view", "search", *added}
 
 

@@ -224,6 +224,7 @@ def test_health_and_metrics_report_projections(
         "analytics_cohorts",
         "timeline",
         "contactability",
+        "segment_membership",
     }
     metrics = client.get("/metrics").text
     assert "customers_projection_lag_events" in metrics

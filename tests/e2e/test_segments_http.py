@@ -68,8 +68,14 @@ def test_time_moves_members_out_of_last_visit_within_days(
     body = {"name": "recent", "filter": {"lastVisitWithinDays": 30}}
     created = client.post("/segments", json=body, headers=auth("analyst")).json()
     assert created["count"] == 1
-    members = client.app.state.segment_members
-    members._clock = lambda: datetime.now(UTC) + timedelta(days=11)  # the clock is injectable
+    live = client.app.state.projection_stores["segment_membership"]
+
+    async def eleven_days_later() -> int:
+        store = await live.current()
+        store.clock = lambda: datetime.now(UTC) + timedelta(days=11)  # the clock is injectable
+        return int(await store.sweep())  # what the hourly sweep does
+
+    assert client.blocking_portal.call(eleven_days_later) == 1
     assert client.get(f"/segments/{created['id']}", headers=auth("analyst")).json()["count"] == 0
 
 

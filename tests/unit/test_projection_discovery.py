@@ -60,6 +60,7 @@ def test_built_in_and_packaged_projections_are_found_alike(plugin_module: str) -
         "analytics_cohorts",
         "timeline",
         "contactability",
+        "segment_membership",
         "good_one",
     )
     assert [d.origin for d in found.projections][:2] == [BUILT_IN, BUILT_IN]
