@@ -44,6 +44,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CUSTOMERS_DEFAULT_PHONE_REGION", "region of national phone numbers", "US"),
     Variable("CUSTOMERS_RETENTION_DAYS", "erase customers deleted longer than N days", "365"),
     Variable("CUSTOMERS_RETENTION_INTERVAL", "seconds between retention runs", "3600"),
+    Variable("CUSTOMERS_SEGMENT_SWEEP_INTERVAL", "seconds between segment time sweeps", "3600"),
     Variable("CUSTOMERS_RATE_LIMIT_TENANT_PER_MINUTE", "requests per tenant; 0 = off", "6000"),
     Variable("CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", "requests per token subject", "1200"),
     Variable("CUSTOMERS_CONSISTENCY_TIMEOUT", "wait for X-Consistency-Token (s)", "5"),

@@ -10,6 +10,7 @@ which answers "whom may I send to now", applies them (`contactable`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from read_side.contactability import contactability
 from read_side.search.text import attribute_text, customer_words, parse_text, phone_forms
@@ -37,31 +38,41 @@ def _reachable(doc: CustomerDoc, purpose: str, now: datetime) -> bool:
 
 
 def _profile(spec: SegmentFilter, doc: CustomerDoc) -> bool:
-    tags = set(doc.get("tags") or [])
-    attributes = doc.get("attributes") or {}
-    consents = doc.get("consents") or {}
+    """Each key checked only when the filter has it (a projection runs this for every segment
+    of every customer change), cheapest first."""
+    if spec.type is not None and doc.get("type") != spec.type:
+        return False
+    if spec.has_email is not None and bool(doc.get("email")) != spec.has_email:
+        return False
+    if spec.has_phone is not None and bool(doc.get("phone")) != spec.has_phone:
+        return False
+    if spec.tier is not None and doc.get("tier") != spec.tier:
+        return False
+    if spec.tags and not set(spec.tags) <= set(doc.get("tags") or ()):
+        return False
     created = str(doc.get("createdAt") or "")
-    return (
-        (spec.type is None or doc.get("type") == spec.type)
-        and all(tag in tags for tag in spec.tags)
-        and all(
+    if spec.created_from is not None and created < spec.created_from:
+        return False
+    if spec.created_to is not None and created > spec.created_to:
+        return False
+    if spec.consent is not None:
+        consents = doc.get("consents") or {}
+        if not (consents.get(spec.consent) or {}).get("granted"):
+            return False
+    if spec.attrs:
+        attributes = doc.get("attributes") or {}
+        if not all(
             key in attributes and attribute_text(attributes[key]) == value
             for key, value in spec.attrs
-        )
-        and (spec.consent is None or bool((consents.get(spec.consent) or {}).get("granted")))
-        and (spec.created_from is None or created >= spec.created_from)
-        and (spec.created_to is None or created <= spec.created_to)
-        and (spec.has_email is None or bool(doc.get("email")) == spec.has_email)
-        and (spec.has_phone is None or bool(doc.get("phone")) == spec.has_phone)
-        and (spec.tier is None or doc.get("tier") == spec.tier)
-        and (spec.q is None or _text_matches(spec.q, doc))
-    )
+        ):
+            return False
+    return spec.q is None or _text_matches(spec.q, doc)
 
 
 def _text_matches(q: str, doc: CustomerDoc) -> bool:
     """`q` as `GET /customers` reads it: every word prefixes a name or email word; a run of 3+
     digits starts or ends the phone's digits."""
-    parsed = parse_text(q)
+    parsed = _parsed(q)
     if parsed.empty:
         return True
     known = customer_words(doc)
@@ -79,14 +90,23 @@ def _visits(spec: SegmentFilter, doc: CustomerDoc, now: datetime) -> bool:
     if spec.visit_count_max is not None and count > spec.visit_count_max:
         return False
     if spec.last_visit_within_days is not None:
-        since = iso_utc(now - timedelta(days=spec.last_visit_within_days))
+        since = _since(now, spec.last_visit_within_days)
         if last is None or str(last) < since:
             return False
     if spec.no_visit_within_days is not None:
-        since = iso_utc(now - timedelta(days=spec.no_visit_within_days))
+        since = _since(now, spec.no_visit_within_days)
         if last is not None and str(last) >= since:
             return False
     return True
+
+
+@lru_cache(maxsize=256)
+def _since(now: datetime, days: int) -> str:
+    """`now - days` as the documents store times (the same few per batch: cached)."""
+    return iso_utc(now - timedelta(days=days))
+
+
+_parsed = lru_cache(maxsize=256)(parse_text)
 
 
 def _spend(spec: SegmentFilter, doc: CustomerDoc) -> bool:

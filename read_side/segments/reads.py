@@ -4,14 +4,13 @@ see them through the projection-documents endpoint) and the outbox for the relay
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from read_side.projections.api import Projection
 from read_side.projections.sqlite_store import SQLiteProjectionStore
 from read_side.projections.store import KeyedDocument
-from read_side.segments.tables import Tables, schema
+from read_side.segments.tables import Tables, decode, schema
 from read_side.views import CustomerDoc
 
 SEGMENT_PREFIX = "segment:"
@@ -106,7 +105,7 @@ class MembershipReads(SQLiteProjectionStore):
             )
             .fetchall()
         )
-        docs = [json.loads(text) for _, text in rows[:limit]]
+        docs = [decode(text) for _, text in rows[:limit]]
         return MemberPage(docs, rows[limit - 1][0] if len(rows) > limit else None)
 
     def _everyone(self, tenant_id: str, segment_id: str) -> list[CustomerDoc]:

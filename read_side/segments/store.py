@@ -31,6 +31,7 @@ from read_side.segments.reads import MembershipReads
 from read_side.segments.tables import (
     Changes,
     Row,
+    decode,
     load_rows,
     members_of,
     segments_of,
@@ -175,10 +176,10 @@ class MembershipStore(MembershipReads):
         """One segment over every customer of the tenant."""
         existing = members_of(db, self.tables, tenant, segment_id)
         changes = Changes()
-        rows = db.execute(f"SELECT key, doc FROM {self.tables.docs} WHERE tenant_id = ?",  # noqa: S608
+        rows = db.execute(f"SELECT key, facts FROM {self.tables.docs} WHERE tenant_id = ?",  # noqa: S608
                           (tenant,))  # fmt: skip
         for key, text in rows:
-            doc = json.loads(text)
+            doc = decode(text)
             if matches(spec, doc, now) != (key in existing):
                 (changes.remove if key in existing else changes.add)(tenant, segment_id, doc)
         changes.write(db, self.tables, publish=publish, at=iso_utc(now))
