@@ -6,7 +6,8 @@ membership) at the store's clock; a segment defined or redefined is evaluated ov
 customer of its tenant. Pairs, counts and the outbox move together with the checkpoint, so a
 count read at a checkpoint is exact there. `sweep()` brings the time-dependent keys up to the
 clock: it re-evaluates only the customers whose last visit crossed a `lastVisitWithinDays` or
-`noVisitWithinDays` boundary since the previous sweep (all of them the first time).
+`noVisitWithinDays` boundary since the previous sweep, or since the generation's first batch
+(every membership was evaluated at a clock at least that late).
 
 Only the serving (active) generation fills the outbox: a rebuild's backfill announces nothing.
 Customer documents hold personal values (the `q` key needs names): an erasure's batch is
@@ -77,7 +78,12 @@ class MembershipStore(MembershipReads):
             with sqlite_support.transaction(self._db()) as db:
                 self._refresh(db)
                 if events:
-                    self._fold(db, events, self.clock())
+                    now = self.clock()
+                    self._fold(db, events, now)
+                    # Every membership of a generation is evaluated at the clock of its batch,
+                    # never before its first one: the sweep's range starts there.
+                    db.execute(f"INSERT OR IGNORE INTO {self.tables.state} (key, value) "  # noqa: S608
+                               "VALUES ('swept_at', ?)", (now.isoformat(),))  # fmt: skip
                 self._write_checkpoint(db, position)
         except BaseException:
             self._filters, self._definitions = None, ""  # the rollback undid what it holds
