@@ -102,7 +102,7 @@ def _decode(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+        return base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError):
         raise MalformedRequest(
             "The cursor is not valid.", errors=[FieldError("cursor", "invalid")]
