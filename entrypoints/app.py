@@ -26,6 +26,7 @@ from entrypoints.segments_http import SegmentsController
 from entrypoints.strict_query import refuse_unknown_query
 from projectors.discovery import is_internal
 from read_side.duplicates import DuplicateFinder
+from read_side.generations import ActiveGeneration
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.analytics_controller import AnalyticsController
 from read_side.http.chain_handlers import CHAIN_HANDLERS
@@ -192,8 +193,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             name: p.live for name, p in runtime.plugins.items() if not is_internal(p.projection)
         }
         membership = runtime.plugins.get(MEMBERSHIP)
+        # Readers on connections of their own: a count is not queued behind a long batch.
+        readers = ActiveGeneration(membership.factory) if membership is not None else None
         app.state.segment_members = SegmentMembers(
-            membership.live if membership is not None else None, clock=utc_now,
+            readers, clock=utc_now,
             head=lambda: asyncio.to_thread(runtime.log.head),
             timeout=settings.consistency_timeout_seconds,
             read_timeout=settings.service_timeout_seconds,
@@ -202,6 +205,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         try:
             yield
         finally:
+            if readers is not None:
+                await readers.close()
             await runtime.stop()
 
     app = Litestar(
