@@ -45,7 +45,8 @@ from read_side.http.records_handlers import (
     RECORD_HANDLERS,
 )
 from read_side.segments.members import SegmentMembers
-from read_side.segments.projection import MEMBERSHIP
+from read_side.segments.projection import MEMBERSHIP, SegmentMembershipProjection
+from read_side.segments.read_time import ReadTimeMembers
 from shared.adapters.alert_counters_redis import RedisAlertCounters
 from shared.adapters.alert_counters_sqlite import SqliteAlertCounters
 from shared.adapters.rate_limit_redis import RedisRateLimiter
@@ -196,7 +197,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         # Readers on connections of their own: a count is not queued behind a long batch.
         readers = ActiveGeneration(membership.factory) if membership is not None else None
         app.state.segment_members = SegmentMembers(
-            readers, clock=utc_now,
+            readers, clock=utc_now, version=SegmentMembershipProjection.version,
+            fallback=ReadTimeMembers(runtime.queries, utc_now),
             head=lambda: asyncio.to_thread(runtime.log.head),
             timeout=settings.consistency_timeout_seconds,
             read_timeout=settings.service_timeout_seconds,

@@ -24,7 +24,7 @@ from shared.http.openapi import problems
 from shared.http.types import HTTPRequest, HTTPResponse
 from shared.json_types import JSONObject
 from shared.principal import Permission, Principal
-from shared.segment_filter import PURPOSE
+from shared.segment_filter import PURPOSE, parse_filter
 from write_side.application.segments import SegmentCommands, check_definition
 from write_side.domain.segment import Segment
 from write_side.http.controller import IfMatch, parse_if_match
@@ -49,7 +49,9 @@ def _principal(request: HTTPRequest) -> Principal:
 
 async def _view(request: HTTPRequest, segment: Segment, token: str | None) -> JSONObject:
     members: SegmentMembers = request.app.state.segment_members
-    count = await members.count(segment.tenant_id, str(segment.id), token)
+    count = await members.count(
+        segment.tenant_id, str(segment.id), parse_filter(segment.filter), token
+    )
     return {
         "id": str(segment.id), "name": segment.name, "description": segment.description,
         "filter": segment.filter, "count": count, "version": segment.version,
@@ -145,8 +147,9 @@ class SegmentsController(Controller):
         principal = _principal(request)
         segment = await _commands(request).get(principal.tenant_id, str(segment_id))
         members: SegmentMembers = request.app.state.segment_members
+        spec = parse_filter(segment.filter)
         page = await members.page(
-            principal.tenant_id, str(segment.id), consistency_token, cursor, limit
+            principal.tenant_id, str(segment.id), spec, consistency_token, cursor, limit
         )
         await request.app.state.records.record_list(principal, [d["id"] for d in page.docs])
         return {
@@ -171,7 +174,9 @@ class SegmentsController(Controller):
         principal = _principal(request)
         segment = await _commands(request).get(principal.tenant_id, str(segment_id))
         members: SegmentMembers = request.app.state.segment_members
-        found = await members.everyone(principal.tenant_id, str(segment.id), consistency_token)
+        found = await members.everyone(
+            principal.tenant_id, str(segment.id), parse_filter(segment.filter), consistency_token
+        )
         now = members.now()
         chosen = [to_resource(doc) for doc in found if contactable(doc, purpose, now)]
         await request.app.state.records.record_list(principal, [d["id"] for d in chosen])
