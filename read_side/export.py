@@ -19,7 +19,7 @@ Memory holds one page and the customers changed during the export, never the who
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from read_side.events import EventEnvelope
@@ -62,11 +62,18 @@ class CustomerExport:
         return min(views, index)
 
     async def documents(
-        self, query: ListQuery, position: int, *, page: int = PAGE
+        self,
+        query: ListQuery,
+        position: int,
+        *,
+        page: int = PAGE,
+        fields: Sequence[str] | None = None,
     ) -> AsyncIterator[CustomerDoc]:
         """Every matching customer's document as of `position`, oldest first (customers
-        changed during the export come last), read `page` at a time."""
+        changed during the export come last), read `page` at a time; with `fields`, the walk
+        reads only those fields (the documents rebuilt for changed customers are whole)."""
         walk = _Walk(self, replace(query, sort="createdAt", limit=page, cursor=None), position)
+        walk.fields = tuple(fields) if fields is not None else None
         async for doc in walk.pages():
             yield doc
         async for doc in walk.changed_tail():
@@ -83,6 +90,7 @@ class _Walk:
         self._read_to = position
         self._changed: dict[str, _Change] = {}
         self._at: WalkPosition = ("", "")
+        self.fields: tuple[str, ...] | None = None
 
     async def pages(self) -> AsyncIterator[CustomerDoc]:
         queries = self._export._queries
@@ -91,7 +99,7 @@ class _Walk:
             index = await queries.index.current()
             page = await index.search(replace(self._query, cursor=cursor))
             views = await queries.views.current()
-            docs = await views.get_many(self._query.tenant_id, page.ids)
+            docs = await views.get_many(self._query.tenant_id, page.ids, self.fields)
             await self._read_changes()
             for doc in docs:
                 if str(doc["id"]) not in self._changed:

@@ -57,6 +57,9 @@ def _cell(value: object) -> str:
 class CsvWriter:
     """Rows of CSV text, header first, each produced on its own (constant memory)."""
 
+    #: The document fields the rows are made of (a reader may fetch only these).
+    fields: tuple[str, ...] | None = EXPORT_COLUMNS
+
     def __init__(self) -> None:
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n")
@@ -83,6 +86,10 @@ class CsvWriter:
 
 class JsonLinesWriter:
     """One customer resource per line."""
+
+    #: Whole documents: the resource's `emailDeliverable` defaults to true when missing,
+    #: which a fetch of some fields (None for missing) could not tell apart from null.
+    fields: tuple[str, ...] | None = None
 
     def header(self) -> bytes:
         """Nothing: JSON Lines has no header."""

@@ -78,8 +78,12 @@ class CustomerViewStore(ProjectionSink, Protocol):
         """A document of that tenant (any state), or None."""
         ...
 
-    async def get_many(self, tenant_id: str, customer_ids: Sequence[str]) -> list[CustomerDoc]:
-        """Documents for the ids that exist in that tenant, in the order of `customer_ids`."""
+    async def get_many(
+        self, tenant_id: str, customer_ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[CustomerDoc]:
+        """Documents for the ids that exist in that tenant, in the order of `customer_ids`;
+        with `fields`, only those top-level fields and `id` (a field a document lacks is
+        None): a bulk reader decodes a fraction of each document."""
         ...
 
 

@@ -129,7 +129,7 @@ async def _body(
     yield writer.header()
     count = 0
     chunk: list[CustomerDoc] = []
-    async for doc in export.documents(query, position):
+    async for doc in export.documents(query, position, fields=writer.fields):
         chunk.append(doc)
         if len(chunk) >= CHUNK:
             count += len(chunk)

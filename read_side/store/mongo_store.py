@@ -163,16 +163,23 @@ class MongoViewStore:
         doc = _from_mongo(raw) if raw else None
         return doc if doc is not None and doc.get("tenantId") == tenant_id else None
 
-    async def get_many(self, tenant_id: str, customer_ids: Sequence[str]) -> list[CustomerDoc]:
-        """Documents for the ids that exist in that tenant, in the order of `customer_ids`."""
+    async def get_many(
+        self, tenant_id: str, customer_ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[CustomerDoc]:
+        """Documents for the ids that exist in that tenant, in the order of `customer_ids`
+        (with `fields`, a projection: only those fields leave the server)."""
         keys = list(dict.fromkeys(_key(tenant_id, cid) for cid in customer_ids))
         if not keys:
             return []
+        wanted = None if fields is None else {"id", "tenantId", *map(_escape_key, fields)}
         found: dict[str, CustomerDoc] = {}
-        async for raw in self._docs.find({"_id": {"$in": keys}}):
+        async for raw in self._docs.find({"_id": {"$in": keys}}, projection=wanted):
             doc = _from_mongo(raw)
-            if doc.get("tenantId") == tenant_id:
-                found[doc["id"]] = doc
+            if doc.get("tenantId") != tenant_id:
+                continue
+            if fields is not None:
+                doc = {name: doc.get(name) for name in ("id", *fields)}
+            found[doc["id"]] = doc
         return [found[cid] for cid in customer_ids if cid in found]
 
     # ---------------------------------------------------------------- management

@@ -52,6 +52,19 @@ class ViewStoreContract(CrashContract, LoyaltyContract):
         assert [d["id"] for d in await store.get_many("t1", wanted)] == [ids[3], ids[0], ids[4]]
         assert await store.get_many("t1", []) == []
 
+    async def test_get_many_reads_only_the_fields_asked_for(self) -> None:
+        store, log = await self.make_store(), Log()
+        ids = [new_id() for _ in range(3)]
+        await store.apply([log.created("t1", i) for i in ids], 3)
+        whole = await store.get_many("t1", ids)
+        docs = await store.get_many("t1", [ids[2], ids[0]], ["firstName", "tags", "noSuchField"])
+        assert [d["id"] for d in docs] == [ids[2], ids[0]]
+        assert docs[1] == {
+            "id": ids[0], "firstName": whole[0]["firstName"], "tags": whole[0]["tags"],
+            "noSuchField": None,
+        }  # fmt: skip
+        assert await store.get_many("t2", ids, ["firstName"]) == []
+
     async def test_checkpoint_starts_at_zero_and_moves_only_with_apply(self) -> None:
         store, log, c = await self.make_store(), Log(), new_id()
         assert await store.checkpoint() == 0
