@@ -23,10 +23,10 @@ from entrypoints.openapi_document import install_refinements
 from entrypoints.projection_admin import ProjectionsAdminController
 from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.segments_http import SegmentsController
+from entrypoints.segments_wiring import segment_members
 from entrypoints.strict_query import refuse_unknown_query
 from projectors.discovery import is_internal
 from read_side.duplicates import DuplicateFinder
-from read_side.generations import ActiveGeneration
 from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.analytics_controller import AnalyticsController
 from read_side.http.chain_handlers import CHAIN_HANDLERS
@@ -44,14 +44,10 @@ from read_side.http.records_handlers import (
     RECORD_DEPENDENCIES,
     RECORD_HANDLERS,
 )
-from read_side.segments.members import SegmentMembers
-from read_side.segments.projection import MEMBERSHIP, SegmentMembershipProjection
-from read_side.segments.read_time import ReadTimeMembers
 from shared.adapters.alert_counters_redis import RedisAlertCounters
 from shared.adapters.alert_counters_sqlite import SqliteAlertCounters
 from shared.adapters.rate_limit_redis import RedisRateLimiter
 from shared.adapters.rate_limit_sqlite import SqliteRateLimiter
-from shared.clock import utc_now
 from shared.export_signature import ExportSigner
 from shared.http.auth import build_jwt_auth
 from shared.http.card_guard import CardNumberGuard
@@ -193,16 +189,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         app.state.projection_stores = {
             name: p.live for name, p in runtime.plugins.items() if not is_internal(p.projection)
         }
-        membership = runtime.plugins.get(MEMBERSHIP)
-        # Readers on connections of their own: a count is not queued behind a long batch.
-        readers = ActiveGeneration(membership.factory) if membership is not None else None
-        app.state.segment_members = SegmentMembers(
-            readers, clock=utc_now, version=SegmentMembershipProjection.version,
-            fallback=ReadTimeMembers(runtime.queries, utc_now),
-            head=lambda: asyncio.to_thread(runtime.log.head),
-            timeout=settings.consistency_timeout_seconds,
-            read_timeout=settings.service_timeout_seconds,
-        )  # fmt: skip
+        app.state.segment_members, readers = segment_members(runtime)
         await _wire_monitor(monitor, runtime)
         try:
             yield

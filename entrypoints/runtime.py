@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ from entrypoints.leadership import open_leases
 from entrypoints.lifecycle import Sweepable, background, projector_lock, sweep_stale_generations
 from entrypoints.plugins import Plugin, open_plugins, start_plugins
 from entrypoints.retention import retention_loop
-from entrypoints.segment_jobs import segment_jobs
+from entrypoints.segments_wiring import Job, segment_jobs
 from projectors.alert_relay import AlertRelay
 from projectors.broker_relay import BrokerRelay
 from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
@@ -232,9 +231,8 @@ async def _run_projections(
     assert runtime.rebuilds is not None
     await start_plugins(runtime.plugins, runner, runtime.rebuilds, runtime.log)
     runtime.runs_projections = True
-    jobs: dict[str, Callable[[], Coroutine[None, None, None]]] = {
-        "retention": lambda: retention_loop(runtime, settings.retention_interval_seconds)
-    }
+    every = settings.retention_interval_seconds
+    jobs: dict[str, Job] = {"retention": lambda: retention_loop(runtime, every)}
     jobs.update(segment_jobs(runtime))
     if settings.amqp_url:  # security alerts out, from the same single process
         relay = runtime.alert_relay = AlertRelay(settings.amqp_url, runtime.read.alerts)
