@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
-from litestar import Litestar, Router
+from litestar import Controller, Litestar, Router
 from litestar.config.app import AppConfig
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from entrypoints.api_docs import OfflineSwaggerPlugin
 from entrypoints.console import console_router
+from entrypoints.dependencies import DEPENDENCIES
 from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
@@ -26,24 +26,15 @@ from entrypoints.segments_http import SegmentsController
 from entrypoints.segments_wiring import segment_members
 from entrypoints.strict_query import refuse_unknown_query
 from projectors.discovery import is_internal
-from read_side.duplicates import DuplicateFinder
-from read_side.http.alerts_handlers import ALERT_HANDLERS
 from read_side.http.analytics_controller import AnalyticsController
-from read_side.http.chain_handlers import CHAIN_HANDLERS
-from read_side.http.controller import QUERY_HANDLERS, provide_queries
-from read_side.http.duplicates_handlers import DUPLICATES_HANDLERS
-from read_side.http.engagement_controller import (
-    ENGAGEMENT_READ_DEPENDENCIES,
-    EngagementQueryController,
-)
-from read_side.http.export_handlers import EXPORT_HANDLERS
+from read_side.http.audit_queries import AuditController, CustomerAuditController
+from read_side.http.customer_queries import CustomerQueryController
+from read_side.http.duplicates_handlers import DuplicatesController
+from read_side.http.engagement_controller import EngagementQueryController
+from read_side.http.export_handlers import ExportController
 from read_side.http.loyalty_controller import LoyaltyAccountController
 from read_side.http.projection_documents import ProjectionDocumentsController
-from read_side.http.records_handlers import (
-    AUDIT_HANDLERS,
-    RECORD_DEPENDENCIES,
-    RECORD_HANDLERS,
-)
+from read_side.http.record_queries import RecordQueryController
 from shared.adapters.alert_counters_redis import RedisAlertCounters
 from shared.adapters.alert_counters_sqlite import SqliteAlertCounters
 from shared.adapters.rate_limit_redis import RedisRateLimiter
@@ -61,53 +52,47 @@ from shared.security.middleware import SecurityMiddleware
 from shared.security.monitor import AlertRules, SecurityMonitor
 from shared.settings import Settings
 from write_side.application.segments import SegmentCommands
-from write_side.http.controller import COMMAND_HANDLERS, provide_commands
+from write_side.http.commerce_commands import CommerceCommandController
+from write_side.http.customer_commands import (
+    CustomerCommandController,
+    CustomerLifecycleController,
+)
 from write_side.http.engagement_controller import EngagementCommandController
 from write_side.http.imports_controller import ImportsController
 from write_side.http.loyalty_controller import LoyaltyLedgerController, LoyaltyProgramController
-from write_side.http.more_handlers import (
-    MORE_COMMAND_DEPENDENCIES,
-    MORE_COMMAND_HANDLERS,
-    provide,
-)
+from write_side.http.privacy_commands import ConsentCommandController, ErasureController
+
+#: One controller per resource and permission (its class-level guard): the write side's
+#: commands, then the read side's queries.
+CONTROLLERS: list[type[Controller]] = [
+    CustomerCommandController,
+    CustomerLifecycleController,
+    CommerceCommandController,
+    ConsentCommandController,
+    ErasureController,
+    CustomerQueryController,
+    RecordQueryController,
+    CustomerAuditController,
+    AuditController,
+    LoyaltyProgramController,
+    LoyaltyLedgerController,
+    LoyaltyAccountController,
+    EngagementCommandController,
+    EngagementQueryController,
+    ExportController,
+    DuplicatesController,
+    ImportsController,
+    ProjectionsAdminController,
+    ProjectionDocumentsController,
+    AnalyticsController,
+    SegmentsController,
+]
 
 
-def customers_router() -> Router:
-    """The customer resource: command handlers (write side) and queries (read side)."""
-    return Router(
-        path="/customers",
-        route_handlers=[
-            *COMMAND_HANDLERS,
-            *MORE_COMMAND_HANDLERS,
-            *QUERY_HANDLERS,
-            *RECORD_HANDLERS,
-            EngagementCommandController,
-            EngagementQueryController,
-            *EXPORT_HANDLERS,
-            *DUPLICATES_HANDLERS,
-        ],
-        dependencies={
-            "commands": Provide(provide_commands, sync_to_thread=False),
-            "queries": Provide(provide_queries, sync_to_thread=False),
-            **MORE_COMMAND_DEPENDENCIES,
-            **RECORD_DEPENDENCIES,
-            **ENGAGEMENT_READ_DEPENDENCIES,
-            "engagement": provide("engagement"),
-        },
-    )
-
-
-def audit_router() -> Router:
-    """`/audit/access` and `/audit/verify`: the access log of personal data and the event
-    log's verification; `/audit/alerts`: security alerts."""
-    return Router(
-        path="/",
-        route_handlers=[*AUDIT_HANDLERS, *CHAIN_HANDLERS, *ALERT_HANDLERS],
-        dependencies={
-            **RECORD_DEPENDENCIES,
-            "queries": Provide(provide_queries, sync_to_thread=False),
-        },
-    )
+def api_router() -> Router:
+    """Every protected operation. Several controllers share a path (`/customers/{id}`: read,
+    update, delete), which Litestar merges into one route only inside one router."""
+    return Router(path="/", route_handlers=CONTROLLERS)
 
 
 def _context_outermost(config: AppConfig) -> AppConfig:
@@ -168,18 +153,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime = await start_runtime(settings, projections=run_projections)
         app.state.runtime = runtime
-        app.state.commands = runtime.commands
-        app.state.queries = runtime.queries
+        # Read by the segments, analytics and projection documents handlers.
         app.state.records = runtime.records
-        app.state.attendees = runtime.attendees
-        app.state.commerce = runtime.commerce
-        app.state.privacy = runtime.privacy
-        app.state.loyalty = runtime.loyalty
-        app.state.engagement = runtime.engagement
-        app.state.engagement_reads = runtime.engagement_reads
-        app.state.export = runtime.export
-        app.state.imports = runtime.imports
-        app.state.duplicates = DuplicateFinder(runtime.queries)
         app.state.settings = settings
         app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
@@ -199,21 +174,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             await runtime.stop()
 
     app = Litestar(
-        route_handlers=[
-            customers_router(),
-            audit_router(),
-            console_router(),
-            LoyaltyProgramController,
-            LoyaltyLedgerController,
-            LoyaltyAccountController,
-            ImportsController,
-            HealthController,
-            MetricsController,
-            ProjectionsAdminController,
-            ProjectionDocumentsController,
-            AnalyticsController,
-            SegmentsController,
-        ],
+        route_handlers=[api_router(), console_router(), HealthController, MetricsController],
+        dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init, _context_outermost, _security(monitor), limits],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -21,7 +22,52 @@ async def _check(name: str, probe: Callable[[], Awaitable[JSONObject]]) -> tuple
         return name, {"status": "down", "error": type(error).__name__}
 
 
-async def health_document(runtime: Runtime) -> tuple[bool, JSONObject]:
+class DependencyCheck(msgspec.Struct, kw_only=True):
+    """One dependency: `ok` with where it stands, or `down` with the error's class name."""
+
+    status: str
+    error: str | msgspec.UnsetType = msgspec.UNSET
+    position: int | msgspec.UnsetType = msgspec.UNSET
+    checkpoint: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class DeadLetterView(msgspec.Struct, kw_only=True):
+    """A parked event (its keys are the dead-letter record's own, as the CLI prints them)."""
+
+    projection: str
+    position: int
+    event_id: str
+    event_type: str
+    customer_id: str
+    error: str
+    at: str
+
+
+class ProjectionHealth(msgspec.Struct, rename="camel", kw_only=True):
+    """One projection's position, lag and dead letters (`state` running or stopped)."""
+
+    name: str
+    state: str
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    last_error: str | None
+    dead_letters: list[DeadLetterView]
+
+
+class HealthDocument(msgspec.Struct, rename="camel", kw_only=True):
+    """`GET /health`, with 200 and with 503 alike."""
+
+    status: str
+    profile: str
+    checks: dict[str, DependencyCheck]
+    projections: list[ProjectionHealth]
+    runs_projections: bool
+    stopped_projections: list[str] | msgspec.UnsetType = msgspec.UNSET
+
+
+async def health_document(runtime: Runtime) -> tuple[bool, HealthDocument]:
     """The health body and whether every required dependency and projection is fine."""
 
     async def event_store() -> JSONObject:
@@ -58,7 +104,7 @@ async def health_document(runtime: Runtime) -> tuple[bool, JSONObject]:
         body["consumer"] = runtime.consumer.status()
     if stopped:
         body["stoppedProjections"] = stopped
-    return healthy, body
+    return healthy, msgspec.convert(body, HealthDocument)
 
 
 class HealthController(Controller):
@@ -74,13 +120,13 @@ class HealthController(Controller):
         exclude_from_auth=True,
         responses={
             503: ResponseSpec(
-                data_container=JSONObject,
+                data_container=HealthDocument,
                 description="A dependency is down or a projection stopped (same body).",
                 generate_examples=False,
             )
         },
     )
-    async def health(self, request: HTTPRequest) -> Response[JSONObject]:
+    async def health(self, request: HTTPRequest) -> Response[HealthDocument]:
         """200 when every dependency answers and no projection is stopped, else 503."""
         healthy, body = await health_document(request.app.state.runtime)
         return Response(body, status_code=200 if healthy else 503)

@@ -27,7 +27,7 @@ from shared.principal import Permission, Principal
 from shared.segment_filter import PURPOSE, parse_filter
 from write_side.application.segments import SegmentCommands, check_definition
 from write_side.domain.segment import Segment
-from write_side.http.controller import IfMatch, parse_if_match
+from write_side.http.command_support import IfMatch, parse_if_match
 
 SegmentId = FromPath[uuid.UUID]
 EXPORT_FIELDS = ("id", "firstName", "lastName", "email", "phone", "type")

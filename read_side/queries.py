@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+import msgspec
+
 from read_side.cache import DocCache
 from read_side.chain import ChainCheck, ChainVerifier
 from read_side.consistency import ConsistencyWaiter
@@ -13,9 +15,10 @@ from read_side.events import EventEnvelope
 from read_side.generations import ActiveGeneration
 from read_side.history import history_items, state_as_of
 from read_side.ports import InvalidCursor, ListQuery, Page, SearchModel, ViewModel
+from read_side.resources import CustomerHistory, CustomerPage
 from read_side.views import CustomerDoc, to_resource
 from shared.errors import FieldError, MalformedRequest, NotFound
-from shared.json_types import JSONObject
+from shared.resources import CustomerResource
 
 EventStream = Callable[[str], Awaitable[list[EventEnvelope]]]
 
@@ -54,7 +57,7 @@ class CustomerQueries:
 
         return await within(self.timeout, read(), "the read model")
 
-    async def get(self, tenant_id: str, customer_id: str, token: str | None) -> JSONObject:
+    async def get(self, tenant_id: str, customer_id: str, token: str | None) -> CustomerResource:
         """The customer (active or deleted) from the read model, via the cache (which is
         optional: `DocCache` readers do without it while it is down)."""
         await self.waiter.wait(token)
@@ -64,9 +67,9 @@ class CustomerQueries:
             if doc is None:
                 raise NotFound("No customer with this id.")
             await self.cache.add(doc)
-        return to_resource(doc)
+        return msgspec.convert(to_resource(doc), CustomerResource)
 
-    async def search(self, query: ListQuery, token: str | None) -> JSONObject:
+    async def search(self, query: ListQuery, token: str | None) -> CustomerPage:
         """A page of customers in sort order, with `total` and `nextCursor`; the search index
         is required (503 while it is down or silent)."""
         await self.search_waiter.wait(token)
@@ -85,11 +88,8 @@ class CustomerQueries:
                 errors=[FieldError("cursor", str(error) or "invalid cursor")],
             ) from error
         docs = page.docs or await within(self.timeout, views_page(page.ids), "the read model")
-        return {
-            "items": [to_resource(doc) for doc in docs],
-            "total": page.total,
-            "nextCursor": page.next_cursor,
-        }
+        items = msgspec.convert([to_resource(doc) for doc in docs], list[CustomerResource])
+        return CustomerPage(items=items, total=page.total, next_cursor=page.next_cursor)
 
     async def events(self, tenant_id: str, customer_id: str) -> list[EventEnvelope]:
         """The customer's events, oldest first; 404 for another tenant's customer."""
@@ -106,13 +106,14 @@ class CustomerQueries:
         the tenant: a ledger names its customer, not the other way round)."""
         return await self._ledger_stream(customer_id) if self._ledger_stream else []
 
-    async def history(self, tenant_id: str, customer_id: str) -> JSONObject:
+    async def history(self, tenant_id: str, customer_id: str) -> CustomerHistory:
         """Every event of the customer, oldest first, with field-level changes and its hash in
         the tamper-evident log; `chain` says whether the customer's chain verifies."""
-        body: JSONObject = {"items": history_items(await self._events(tenant_id, customer_id))}
+        items = history_items(await self._events(tenant_id, customer_id))
+        history = msgspec.convert({"items": items}, CustomerHistory)
         if self._chain is not None:
-            body["chain"] = await self._chain(customer_id)
-        return body
+            history.chain = await self._chain(customer_id)
+        return history
 
     async def verify_chain(self, tenant_id: str, customer_id: str | None) -> ChainCheck:
         """Verify one of the tenant's customers' chain (404 for another tenant's), or the whole
@@ -139,9 +140,9 @@ class CustomerQueries:
             return False
         return bool(events) and events[0].tenant_id == tenant_id
 
-    async def as_of(self, tenant_id: str, customer_id: str, moment: datetime) -> JSONObject:
+    async def as_of(self, tenant_id: str, customer_id: str, moment: datetime) -> CustomerResource:
         """The customer as it was at `moment`, rebuilt from its events."""
         state = state_as_of(await self._events(tenant_id, customer_id), moment)
         if state is None:
             raise NotFound("The customer did not exist at that time.")
-        return state
+        return msgspec.convert(state, CustomerResource)

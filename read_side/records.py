@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
+
+import msgspec
 
 from read_side import loyalty_view
 from read_side.access_audit import AccessAudit, AccessRecord
@@ -11,18 +13,29 @@ from read_side.deadline import within
 from read_side.engagement_views import all_communications, all_notes
 from read_side.history import history_items
 from read_side.queries import CustomerQueries
+from read_side.resources import AccessEntries, AccessVerification, CustomerExport
 from read_side.views import CustomerDoc, evolve, to_resource
 from shared.clock import Clock, iso_utc, utc_now
 from shared.engagement import default_preferences
 from shared.errors import FieldError, MalformedRequest, NotFound
 from shared.json_types import JSONObject
 from shared.principal import Principal
+from shared.record_resources import (
+    Consents,
+    CustomerBilling,
+    Invoice,
+    Invoices,
+    Orders,
+    Payments,
+)
+
+Body = TypeVar("Body", bound=msgspec.Struct)
 
 
-class Versioned(NamedTuple):
+class Versioned(NamedTuple, Generic[Body]):
     """A read's body and the customer version it reflects (the ETag)."""
 
-    body: JSONObject
+    body: Body
     version: int
 
 
@@ -53,60 +66,65 @@ class CustomerRecords:
         await self.record_access(principal, customer_id, action, None)
         return doc
 
-    async def orders(self, principal: Principal, customer_id: str, token: str | None) -> Versioned:
+    async def orders(
+        self, principal: Principal, customer_id: str, token: str | None
+    ) -> Versioned[Orders]:
         """Order history, newest first, with the customer snapshot at order time."""
         doc = await self.read(principal, customer_id, token, "orders")
         items = sorted(
             (doc.get("orders") or {}).values(), key=lambda o: o["placedAt"], reverse=True
         )
-        return Versioned({"items": items}, doc["version"])
+        return Versioned(msgspec.convert({"items": items}, Orders), doc["version"])
 
     async def payments(
         self, principal: Principal, customer_id: str, token: str | None
-    ) -> Versioned:
+    ) -> Versioned[Payments]:
         """Payment history, newest first."""
         doc = await self.read(principal, customer_id, token, "payments")
         items = sorted((doc.get("payments") or {}).values(), key=lambda p: p["at"], reverse=True)
-        return Versioned({"items": items}, doc["version"])
+        return Versioned(msgspec.convert({"items": items}, Payments), doc["version"])
 
     async def consents(
         self, principal: Principal, customer_id: str, token: str | None
-    ) -> Versioned:
+    ) -> Versioned[Consents]:
         """Current consent per purpose."""
         doc = await self.read(principal, customer_id, token, "consents")
         items = [{"purpose": p, **c} for p, c in sorted((doc.get("consents") or {}).items())]
-        return Versioned({"items": items}, doc["version"])
+        return Versioned(msgspec.convert({"items": items}, Consents), doc["version"])
 
-    async def billing(self, principal: Principal, customer_id: str, token: str | None) -> Versioned:
+    async def billing(
+        self, principal: Principal, customer_id: str, token: str | None
+    ) -> Versioned[CustomerBilling]:
         """The billing details, as `PUT .../billing` answered; 404 when none were set."""
         doc = await self._doc(principal.tenant_id, customer_id, token)
         billing = doc.get("billing")
         if not billing:
             raise NotFound("The customer has no billing details.")
         await self.record_access(principal, customer_id, "billing", None)
-        return Versioned({"customerId": customer_id, "billing": billing}, doc["version"])
+        body = {"customerId": customer_id, "billing": billing}
+        return Versioned(msgspec.convert(body, CustomerBilling), doc["version"])
 
     async def invoices(
         self, principal: Principal, customer_id: str, token: str | None
-    ) -> Versioned:
+    ) -> Versioned[Invoices]:
         """Every invoice of the customer, newest first (numbers grow with time per tenant).
         They name the billing details: a personal read, recorded like the others."""
         doc = await self.read(principal, customer_id, token, "invoices")
         items = sorted(
             (doc.get("invoices") or {}).values(), key=lambda i: int(i["number"]), reverse=True
         )
-        return Versioned({"items": items}, doc["version"])
+        return Versioned(msgspec.convert({"items": items}, Invoices), doc["version"])
 
     async def invoice(
         self, principal: Principal, customer_id: str, number: int, token: str | None
-    ) -> JSONObject:
+    ) -> Invoice:
         """One invoice of this customer (it names the billing details: a personal read)."""
         doc = await self._doc(principal.tenant_id, customer_id, token)
         invoice = (doc.get("invoices") or {}).get(str(number))
         if invoice is None:
             raise NotFound("No invoice with this number for this customer.")
         await self.record_access(principal, customer_id, "invoice", None)
-        return dict(invoice)
+        return msgspec.convert(invoice, Invoice)
 
     async def loyalty(
         self, principal: Principal, customer_id: str, token: str | None, cursor: str | None,
@@ -126,7 +144,7 @@ class CustomerRecords:
 
     async def export(
         self, principal: Principal, customer_id: str, purpose: str | None
-    ) -> JSONObject:
+    ) -> CustomerExport:
         """Everything held about the customer, rebuilt from its event stream (portability):
         deleted notes and every communication included."""
         events = await self._queries.events(principal.tenant_id, customer_id)
@@ -137,7 +155,7 @@ class CustomerRecords:
         await self.record_access(principal, customer_id, "export", purpose)
         if self.on_read is not None:
             await self.on_read(principal, 1)
-        return {
+        document = {
             "exportedAt": iso_utc(self._clock()),
             "customer": to_resource(doc),
             "billing": doc.get("billing"),
@@ -151,6 +169,7 @@ class CustomerRecords:
             "communications": all_communications(events),
             "history": history_items(events),
         }
+        return msgspec.convert(document, CustomerExport)
 
     async def record_access(
         self, principal: Principal, customer_id: str, action: str, purpose: str | None
@@ -196,19 +215,19 @@ class CustomerRecords:
         # Fails closed: personal data is not disclosed while its access cannot be recorded.
         await within(self._queries.timeout, self.audit.record(entry), "the access audit")
 
-    async def accesses(self, tenant_id: str, customer_id: str) -> JSONObject:
+    async def accesses(self, tenant_id: str, customer_id: str) -> AccessEntries:
         """Who read or exported the customer's personal data, newest first."""
         items = await within(
             self._queries.timeout, self.audit.list(tenant_id, customer_id), "the access audit"
         )
-        return {"items": items}
+        return msgspec.convert({"items": items}, AccessEntries)
 
-    async def verify_accesses(self, tenant_id: str) -> JSONObject:
+    async def verify_accesses(self, tenant_id: str) -> AccessVerification:
         """Whether the tenant's access log is intact (`{ok, entries, finding}`)."""
         report = await within(
             self._queries.timeout * 10, self.audit.verify(tenant_id), "the access audit"
         )
-        return report.as_dict()
+        return msgspec.convert(report.as_dict(), AccessVerification)
 
 
 _DEFAULT_PURPOSES = {

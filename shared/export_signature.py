@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
@@ -29,7 +28,7 @@ class ExportSignatureError(ValueError):
     """The export does not verify; the message says why (no personal value in it)."""
 
 
-def canonical(document: Any) -> bytes:
+def canonical(document: object) -> bytes:
     """Sorted keys, no spaces, UTF-8, no NaN: the bytes the signature covers."""
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -44,8 +43,9 @@ class ExportSigner:
         self._private = Ed25519PrivateKey.from_private_bytes(seed)
         self.public_key = self._private.public_key().public_bytes_raw().hex()
 
-    def sign(self, document: JSONObject) -> bytes:
-        """The document with its `signature` member, as the canonical bytes to serve."""
+    def sign(self, document: object) -> bytes:
+        """The document (a JSON object, or a Struct encoding to one) with its `signature`
+        member, as the canonical bytes to serve."""
         plain = msgspec.json.decode(msgspec.json.encode(document))  # JSON values only
         plain.pop("signature", None)
         value = self._private.sign(canonical(plain)).hex()
@@ -53,7 +53,7 @@ class ExportSigner:
         return canonical(plain)
 
 
-def _hex(text: Any, size: int, what: str) -> bytes:
+def _hex(text: object, size: int, what: str) -> bytes:
     """Exactly `size` bytes as lower-case hex (one spelling per value: no case games)."""
     try:
         raw = bytes.fromhex(text) if isinstance(text, str) else b""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import msgspec
 
-from shared.json_types import JSONObject
-
 
 class StateChange(msgspec.Struct):
     """One entry of `stateHistory`."""
@@ -29,7 +27,7 @@ class CustomerResource(msgspec.Struct, rename="camel"):
     date_of_birth: str | None
     notes: str | None
     tags: list[str]
-    attributes: JSONObject
+    attributes: dict[str, str | int | float | bool]
     first_visit_at: str | None
     last_visit_at: str | None
     visit_count: int

@@ -6,16 +6,15 @@ import uuid
 
 import msgspec
 from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from read_side.duplicates import DuplicateFinder
 from read_side.http.params import Token
 from read_side.records import CustomerRecords
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.openapi import problems
-from shared.http.types import HTTPRequest
-from shared.principal import Permission, Principal
+from shared.principal import Permission
 
 Finder = NamedDependency[DuplicateFinder]
 Records = NamedDependency[CustomerRecords]
@@ -29,29 +28,22 @@ class Suggestion(msgspec.Struct, rename="camel"):
     reasons: list[str]
 
 
-def provide_duplicates(request: HTTPRequest) -> DuplicateFinder:
-    """The duplicate finder (set up by the composition root)."""
-    finder: DuplicateFinder = request.app.state.duplicates
-    return finder
-
-
 class DuplicatesController(Controller):
     """Duplicate suggestions from the search index (see `read_side.duplicates` for the rules)."""
 
-    path = "/{customer_id:uuid}/duplicates"
+    path = "/customers/{customer_id:uuid}/duplicates"
     tags = ["customers: queries"]
-    dependencies = {"duplicates": Provide(provide_duplicates, sync_to_thread=False)}
+    guards = [requires(Permission.READ)]
 
     @get(
         "/",
         operation_id="getCustomerDuplicates",
         summary="Likely duplicates of a customer, best first",
-        guards=[requires(Permission.READ)],
         responses=problems(400, 401, 403, 404, 429, 503),
     )
     async def duplicates(
         self,
-        request: HTTPRequest,
+        principal: Caller,
         customer_id: FromPath[uuid.UUID],
         duplicates: Finder,
         records: Records,
@@ -59,12 +51,7 @@ class DuplicatesController(Controller):
     ) -> list[Suggestion]:
         """Same phone, same email local part at another domain, similar names (either order),
         same date of birth; one access-audit entry naming the customer and the suggestions."""
-        principal = request.user
-        assert isinstance(principal, Principal)
         found = await duplicates.suggest(principal.tenant_id, str(customer_id), consistency_token)
         named = [str(customer_id), *(str(item["customerId"]) for item in found)]
         await records.record_list(principal, named, action="duplicates")
         return [msgspec.convert(item, Suggestion) for item in found]
-
-
-DUPLICATES_HANDLERS = [DuplicatesController]

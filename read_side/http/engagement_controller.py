@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from read_side.contactability import Contactability
@@ -14,11 +14,10 @@ from read_side.engagement import EngagementReads
 from read_side.http.params import Token
 from read_side.timeline import TimelinePage
 from shared.engagement import CommunicationPage, NotePage, Preferences
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
 from shared.http.openapi import problems
-from shared.http.types import HTTPRequest
-from shared.principal import Permission, Principal
+from shared.principal import Permission
 
 Reads = NamedDependency[EngagementReads]
 CustomerId = FromPath[uuid.UUID]
@@ -50,23 +49,6 @@ Cursor = Annotated[
 VERSIONED_READ = problems(400, 401, 403, 404, 429, 503) | NOT_MODIFIED
 
 
-def provide_engagement_reads(request: HTTPRequest) -> EngagementReads:
-    """Set up by the composition root."""
-    reads: EngagementReads = request.app.state.engagement_reads
-    return reads
-
-
-ENGAGEMENT_READ_DEPENDENCIES = {
-    "engagement_reads": Provide(provide_engagement_reads, sync_to_thread=False)
-}
-
-
-def _principal(request: HTTPRequest) -> Principal:
-    principal = request.user
-    assert isinstance(principal, Principal)
-    return principal
-
-
 class EngagementQueryController(Controller):
     """`GET .../preferences`, `.../notes`, `.../contactability`."""
 
@@ -79,13 +61,11 @@ class EngagementQueryController(Controller):
         responses=VERSIONED_READ, response_headers=READ_HEADERS,
     )  # fmt: skip
     async def preferences(
-        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        self, principal: Caller, customer_id: CustomerId, engagement_reads: Reads,
         token: Token = None, if_none_match: IfNoneMatch = None,
     ) -> Response[Preferences]:  # fmt: skip
         """`{language, timezone, channels, quietHours, paymentMethod}` (a personal read)."""
-        body, version = await engagement_reads.preferences(
-            _principal(request), str(customer_id), token
-        )
+        body, version = await engagement_reads.preferences(principal, str(customer_id), token)
         return versioned(body, version, if_none_match)
 
     @get(
@@ -93,11 +73,11 @@ class EngagementQueryController(Controller):
         responses=VERSIONED_READ, response_headers=READ_HEADERS,
     )  # fmt: skip
     async def notes(
-        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        self, principal: Caller, customer_id: CustomerId, engagement_reads: Reads,
         token: Token = None, if_none_match: IfNoneMatch = None,
     ) -> Response[NotePage]:  # fmt: skip
         """The notes not deleted (deleted ones stay in the history and the timeline)."""
-        body, version = await engagement_reads.notes(_principal(request), str(customer_id), token)
+        body, version = await engagement_reads.notes(principal, str(customer_id), token)
         return versioned(body, version, if_none_match)
 
     @get(
@@ -106,13 +86,13 @@ class EngagementQueryController(Controller):
         responses=problems(400, 401, 403, 404, 429, 503),
     )  # fmt: skip
     async def contactability(
-        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        self, principal: Caller, customer_id: CustomerId, engagement_reads: Reads,
         purpose: Purpose, token: Token = None,
     ) -> Contactability:  # fmt: skip
         """`{purpose, channels: {email, sms, push: {allowed, reason}}}`; `reason` is null when
         allowed, else `not_active`, `no_address`, `channel_disabled`, `bounced`, `no_consent`
         or `quiet_hours` (SMS and push, in the customer's own timezone)."""
-        tenant = _principal(request).tenant_id
+        tenant = principal.tenant_id
         return await engagement_reads.contactability(tenant, str(customer_id), purpose, token)
 
     @get(
@@ -120,14 +100,14 @@ class EngagementQueryController(Controller):
         responses=problems(400, 401, 403, 404, 429, 503),
     )  # fmt: skip
     async def timeline(
-        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        self, principal: Caller, customer_id: CustomerId, engagement_reads: Reads,
         kind: Kinds = None, limit: Limit = 20, cursor: Cursor = None, token: Token = None,
     ) -> TimelinePage:  # fmt: skip
         """`{items: [{at, kind, type, summary, actor, ref}], nextCursor}` from the timeline
         projection (pass a command's `X-Consistency-Token` to see its effect); `kind`
         repeatable. Summaries name fields, ids and statuses, never personal values."""
         return await engagement_reads.timeline(
-            _principal(request), str(customer_id), kind, limit, cursor, token
+            principal, str(customer_id), kind, limit, cursor, token
         )
 
     @get(
@@ -135,11 +115,9 @@ class EngagementQueryController(Controller):
         responses=problems(400, 401, 403, 404, 429, 503),
     )  # fmt: skip
     async def communications(
-        self, request: HTTPRequest, customer_id: CustomerId, engagement_reads: Reads,
+        self, principal: Caller, customer_id: CustomerId, engagement_reads: Reads,
         limit: Limit = 20, cursor: Cursor = None,
     ) -> CommunicationPage:  # fmt: skip
         """Newest first: logged by hand (`source: manual`) and each status of a notification
         (`source: notification`) as its own entry."""
-        return await engagement_reads.communications(
-            _principal(request), str(customer_id), limit, cursor
-        )
+        return await engagement_reads.communications(principal, str(customer_id), limit, cursor)

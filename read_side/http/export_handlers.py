@@ -7,46 +7,50 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.datastructures import ResponseHeader
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from read_side.export import CustomerExport
 from read_side.export_format import FORMATS, writer_for
-from read_side.http.controller import ATTR_ITEM, AccessPurpose, Text
-from read_side.http.params import STATES, TYPES, Token, build_query, instant, instant_parameter
+from read_side.http.customer_queries import (
+    AccessPurpose,
+    Attributes,
+    Configuration,
+    CreatedFrom,
+    CreatedTo,
+    ExternalId,
+    StateFilter,
+    Tags,
+    Text,
+    TypeFilter,
+)
+from read_side.http.params import Token, build_query, instant
 from read_side.ports import ListQuery
 from read_side.records import CustomerRecords
 from read_side.views import CustomerDoc
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.openapi import problems
-from shared.http.types import HTTPRequest
 from shared.principal import Permission, Principal
 
 #: Documents per written chunk: large enough to amortise the writes, small enough to stay flat.
 CHUNK = 200
 Exports = NamedDependency[CustomerExport]
 Records = NamedDependency[CustomerRecords]
-
-
-def provide_export(request: HTTPRequest) -> CustomerExport:
-    """The export use case (set up by the composition root)."""
-    export: CustomerExport = request.app.state.export
-    return export
+ExportFormat = Annotated[Literal["csv", "jsonl"], QueryParameter(name="format", required=False)]
 
 
 class ExportController(Controller):
     """Bulk export for auditors (a tenant's data, one access-audit entry per export)."""
 
-    path = "/export"
+    path = "/customers/export"
     tags = ["customers: queries"]
-    dependencies = {"export": Provide(provide_export, sync_to_thread=False)}
+    guards = [requires(Permission.AUDIT)]
 
     @get(
         "/",
         operation_id="exportCustomers",
         summary="Export every matching customer (CSV or JSON Lines, streamed)",
-        guards=[requires(Permission.AUDIT)],
         responses=problems(400, 401, 403, 422, 429, 503),
         response_headers=[
             ResponseHeader(
@@ -60,44 +64,18 @@ class ExportController(Controller):
         media_type="text/csv",
     )
     async def export_customers(
-        self,
-        request: HTTPRequest,
-        export: Exports,
-        records: Records,
-        consistency_token: Token = None,
-        format_: Annotated[
-            Literal["csv", "jsonl"], QueryParameter(name="format", required=False)
-        ] = "csv",
-        q: Text = None,
-        type_: Annotated[
-            str | None,
-            QueryParameter(name="type", required=False, schema_extra={"enum": list(TYPES)}),
-        ] = None,
-        state_: Annotated[
-            str, QueryParameter(name="state", required=False, schema_extra={"enum": list(STATES)})
-        ] = "active",
-        email: Text = None,
-        phone: Text = None,
-        tag: Annotated[list[str] | None, QueryParameter(required=False, max_items=20)] = None,
-        attr: Annotated[
-            list[str] | None,
-            QueryParameter(required=False, max_items=20, schema_extra={"items": ATTR_ITEM}),
-        ] = None,
-        consent: Text = None,
-        created_from: Annotated[str | None, instant_parameter("createdFrom")] = None,
-        created_to: Annotated[str | None, instant_parameter("createdTo")] = None,
-        external_id: Annotated[
-            str | None, QueryParameter(name="externalId", required=False, max_length=100)
-        ] = None,
-        purpose: AccessPurpose = None,
-    ) -> Stream:
+        self, principal: Caller, export: Exports, records: Records, settings: Configuration,
+        consistency_token: Token = None, format_: ExportFormat = "csv", q: Text = None,
+        type_: TypeFilter = None, state_: StateFilter = "active", email: Text = None,
+        phone: Text = None, tag: Tags = None, attr: Attributes = None, consent: Text = None,
+        created_from: CreatedFrom = None, created_to: CreatedTo = None,
+        external_id: ExternalId = None, purpose: AccessPurpose = None,
+    ) -> Stream:  # fmt: skip
         """Every matching customer as of one log position (`X-Consistency-Token`),
         oldest first; one access-audit entry with the count."""
-        principal = request.user
-        assert isinstance(principal, Principal)
         query = build_query(
             tenant_id=principal.tenant_id,
-            region=request.app.state.settings.default_phone_region,
+            region=settings.default_phone_region,
             q=q, type_=type_, state=state_, email=email, phone=phone, tags=tag or [],
             attrs=attr or [], consent=consent, created_from=instant("createdFrom", created_from),
             created_to=instant("createdTo", created_to), sort="createdAt", limit=100,
@@ -139,6 +117,3 @@ async def _body(
     if chunk:
         yield writer.rows(chunk)
     await records.record_bulk_export(principal, count, position, purpose)
-
-
-EXPORT_HANDLERS = [ExportController]

@@ -10,11 +10,10 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 from read_side.http.params import Token
-from read_side.http.records_handlers import RECORD_DEPENDENCIES, WAITING_READ_PROBLEMS, Records
-from shared.http.auth import requires
-from shared.http.types import HTTPRequest
+from read_side.http.record_queries import WAITING_READ_PROBLEMS, Records
+from shared.http.auth import Caller, requires
 from shared.loyalty_resources import LoyaltyAccount
-from shared.principal import Permission, Principal
+from shared.principal import Permission
 
 Limit = Annotated[int, QueryParameter(required=False, ge=1, le=100)]
 Cursor = Annotated[str | None, QueryParameter(required=False, max_length=200)]
@@ -25,19 +24,16 @@ class LoyaltyAccountController(Controller):
 
     path = "/customers/{customer_id:uuid}/loyalty"
     tags = ["loyalty"]
-    dependencies = RECORD_DEPENDENCIES
 
     @get(
         "/", operation_id="getCustomerLoyalty", summary="Points, tier and ledger entries",
         guards=[requires(Permission.READ)], responses=WAITING_READ_PROBLEMS,
     )  # fmt: skip
     async def account(
-        self, request: HTTPRequest, customer_id: FromPath[uuid.UUID], records: Records,
+        self, principal: Caller, customer_id: FromPath[uuid.UUID], records: Records,
         token: Token = None, cursor: Cursor = None, limit: Limit = 20,
     ) -> LoyaltyAccount:  # fmt: skip
         """`{balance, lifetimePoints, tier, expiring, entries: {items, nextCursor}}`; entries
         newest first. A customer with no points yet has a zero balance and no entries."""
-        principal = request.user
-        assert isinstance(principal, Principal)
         body = await records.loyalty(principal, str(customer_id), token, cursor, limit)
         return msgspec.convert(body, LoyaltyAccount)

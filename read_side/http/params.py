@@ -37,10 +37,13 @@ def instant_parameter(name: str) -> Any:
 
 
 def instant(name: str, value: str | None) -> datetime | None:
+    """The parsed date-time, or None when the parameter is absent (see `parse_instant`)."""
+    return None if value is None else parse_instant(name, value)
+
+
+def parse_instant(name: str, value: str) -> datetime:
     """The parsed date-time (its pattern already checked); 400 naming `name` for a day that
     does not exist (`2026-02-30`)."""
-    if value is None:
-        return None
     try:
         return datetime.fromisoformat(value.upper()).astimezone(UTC)
     except ValueError:

@@ -1,4 +1,5 @@
-"""The invoice document (JSON, camelCase) and the money and number formats it is printed with.
+"""The invoice document (JSON, camelCase; `shared.record_resources`, the shape both sides answer
+with) and the money and number formats it is printed with.
 
 Amounts are integers in the currency's minor unit (cents for EUR, yen for JPY, fils for KWD);
 refund lines carry negative amounts. Nothing here performs I/O.
@@ -6,7 +7,17 @@ refund lines carry negative amounts. Nothing here performs I/O.
 
 from __future__ import annotations
 
-import msgspec
+from shared.record_resources import Address, BillingDetails, Invoice, InvoiceLine
+
+__all__ = [
+    "Address",
+    "BillingDetails",
+    "Invoice",
+    "InvoiceLine",
+    "format_invoice_number",
+    "format_money",
+    "minor_unit_exponent",
+]
 
 # ISO 4217 currencies whose minor unit is not 1/100. Anything not listed uses 2 decimals,
 # which is right for the great majority of codes and a harmless guess for unknown ones.
@@ -36,49 +47,6 @@ _MINOR_UNIT_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
     **dict.fromkeys(("CLF", "UYW"), 4),
 }
-
-
-class InvoiceLine(msgspec.Struct, rename="camel"):
-    """One invoiced payment (a refund has a negative `amount`)."""
-
-    payment_id: str
-    description: str
-    amount: int
-    currency: str
-    at: str
-
-
-class Address(msgspec.Struct, rename="camel"):
-    """A postal address; every part is optional."""
-
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    region: str | None = None
-    country: str | None = None
-
-
-class BillingDetails(msgspec.Struct, rename="camel"):
-    """The customer's billing details, as set with `PUT /customers/{id}/billing`."""
-
-    name: str | None = None
-    email: str | None = None
-    tax_id: str | None = None
-    address: Address | None = None
-
-
-class Invoice(msgspec.Struct, rename="camel"):
-    """An issued invoice: numbered sequentially per tenant, never reused."""
-
-    number: int
-    tenant_id: str
-    customer_id: str
-    issued_at: str
-    currency: str
-    lines: list[InvoiceLine]
-    total: int
-    billing: BillingDetails | None = None
 
 
 def minor_unit_exponent(currency: str) -> int:

@@ -1,4 +1,9 @@
-"""Bearer-token authentication (JWT, HS256) and permission guards."""
+"""Bearer-token authentication (JWT, HS256), permission guards and the `principal` dependency.
+
+Controllers name their permission once, as a class-level guard (`requires(Permission.X)`), and
+take the caller as a typed `principal: Caller` parameter provided once for the whole app
+(`PRINCIPAL_DEPENDENCY`): no handler reads `request.user` or calls a guard by hand.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jwt
-from litestar.exceptions import PermissionDeniedException
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
 from shared.http.token_cache import CachedToken
-from shared.http.types import HTTPConnection
+from shared.http.types import HTTPConnection, HTTPRequest
 from shared.logs import actor_var, tenant_var
 from shared.principal import Permission, Principal, Role
 
@@ -57,13 +63,20 @@ def build_jwt_auth(secret: str) -> JWTAuth[Principal, Token]:
 Guard = Callable[[HTTPConnection, BaseRouteHandler], None]
 
 
+def demand(principal: Principal | None, permission: Permission) -> None:
+    """403 unless one of the caller's roles grants `permission` (for a permission that only
+    one parameter of an operation needs, such as `asOf`; whole operations use `requires`)."""
+    if principal is None or not principal.can(permission):
+        raise PermissionDeniedException(f"This needs the '{permission.value}' permission.")
+
+
 def requires(permission: Permission) -> Guard:
-    """A route guard: 403 unless one of the caller's roles grants `permission`."""
+    """A guard (on a controller, for all its operations): 403 unless one of the caller's roles
+    grants `permission`."""
 
     def guard(connection: HTTPConnection, _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
-        if not isinstance(user, Principal) or not user.can(permission):
-            raise PermissionDeniedException(f"This needs the '{permission.value}' permission.")
+        demand(user if isinstance(user, Principal) else None, permission)
 
     return guard
 
@@ -78,6 +91,21 @@ def requires_any(*permissions: Permission) -> Guard:
             raise PermissionDeniedException(f"This needs the {names} permission.")
 
     return guard
+
+
+def provide_principal(request: HTTPRequest) -> Principal:
+    """The authenticated caller, as the JWT middleware resolved it. Every route that takes it
+    is protected, so the middleware has answered 401 before a request without one gets here;
+    the check keeps that promise explicit rather than assumed."""
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("No authenticated caller.")
+    return user
+
+
+#: The caller, as a handler parameter named `principal`.
+Caller = NamedDependency[Principal]
+PRINCIPAL_DEPENDENCY = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
 
 def mint_token(

@@ -75,5 +75,5 @@ def auth() -> Callable[..., Headers]:
 
 def stored_position(client: TestClient[Litestar]) -> int:
     """The event store's last global position (0 when empty)."""
-    app = client.app.state.commands.executor.app
+    app = client.app.state.runtime.commands.executor.app
     return int(app.recorder.max_notification_id() or 0)

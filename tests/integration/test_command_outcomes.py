@@ -11,7 +11,7 @@ from shared.principal import Principal, Role
 from write_side.application.claims import _recorded_outcome
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta, Outcome
-from write_side.http.controller import STATUS_OF
+from write_side.http.command_support import STATUS_OF
 
 ADMIN = Principal("admin", "acme", frozenset({Role.ADMIN}))
 

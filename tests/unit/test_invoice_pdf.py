@@ -34,8 +34,20 @@ def make_invoice(*, billing: BillingDetails | None = None, **changes: object) ->
         issued_at="2025-03-14T09:30:00Z",
         currency="EUR",
         lines=[
-            InvoiceLine("pay-1", "Concert ticket, row 7", 5000, "EUR", "2025-03-01T19:00:00Z"),
-            InvoiceLine("pay-2", "Refund: cancelled add-on", -1250, "EUR", "2025-03-02T08:00:00Z"),
+            InvoiceLine(
+                payment_id="pay-1",
+                description="Concert ticket, row 7",
+                amount=5000,
+                currency="EUR",
+                at="2025-03-01T19:00:00Z",
+            ),
+            InvoiceLine(
+                payment_id="pay-2",
+                description="Refund: cancelled add-on",
+                amount=-1250,
+                currency="EUR",
+                at="2025-03-02T08:00:00Z",
+            ),
         ],
         total=3750,
         billing=billing,
@@ -176,7 +188,12 @@ def test_hostile_text_never_raises(font_mode: str, hostile: str) -> None:
         customer_id=hostile or "c",
         issued_at=hostile,
         currency=hostile,
-        lines=[InvoiceLine("p", hostile, 10**40, hostile, hostile)] * 3,
+        lines=[
+            InvoiceLine(
+                payment_id="p", description=hostile, amount=10**40, currency=hostile, at=hostile
+            )
+        ]
+        * 3,
     )
     reader = PdfReader(io.BytesIO(render_invoice_pdf(invoice)))
 
@@ -191,7 +208,12 @@ def test_odd_issue_dates_are_printed_as_given_or_as_a_date(issued_at: str) -> No
 
 
 def test_many_lines_span_several_pages() -> None:
-    lines = [InvoiceLine(f"p{i}", f"Item {i}", 100, "EUR", "2025-03-01") for i in range(120)]
+    lines = [
+        InvoiceLine(
+            payment_id=f"p{i}", description=f"Item {i}", amount=100, currency="EUR", at="2025-03-01"
+        )
+        for i in range(120)
+    ]
     text = pdf_text(render_invoice_pdf(make_invoice(lines=lines, total=12000)))
 
     assert "Item 119" in text

@@ -16,14 +16,14 @@ from shared.engagement import (
     communication_item,
     preferences_resource,
 )
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.openapi import problems
 from shared.http.types import HTTPRequest
 from shared.principal import Permission
 from write_side.application.decisions import CommandOutcome
 from write_side.application.engagement import EngagementCommands
 from write_side.domain.engagement import Communication
-from write_side.http.controller import IdempotencyKey, IfMatch, command_meta
+from write_side.http.command_support import IdempotencyKey, IfMatch, command_meta
 from write_side.http.engagement_schemas import CommunicationBody, NoteBody, PreferencesPatch
 
 Engagement = NamedDependency[EngagementCommands]
@@ -53,12 +53,13 @@ class EngagementCommandController(Controller):
         responses=problems(400, 401, 403, 404, 409, 412, 422, 429),
     )  # fmt: skip
     async def set_preferences(
-        self, request: HTTPRequest, customer_id: CustomerId, data: JSONBody[PreferencesPatch],
+        self, request: HTTPRequest, principal: Caller, customer_id: CustomerId,
+        data: JSONBody[PreferencesPatch],
         engagement: Engagement, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Preferences]:  # fmt: skip
         """A JSON merge patch (RFC 7396) of the preferences document; the merged document is
         checked whole (BCP 47 language, IANA timezone, quiet hours, brand/last4 only)."""
-        meta = await command_meta(request, idempotency_key, if_match)
+        meta = await command_meta(request, principal, idempotency_key, if_match)
         outcome = await engagement.change_preferences(meta, customer_id, data.to_patch())
         body = preferences_resource(outcome.customer.preferences)
         return Response(body, headers=_headers(outcome))
@@ -68,11 +69,12 @@ class EngagementCommandController(Controller):
         guards=[requires(Permission.WRITE)], responses=problems(400, 401, 403, 404, 409, 422, 429),
     )  # fmt: skip
     async def add_note(
-        self, request: HTTPRequest, customer_id: CustomerId, data: JSONBody[NoteBody],
+        self, request: HTTPRequest, principal: Caller, customer_id: CustomerId,
+        data: JSONBody[NoteBody],
         engagement: Engagement, idempotency_key: IdempotencyKey = None,
     ) -> Response[Note]:  # fmt: skip
         """`{text}` (1-5000 characters) → `{id, text, author, at}`; the author is the caller."""
-        meta = await command_meta(request, idempotency_key)
+        meta = await command_meta(request, principal, idempotency_key)
         outcome = await engagement.add_note(meta, customer_id, data.text)
         note = outcome.result or _replayed_note(outcome)
         headers = _headers(outcome) | {"Location": f"/customers/{customer_id}/notes/{note['id']}"}
@@ -84,12 +86,13 @@ class EngagementCommandController(Controller):
         responses=problems(400, 401, 403, 404, 409, 412, 429),
     )  # fmt: skip
     async def delete_note(
-        self, request: HTTPRequest, customer_id: CustomerId, note_id: FromPath[str],
+        self, request: HTTPRequest, principal: Caller, customer_id: CustomerId,
+        note_id: FromPath[str],
         engagement: Engagement, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Note]:  # fmt: skip
         """The note leaves lists and stays in the history. Its author may delete it, and
         whoever may delete customers (manager, admin); others get 403."""
-        meta = await command_meta(request, idempotency_key, if_match)
+        meta = await command_meta(request, principal, idempotency_key, if_match)
         outcome = await engagement.delete_note(meta, customer_id, note_id)
         note = outcome.result or {"id": note_id, "text": None, "author": "", "at": ""}
         return Response(Note(**note), headers=_headers(outcome))
@@ -100,11 +103,12 @@ class EngagementCommandController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422, 429),
     )  # fmt: skip
     async def log_communication(
-        self, request: HTTPRequest, customer_id: CustomerId, data: JSONBody[CommunicationBody],
+        self, request: HTTPRequest, principal: Caller, customer_id: CustomerId,
+        data: JSONBody[CommunicationBody],
         engagement: Engagement, idempotency_key: IdempotencyKey = None,
     ) -> Response[CommunicationItem]:  # fmt: skip
         """One communication logged by hand (`at` defaults to now)."""
-        meta = await command_meta(request, idempotency_key)
+        meta = await command_meta(request, principal, idempotency_key)
         # Under an Idempotency-Key the id is derived from it, so a replay names the same one.
         key = meta.idempotency_key
         communication = Communication(

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import PathParameter, QueryParameter
 
@@ -27,11 +27,11 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.limits import MAX_IMPORT_BYTES
 from shared.http.openapi import problems
 from shared.http.types import HTTPRequest
-from shared.principal import Permission, Principal
+from shared.principal import Permission
 from write_side.application.imports import ImportCommands
 from write_side.imports.rows import BadFile, check_start, first_line
 
@@ -89,24 +89,17 @@ class ImportProgress(msgspec.Struct, rename="camel"):
     reason: str | None = None
 
 
-def provide_imports(request: HTTPRequest) -> ImportCommands:
-    """The import use cases (set up by the composition root)."""
-    imports: ImportCommands = request.app.state.imports
-    return imports
-
-
 class ImportsController(Controller):
     """Bulk import of customers from CSV or NDJSON."""
 
     path = "/imports"
     tags = ["imports"]
-    dependencies = {"imports": Provide(provide_imports, sync_to_thread=False)}
+    guards = [requires(Permission.WRITE)]
 
     @post(
         "/",
         operation_id="startImport",
         summary="Import customers from CSV (header row) or NDJSON",
-        guards=[requires(Permission.WRITE)],
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
         operation_class=ImportOperation,
@@ -115,12 +108,11 @@ class ImportsController(Controller):
     async def start_import(
         self,
         request: HTTPRequest,
+        principal: Caller,
         imports: Imports,
         dry_run: Annotated[bool, QueryParameter(name="dryRun", required=False)] = False,
     ) -> Response[ImportAccepted]:
         """Rows are matched by `externalId`, then email; each creates or updates a customer."""
-        principal = request.user
-        assert isinstance(principal, Principal)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         file_format = MEDIA_TYPES.get(media)
         if file_format is None:
@@ -150,18 +142,15 @@ class ImportsController(Controller):
         "/{import_id:str}",
         operation_id="getImport",
         summary="An import's progress and errors",
-        guards=[requires(Permission.WRITE)],
         responses=problems(400, 401, 403, 404, 429),
     )
     async def get_import(
         self,
-        request: HTTPRequest,
+        principal: Caller,
         import_id: Annotated[str, PathParameter(max_length=36)],
         imports: Imports,
     ) -> ImportProgress:
         """Counts so far (while running, after a restart, and once done or failed)."""
-        principal = request.user
-        assert isinstance(principal, Principal)
         try:
             parsed = uuid.UUID(import_id)
         except ValueError:

@@ -10,25 +10,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from shared.errors import FieldError, NotFound, ValidationFailed
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.openapi import problems
 from shared.http.types import HTTPRequest
 from shared.loyalty_resources import Adjustment, LoyaltyProgram, RecordedEntry, Redemption
-from shared.principal import Permission, Principal
+from shared.principal import Permission
 from write_side.application.loyalty import EntryRecorded, LoyaltyCommands
 from write_side.domain.values import is_plain_text
-from write_side.http.controller import IdempotencyKey, command_meta
-from write_side.http.more_handlers import provide
+from write_side.http.command_support import IdempotencyKey, command_meta
 
 Loyalty = NamedDependency[LoyaltyCommands]
 CustomerId = FromPath[uuid.UUID]
 TAGS = ["loyalty"]
-
-
-def _tenant(request: HTTPRequest) -> str:
-    principal = request.user
-    assert isinstance(principal, Principal)
-    return principal.tenant_id
 
 
 def _reason(text: str) -> str:
@@ -53,15 +46,14 @@ class LoyaltyProgramController(Controller):
 
     path = "/loyalty/program"
     tags = TAGS
-    dependencies = {"loyalty": provide("loyalty")}
 
     @get(
         "/", operation_id="getLoyaltyProgram", summary="The tenant's loyalty program",
         guards=[requires(Permission.READ)], responses=problems(400, 401, 403, 404, 429, 503),
     )  # fmt: skip
-    async def get_program(self, request: HTTPRequest, loyalty: Loyalty) -> LoyaltyProgram:
+    async def get_program(self, principal: Caller, loyalty: Loyalty) -> LoyaltyProgram:
         """404 while the tenant has none."""
-        document = await loyalty.program(_tenant(request))
+        document = await loyalty.program(principal.tenant_id)
         if document is None:
             raise NotFound("This tenant has no loyalty program.")
         return msgspec.convert(document, LoyaltyProgram)
@@ -72,11 +64,12 @@ class LoyaltyProgramController(Controller):
         responses=problems(400, 401, 403, 422, 429, 503),
     )  # fmt: skip
     async def set_program(
-        self, request: HTTPRequest, data: JSONBody[LoyaltyProgram], loyalty: Loyalty
-    ) -> LoyaltyProgram:
+        self, request: HTTPRequest, principal: Caller, data: JSONBody[LoyaltyProgram],
+        loyalty: Loyalty,
+    ) -> LoyaltyProgram:  # fmt: skip
         """Applies from now on: points already earned, lots and tiers reached stay as they
         are. Unknown currencies and repeated tier names or thresholds are 422."""
-        meta = await command_meta(request, None)
+        meta = await command_meta(request, principal, None)
         document, _ = await loyalty.set_program(meta, data.to_document())
         return msgspec.convert(document, LoyaltyProgram)
 
@@ -86,7 +79,6 @@ class LoyaltyLedgerController(Controller):
 
     path = "/customers/{customer_id:uuid}/loyalty"
     tags = TAGS
-    dependencies = {"loyalty": provide("loyalty")}
 
     @post(
         "/redemptions", operation_id="redeemLoyaltyPoints", summary="Redeem points",
@@ -94,12 +86,13 @@ class LoyaltyLedgerController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422, 429, 503),
     )  # fmt: skip
     async def redeem(
-        self, request: HTTPRequest, customer_id: CustomerId, data: JSONBody[Redemption],
+        self, request: HTTPRequest, principal: Caller, customer_id: CustomerId,
+        data: JSONBody[Redemption],
         loyalty: Loyalty, idempotency_key: IdempotencyKey = None,
     ) -> Response[RecordedEntry]:  # fmt: skip
         """More points than the balance is 409 (with `balance`). With `Idempotency-Key` a
         repeat answers the first redemption and spends nothing more."""
-        meta = await command_meta(request, idempotency_key)
+        meta = await command_meta(request, principal, idempotency_key)
         recorded = await loyalty.redeem(meta, customer_id, data.points, _reason(data.reason))
         return _recorded(recorded, recorded.replayed)
 
@@ -109,7 +102,8 @@ class LoyaltyLedgerController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422, 429, 503),
     )  # fmt: skip
     async def adjust(
-        self, request: HTTPRequest, customer_id: CustomerId, data: JSONBody[Adjustment],
+        self, request: HTTPRequest, principal: Caller, customer_id: CustomerId,
+        data: JSONBody[Adjustment],
         loyalty: Loyalty, idempotency_key: IdempotencyKey = None,
     ) -> Response[RecordedEntry]:  # fmt: skip
         """`points` either sign, never 0; below zero is 409. Positive points count toward
@@ -118,6 +112,6 @@ class LoyaltyLedgerController(Controller):
             raise ValidationFailed(
                 "Adjust by a number of points.", errors=[FieldError("points", "must not be 0")]
             )
-        meta = await command_meta(request, idempotency_key)
+        meta = await command_meta(request, principal, idempotency_key)
         recorded = await loyalty.adjust(meta, customer_id, data.points, _reason(data.reason))
         return _recorded(recorded, recorded.replayed)

@@ -1,0 +1,132 @@
+"""What controllers take by name, provided once for the whole app in one style: a typed
+function of the app's state per service (the caller's `principal` comes from the auth layer).
+
+The runtime is opened by the lifespan, after the app is built, so the services are read from
+`app.state.runtime` per request rather than bound at construction.
+"""
+
+from __future__ import annotations
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from entrypoints.runtime import Runtime
+from read_side.alert_store import AlertStore
+from read_side.duplicates import DuplicateFinder
+from read_side.engagement import EngagementReads
+from read_side.export import CustomerExport
+from read_side.queries import CustomerQueries
+from read_side.records import CustomerRecords
+from shared.export_signature import ExportSigner
+from shared.http.auth import PRINCIPAL_DEPENDENCY
+from shared.settings import Settings
+from write_side.application.attendees import AttendeeProcessing
+from write_side.application.commands import CustomerCommands
+from write_side.application.commerce import CommerceCommands
+from write_side.application.engagement import EngagementCommands
+from write_side.application.imports import ImportCommands
+from write_side.application.loyalty import LoyaltyCommands
+from write_side.application.privacy import PrivacyCommands
+
+
+def runtime_of(state: State) -> Runtime:
+    """The running service (set by the lifespan before the first request)."""
+    runtime: Runtime = state.runtime
+    return runtime
+
+
+def provide_commands(state: State) -> CustomerCommands:
+    """Create, update, delete and restore."""
+    return runtime_of(state).commands
+
+
+def provide_attendees(state: State) -> AttendeeProcessing:
+    """An order's attendees to customers."""
+    return runtime_of(state).attendees
+
+
+def provide_commerce(state: State) -> CommerceCommands:
+    """Billing details and invoices."""
+    return runtime_of(state).commerce
+
+
+def provide_privacy(state: State) -> PrivacyCommands:
+    """Consents and erasure."""
+    return runtime_of(state).privacy
+
+
+def provide_loyalty(state: State) -> LoyaltyCommands:
+    """Loyalty programs and ledgers."""
+    return runtime_of(state).loyalty
+
+
+def provide_engagement(state: State) -> EngagementCommands:
+    """Preferences, notes and communications."""
+    return runtime_of(state).engagement
+
+
+def provide_engagement_reads(state: State) -> EngagementReads:
+    """Preferences, notes, contactability, timeline and communications, read."""
+    return runtime_of(state).engagement_reads
+
+
+def provide_queries(state: State) -> CustomerQueries:
+    """Reads of the read models and the event stream."""
+    return runtime_of(state).queries
+
+
+def provide_records(state: State) -> CustomerRecords:
+    """A customer's records, and the access audit."""
+    return runtime_of(state).records
+
+
+def provide_export(state: State) -> CustomerExport:
+    """The bulk export of a tenant's customers."""
+    return runtime_of(state).export
+
+
+def provide_imports(state: State) -> ImportCommands:
+    """Bulk imports of customers from a file."""
+    return runtime_of(state).imports
+
+
+def provide_duplicates(state: State) -> DuplicateFinder:
+    """Duplicate suggestions over the search index (a thin object over the queries)."""
+    return DuplicateFinder(runtime_of(state).queries)
+
+
+def provide_alerts(state: State) -> AlertStore:
+    """The security alerts kept for auditors."""
+    return runtime_of(state).read.alerts
+
+
+def provide_settings(state: State) -> Settings:
+    """The settings the service runs with."""
+    return runtime_of(state).settings
+
+
+def provide_export_signer(state: State) -> ExportSigner:
+    """Signs GDPR exports with the key pair derived from the audit key."""
+    signer: ExportSigner = state.export_signer
+    return signer
+
+
+DEPENDENCIES = {
+    **PRINCIPAL_DEPENDENCY,
+    "commands": Provide(provide_commands, sync_to_thread=False),
+    # Not "attendees": Litestar reports a body error on a field named like a dependency as a 500.
+    "attendee_processing": Provide(provide_attendees, sync_to_thread=False),
+    "commerce": Provide(provide_commerce, sync_to_thread=False),
+    "privacy": Provide(provide_privacy, sync_to_thread=False),
+    "loyalty": Provide(provide_loyalty, sync_to_thread=False),
+    "engagement": Provide(provide_engagement, sync_to_thread=False),
+    "engagement_reads": Provide(provide_engagement_reads, sync_to_thread=False),
+    "queries": Provide(provide_queries, sync_to_thread=False),
+    "records": Provide(provide_records, sync_to_thread=False),
+    "alerts": Provide(provide_alerts, sync_to_thread=False),
+    "export": Provide(provide_export, sync_to_thread=False),
+    "imports": Provide(provide_imports, sync_to_thread=False),
+    "duplicates": Provide(provide_duplicates, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "export_signer": Provide(provide_export_signer, sync_to_thread=False),
+}
