@@ -12,7 +12,6 @@ is closed after `LINGER_SECONDS`. Header count and finished heads are checked ag
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -33,13 +32,14 @@ def refusal_bytes() -> bytes:
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """`HttpToolsProtocol` with a cap on the bytes of a request head still being received."""
+    """`HttpToolsProtocol` with a cap on the bytes of a request head still being received.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._in_head = True
-        self._head_bytes = 0
-        self._refused = False
+    Its state starts as class attributes (immutable values, shadowed per connection on first
+    change), so the protocol's constructor stays uvicorn's own."""
+
+    _in_head = True
+    _head_bytes = 0
+    _refused = False
 
     def data_received(self, data: bytes) -> None:
         """Feed the parser; refuse once an unfinished head has passed the limit."""

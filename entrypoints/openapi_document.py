@@ -24,13 +24,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import Link, OpenAPI, OpenAPIHeader, OpenAPIType, Schema
+from litestar.openapi.spec import (
+    Link,
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
 
 from shared.json_types import JSONObject
 
@@ -82,18 +93,18 @@ def document(app: Litestar) -> JSONObject:
     return served
 
 
-def refine_operation(operation: Any, public: set[str]) -> None:
+def refine_operation(operation: Operation, public: set[str]) -> None:
     """Security, the 401 header and optional bodies of one operation."""
     if operation.operation_id in public:
         operation.security = []
     for status, response in (operation.responses or {}).items():
-        if status == "401":
+        if status == "401" and isinstance(response, OpenAPIResponse):
             response.headers = {**(response.headers or {}), "WWW-Authenticate": _header()}
     body = operation.request_body
-    if body is not None and _nullable_content(body.content):
+    if isinstance(body, RequestBody) and _nullable_content(body.content):
         body.required = False
     for parameter in operation.parameters or []:
-        if isinstance(parameter.schema, Schema):
+        if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
             _drop_null(parameter.schema)
 
 
@@ -103,7 +114,9 @@ def add_links(built: OpenAPI) -> None:
     targets = [op for op in operations if "customer_id" in _path_parameters(op)]
     for source in operations:
         for status, response in (source.responses or {}).items():
-            if not status.startswith("2") or not _returns(response, "CustomerResource"):
+            if not status.startswith("2") or not isinstance(response, OpenAPIResponse):
+                continue
+            if not _returns(response, "CustomerResource"):
                 continue
             links = {
                 _link_name(target): Link(
@@ -114,8 +127,9 @@ def add_links(built: OpenAPI) -> None:
             }
             response.links = {**(response.links or {}), **links}
     for source in operations:
-        if source.operation_id == "issueInvoice":
-            source.responses["201"].links = {
+        issued = (source.responses or {}).get("201")
+        if source.operation_id == "issueInvoice" and isinstance(issued, OpenAPIResponse):
+            issued.links = {
                 "GetInvoice": Link(
                     operation_id="getInvoice",
                     parameters={
@@ -126,19 +140,21 @@ def add_links(built: OpenAPI) -> None:
             }
 
 
-def _returns(response: Any, component: str) -> bool:
-    media = (getattr(response, "content", None) or {}).get("application/json")
-    reference = getattr(getattr(media, "schema", None), "ref", None)
-    return reference == f"#/components/schemas/{component}"
+def _returns(response: OpenAPIResponse, component: str) -> bool:
+    media = (response.content or {}).get("application/json")
+    schema = media.schema if media is not None else None
+    return isinstance(schema, Reference) and schema.ref == f"#/components/schemas/{component}"
 
 
-def _path_parameters(operation: Any) -> set[str]:
+def _path_parameters(operation: Operation) -> set[str]:
     return {
-        p.name for p in operation.parameters or [] if str(p.param_in) in ("path", "ParamType.PATH")
+        p.name
+        for p in operation.parameters or []
+        if isinstance(p, Parameter) and str(p.param_in) in ("path", "ParamType.PATH")
     }
 
 
-def _link_name(operation: Any) -> str:
+def _link_name(operation: Operation) -> str:
     name = str(operation.operation_id)
     return name[:1].upper() + name[1:]
 
@@ -174,20 +190,20 @@ def body_structs(*modules: ModuleType) -> list[type[msgspec.Struct]]:
     ]
 
 
-def _nullable_content(content: Any) -> bool:
+def _nullable_content(content: dict[str, OpenAPIMediaType]) -> bool:
     """True when every media type's schema admits `null` (Litestar's `X | None` body)."""
-    schemas = [media.schema for media in (content or {}).values()]
+    schemas = [media.schema for media in content.values()]
     return bool(schemas) and all(_admits_null(schema) for schema in schemas)
 
 
-def _admits_null(schema: Any) -> bool:
+def _admits_null(schema: Schema | Reference | None) -> bool:
+    choices = schema.one_of if isinstance(schema, Schema) else None
     return any(
-        getattr(choice, "type", None) is OpenAPIType.NULL
-        for choice in (getattr(schema, "one_of", None) or [])
+        isinstance(choice, Schema) and choice.type is OpenAPIType.NULL for choice in choices or []
     )
 
 
-def _operations(document: OpenAPI) -> Iterator[Any]:
+def _operations(document: OpenAPI) -> Iterator[Operation]:
     for item in (document.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
             operation = getattr(item, method, None)

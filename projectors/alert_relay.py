@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import aio_pika
 import msgspec
+from aio_pika.abc import AbstractConnection, AbstractExchange
 
 from read_side.alert_store import AlertStore
 
@@ -43,8 +43,8 @@ class AlertRelay:
         self.timeout = timeout
         self.published = 0
         self._wake = asyncio.Event()
-        self._connection: Any = None
-        self._exchange: Any = None
+        self._connection: AbstractConnection | None = None
+        self._exchange: AbstractExchange | None = None
 
     def wake(self, _alert: object = None) -> None:
         """Publish soon (an alert was just raised in this process)."""
@@ -86,7 +86,7 @@ class AlertRelay:
         self.published += done
         return done
 
-    async def _ready(self) -> Any:
+    async def _ready(self) -> AbstractExchange:
         if self._exchange is None:
             async with asyncio.timeout(self.timeout):
                 self._connection = await aio_pika.connect(self.amqp_url)

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -63,7 +63,7 @@ class SQLiteCheckpointStore:
         self._executor.shutdown(wait=True)
         self._executor = None
 
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoints")
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)

@@ -113,6 +113,29 @@ async def rebuild(
             report=report,
         )
         position, staging.active = head, False  # the workers wrote positions 1..head
+    position, applied = await _replay(
+        log, target, staging, (position, applied, head), batch_size, progress
+    )
+    await target.apply([], position)  # the checkpoint, after every document is durable
+    seconds = time.perf_counter() - started
+    await target.activate()
+    if switched is not None:
+        switched()
+    await _drop_when_idle(await sink_at(old_generation), grace_seconds)
+    return RebuildResult(target.name, old_generation, new_generation, applied, seconds, position)
+
+
+async def _replay(
+    log: EventLog,
+    target: RebuildTarget,
+    staging: Staging,
+    start: tuple[int, int, int],
+    batch_size: int,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    """Read the log from `start` (position, events applied, head) into the new generation,
+    staged in memory while the staging holds, else batch by batch; (position, applied)."""
+    position, applied, head = start
     while True:
         batch = await asyncio.to_thread(log.read, position, batch_size)
         if batch.last_position == position:
@@ -132,13 +155,7 @@ async def rebuild(
             break  # caught up when read; the live projection continues from here
     if staging.active:
         await staging.flush()
-    await target.apply([], position)  # the checkpoint, after every document is durable
-    seconds = time.perf_counter() - started
-    await target.activate()
-    if switched is not None:
-        switched()
-    await _drop_when_idle(await sink_at(old_generation), grace_seconds)
-    return RebuildResult(target.name, old_generation, new_generation, applied, seconds, position)
+    return position, applied
 
 
 async def _drop_when_idle(old: RebuildTarget, grace_seconds: float, rounds: int = 10) -> None:

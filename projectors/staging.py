@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 from projectors.envelopes import LogBatch
 from read_side.views import CustomerDoc, evolve_in_place
 
 FRESH_CHUNK = 2000  # documents per write_fresh call
+
+
+@runtime_checkable
+class FreshWriter(Protocol):
+    """A sink that can write a new generation's documents in one go (the read models do; a
+    plug-in projection's store need not)."""
+
+    async def write_fresh(self, docs: Sequence[CustomerDoc]) -> None:
+        """Write documents into an empty generation."""
+        ...
 
 
 class Staging:
@@ -19,11 +29,11 @@ class Staging:
     Inactive when `limit` is 0 or the sink has no `write_fresh`; `flush` ends it (the caller
     then goes on batch by batch through `apply`)."""
 
-    def __init__(self, target: Any, limit: int) -> None:
-        self.target = target
+    def __init__(self, target: object, limit: int) -> None:
+        self.writer = target if isinstance(target, FreshWriter) else None
         self.limit = limit
         self.docs: dict[tuple[str, str], CustomerDoc] = {}
-        self.active = limit > 0 and callable(getattr(target, "write_fresh", None))
+        self.active = limit > 0 and self.writer is not None
 
     def stage(self, batch: LogBatch) -> None:
         """Evolve the batch's documents in memory."""
@@ -39,10 +49,12 @@ class Staging:
         the sink prepares one while its server (or SQLite, outside the GIL) writes the other."""
         docs: Sequence[CustomerDoc] = list(self.docs.values())
         self.docs, self.active = {}, False
+        if self.writer is None:
+            return
         in_flight: asyncio.Task[None] | None = None
         for start in range(0, len(docs), FRESH_CHUNK):
             chunk = docs[start : start + FRESH_CHUNK]
-            task = asyncio.ensure_future(self.target.write_fresh(chunk))
+            task = asyncio.ensure_future(self.writer.write_fresh(chunk))
             if in_flight is not None:
                 await in_flight
             in_flight = task

@@ -9,7 +9,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pymongo is imported only with a MongoDB URL
     from pymongo import AsyncMongoClient
@@ -59,7 +59,7 @@ class SQLiteAlertStore:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
-    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+    def _run(self, sql: str, args: tuple[str | int | None, ...] = ()) -> list[tuple[str, ...]]:
         with self._lock:
             if self._db is None:
                 self._path.parent.mkdir(parents=True, exist_ok=True)

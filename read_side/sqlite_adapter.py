@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from read_side import sqlite_support
 from read_side.events import EventEnvelope
@@ -96,7 +96,7 @@ class SQLiteGenerationAdapter:
         self._executor = None
 
     # ---------------------------------------------------------------- worker thread
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-{self.table}")
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)

@@ -52,6 +52,8 @@ class Settings:
     rate_limit_subject_per_minute: int = 1200
     redis_prefix: str = "customers"
 
+    # Left open: the overrides are the CLI's flags by field name, of each field's own type, which
+    # `replace` (typed per field by mypy's dataclass plugin) checks.
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from `CUSTOMERS_*` variables, then apply non-None overrides."""

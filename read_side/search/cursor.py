@@ -13,7 +13,6 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from read_side.ports import InvalidCursor, ListQuery
 from read_side.search.text import NULL_KEY
@@ -32,7 +31,7 @@ class Position:
 
 def fingerprint(query: ListQuery) -> str:
     """A short digest of everything in the query that shapes the result, except paging."""
-    parts: list[Any] = [
+    parts: list[object] = [
         query.tenant_id,
         query.text,
         query.type,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
 from read_side.ports import SORT_KEYS, ListQuery
 from read_side.search import text
@@ -85,7 +84,7 @@ def tag_facet(tag: str) -> str:
     return f"tag{SEP}{tag}"
 
 
-def attr_facet(key: str, value: Any) -> str:
+def attr_facet(key: str, value: object) -> str:
     """The facet of an attribute pair, compared on the value's string form."""
     return f"attr{SEP}{key}{SEP}{text.attribute_text(value)}"
 

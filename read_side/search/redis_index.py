@@ -18,7 +18,6 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import ResponseError
@@ -42,7 +41,7 @@ _SCAN_BATCH = 500
 _FRESH_CALL = 250  # customers per BULK script call (~10 ms of server time)
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -109,7 +108,7 @@ class RedisSearchIndex:
         """Index final documents of customers this generation does not hold (a rebuild's
         staging) with a server-side script per few hundred customers (short enough not to stall
         other clients): no reads; the checkpoint does not move."""
-        in_flight: asyncio.Task[Any] | None = None
+        in_flight: asyncio.Task[object] | None = None
         for start in range(0, len(docs), _FRESH_CALL):
             changes = Changes(self.keys)
             for doc in docs[start : start + _FRESH_CALL]:
@@ -159,7 +158,7 @@ class RedisSearchIndex:
 
     async def drop(self) -> None:
         """Delete this generation's keys (SCAN + UNLINK) and its checkpoint."""
-        batch: list[Any] = []
+        batch: list[str | bytes] = []
         async for key in self.client.scan_iter(match=self.keys.pattern, count=_SCAN_BATCH):
             batch.append(key)
             if len(batch) >= _SCAN_BATCH:
@@ -176,11 +175,11 @@ class RedisSearchIndex:
         """Nothing to release: the client belongs to the caller."""
 
     # ---------------------------------------------------------------- helpers
-    def _script_input(self, p: Plan) -> tuple[list[Any], list[Any]]:
+    def _script_input(self, p: Plan) -> tuple[list[str], list[str | bytes | int | float]]:
         sets, ranges = self.keys.query_sources(p)
         base = self.keys.tenant(p.tenant_id)
         others = [f"{base}:s:{state}" for state in STATES if p.state in STATES and state != p.state]
-        keys: list[Any] = [
+        keys: list[str] = [
             f"{base}:z:{p.state}:{p.sort_key}",
             self.keys.created(p.tenant_id, p.state),
             f"{base}:s:{p.state}",
@@ -199,7 +198,7 @@ class RedisSearchIndex:
         edges = [bound for edge in covered.edges for bound in edge] if covered else []
         keys += buckets
         keys += [zset for zset, _, _, _ in ranges]
-        args: list[Any] = [
+        args: list[str | bytes | int | float] = [
             int(p.descending),
             p.limit + 1,
             low,

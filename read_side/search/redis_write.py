@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
 
 from read_side.search.model import Entry, entry, stored
 from read_side.search.redis_keys import Keys, epoch_ms
@@ -115,10 +114,10 @@ class Changes:
         )
 
 
-def _flat(mapping: JSONObject, *, score_first: bool) -> list[Any]:
+def _flat(mapping: JSONObject, *, score_first: bool) -> list[object]:
     """`{member: score}` as `[score, member, ...]` (ZADD), `{field: value}` as
     `[field, value, ...]` (HSET); scores as text, so Lua keeps every digit."""
-    flat: list[Any] = []
+    flat: list[object] = []
     for name, value in mapping.items():
         flat += [repr(value), name] if score_first else [name, value]
     return flat

@@ -21,13 +21,15 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TypeAlias
 
 from read_side.ports import ListQuery, Page
 from read_side.search.cursor import Position, encode_cursor
 from read_side.search.model import SEP, Entry, Plan
 from read_side.search.text import NULL_KEY
 
+#: A value bound to an SQL parameter.
+SQLValue: TypeAlias = str | int | float | None
 SORT_MAX = 4000
 SORT_COLUMNS = {
     "createdAt": "k_created",
@@ -83,7 +85,7 @@ def search(db: sqlite3.Connection, table: str, plan: Plan, query: ListQuery) -> 
     column = SORT_COLUMNS[plan.sort_key]
     fts = f"{table}_fts"
     base: list[str] = ["t.tenant_id = ?", "t.state = ?"]
-    base_args: list[Any] = [plan.tenant_id, plan.state]
+    base_args: list[SQLValue] = [plan.tenant_id, plan.state]
     if plan.created_from is not None:
         base.append("t.k_created >= ?")
         base_args.append("0" + plan.created_from)
@@ -124,7 +126,7 @@ def search(db: sqlite3.Connection, table: str, plan: Plan, query: ListQuery) -> 
     return _walk(db, walk, where, args, size, plan, query)
 
 
-def _segments(plan: Plan, alias: str) -> list[tuple[str, list[Any]]]:
+def _segments(plan: Plan, alias: str) -> list[tuple[str, list[SQLValue]]]:
     """The runs of the page in order, each a condition (after the cursor) on the sort column.
 
     Customers without a value (`NULL_KEY`, above every value) come last in both directions:
@@ -155,7 +157,7 @@ def _walk(
     db: sqlite3.Connection,
     source: str,
     where: list[str],
-    args: list[Any],
+    args: list[SQLValue],
     total: int,
     plan: Plan,
     query: ListQuery,
@@ -177,7 +179,7 @@ def _sorted(
     db: sqlite3.Connection,
     source: str,
     where: list[str],
-    args: list[Any],
+    args: list[SQLValue],
     total: int | None,
     plan: Plan,
     query: ListQuery,
@@ -214,7 +216,9 @@ def _select(columns: str, source: str, where: Sequence[str], tail: str = "") -> 
     return f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} {tail}"  # noqa: S608
 
 
-def _count(db: sqlite3.Connection, source: str, where: Sequence[str], args: Sequence[Any]) -> int:
+def _count(
+    db: sqlite3.Connection, source: str, where: Sequence[str], args: Sequence[SQLValue]
+) -> int:
     row = db.execute(_select("count(*)", source, where), args).fetchone()
     return int(row[0]) if row else 0
 

@@ -20,7 +20,6 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
@@ -206,7 +205,7 @@ def sort_key(doc: JSONObject, key: str) -> str:
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
-def attribute_text(value: Any) -> str:
+def attribute_text(value: object) -> str:
     """The string form attribute filters compare: `true`/`false` for booleans, and one
     canonical form per number, so `attr=seats:3` finds `3`, `3.0` and `"3"` alike (a query
     value has no type, and a stored float `3.0` is the number 3)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import overload
 
 from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
@@ -276,7 +276,12 @@ def _escape(doc: CustomerDoc) -> Document:
     return escaped
 
 
-def _map_keys(value: Any, rename: Callable[[str], str]) -> Any:
+@overload
+def _map_keys(value: JSONObject, rename: Callable[[str], str]) -> JSONObject: ...
+@overload
+def _map_keys(value: object, rename: Callable[[str], str]) -> object: ...
+def _map_keys(value: object, rename: Callable[[str], str]) -> object:
+    """`value` with every object key renamed, at any depth (lists walked, scalars kept)."""
     if isinstance(value, dict):
         return {rename(k): _map_keys(v, rename) for k, v in value.items()}
     if isinstance(value, list):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import jwt
 from litestar.di import NamedDependency, Provide
@@ -26,7 +25,7 @@ PUBLIC_PATHS = ["^/health", "^/metrics", "^/api/docs", "^/api/openapi", "^/api/s
 ALGORITHM = "HS256"
 
 
-def principal_from_claims(subject: str, tenant: Any, roles: Any) -> Principal | None:
+def principal_from_claims(subject: str, tenant: object, roles: object) -> Principal | None:
     """Build a principal from token claims, or None when the claims are unusable."""
     if not isinstance(tenant, str) or not tenant.strip() or len(tenant) > 200:
         return None

@@ -7,11 +7,18 @@ import re
 import time
 import uuid
 from inspect import getmro
-from typing import Any
 
 from litestar import Request
 from litestar.exceptions import HTTPException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    ExceptionHandler,
+    ExceptionHandlersMap,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from shared.http.types import HTTPRequest
 from shared.json_types import JSONObject
@@ -31,7 +38,9 @@ async def remember_route(message: Message, scope: Scope) -> None:
         holder["template"] = str(scope.get("path_template", "unmatched"))
 
 
-def _handler_for(handlers: dict[Any, Any], exc: Exception) -> Any:
+def _handler_for(
+    handlers: ExceptionHandlersMap, exc: Exception
+) -> ExceptionHandler[Exception] | None:
     """The app's handler for `exc`: by status code first, then by exception class (as Litestar)."""
     if isinstance(exc, HTTPException) and exc.status_code in handlers:
         return handlers[exc.status_code]

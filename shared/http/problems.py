@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 import msgspec
 from litestar import MediaType, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from shared.errors import (
     Conflict,
@@ -221,7 +221,7 @@ def _unexpected(_: HTTPRequest, exc: Exception) -> HTTPResponse:
     )
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     CustomerError: _customer_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,

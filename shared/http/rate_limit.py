@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 from litestar.config.app import AppConfig
@@ -183,7 +183,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Admit (adding `RateLimit-*` headers) or answer 429 without calling the app."""
-        user: Any = scope.get("user")
+        user: object = scope.get("user")
         if (
             scope["type"] != "http"  # type: ignore[comparison-overlap]
             or not isinstance(user, Principal)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Mapping
 
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -115,8 +115,8 @@ class SecurityMiddleware:
 
 
 def _outcome(scope: Scope, status: int, address: str, token: str | None) -> Outcome:
-    user: Any = scope.get("user")
+    user: object = scope.get("user")
     principal = user if isinstance(user, Principal) else None
-    params: Any = scope.get("path_params") or {}
+    params: Mapping[str, object] = scope.get("path_params") or {}
     customer = params.get("customer_id") if status == 404 else None
     return Outcome(status, principal, address, token, str(customer) if customer else None)

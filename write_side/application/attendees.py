@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from shared.clock import iso_utc
 from shared.errors import Conflict, FieldError, FieldErrors, ValidationFailed
+from shared.json_types import JSONObject
 from write_side.application.decisions import CommandMeta, Decision, Event, Outcome, StaleDecision
 from write_side.application.executor import CommandExecutor
 from write_side.domain.claims import OrderRecord
@@ -26,7 +26,7 @@ from write_side.domain.values import (
     normalize_region,
 )
 
-Results = list[dict[str, Any]]
+Results = list[JSONObject]
 """Per attendee, in order: customerId, created, firstTime, matchedBy."""
 
 
@@ -78,7 +78,7 @@ class AttendeeProcessing:
         outcome = await self._executor.run(meta, decide, lock=("order", tenant, order_id))
         return outcome.answer()
 
-    def normalize(self, attendees: list[AttendeeInput]) -> list[dict[str, Any]]:
+    def normalize(self, attendees: list[AttendeeInput]) -> list[JSONObject]:
         """Normalised profiles of the attendees; `ValidationFailed` names every bad field."""
         errors = FieldErrors()
         profiles = []
@@ -111,7 +111,7 @@ class AttendeeProcessing:
         return profiles
 
     def _decide(
-        self, meta: CommandMeta, order: OrderInput, profiles: list[dict[str, Any]]
+        self, meta: CommandMeta, order: OrderInput, profiles: list[JSONObject]
     ) -> Decision[Results]:
         tenant, actor = meta.principal.tenant_id, meta.principal.subject
         record = self._claims.order_record(tenant, order.order_id)
@@ -191,7 +191,7 @@ class AttendeeProcessing:
             raise StaleDecision("the attendee's email was claimed meanwhile") from error
 
     def match(
-        self, tenant: str, profile: dict[str, Any], seen: dict[str, Customer]
+        self, tenant: str, profile: JSONObject, seen: dict[str, Customer]
     ) -> tuple[Customer | None, str | None, bool]:
         """The active customer with this email, else the only one with this phone."""
         email = profile.get("email")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
 
 import msgspec
 
@@ -68,7 +67,7 @@ class CommerceCommands:
     async def record_payment(
         self,
         meta: CommandMeta,
-        payment: dict[str, Any],
+        payment: JSONObject,
         *,
         customer_id: str | None,
         payer: AttendeeInput | None,
@@ -106,9 +105,9 @@ class CommerceCommands:
     def _payment_owner(
         self,
         meta: CommandMeta,
-        payment: dict[str, Any],
+        payment: JSONObject,
         customer_id: str | None,
-        payer: dict[str, Any] | None,
+        payer: JSONObject | None,
     ) -> tuple[Customer, bool]:
         """The customer the payment belongs to, and whether it was registered just now."""
         tenant = meta.principal.tenant_id
@@ -134,7 +133,7 @@ class CommerceCommands:
         return self._repository.get(tenant, uuid.UUID(record.results[0]["customerId"])), False
 
     async def set_billing(
-        self, meta: CommandMeta, customer_id: uuid.UUID, raw: dict[str, Any]
+        self, meta: CommandMeta, customer_id: uuid.UUID, raw: JSONObject
     ) -> CommandOutcome[None]:
         """Replace the billing details (validated; every bad field is named)."""
         billing = normalize_billing(raw)
@@ -149,7 +148,7 @@ class CommerceCommands:
 
     async def issue_invoice(
         self, meta: CommandMeta, customer_id: uuid.UUID, currency: str | None = None
-    ) -> CommandOutcome[dict[str, Any]]:
+    ) -> CommandOutcome[JSONObject]:
         """Invoice the settled payments not invoiced yet in one currency (`currency`, or the
         only one waiting), with the tenant's next number; refused outside ISO 4217."""
         if currency is not None and not is_invoice_currency(currency):
@@ -160,7 +159,7 @@ class CommerceCommands:
         tenant = meta.principal.tenant_id
         sequence_id = keyed_id(b"invoices", tenant, "invoice-sequence")
 
-        def decide(_: bool) -> Decision[dict[str, Any]]:
+        def decide(_: bool) -> Decision[JSONObject]:
             customer = self._repository.get(tenant, customer_id)
             sequence = self._repository.aggregate(sequence_id, InvoiceSequence)
             sequence = sequence or InvoiceSequence(sequence_id=sequence_id)
@@ -181,7 +180,7 @@ class CommerceCommands:
         return outcome
 
 
-def _issued_invoice(customer: Customer) -> dict[str, Any]:
+def _issued_invoice(customer: Customer) -> JSONObject:
     """The invoice a replayed command issued. The idempotency record names the customer's
     version after it, and at that version the newest invoice is the one it issued."""
     if not customer.invoices:

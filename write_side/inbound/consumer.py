@@ -3,7 +3,7 @@
 
 A message is acknowledged only after its effect is stored. A message that can never be
 applied is published to `<queue>.dlq` (persistent, with the reason in the
-`x-dead-letter-reason` header) and only then acknowledged, so nothing is lost. Any other
+`x-dead-letter-reason` header) and only then acknowledged, so nothing is lost. Every other
 failure (a store or broker outage) rejects the message back to the queue to be retried.
 """
 

@@ -15,9 +15,9 @@ import asyncio
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from write_side.application.privacy import Identity
 
@@ -79,7 +79,11 @@ async def purge(
 
 
 async def _sift(
-    channel: Any, queue: Any, count: int, matches: Callable[[bytes], bool], step_seconds: float
+    channel: AbstractChannel,
+    queue: AbstractQueue,
+    count: int,
+    matches: Callable[[bytes], bool],
+    step_seconds: float,
 ) -> int:
     """Take the `count` messages the queue held, in windows: put back (confirmed) those that do
     not match, then acknowledge the whole window. Copies land behind the originals, so the
@@ -104,7 +108,7 @@ async def _sift(
     return removed
 
 
-def _copy(message: Any) -> aio_pika.Message:
+def _copy(message: AbstractIncomingMessage) -> aio_pika.Message:
     return aio_pika.Message(
         body=message.body,
         headers=dict(message.headers or {}),
