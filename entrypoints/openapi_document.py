@@ -11,6 +11,8 @@ once, when the document is first built (nothing runs at import):
 - an optional body (`JSONBody[X | None]`: delete, restore, erase) is `required: false`;
 - a query or header parameter is never JSON `null` (absent is how it is left out), so
   Litestar's `oneOf: [X, null]` for an optional one becomes `X`;
+- a `oneOf` of `integer` and `number` keeps `number` (an integer matched both branches, so
+  no branch at all);
 - links (OpenAPI 3.1 §4.8.20): every answer that is a customer leads, by its `id`, to every
   operation on that customer (clients and schemathesis' stateful phase follow them), and an
   issued invoice leads to reading it.
@@ -69,6 +71,7 @@ class _RefinedOpenAPIPlugin(OpenAPIPlugin):
         for name, schema in (built.components.schemas or {}).items():
             if name in closed:
                 schema.additional_properties = False
+            _number_covers_integer(schema)
         return built
 
 
@@ -168,6 +171,29 @@ def _drop_null(schema: Schema) -> None:
     for field in dataclasses.fields(Schema):
         if getattr(schema, field.name) is None:
             setattr(schema, field.name, getattr(choices[0], field.name))
+
+
+def _number_covers_integer(schema: Schema) -> None:
+    """`oneOf: [integer, number, ...]` → `oneOf: [number, ...]`, at any depth: a JSON integer
+    is also a number, so it matched two branches of the `oneOf` and no schema at all (an
+    attribute value `3`). Both answer and request accept the same values as before."""
+    nested = [
+        *(schema.properties or {}).values(),
+        *(schema.one_of or []),
+        *([schema.items] if schema.items is not None else []),
+        *([schema.additional_properties] if schema.additional_properties is not None else []),
+    ]
+    for inner in nested:
+        if isinstance(inner, Schema):
+            _number_covers_integer(inner)
+    choices = schema.one_of or []
+    types = {choice.type for choice in choices if isinstance(choice, Schema)}
+    if OpenAPIType.INTEGER in types and OpenAPIType.NUMBER in types:
+        schema.one_of = [
+            choice
+            for choice in choices
+            if not (isinstance(choice, Schema) and choice.type is OpenAPIType.INTEGER)
+        ]
 
 
 def _header() -> OpenAPIHeader:

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter, SkipValidation
 
 from read_side.alert_store import AlertStore
 from read_side.chain import ChainCheck
@@ -34,7 +34,8 @@ from shared.settings import Settings
 Queries = NamedDependency[CustomerQueries]
 Records = NamedDependency[CustomerRecords]
 Signer = NamedDependency[ExportSigner]
-Alerts = NamedDependency[AlertStore]
+# A protocol: Litestar cannot check an instance against it, so its value is not validated.
+Alerts = NamedDependency[SkipValidation[AlertStore]]
 Configuration = NamedDependency[Settings]
 CustomerId = FromPath[uuid.UUID]
 Purpose = Annotated[
