@@ -52,7 +52,7 @@ VERSIONED_READ = problems(400, 401, 403, 404, 429, 503) | NOT_MODIFIED
 class EngagementQueryController(Controller):
     """`GET .../preferences`, `.../notes`, `.../contactability`."""
 
-    path = "/{customer_id:uuid}"
+    path = "/customers/{customer_id:uuid}"
     tags = ["customers: engagement"]
     guards = [requires(Permission.READ)]
 

@@ -44,7 +44,7 @@ def _headers(outcome: CommandOutcome[object]) -> dict[str, str]:
 class EngagementCommandController(Controller):
     """`PUT .../preferences`, `POST`/`DELETE .../notes`, `POST .../communications`."""
 
-    path = "/{customer_id:uuid}"
+    path = "/customers/{customer_id:uuid}"
     tags = [TAG]
 
     @put(
