@@ -25,7 +25,6 @@ from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.segments_http import SegmentsController
 from entrypoints.segments_wiring import segment_members
 from entrypoints.strict_query import refuse_unknown_query
-from projectors.discovery import is_internal
 from read_side.http.analytics_controller import AnalyticsController
 from read_side.http.audit_queries import AuditController, CustomerAuditController
 from read_side.http.customer_queries import CustomerQueryController
@@ -153,17 +152,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime = await start_runtime(settings, projections=run_projections)
         app.state.runtime = runtime
-        # Read by the segments, analytics and projection documents handlers.
-        app.state.records = runtime.records
-        app.state.settings = settings
         app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
         app.state.metrics = metrics
         app.state.monitor = monitor
         app.state.segments = SegmentCommands(runtime.store)
-        app.state.projection_stores = {
-            name: p.live for name, p in runtime.plugins.items() if not is_internal(p.projection)
-        }
         app.state.segment_members, readers = segment_members(runtime)
         await _wire_monitor(monitor, runtime)
         try:

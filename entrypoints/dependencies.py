@@ -11,12 +11,15 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from entrypoints.runtime import Runtime
+from projectors.discovery import is_internal
 from read_side.alert_store import AlertStore
 from read_side.duplicates import DuplicateFinder
 from read_side.engagement import EngagementReads
 from read_side.export import CustomerExport
+from read_side.projections.live import LiveProjections
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
+from read_side.segments.members import SegmentMembers
 from shared.export_signature import ExportSigner
 from shared.http.auth import PRINCIPAL_DEPENDENCY
 from shared.settings import Settings
@@ -27,6 +30,7 @@ from write_side.application.engagement import EngagementCommands
 from write_side.application.imports import ImportCommands
 from write_side.application.loyalty import LoyaltyCommands
 from write_side.application.privacy import PrivacyCommands
+from write_side.application.segments import SegmentCommands
 
 
 def runtime_of(state: State) -> Runtime:
@@ -95,6 +99,26 @@ def provide_duplicates(state: State) -> DuplicateFinder:
     return DuplicateFinder(runtime_of(state).queries)
 
 
+def provide_projections(state: State) -> LiveProjections:
+    """The added projections' live stores (analytics and projection documents); the built-in
+    internal ones (timeline, contactability) are served by their own endpoints only."""
+    plugins = runtime_of(state).plugins.items()
+    return LiveProjections({name: p.live for name, p in plugins if not is_internal(p.projection)})
+
+
+def provide_segments(state: State) -> SegmentCommands:
+    """Segment definitions (set up by the lifespan)."""
+    segments: SegmentCommands = state.segments
+    return segments
+
+
+def provide_segment_members(state: State) -> SegmentMembers:
+    """Segment membership, evaluated at its clock's moment (set up by the lifespan, where a
+    test can reach the clock)."""
+    members: SegmentMembers = state.segment_members
+    return members
+
+
 def provide_alerts(state: State) -> AlertStore:
     """The security alerts kept for auditors."""
     return runtime_of(state).read.alerts
@@ -127,6 +151,9 @@ DEPENDENCIES = {
     "export": Provide(provide_export, sync_to_thread=False),
     "imports": Provide(provide_imports, sync_to_thread=False),
     "duplicates": Provide(provide_duplicates, sync_to_thread=False),
+    "live_projections": Provide(provide_projections, sync_to_thread=False),
+    "segment_commands": Provide(provide_segments, sync_to_thread=False),
+    "segment_members": Provide(provide_segment_members, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "export_signer": Provide(provide_export_signer, sync_to_thread=False),
 }

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from read_side.analytics.cohorts import COHORTS, COHORTS_KEY
@@ -21,34 +22,23 @@ from read_side.analytics.queries import (
 )
 from read_side.consistency import ConsistencyWaiter
 from read_side.deadline import within
-from read_side.generations import ActiveGeneration
+from read_side.http.analytics_answers import Cohort, Cohorts, Overview, Period, json_or_csv
 from read_side.http.params import Token
-from read_side.projections.store import KeyedDocument, ProjectionStore
+from read_side.projections.live import LiveProjections
+from read_side.projections.store import KeyedDocument
 from shared.clock import utc_now
 from shared.errors import FieldError, MalformedRequest, ServiceUnavailable, ValidationFailed
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.openapi import problems
 from shared.http.types import HTTPRequest, HTTPResponse
-from shared.json_types import JSONObject
 from shared.principal import Permission, Principal
+from shared.settings import Settings
 
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MONTH = r"^[0-9]{4}-[0-9]{2}$"
+Projections = NamedDependency[LiveProjections]
+Configuration = NamedDependency[Settings]
 MAX_DAYS = 3700  # ten years by day: far beyond a chart, well within a quick answer
-
-
-class Overview(msgspec.Struct, kw_only=True):
-    """`{series: [{period, newCustomers: {total, byType}, visits: {firstTime, returning},
-    revenue: {CUR: minor units}, refunds: {CUR}, erasures, consents: {purpose: {granted,
-    withdrawn}}}]}`; every period of the range is present."""
-
-    series: list[JSONObject]
-
-
-class Cohorts(msgspec.Struct, kw_only=True):
-    """`{cohorts: [{cohort: "YYYY-MM", size, retained: [share in month 0, 1, …]}]}`."""
-
-    cohorts: list[JSONObject]
 
 
 def _day(name: str, value: str) -> date:
@@ -78,17 +68,20 @@ def _wants_csv(request: HTTPRequest) -> bool:
 
 
 async def _documents(
-    request: HTTPRequest, name: str, prefix: str, token: str | None, *, exact: bool = False
+    principal: Principal,
+    projections: LiveProjections,
+    settings: Settings,
+    name: str,
+    prefix: str,
+    token: str | None,
+    *,
+    exact: bool = False,
 ) -> list[KeyedDocument]:
     """The tenant's documents of projection `name` under `prefix` (or the one keyed `prefix`
     when `exact`), once the projection reached the consistency token."""
-    principal = request.user
-    assert isinstance(principal, Principal)
-    stores: dict[str, ActiveGeneration[ProjectionStore]] = request.app.state.projection_stores
-    live = stores.get(name)
+    live = projections.get(name)
     if live is None:
         raise ServiceUnavailable(f"The {name} projection is not configured.", retry_after=5)
-    settings = request.app.state.settings
     await ConsistencyWaiter(
         [live.checkpoint], timeout=settings.consistency_timeout_seconds,
         read_timeout=settings.service_timeout_seconds,
@@ -112,11 +105,14 @@ class AnalyticsController(Controller):
         "/overview",
         operation_id="analyticsOverview",
         summary="New customers, visits, revenue, refunds, erasures and consents per period",
-        responses=problems(400, 401, 403, 422, 429, 503),
+        responses=problems(400, 401, 403, 422, 429, 503) | json_or_csv(Overview),
     )
     async def overview(
         self,
         request: HTTPRequest,
+        principal: Caller,
+        live_projections: Projections,
+        settings: Configuration,
         from_: Annotated[
             str | None, QueryParameter(name="from", required=False, pattern=DAY)
         ] = None,
@@ -139,21 +135,26 @@ class AnalyticsController(Controller):
                 "The range is too long.",
                 errors=[FieldError("from", f"at most {MAX_DAYS} days before to")],
             )
-        days = await _documents(request, OVERVIEW, DAY_PREFIX, consistency_token)
+        days = await _documents(
+            principal, live_projections, settings, OVERVIEW, DAY_PREFIX, consistency_token
+        )
         series = overview_series(days, start, end, interval)
         if _wants_csv(request):
             return Response(overview_csv(series), media_type="text/csv")
-        return Response(Overview(series=series))
+        return Response(Overview(series=msgspec.convert(series, list[Period])))
 
     @get(
         "/cohorts",
         operation_id="analyticsCohorts",
         summary="Monthly retention cohorts by first visit",
-        responses=problems(400, 401, 403, 422, 429, 503),
+        responses=problems(400, 401, 403, 422, 429, 503) | json_or_csv(Cohorts),
     )
     async def cohorts(
         self,
         request: HTTPRequest,
+        principal: Caller,
+        live_projections: Projections,
+        settings: Configuration,
         from_: Annotated[
             str | None, QueryParameter(name="from", required=False, pattern=MONTH)
         ] = None,
@@ -167,9 +168,17 @@ class AnalyticsController(Controller):
         default_first = f"{year - 2 + (month // 12):04d}-{month % 12 + 1:02d}"
         first = _month("from", from_) if from_ else default_first
         _ordered(first, last)
-        found = await _documents(request, COHORTS, COHORTS_KEY, consistency_token, exact=True)
+        found = await _documents(
+            principal,
+            live_projections,
+            settings,
+            COHORTS,
+            COHORTS_KEY,
+            consistency_token,
+            exact=True,
+        )
         cohorts = found[0].doc if found else {}
         rows = cohort_table(cohorts, first, last)
         if _wants_csv(request):
             return Response(cohorts_csv(rows), media_type="text/csv")
-        return Response(Cohorts(cohorts=rows))
+        return Response(Cohorts(cohorts=msgspec.convert(rows, list[Cohort])))

@@ -7,17 +7,20 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from read_side.deadline import within
-from read_side.generations import ActiveGeneration
-from read_side.projections.store import ProjectionStore
+from read_side.projections.live import LiveProjections
 from shared.errors import NotFound
-from shared.http.auth import requires
+from shared.http.auth import Caller, requires
 from shared.http.openapi import problems
-from shared.http.types import HTTPRequest
 from shared.json_types import JSONObject
-from shared.principal import Permission, Principal
+from shared.principal import Permission
+from shared.settings import Settings
+
+Projections = NamedDependency[LiveProjections]
+Configuration = NamedDependency[Settings]
 
 
 class ProjectionDocument(msgspec.Struct, kw_only=True):
@@ -50,18 +53,17 @@ class ProjectionDocumentsController(Controller):
     )
     async def documents(
         self,
-        request: HTTPRequest,
+        principal: Caller,
+        live_projections: Projections,
+        settings: Configuration,
         name: FromPath[str],
         prefix: Annotated[str, QueryParameter(required=False, max_length=200)] = "",
     ) -> ProjectionDocuments:
         """Every document whose key starts with `prefix`, by key."""
-        principal = request.user
-        assert isinstance(principal, Principal)
-        stores: dict[str, ActiveGeneration[ProjectionStore]] = request.app.state.projection_stores
-        live = stores.get(name)
+        live = live_projections.get(name)
         if live is None:
             raise NotFound(f"No projection named {name!r}.")
-        timeout = request.app.state.settings.service_timeout_seconds
+        timeout = settings.service_timeout_seconds
         store = await within(timeout, live.current(), "the projection store")
         found = await within(
             timeout, store.find(principal.tenant_id, prefix), "the projection store"

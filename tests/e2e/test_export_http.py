@@ -76,7 +76,7 @@ def test_one_access_audit_entry_with_the_count(
     token = _seed(client, auth("admin"), 3)
     auditor = auth("auditor", subject="eve")
     before = client.get("/audit/access/verify", headers=auditor).json()["entries"]
-    audit = client.app.state.records.audit
+    audit = client.app.state.runtime.records.audit
     seen: list[dict[str, object]] = []
     record = audit.record
 
