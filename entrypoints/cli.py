@@ -163,19 +163,8 @@ def _add_serve(commands: cli_args.Commands, data_dir: str) -> None:
     serve.set_defaults(handler=_serve)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `customers` command (help names each variable and default)."""
-    parser = cli_args.OneLineParser(
-        prog="customers",
-        description="Customer management service",
-        epilog=environment_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    data_dir = env_help("embedded data folder", "CUSTOMERS_DATA_DIR")
-
-    _add_serve(commands, data_dir)
-
+def _add_token(commands: cli_args.Commands, data_dir: str) -> None:
+    """`customers token`: a signed bearer token for trying the API."""
     token = commands.add_parser("token", help="print a signed bearer token")
     token.add_argument(
         "--tenant", required=True, type=cli_args.name, help="the token's tenant (required)"
@@ -190,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--data-dir", help=data_dir)
     token.set_defaults(handler=_token)
 
+
+def _add_projections(commands: cli_args.Commands, data_dir: str) -> None:
+    """`customers projections`: run, inspect, rebuild, retry, list and query projections."""
     projections = commands.add_parser("projections", help="run, inspect or rebuild projections")
     actions = ["run", "status", "rebuild", "retry", "list", "query"]
     projections.add_argument("action", choices=actions)
@@ -206,6 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
     projections.add_argument("--log-format", choices=LOG_FORMATS, help=LOG_FORMAT_HELP)
     projections.set_defaults(handler=_projections)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `customers` command (help names each variable and default)."""
+    parser = cli_args.OneLineParser(
+        prog="customers",
+        description="Customer management service",
+        epilog=environment_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_dir = env_help("embedded data folder", "CUSTOMERS_DATA_DIR")
+
+    _add_serve(commands, data_dir)
+
+    _add_token(commands, data_dir)
+    _add_projections(commands, data_dir)
     history = commands.add_parser("history", help="print a customer's audit trail")
     history.add_argument("customer_id", type=cli_args.customer_id)
     history.add_argument(
