@@ -44,16 +44,17 @@ class DeadLetterView(msgspec.Struct, kw_only=True):
 
 
 class ProjectionHealth(msgspec.Struct, rename="camel", kw_only=True):
-    """One projection's position, lag and dead letters (`state` running or stopped)."""
+    """One projection's position, lag and dead letters (`state` running or stopped); an added
+    projection not running yet has only its name and `state` (pending or backfilling)."""
 
     name: str
     state: str
-    position: int
-    head: int
-    lag_events: int
-    lag_seconds: float
-    last_error: str | None
-    dead_letters: list[DeadLetterView]
+    position: int | msgspec.UnsetType = msgspec.UNSET
+    head: int | msgspec.UnsetType = msgspec.UNSET
+    lag_events: int | msgspec.UnsetType = msgspec.UNSET
+    lag_seconds: float | msgspec.UnsetType = msgspec.UNSET
+    last_error: str | msgspec.UnsetType | None = msgspec.UNSET
+    dead_letters: list[DeadLetterView] | msgspec.UnsetType = msgspec.UNSET
 
 
 class HealthDocument(msgspec.Struct, rename="camel", kw_only=True):

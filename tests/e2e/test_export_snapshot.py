@@ -23,7 +23,7 @@ def test_changes_during_an_export_are_not_seen(
         response = client.post("/customers", json=body, headers=admin)
         ids.append(response.json()["id"])
     token = response.headers["X-Consistency-Token"]
-    export = client.app.state.export
+    export = client.app.state.runtime.export
     query = ListQuery(tenant_id="acme", tags=("club",))
 
     async def start() -> tuple[int, AsyncIterator[CustomerDoc]]:

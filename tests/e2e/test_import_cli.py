@@ -53,7 +53,7 @@ def test_import_dry_run_then_for_real(
 
     token = mint_token(SECRET, tenant="acme", roles=["admin"], subject="t", ttl_seconds=60)
     with TestClient(create_app(settings)) as client:
-        position = str(client.app.state.commands.executor.repository.position())
+        position = str(client.app.state.runtime.commands.executor.repository.position())
         found = client.get(
             "/customers", params={"externalId": "k-1"},
             headers={"Authorization": f"Bearer {token}", "X-Consistency-Token": position},

@@ -31,7 +31,7 @@ def run_import(client: Client, headers: dict[str, str], body: bytes, **params: s
 
 
 def customer(client: Client, headers: dict[str, str], external_id: str) -> Any:
-    token = str(client.app.state.commands.executor.repository.position())
+    token = str(client.app.state.runtime.commands.executor.repository.position())
     found = client.get(
         "/customers", params={"externalId": external_id},
         headers=headers | {"X-Consistency-Token": token},
@@ -140,7 +140,7 @@ def test_other_tenants_imports_are_not_found(client: Client, auth: Auth) -> None
 def test_an_export_imports_back(client: Client, auth: Auth) -> None:
     admin = auth("admin")
     run_import(client, admin | CSV, FILE)
-    token = str(client.app.state.commands.executor.repository.position())
+    token = str(client.app.state.runtime.commands.executor.repository.position())
     exported = client.get("/customers/export", headers=admin | {"X-Consistency-Token": token})
     other = auth("admin", tenant="globex")
     result = run_import(client, other | CSV, exported.content)

@@ -91,7 +91,7 @@ class CommerceCommandController(Controller):
         """Replace the billing details: `name`, `email`, `taxId`, `address`."""
         meta = await command_meta(request, principal, idempotency_key, if_match)
         outcome = await commerce.set_billing(meta, customer_id, data.to_dict())
-        billing = msgspec.convert(outcome.customer.billing, BillingDetails)
+        billing = msgspec.convert(msgspec.to_builtins(outcome.customer.billing), BillingDetails)
         body = CustomerBilling(customer_id=str(customer_id), billing=billing)
         return Response(body, headers=record_headers(outcome.customer.version, outcome.position))
 
@@ -110,7 +110,7 @@ class CommerceCommandController(Controller):
         meta = await command_meta(request, principal, idempotency_key)
         currency = data.currency if data is not None else None
         outcome = await commerce.issue_invoice(meta, customer_id, currency)
-        invoice = msgspec.convert(outcome.answer(), Invoice)
+        invoice = msgspec.convert(msgspec.to_builtins(outcome.answer()), Invoice)
         headers = record_headers(outcome.customer.version, outcome.position)
         headers["Location"] = f"/customers/{customer_id}/invoices/{invoice.number}"
         return Response(invoice, status_code=201, headers=headers)
