@@ -57,6 +57,16 @@ class ProjectionHealth(msgspec.Struct, rename="camel", kw_only=True):
     dead_letters: list[DeadLetterView] | msgspec.UnsetType = msgspec.UNSET
 
 
+class ConsumerHealth(msgspec.Struct, rename="camel", kw_only=True):
+    """The inbound consumer (services profile): informative, a broker outage does not fail
+    health."""
+
+    connected: bool
+    queues: list[str]
+    applied: int
+    dead_lettered: int
+
+
 class HealthDocument(msgspec.Struct, rename="camel", kw_only=True):
     """`GET /health`, with 200 and with 503 alike."""
 
@@ -65,6 +75,7 @@ class HealthDocument(msgspec.Struct, rename="camel", kw_only=True):
     checks: dict[str, DependencyCheck]
     projections: list[ProjectionHealth]
     runs_projections: bool
+    consumer: ConsumerHealth | msgspec.UnsetType = msgspec.UNSET
     stopped_projections: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
