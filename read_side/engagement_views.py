@@ -6,14 +6,15 @@ message stays small.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+
+import msgspec
 
 from read_side.events import EventEnvelope
 from shared.clock import iso_utc
 from shared.engagement import default_preferences
+from shared.events import payloads as ev
 from shared.json_types import JSONObject
-
-Fold = Callable[[JSONObject, EventEnvelope], None]
 
 
 def engagement_defaults() -> JSONObject:
@@ -21,35 +22,34 @@ def engagement_defaults() -> JSONObject:
     return {"preferences": default_preferences(), "emailDeliverable": True, "liveNotes": {}}
 
 
-def _preferences_changed(doc: JSONObject, event: EventEnvelope) -> None:
-    preferences = event.data.get("preferences")  # a marker, not a document, once erased
-    doc["preferences"] = (
-        dict(preferences) if isinstance(preferences, dict) else default_preferences()
-    )
+EngagementPayload = ev.PreferencesChanged | ev.NoteAdded | ev.NoteDeleted | ev.CommunicationRecorded
 
 
-def _note_added(doc: JSONObject, event: EventEnvelope) -> None:
-    note_id = str(event.data["note_id"])
-    doc.setdefault("liveNotes", {})[note_id] = {
-        "id": note_id,
-        "text": event.data.get("text"),
+def fold_engagement(doc: JSONObject, payload: EngagementPayload, event: EventEnvelope) -> None:
+    """Fold one typed engagement payload into the customer document."""
+    match payload:
+        case ev.PreferencesChanged(preferences=preferences):
+            # a marker, not a document, once erased: the defaults stand in for it
+            doc["preferences"] = (
+                msgspec.to_builtins(preferences)
+                if isinstance(preferences, dict)
+                else default_preferences()
+            )
+        case ev.NoteAdded():
+            doc.setdefault("liveNotes", {})[payload.note_id] = _note(payload, event)
+        case ev.NoteDeleted(note_id=note_id):
+            doc.setdefault("liveNotes", {}).pop(note_id, None)
+        case ev.CommunicationRecorded(channel="email", status="bounced", bounce_type="hard"):
+            doc["emailDeliverable"] = False
+
+
+def _note(payload: ev.NoteAdded, event: EventEnvelope) -> JSONObject:
+    return {
+        "id": payload.note_id,
+        "text": payload.text,
         "author": event.actor,
         "at": iso_utc(event.occurred_at),
     }
-
-
-def _note_deleted(doc: JSONObject, event: EventEnvelope) -> None:
-    doc.setdefault("liveNotes", {}).pop(str(event.data["note_id"]), None)
-
-
-def _communication_recorded(doc: JSONObject, event: EventEnvelope) -> None:
-    data = event.data
-    if (data.get("channel"), data.get("status"), data.get("bounce_type")) == (
-        "email",
-        "bounced",
-        "hard",
-    ):
-        doc["emailDeliverable"] = False
 
 
 def email_changed(doc: JSONObject, changes: JSONObject) -> None:
@@ -69,20 +69,21 @@ def erase_engagement(doc: JSONObject) -> None:
 def engagement_changes(event: EventEnvelope, before: JSONObject) -> JSONObject:
     """History `changes` of a note or communication event, which the document's fields do not
     show: the note added or deleted (its text stays in the history), the communication."""
-    if event.type == "customer.note_added":
-        note = {"id": event.data["note_id"], "text": event.data.get("text"), "author": event.actor}
-        return {"note": {"from": None, "to": note | {"at": iso_utc(event.occurred_at)}}}
-    if event.type == "customer.note_deleted":
-        deleted: JSONObject | None = (before.get("liveNotes") or {}).get(str(event.data["note_id"]))
-        return {"note": {"from": deleted, "to": None}}
-    if event.type == "customer.communication_recorded":
-        return {"communication": {"from": None, "to": communication_data(event.data)}}
+    match event.payload:
+        case ev.NoteAdded() as added:
+            return {"note": {"from": None, "to": _note(added, event)}}
+        case ev.NoteDeleted(note_id=note_id):
+            deleted: JSONObject | None = (before.get("liveNotes") or {}).get(note_id)
+            return {"note": {"from": deleted, "to": None}}
+        case ev.CommunicationRecorded() as recorded:
+            return {"communication": {"from": None, "to": communication_data(recorded)}}
     return {}
 
 
-def communication_data(data: JSONObject) -> JSONObject:
-    """A communication event's data with the API's names."""
+def communication_data(payload: ev.CommunicationRecorded) -> JSONObject:
+    """A communication event's payload with the API's names."""
     names = {"communication_id": "id", "bounce_type": "bounceType"}
+    data: JSONObject = msgspec.to_builtins(payload)
     return {names.get(key, key): value for key, value in data.items()}
 
 
@@ -90,31 +91,18 @@ def all_notes(events: Sequence[EventEnvelope]) -> list[JSONObject]:
     """Every note ever written, deleted ones with `deletedAt` (for the export)."""
     notes: dict[str, JSONObject] = {}
     for event in events:
-        if event.type == "customer.note_added":
-            notes[str(event.data["note_id"])] = {
-                "id": event.data["note_id"],
-                "text": event.data.get("text"),
-                "author": event.actor,
-                "at": iso_utc(event.occurred_at),
-                "deletedAt": None,
-            }
-        elif event.type == "customer.note_deleted" and str(event.data["note_id"]) in notes:
-            notes[str(event.data["note_id"])]["deletedAt"] = iso_utc(event.occurred_at)
+        match event.payload:
+            case ev.NoteAdded() as added:
+                notes[added.note_id] = _note(added, event) | {"deletedAt": None}
+            case ev.NoteDeleted(note_id=note_id) if note_id in notes:
+                notes[note_id]["deletedAt"] = iso_utc(event.occurred_at)
     return list(notes.values())
 
 
 def all_communications(events: Sequence[EventEnvelope]) -> list[JSONObject]:
     """Every communication recorded, oldest first (for the export)."""
     return [
-        communication_data(event.data) | {"actor": event.actor}
+        communication_data(event.payload) | {"actor": event.actor}
         for event in events
-        if event.type == "customer.communication_recorded"
+        if isinstance(event.payload, ev.CommunicationRecorded)
     ]
-
-
-ENGAGEMENT_FOLDS: dict[str, Fold] = {
-    "customer.preferences_changed": _preferences_changed,
-    "customer.note_added": _note_added,
-    "customer.note_deleted": _note_deleted,
-    "customer.communication_recorded": _communication_recorded,
-}

@@ -15,10 +15,10 @@ import msgspec
 
 from read_side import loyalty_view
 from read_side.engagement_views import (
-    ENGAGEMENT_FOLDS,
     email_changed,
     engagement_defaults,
     erase_engagement,
+    fold_engagement,
 )
 from read_side.events import EventEnvelope
 from shared.clock import iso_utc
@@ -175,7 +175,7 @@ def _fold(doc: CustomerDoc, payload: ev.Payload, event: EventEnvelope, at: str) 
         case (
             ev.PreferencesChanged() | ev.NoteAdded() | ev.NoteDeleted() | ev.CommunicationRecorded()
         ):
-            ENGAGEMENT_FOLDS[event.type](doc, event)  # still read from `data` (engagement_views)
+            fold_engagement(doc, payload, event)
         case _:
             raise UnknownEventType(event.type)
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from projectors.envelopes import to_envelope
 from read_side.views import PROFILE_KEYS, evolve
-from shared.errors import Conflict, ValidationFailed, VersionMismatch
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, VersionMismatch
+from write_side.domain import engagement
 from write_side.domain.billing import normalize_billing
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
@@ -56,6 +57,29 @@ def _consent(purpose: str, granted: bool, source: str) -> Command:
 def _billing(name: str) -> Command:
     billing = normalize_billing({"name": name, "address": {"line1": "1 Main St", "country": "GB"}})
     return lambda c: c.set_billing(actor="bob", billing=billing)
+
+
+def _note(note_id: str, author: str) -> Command:
+    return lambda c: engagement.add_note(c, actor=author, note_id=note_id, text="called back")
+
+
+def _delete_note(note_id: str, author: str) -> Command:
+    return lambda c: engagement.delete_note(c, actor=author, note_id=note_id, may_delete_any=False)
+
+
+def _communication(channel: str, status: str | None, bounce: str | None) -> Command:
+    message = engagement.Communication(
+        communication_id=f"m-{channel}-{status}", source="notification", channel=channel,
+        direction="outbound", purpose="marketing", subject="Hi", template="t1", status=status,
+        bounce_type=bounce, at=DATES[0],
+    )  # fmt: skip
+    return lambda c: engagement.record_communication(c, actor="notify", communication=message)
+
+
+def _preferences(language: str) -> Command:
+    return lambda c: engagement.change_preferences(
+        c, actor="bob", preferences={"language": language, "channels": {"email": True}}
+    )
 
 
 names = st.sampled_from(["Ann", "Bo", "Céline", "Đorđe"])
@@ -98,6 +122,15 @@ commands = st.one_of(
     ),
     st.builds(_billing, names),
     st.builds(_consent, st.sampled_from(["email", "sms"]), st.booleans(), st.sampled_from(["web"])),
+    st.builds(_note, st.sampled_from(["n-1", "n-2"]), st.sampled_from(["bob", "eve"])),
+    st.builds(_delete_note, st.sampled_from(["n-1", "n-2"]), st.sampled_from(["bob", "eve"])),
+    st.builds(
+        _communication,
+        st.sampled_from(["email", "sms"]),
+        st.sampled_from([None, "delivered", "bounced"]),
+        st.sampled_from([None, "hard", "soft"]),
+    ),
+    st.builds(_preferences, st.sampled_from(["en", "fr"])),
     st.builds(
         lambda number: lambda c: c.issue_invoice(actor="acc", number=number, issued_at=DATES[-1]),
         st.integers(1, 1_000),
@@ -134,7 +167,7 @@ def _run(commands_to_run: list[Command]) -> tuple[Customer, list[Any]]:
         profile={"firstName": "Ann", "email": "a@example.com"},
     )
     for command in commands_to_run:
-        with suppress(Conflict, VersionMismatch, ValidationFailed):
+        with suppress(Conflict, VersionMismatch, ValidationFailed, NotFound, Forbidden):
             command(customer)  # a refused command emits nothing; the sequence goes on
     events = list(customer.collect_events())
     return customer, events
@@ -171,6 +204,9 @@ def test_the_view_folds_the_aggregates_events_to_the_same_customer(
         for payment_id, record in customer.payments.items()
     }
     assert doc["invoices"] == {str(n): msgspec.to_builtins(i) for n, i in customer.invoices.items()}
+    assert doc["preferences"] == customer.preferences
+    assert doc["liveNotes"] == customer.note_items
+    assert doc["emailDeliverable"] == customer.email_deliverable
 
 
 def test_ids_are_customers_own() -> None:

@@ -21,7 +21,6 @@ from shared.events.values import (
     Snapshot,
 )
 from shared.json_types import JSONObject
-from write_side.domain import engagement_events
 from write_side.domain.commerce import (
     build_invoice,
     delete_blockers,
@@ -80,7 +79,7 @@ class Customer(Aggregate):
         self.tier_min_points: int | None = None
         self.preferences: JSONObject = default_preferences()
         self.note_items: dict[str, JSONObject] = {}
-        self.communications: set[str] = set()  # ids and statuses applied (`engagement_events`)
+        self.communications: set[str] = set()  # ids and statuses applied (`customer_fold`)
         self.email_deliverable = True
 
     # -- commands ---------------------------------------------------------------------------
@@ -92,9 +91,11 @@ class Customer(Aggregate):
         new_type = customer_type or self.customer_type
         check_type_rules(self.profile | effective, new_type).raise_if_any()
         if new_type is not self.customer_type:
-            self._raise(actor, ev.TypeChanged(previous=self.customer_type, to=new_type))
+            self.raise_event(actor, ev.TypeChanged(previous=self.customer_type, to=new_type))
         if effective:
-            self._raise(actor, ev.ProfileChanged(changes=msgspec.convert(effective, ProfileFields)))
+            self.raise_event(
+                actor, ev.ProfileChanged(changes=msgspec.convert(effective, ProfileFields))
+            )
 
     def delete(self, *, actor: str, reason: str | None) -> None:
         """Soft-delete: the customer stays readable but leaves lists and frees its email.
@@ -106,7 +107,7 @@ class Customer(Aggregate):
             raise Conflict(
                 "The customer has open orders or pending payments.", extra={"blockers": blockers}
             )
-        self._raise(actor, ev.Deleted(reason=reason))
+        self.raise_event(actor, ev.Deleted(reason=reason))
 
     def restore(self, *, actor: str, reason: str | None) -> None:
         """Bring a soft-deleted customer back to `active`."""
@@ -115,7 +116,7 @@ class Customer(Aggregate):
                 f"Only a deleted customer can be restored; this one is {self.state}.",
                 extra={"state": self.state},
             )
-        self._raise(actor, ev.Restored(reason=reason))
+        self.raise_event(actor, ev.Restored(reason=reason))
 
     # -- orders, payments, billing, invoices, consents, erasure ------------------------------
 
@@ -129,28 +130,28 @@ class Customer(Aggregate):
         visit = ev.VisitRecorded(
             order_id=order_id, placed_at=placed_at, first_time=first_time, snapshot=snapshot
         )
-        self._raise(actor, visit)
+        self.raise_event(actor, visit)
         return first_time
 
     def close_order(self, *, actor: str, order_id: str, status: OrderStatus | str) -> None:
         """Mark an open order completed or cancelled (repeats change nothing)."""
         order, closing = self.orders.get(order_id), OrderStatus(status)
         if order is not None and order.is_open and closing is not OrderStatus.PLACED:
-            self._raise(actor, ev.OrderClosed(order_id=order_id, status=closing))
+            self.raise_event(actor, ev.OrderClosed(order_id=order_id, status=closing))
 
     def record_payment(self, *, actor: str, payment: Payment | JSONObject) -> None:
         """Record a payment status (a `Payment` or its JSON form); repeats and steps back
         change nothing."""
         reported = as_value(Payment, payment)
         if payment_changes(self.payments.get(reported.payment_id), reported.status):
-            self._raise(actor, ev.PaymentRecorded(payment=reported))
+            self.raise_event(actor, ev.PaymentRecorded(payment=reported))
 
     def set_billing(self, *, actor: str, billing: BillingDetails | JSONObject) -> None:
         """Replace the billing details (`BillingDetails` or their JSON form)."""
         self.check_mutable()
         details = as_value(BillingDetails, billing)
         if details != self.billing:
-            self._raise(actor, ev.BillingDetailsSet(billing=details))
+            self.raise_event(actor, ev.BillingDetailsSet(billing=details))
 
     def issue_invoice(
         self, *, actor: str, number: int, issued_at: str, currency: str | None = None
@@ -168,7 +169,7 @@ class Customer(Aggregate):
             billing=self.billing,
             currency=currency,
         )
-        self._raise(actor, ev.InvoiceIssued(invoice=invoice))
+        self.raise_event(actor, ev.InvoiceIssued(invoice=invoice))
         return invoice
 
     def change_consent(self, *, actor: str, purpose: str, consent: Consent | JSONObject) -> None:
@@ -180,20 +181,20 @@ class Customer(Aggregate):
             granted=current.granted, source=current.source, legal_basis=current.legal_basis
         )
         if given != known:
-            self._raise(actor, ev.ConsentChanged(purpose=purpose, consent=given))
+            self.raise_event(actor, ev.ConsentChanged(purpose=purpose, consent=given))
 
     def reach_tier(self, *, actor: str, tier: str, min_points: int, lifetime_points: int) -> None:
         """Move up to `tier` (the caller picked it with `loyalty.next_tier`: never down)."""
         reached = ev.TierChanged(
             previous=self.tier, tier=tier, min_points=min_points, lifetime_points=lifetime_points
         )
-        self._raise(actor, reached)
+        self.raise_event(actor, reached)
 
     def erase(self, *, actor: str, reason: str | None) -> bool:
         """Right to erasure: personal data goes; type, visits and payment totals stay."""
         if self.state is CustomerState.ERASED:
             return False
-        self._raise(actor, ev.Erased(reason=reason))
+        self.raise_event(actor, ev.Erased(reason=reason))
         return True
 
     # -- invariants -------------------------------------------------------------------------
@@ -234,7 +235,7 @@ class Customer(Aggregate):
 
     # -- events ---------------------------------------------------------------------------
 
-    def _raise(self, actor: str, payload: ev.Payload) -> None:
+    def raise_event(self, actor: str, payload: ev.Payload) -> None:
         """Trigger the event of this payload, with this customer's tenant and the actor."""
         event_type = getattr(type(self), type(payload).__name__)
         self.trigger_event(
@@ -255,9 +256,7 @@ class Customer(Aggregate):
     BillingDetailsSet = event_class(ev.BillingDetailsSet)
     InvoiceIssued = event_class(ev.InvoiceIssued)
     TierChanged = event_class(ev.TierChanged)
-    # Engagement events still fold themselves (`engagement_events`); their payloads are
-    # declared in `shared.events` like every other event's.
-    PreferencesChanged = engagement_events.PreferencesChanged
-    NoteAdded = engagement_events.NoteAdded
-    NoteDeleted = engagement_events.NoteDeleted
-    CommunicationRecorded = engagement_events.CommunicationRecorded
+    PreferencesChanged = event_class(ev.PreferencesChanged)
+    NoteAdded = event_class(ev.NoteAdded)
+    NoteDeleted = event_class(ev.NoteDeleted)
+    CommunicationRecorded = event_class(ev.CommunicationRecorded)

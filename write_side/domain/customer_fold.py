@@ -64,8 +64,37 @@ def fold(customer: Customer, payload: ev.Payload, event: Stamped) -> None:
             _invoice_issued(customer, payload)
         case ev.TierChanged(tier=tier, min_points=min_points):
             customer.tier, customer.tier_min_points = tier, min_points
+        case ev.PreferencesChanged(preferences=preferences):
+            # once erased the sealed value reads back as a marker: the defaults stand in
+            customer.preferences = (
+                msgspec.to_builtins(preferences)
+                if isinstance(preferences, dict)
+                else default_preferences()
+            )
+        case ev.NoteAdded(note_id=note_id, text=text):
+            note = {"id": note_id, "text": text, "author": event.actor, "at": at}
+            customer.note_items = customer.note_items | {note_id: note}
+        case ev.NoteDeleted(note_id=note_id):
+            customer.note_items = {k: n for k, n in customer.note_items.items() if k != note_id}
+        case ev.CommunicationRecorded():
+            _communication_recorded(customer, payload)
         case _:
             raise UnknownEventType(type(payload).__name__)
+
+
+def communication_key(communication_id: str, status: str | None) -> str:
+    """What makes a communication applied once: its id and the status reported."""
+    return f"{communication_id}:{status or ''}"
+
+
+def _communication_recorded(customer: Customer, payload: ev.CommunicationRecorded) -> None:
+    """Remember it was applied (a redelivery changes nothing); a hard email bounce makes the
+    current address undeliverable until it changes."""
+    key = communication_key(payload.communication_id, payload.status)
+    customer.communications = customer.communications | {key}
+    hard = (payload.channel, payload.status, payload.bounce_type) == ("email", "bounced", "hard")
+    if hard:
+        customer.email_deliverable = False
 
 
 def _state_changed(

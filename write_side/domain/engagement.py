@@ -7,49 +7,28 @@ are `Customer.<Name>` like every other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.events import payloads as ev
 from shared.json_types import JSONObject
 from write_side.domain.customer import Customer
-from write_side.domain.engagement_events import communication_key
+from write_side.domain.customer_fold import communication_key
 from write_side.domain.profile import CustomerState
 
-
-@dataclass(frozen=True)
-class Communication:
-    """A message to or from the customer, as recorded (see `CommunicationRecorded`)."""
-
-    communication_id: str
-    source: str
-    channel: str
-    direction: str
-    purpose: str | None
-    subject: str | None
-    template: str | None
-    status: str | None
-    bounce_type: str | None
-    at: str
+#: A message to or from the customer, as recorded: the event's payload itself.
+Communication = ev.CommunicationRecorded
 
 
 def change_preferences(customer: Customer, *, actor: str, preferences: JSONObject) -> None:
     """Replace the preferences with the merged, checked document (the same: no event)."""
     customer.check_mutable()
     if preferences != customer.preferences:
-        customer.trigger_event(
-            Customer.PreferencesChanged,
-            tenant_id=customer.tenant_id,
-            actor=actor,
-            preferences=preferences,
-        )
+        customer.raise_event(actor, ev.PreferencesChanged(preferences=preferences))
 
 
 def add_note(customer: Customer, *, actor: str, note_id: str, text: str) -> None:
     """A note by `actor`; an erased or deleted customer takes none."""
     customer.check_mutable()
-    customer.trigger_event(
-        Customer.NoteAdded, tenant_id=customer.tenant_id, actor=actor, note_id=note_id, text=text
-    )
+    customer.raise_event(actor, ev.NoteAdded(note_id=note_id, text=text))
 
 
 def delete_note(customer: Customer, *, actor: str, note_id: str, may_delete_any: bool) -> None:
@@ -62,9 +41,7 @@ def delete_note(customer: Customer, *, actor: str, note_id: str, may_delete_any:
         raise NotFound("No note with this id.")
     if note["author"] != actor and not may_delete_any:
         raise Forbidden("Only the note's author, or a manager, may delete it.")
-    customer.trigger_event(
-        Customer.NoteDeleted, tenant_id=customer.tenant_id, actor=actor, note_id=note_id
-    )
+    customer.raise_event(actor, ev.NoteDeleted(note_id=note_id))
 
 
 def record_communication(customer: Customer, *, actor: str, communication: Communication) -> bool:
@@ -75,19 +52,5 @@ def record_communication(customer: Customer, *, actor: str, communication: Commu
     key = communication_key(communication.communication_id, communication.status)
     if key in customer.communications:
         return False
-    customer.trigger_event(
-        Customer.CommunicationRecorded,
-        tenant_id=customer.tenant_id,
-        actor=actor,
-        communication_id=communication.communication_id,
-        source=communication.source,
-        channel=communication.channel,
-        direction=communication.direction,
-        purpose=communication.purpose,
-        subject=communication.subject,
-        template=communication.template,
-        status=communication.status,
-        bounce_type=communication.bounce_type,
-        at=communication.at,
-    )
+    customer.raise_event(actor, communication)
     return True

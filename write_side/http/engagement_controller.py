@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from litestar import Controller, Response, delete, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -129,7 +130,8 @@ class EngagementCommandController(Controller):
 
 
 def _event_data(communication: Communication) -> dict[str, object]:
-    return dict(communication.__dict__)
+    data: dict[str, object] = msgspec.to_builtins(communication)
+    return data
 
 
 def _replayed_note(outcome: CommandOutcome[object]) -> dict[str, object]:
