@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from read_side.events import EventEnvelope
 from read_side.projections.api import Document, Documents, hashed_id
+from shared.events import payloads as ev
 
 COHORTS = "analytics_cohorts"
 COHORTS_KEY = "cohorts"
@@ -66,7 +67,10 @@ class CohortsProjection:
 
     def apply(self, event: EventEnvelope, docs: Documents) -> None:
         """Record the visit's month; move the customer's contribution if it changed."""
-        month = str(event.data["placed_at"])[:7]
+        visit = event.payload
+        if not isinstance(visit, ev.VisitRecorded):
+            return
+        month = visit.placed_at[:7]
         customer_key = CUSTOMER_PREFIX + hashed_id(event.tenant_id, event.customer_id)
         customer, cohorts = docs.get(customer_key), docs.get(COHORTS_KEY)
         if customer is None or cohorts is None:

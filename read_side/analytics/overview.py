@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from read_side.events import EventEnvelope
 from read_side.projections.api import Document, Documents
 from shared.clock import iso_utc
+from shared.events import payloads as ev
 
 OVERVIEW = "analytics_overview"
 DAY_PREFIX = "day:"
@@ -29,12 +30,11 @@ def day_key(day: str) -> str:
 
 def fact_day(event: EventEnvelope) -> str:
     """The UTC day a fact of `event` belongs to (see the module docstring)."""
-    if event.type == "customer.visit_recorded":
-        return str(event.data["placed_at"])[:10]
-    if event.type == "customer.payment_recorded":
-        at = event.data.get("payment", {}).get("at")
-        if isinstance(at, str) and len(at) >= 10:
-            return at[:10]
+    match event.payload:
+        case ev.VisitRecorded(placed_at=placed_at):
+            return placed_at[:10]
+        case ev.PaymentRecorded(payment=payment) if len(payment.at) >= 10:
+            return payment.at[:10]
     return iso_utc(event.occurred_at)[:10]
 
 
@@ -48,21 +48,22 @@ def _bump(doc: Document, path: Iterable[str], amount: int = 1) -> None:
 
 def count_fact(doc: Document, event: EventEnvelope) -> None:
     """Add what `event` tells to a day's document (also used by tests' brute force)."""
-    data = event.data
-    if event.type == "customer.created":
-        _bump(doc, ("newCustomers", str(data.get("customer_type") or "unregistered")))
-    elif event.type == "customer.visit_recorded":
-        _bump(doc, ("visits", "firstTime" if data.get("first_time") else "returning"))
-    elif event.type == "customer.payment_recorded":
-        payment = data.get("payment") or {}
-        kind = {"succeeded": "revenue", "refunded": "refunds"}.get(str(payment.get("status")))
-        if kind is not None:
-            _bump(doc, (kind, str(payment.get("currency"))), int(payment.get("amount") or 0))
-    elif event.type == "customer.erased":
-        _bump(doc, ("erasures",))
-    elif event.type == "customer.consent_changed":
-        granted = bool((data.get("consent") or {}).get("granted"))
-        _bump(doc, ("consents", str(data.get("purpose")), "granted" if granted else "withdrawn"))
+    match event.payload:
+        case ev.Created(customer_type=customer_type):
+            _bump(doc, ("newCustomers", customer_type.value))
+        case ev.VisitRecorded(first_time=first_time):
+            _bump(doc, ("visits", "firstTime" if first_time else "returning"))
+        case ev.PaymentRecorded(payment=payment):
+            kind = _MONEY_KINDS.get(payment.status.value)
+            if kind is not None:
+                _bump(doc, (kind, payment.currency), payment.amount)
+        case ev.Erased():
+            _bump(doc, ("erasures",))
+        case ev.ConsentChanged(purpose=purpose, consent=consent):
+            _bump(doc, ("consents", purpose, "granted" if consent.granted else "withdrawn"))
+
+
+_MONEY_KINDS = {"succeeded": "revenue", "refunded": "refunds"}
 
 
 class OverviewProjection:
