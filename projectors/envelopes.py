@@ -21,6 +21,7 @@ from read_side.events import EventEnvelope
 from shared.events.catalog import (
     ATTENDEES_PROCESSED,
     CUSTOMER_TOPIC_PREFIX,
+    LEDGER_TOPIC_PREFIX,
     ORDER_RECORD_TOPIC,
     event_name,
     is_event_topic,
@@ -30,9 +31,7 @@ from write_side.adapters.event_store import open_event_store
 from write_side.application.ports import EventStore
 from write_side.domain.loyalty import ledger_id
 
-LEDGER_TOPIC_PREFIX = "write_side.domain.loyalty_ledger:LoyaltyLedger."
 SEGMENT_TOPIC_PREFIX = "write_side.domain.segment:Segment."
-_LEDGER_HIDDEN = {"customer_id", "request"}
 _EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
 _NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -204,7 +203,7 @@ def open_log(settings: Settings) -> EventLog:
 def is_customer_event(topic: str) -> bool:
     """True for Customer events, processed orders and the events of customers' loyalty ledgers
     (other claims, records and programs are skipped)."""
-    return is_event_topic(topic) or topic.startswith(LEDGER_TOPIC_PREFIX)
+    return is_event_topic(topic)
 
 
 def is_projected(topic: str) -> bool:
@@ -267,11 +266,11 @@ def _ledger_envelope(domain_event: Any, topic: str, position: int) -> EventEnvel
     """A ledger event, named after its customer (`loyalty.points_earned`, ...) with the
     ledger's own version, which read models guard by separately from the customer's."""
     attributes = dict(domain_event.__dict__)
-    hidden = _ENVELOPE_FIELDS | _LEDGER_HIDDEN | {"tenant_id", "actor"}
+    hidden = _ENVELOPE_FIELDS | {"tenant_id", "actor"}
     return EventEnvelope(
         position=position,
         event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-        type="loyalty." + event_name(topic).removeprefix("customer."),
+        type=event_name(topic),
         customer_id=str(attributes["customer_id"]),
         version=int(domain_event.originator_version),
         occurred_at=domain_event.timestamp,

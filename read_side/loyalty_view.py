@@ -11,7 +11,10 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+import msgspec
+
 from read_side.events import EventEnvelope
+from shared.events import payloads as ev
 from shared.json_types import JSONObject
 from shared.loyalty_lots import take_from_lots
 
@@ -42,18 +45,17 @@ def fold(doc: JSONObject, event: EventEnvelope) -> None:
     """Apply one ledger event to `doc` in place (the caller copies and version-guards)."""
     loyalty = doc.setdefault("loyalty", empty_loyalty())
     loyalty["version"] = event.version
-    entry = event.data.get("entry")
-    if entry is None:  # the ledger's opening: nothing to show yet
+    recorded = event.payload
+    if not isinstance(recorded, ev.LedgerEntryRecorded):  # the opening: nothing to show yet
         return
-    points = int(entry["points"])
+    points = recorded.entry.points
     loyalty["balance"] += points
-    loyalty["lifetimePoints"] += int(event.data.get("lifetime") or 0)
-    loyalty["entries"].append(dict(entry))
-    lot = event.data.get("lot")
-    if lot is not None:
-        loyalty["lots"].append(dict(lot))
+    loyalty["lifetimePoints"] += recorded.lifetime
+    loyalty["entries"].append(msgspec.to_builtins(recorded.entry))
+    if recorded.lot is not None:
+        loyalty["lots"].append(msgspec.to_builtins(recorded.lot))
     elif points < 0:
-        take_from_lots(loyalty["lots"], -points, event.data.get("first_lot"))
+        take_from_lots(loyalty["lots"], -points, recorded.first_lot)
     loyalty["nextExpiryAt"] = min(
         (lot["expiresAt"] for lot in loyalty["lots"] if lot.get("expiresAt")), default=None
     )
@@ -128,17 +130,17 @@ def timeline_item(event: EventEnvelope) -> JSONObject | None:
     ref}`), None for events the timeline does not show (the ledger's opening). The tier's
     own event is the customer's `customer.tier_changed`."""
     public_type = _TIMELINE_TYPES.get(event.type)
-    entry = event.data.get("entry")
-    if public_type is None or entry is None:
+    recorded = event.payload
+    if public_type is None or not isinstance(recorded, ev.LedgerEntryRecorded):
         return None
-    points = int(entry["points"])
+    entry = recorded.entry
     return {
-        "at": entry["at"],
+        "at": entry.at,
         "kind": "loyalty",
         "type": public_type,
-        "summary": f"{points:+d} points ({entry['kind']})",
+        "summary": f"{entry.points:+d} points ({entry.kind})",
         "actor": event.actor,
-        "ref": entry.get("ref") or entry["id"],
+        "ref": entry.ref or entry.id,
     }
 
 

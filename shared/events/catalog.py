@@ -23,6 +23,7 @@ from shared.events.payloads import CustomerPayload, Payload
 
 CUSTOMER_TOPIC_PREFIX: Final = "write_side.domain.customer:Customer."
 ORDER_RECORD_TOPIC: Final = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
+LEDGER_TOPIC_PREFIX: Final = "write_side.domain.loyalty_ledger:LoyaltyLedger."
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -47,16 +48,19 @@ class EventType:
 
     payload: type[Payload]
     topic: str
+    #: The stream's kind: `customer.` or, for a customer's loyalty ledger, `loyalty.`.
+    prefix: str = "customer."
 
     @property
     def class_name(self) -> str:
-        """The stored event class's name (`VisitRecorded`)."""
-        return self.payload.__name__
+        """The stored event class's name (`VisitRecorded`, `Opened`)."""
+        return self.topic.rsplit(".", 1)[-1]
 
     @property
     def name(self) -> str:
-        """The dotted name envelopes, projections and history use (`customer.visit_recorded`)."""
-        return "customer." + _CAMEL.sub("_", self.class_name).lower()
+        """The dotted name envelopes, projections and history use (`customer.visit_recorded`,
+        `loyalty.points_earned`)."""
+        return self.prefix + _CAMEL.sub("_", self.class_name).lower()
 
     @property
     def published_name(self) -> str:
@@ -82,16 +86,24 @@ def _customer_event(payload: type[Payload]) -> EventType:
 CUSTOMER_EVENTS: Final = tuple(_customer_event(p) for p in typing.get_args(CustomerPayload))
 #: An order's processing, stored by its order record and published to the broker.
 ATTENDEES_PROCESSED: Final = EventType(payloads.AttendeesProcessed, ORDER_RECORD_TOPIC)
-EVENTS: Final = (*CUSTOMER_EVENTS, ATTENDEES_PROCESSED)
+#: A customer's loyalty ledger: its own stream, folded into the customer's document.
+LEDGER_EVENTS: Final = tuple(
+    EventType(p, LEDGER_TOPIC_PREFIX + p.__name__.removeprefix("Ledger"), "loyalty.")
+    for p in typing.get_args(payloads.LedgerPayload)
+)
+EVENTS: Final = (*CUSTOMER_EVENTS, ATTENDEES_PROCESSED, *LEDGER_EVENTS)
 _BY_NAME: Final = {event.name: event for event in EVENTS}
 _BY_TOPIC: Final = {event.topic: event for event in EVENTS}
 _BY_PAYLOAD: Final = {event.payload: event for event in EVENTS}
 
 
 def is_event_topic(topic: str) -> bool:
-    """True for a topic the read side receives: any Customer event (known or not, so that an
-    unknown one is met and refused) and processed orders; other aggregates' events are not."""
-    return topic.startswith(CUSTOMER_TOPIC_PREFIX) or topic == ORDER_RECORD_TOPIC
+    """True for a topic the read side receives: any Customer or loyalty ledger event (known or
+    not, so that an unknown one is met and refused) and processed orders; other aggregates'
+    events are not."""
+    return topic.startswith((CUSTOMER_TOPIC_PREFIX, LEDGER_TOPIC_PREFIX)) or (
+        topic == ORDER_RECORD_TOPIC
+    )
 
 
 def event_name(topic: str) -> str:
@@ -100,7 +112,8 @@ def event_name(topic: str) -> str:
     known = _BY_TOPIC.get(topic)
     if known is not None:
         return known.name
-    return "customer." + _CAMEL.sub("_", topic.rsplit(".", 1)[-1]).lower()
+    prefix = "loyalty." if topic.startswith(LEDGER_TOPIC_PREFIX) else "customer."
+    return prefix + _CAMEL.sub("_", topic.rsplit(".", 1)[-1]).lower()
 
 
 def event_type(name: str) -> EventType:

@@ -1,4 +1,5 @@
-"""The payload of every Customer event: its own fields, typed, in their stored order.
+"""The payload of every Customer event (and of a customer's loyalty ledger's): its own
+fields, typed, in their stored order.
 
 A payload class is named like the stored event (`VisitRecorded` is stored under the topic
 `write_side.domain.customer:Customer.VisitRecorded` and read as `customer.visit_recorded`);
@@ -9,6 +10,7 @@ To add an event, see "How to add an event" in docs/DESIGN.md.
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 import msgspec
@@ -22,6 +24,8 @@ from shared.events.values import (
     ErasedValue,
     FreeForm,
     Invoice,
+    LedgerEntry,
+    Lot,
     OrderStatus,
     Payment,
     Personal,
@@ -182,6 +186,50 @@ class AttendeesProcessed(Payload, frozen=True):
     placed_at: Public[str]
     results: Public[list[AttendeeResult]]
 
+
+class LedgerOpened(Payload, frozen=True):
+    """A customer's loyalty ledger opened (its own stream, named after the customer)."""
+
+    customer_id: Public[uuid.UUID]
+
+
+class LedgerEntryRecorded(Payload, frozen=True):
+    """One entry of a customer's loyalty ledger. `lot` is the lot an earning opens; a negative
+    entry takes its points from the lots, `first_lot`'s before the others; `lifetime` is what it
+    adds to lifetime points; `request` a keyed hash of a redemption's `Idempotency-Key`."""
+
+    customer_id: Public[str]
+    entry: LedgerEntry
+    lot: Public[Lot | None] = None
+    first_lot: Public[str | None] = None
+    lifetime: Public[int] = 0
+    request: Public[str | None] = None
+
+
+class PointsEarned(LedgerEntryRecorded, frozen=True):
+    """Points for a payment or a completed order."""
+
+
+class PointsRedeemed(LedgerEntryRecorded, frozen=True):
+    """Points spent by the customer."""
+
+
+class PointsAdjusted(LedgerEntryRecorded, frozen=True):
+    """A manager's correction, either way."""
+
+
+class PointsReversed(LedgerEntryRecorded, frozen=True):
+    """A refunded payment's points taken back (as far as the balance allows)."""
+
+
+class PointsExpired(LedgerEntryRecorded, frozen=True):
+    """Unspent points of a lot whose time ran out."""
+
+
+#: Every event a customer's loyalty ledger stream holds.
+LedgerPayload = (
+    LedgerOpened | PointsEarned | PointsRedeemed | PointsAdjusted | PointsReversed | PointsExpired
+)
 
 #: Every event a Customer stream holds, in the order of a customer's life.
 CustomerPayload = (

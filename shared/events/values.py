@@ -168,3 +168,27 @@ class AttendeeResult(Value, frozen=True):
     created: bool
     first_time: bool
     matched_by: str | None
+
+
+class LedgerEntry(Value, frozen=True):
+    """One loyalty ledger entry as `GET /customers/{id}/loyalty` lists it (`points` signed).
+
+    Its `reason` is free text a manager or the customer typed (or a fixed cause such as
+    `payment.succeeded`): personal, sealed under the customer's key."""
+
+    id: Public[str]
+    kind: Public[str]
+    points: Public[int]
+    reason: Personal[str | None]
+    ref: Public[str | None]
+    at: Public[str]
+    shortfall: Public[int] = 0
+
+
+class Lot(Value, frozen=True):
+    """What one earning (or positive adjustment) left: its unspent points and their expiry."""
+
+    id: Public[str]
+    points: Public[int]
+    at: Public[str]
+    expires_at: Public[str | None]

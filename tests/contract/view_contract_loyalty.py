@@ -23,7 +23,8 @@ def ledger_event(
         position=log.position, event_id=str(uuid.uuid4()), type=f"loyalty.{kind}",
         customer_id=customer, version=version, occurred_at=T0 + timedelta(seconds=log.position),
         tenant_id=tenant, actor="payments",
-        data={"entry": entry, "lot": lot, "first_lot": None, "lifetime": lifetime},
+        data={"customer_id": customer, "entry": entry, "lot": lot, "first_lot": None,
+              "lifetime": lifetime},
     )  # fmt: skip
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+
+import msgspec
 
 from shared.clock import iso_utc
 from shared.errors import FieldError, ValidationFailed
@@ -85,7 +86,7 @@ class EngagementCommands:
         """Record a communication once per id and status; the result says whether it was new."""
         if communication.subject is not None:
             subject = _text("subject", communication.subject, MAX_SUBJECT)
-            communication = replace(communication, subject=subject)
+            communication = msgspec.structs.replace(communication, subject=subject)
 
         def decide(_: bool) -> Decision[bool]:
             customer = self._repository.get(meta.principal.tenant_id, customer_id)

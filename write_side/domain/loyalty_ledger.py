@@ -15,19 +15,23 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import iso_utc
 from shared.errors import Conflict
+from shared.events import payloads as ev
+from shared.events.catalog import stored_fields
+from shared.events.values import LedgerEntry, Lot
 from shared.json_types import JSONObject
 from shared.loyalty_lots import take_from_lots
 from write_side.domain.loyalty import due_lots, entry_id, ledger_id, program_id
 
 
 class LedgerEntryEvent(Aggregate.Event):
-    """One ledger entry. `lot` is the lot an earning opens; a negative entry takes its points
-    from the lots, `first_lot`'s before the others; `lifetime` is what it adds to lifetime
-    points; `request` names the `Idempotency-Key` of a redemption (a keyed hash)."""
+    """One ledger entry; its attributes are those of its payload in `shared.events`
+    (`LedgerEntryRecorded`: `_record` builds the payload, so what is stored is what the catalog
+    declares, sealed where it says)."""
 
     tenant_id: str
     actor: str
@@ -178,10 +182,13 @@ class LoyaltyLedger(Aggregate):
         lot: JSONObject | None = None, first_lot: str | None = None, lifetime: int = 0,
         request: str | None = None,
     ) -> None:  # fmt: skip
-        self.trigger_event(
-            cls, tenant_id=self.tenant_id, actor=actor, customer_id=self.customer_id,
-            entry=entry, lot=lot, first_lot=first_lot, lifetime=lifetime, request=request,
+        payload_type: type[ev.LedgerEntryRecorded] = getattr(ev, cls.__name__)
+        payload = payload_type(
+            customer_id=self.customer_id, entry=msgspec.convert(entry, LedgerEntry),
+            lot=None if lot is None else msgspec.convert(lot, Lot), first_lot=first_lot,
+            lifetime=lifetime, request=request,
         )  # fmt: skip
+        self.trigger_event(cls, tenant_id=self.tenant_id, actor=actor, **stored_fields(payload))
 
 
 def _entry(

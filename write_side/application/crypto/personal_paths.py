@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from shared.events.catalog import CUSTOMER_EVENTS
+from shared.events.catalog import CUSTOMER_EVENTS, LEDGER_EVENTS
 from shared.json_types import JSONObject
 from write_side.application.crypto.pii_cipher import is_sealed
 
@@ -23,9 +23,11 @@ PERSONAL_PATHS: Mapping[str, tuple[str, ...]] = {
     event.class_name: event.paths.personal for event in CUSTOMER_EVENTS if event.paths.personal
 }
 
-#: Personal paths of every loyalty ledger event: an entry's reason is typed by a person
-#: (redemptions, adjustments). Sealed under the key of the customer the event names.
-LEDGER_PERSONAL_PATHS: tuple[str, ...] = ("entry.reason",)
+#: Personal paths of the loyalty ledger's events (an entry's reason is typed by a person),
+#: declared on their payloads too. Sealed under the key of the customer the event names.
+LEDGER_PERSONAL_PATHS: tuple[str, ...] = tuple(
+    sorted({path for event in LEDGER_EVENTS for path in event.paths.personal})
+)
 
 PERSONAL_ATTRIBUTES: frozenset[str] = frozenset(
     {"billing", "payer", "attendee", "attendees", "reason"}
@@ -34,19 +36,6 @@ PERSONAL_ATTRIBUTES: frozenset[str] = frozenset(
 _EVENT = ("originator_id", "originator_version", "timestamp")
 _CUSTOMER = (*_EVENT, "tenant_id", "actor")
 _CREATED = ("originator_topic",)  # what the library adds to a "created" event
-
-_LEDGER_ENTRY_EVENTS = (
-    "PointsEarned",
-    "PointsRedeemed",
-    "PointsAdjusted",
-    "PointsReversed",
-    "PointsExpired",
-)
-# Ids, kinds, signed points, lots (ids, points, times), a keyed hash of an Idempotency-Key.
-_LEDGER_ENTRY_PUBLIC = (
-    *("tenant_id", "actor", "customer_id", "lot", "first_lot", "lifetime", "request"),
-    *(f"entry.{key}" for key in ("id", "kind", "points", "ref", "at", "shortfall")),
-)
 
 PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
     **{
@@ -85,11 +74,15 @@ PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
         "fingerprint",  # a keyed hash of the body: no personal value is readable from it
     ),
     "Customer.TierChanged": (*_CUSTOMER, "previous", "tier", "min_points", "lifetime_points"),
-    **dict.fromkeys(
-        (f"LoyaltyLedger.{name}" for name in _LEDGER_ENTRY_EVENTS),
-        (*_EVENT, *_LEDGER_ENTRY_PUBLIC),
-    ),
-    "LoyaltyLedger.Opened": (*_EVENT, "originator_topic", "customer_id", "tenant_id"),
+    **{
+        f"LoyaltyLedger.{event.class_name}": (
+            *_EVENT,
+            "tenant_id",
+            *(("originator_topic",) if event.class_name == "Opened" else ("actor",)),
+            *event.paths.public,
+        )
+        for event in LEDGER_EVENTS
+    },
     "LoyaltyProgram.Defined": (*_EVENT, "originator_topic", "tenant_id", "actor", "program"),
     "LoyaltyProgram.Changed": (*_EVENT, "tenant_id", "actor", "program"),
     "InvoiceSequence.Started": (*_EVENT, "originator_topic", "sequence_id"),
