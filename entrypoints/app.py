@@ -129,23 +129,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     """Build the HTTP application for the configured profile (embedded or services)."""
     jwt_auth = build_jwt_auth(settings.resolved_jwt_secret())
     metrics = RequestMetrics()
-    # Without Redis the counters live in the data dir, shared by every worker process.
-    limiter: RateLimiter = (
-        RedisRateLimiter.from_url(settings.redis_url)
-        if settings.redis_url
-        else SqliteRateLimiter.in_data_dir(settings.data_dir)
-    )
-    limits = partial(
-        install_rate_limit,
-        limiter=limiter,
-        settings=RateLimitSettings.from_settings(settings),
-        key_prefix=f"{settings.redis_prefix}:rl",  # every Redis key under CUSTOMERS_REDIS_PREFIX
-    )
-    counters: AlertCounters = (
-        RedisAlertCounters.from_url(settings.redis_url, prefix=f"{settings.redis_prefix}:alert")
-        if settings.redis_url
-        else SqliteAlertCounters.in_data_dir(settings.data_dir)
-    )
+    limits, counters = _rate_limits(settings), _alert_counters(settings)
     monitor = SecurityMonitor(AlertRules.from_settings(settings), counters)
 
     @asynccontextmanager
@@ -190,6 +174,31 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     app.asgi_handler = RequestLimitsMiddleware(CardNumberGuard(app.asgi_handler))
     install_refinements(app)
     return app
+
+
+def _rate_limits(settings: Settings) -> Callable[[AppConfig], AppConfig]:
+    """The rate limit's installer. Without Redis the counters live in the data dir, shared by
+    every worker process; in Redis every key is under CUSTOMERS_REDIS_PREFIX."""
+    limiter: RateLimiter = (
+        RedisRateLimiter.from_url(settings.redis_url)
+        if settings.redis_url
+        else SqliteRateLimiter.in_data_dir(settings.data_dir)
+    )
+    return partial(
+        install_rate_limit,
+        limiter=limiter,
+        settings=RateLimitSettings.from_settings(settings),
+        key_prefix=f"{settings.redis_prefix}:rl",
+    )
+
+
+def _alert_counters(settings: Settings) -> AlertCounters:
+    """The security monitor's counters: Redis when configured, else the data dir."""
+    if settings.redis_url:
+        return RedisAlertCounters.from_url(
+            settings.redis_url, prefix=f"{settings.redis_prefix}:alert"
+        )
+    return SqliteAlertCounters.in_data_dir(settings.data_dir)
 
 
 def app_from_env() -> Litestar:

@@ -71,7 +71,8 @@ def customer_event(
 def ledger_event(position: int, version: int, points: int) -> EventEnvelope:
     entry = {"id": f"x{version}", "kind": "earned", "points": points, "reason": "r",
              "ref": f"pay-{version}", "at": "2026-01-01T00:00:00.000Z", "shortfall": 0}  # fmt: skip
-    return customer_event(position, version, "loyalty.points_earned", {"entry": entry})
+    data = {"customer_id": "c1", "entry": entry}
+    return customer_event(position, version, "loyalty.points_earned", data)
 
 
 def busy_stream(communications: int) -> list[EventEnvelope]:
