@@ -16,6 +16,7 @@ from typing import IO, Protocol
 
 from projectors.rebuild_lock import rebuild_lock
 from shared.settings import Settings
+from write_side.inbound.consumer import InboundConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +76,22 @@ async def sweep_stale_generations(data_dir: Path, lives: Sequence[Sweepable]) ->
             if dropped:
                 logger.warning("dropped generation(s) %s of %s left by an interrupted rebuild",
                                dropped, adapter.name)  # fmt: skip
+
+
+async def start_consumer(consumer: InboundConsumer, resources: AsyncExitStack) -> None:
+    """Start consuming; a broker that is down now is retried in the background."""
+    try:
+        await consumer.start()
+    except Exception as error:
+        logger.warning("inbound consumer could not start: %s; retrying in background", error)
+
+        async def retry() -> None:
+            while True:
+                await asyncio.sleep(5)
+                try:
+                    await consumer.start()
+                    return
+                except Exception:  # noqa: S112 - keep trying while the service runs
+                    continue
+
+        background(resources, retry())

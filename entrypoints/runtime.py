@@ -13,7 +13,13 @@ from entrypoints.bulk import build_export
 from entrypoints.engagement_wiring import engagement_reads
 from entrypoints.event_readers import event_readers
 from entrypoints.leadership import open_leases
-from entrypoints.lifecycle import Sweepable, background, projector_lock, sweep_stale_generations
+from entrypoints.lifecycle import (
+    Sweepable,
+    background,
+    projector_lock,
+    start_consumer,
+    sweep_stale_generations,
+)
 from entrypoints.plugins import Plugin, open_plugins, start_plugins
 from entrypoints.retention import retention_loop
 from entrypoints.segments_wiring import Job, segment_jobs
@@ -114,7 +120,7 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
                 # so `serve --workers N` spreads inbound orders and payments over N processes.
                 runtime.consumer = inbound
                 resources.push_async_callback(inbound.stop)
-                await _start_consumer(inbound, resources)
+                await start_consumer(inbound, resources)
         resources.push_async_callback(runtime.imports.stop)
         if runtime.resumes_imports:  # one process per data dir resumes its imports
             await runtime.imports.resume()
@@ -273,25 +279,6 @@ def _broker_relay(settings: Settings, read: ReadAdapters) -> BrokerRelay | None:
     if read.clients.mongo is not None:
         checkpoints = MongoCheckpointStore(read.clients.mongo, read.clients.mongo_database())
     return BrokerRelay(settings.amqp_url, checkpoints)
-
-
-async def _start_consumer(consumer: InboundConsumer, resources: AsyncExitStack) -> None:
-    """Start consuming; a broker that is down now is retried in the background."""
-    try:
-        await consumer.start()
-    except Exception as error:
-        logger.warning("inbound consumer could not start: %s; retrying in background", error)
-
-        async def retry() -> None:
-            while True:
-                await asyncio.sleep(5)
-                try:
-                    await consumer.start()
-                    return
-                except Exception:  # noqa: S112 - keep trying while the service runs
-                    continue
-
-        background(resources, retry())
 
 
 async def _prepare(read: ReadAdapters) -> None:

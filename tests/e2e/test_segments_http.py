@@ -68,7 +68,7 @@ def test_time_moves_members_out_of_last_visit_within_days(
     body = {"name": "recent", "filter": {"lastVisitWithinDays": 30}}
     created = client.post("/segments", json=body, headers=auth("analyst")).json()
     assert created["count"] == 1
-    live = client.app.state.projection_stores["segment_membership"]
+    live = client.app.state.runtime.plugins["segment_membership"].live
 
     async def eleven_days_later() -> int:
         store = await live.current()

@@ -80,7 +80,7 @@ async def test_stop_cancels_and_awaits_every_background_task(tmp_path: Path) -> 
     started = asyncio.all_tasks() - before
     names = {task.get_coro().__qualname__ for task in started}  # type: ignore[union-attr]
     # the retention loop, the alert relay and the consumer's retry (the broker is down)
-    assert {"retention_loop", "AlertRelay.run", "_start_consumer.<locals>.retry"} <= names
+    assert {"retention_loop", "AlertRelay.run", "start_consumer.<locals>.retry"} <= names
 
     await runtime.stop()
 
