@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from projectors.envelopes import to_envelope
 from read_side.views import PROFILE_KEYS, evolve
+from shared.engagement import default_preferences
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, VersionMismatch
 from write_side.domain import engagement
 from write_side.domain.billing import normalize_billing
@@ -77,9 +78,9 @@ def _communication(channel: str, status: str | None, bounce: str | None) -> Comm
 
 
 def _preferences(language: str) -> Command:
-    return lambda c: engagement.change_preferences(
-        c, actor="bob", preferences={"language": language, "channels": {"email": True}}
-    )
+    preferences = default_preferences() | {"language": language}
+    preferences["channels"] = preferences["channels"] | {"sms": {"enabled": language == "fr"}}
+    return lambda c: engagement.change_preferences(c, actor="bob", preferences=preferences)
 
 
 names = st.sampled_from(["Ann", "Bo", "Céline", "Đorđe"])

@@ -27,7 +27,7 @@ from read_side.segments.membership import matches
 from read_side.segments.projection import SegmentMembershipProjection
 from read_side.segments.store import MembershipStore
 from read_side.views import CustomerDoc, evolve
-from shared.errors import Conflict, ValidationFailed, VersionMismatch
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, VersionMismatch
 from shared.json_types import JSONObject
 from shared.segment_filter import parse_filter
 from tests.unit.test_aggregate_and_view_agree import TOPIC, Command, commands
@@ -102,7 +102,7 @@ class World:
         if kind in ("command", "visit"):
             customer = self.customers[step[1]]
             command: Command = step[2] if kind == "command" else _visit(self.now, step[2])
-            with suppress(Conflict, VersionMismatch, ValidationFailed):
+            with suppress(Conflict, VersionMismatch, ValidationFailed, NotFound, Forbidden):
                 command(customer)
             batch = self.envelopes(list(customer.collect_events()))
         elif kind == "define" or not self.segments:
