@@ -5,9 +5,7 @@ unambiguous), and reads also check `tenantId`. `apply` loads the batch's documen
 `$in` find (not those created in the batch), evolves them in memory, writes the changed ones
 with one unordered `bulk_write` (inserts and upserts, see `_write` for why not `ReplaceOne`),
 and only then moves the checkpoint (forward only, with `$max`). A crash in between re-applies
-the batch harmlessly because `evolve` is version-guarded. No transactions, no aggregation
-beyond `count_documents`: FerretDB v1 suffices.
-"""
+the batch harmlessly (`evolve` is version-guarded). No transactions: FerretDB v1 suffices."""
 
 from __future__ import annotations
 
