@@ -18,6 +18,7 @@ from write_side.application.privacy import Identity, PrivacyCommands
 from write_side.inbound.consumer import InboundConsumer, Subscription
 from write_side.inbound.dead_letter_purge import naming, purge
 from write_side.inbound.handlers import InboundHandlers
+from write_side.inbound.queues import QUORUM
 
 ZEB = Identity("acme", "6f1c1d7e-0000-4000-8000-000000000001", "zeb@example.org", "+14155550199")
 
@@ -47,7 +48,7 @@ async def test_the_purge_removes_only_the_customers_dead_letters(
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        queue = await channel.declare_queue(name, durable=True)
+        queue = await channel.declare_queue(name, durable=True, arguments=QUORUM)
         for content in (body(payer={"email": ZEB.email}), kept, body(customerId=ZEB.customer_id)):
             message = aio_pika.Message(content, headers={"x-dead-letter-reason": "bad"})
             await channel.default_exchange.publish(message, routing_key=name)

@@ -15,6 +15,7 @@ from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.inbound.consumer import REASON_HEADER, InboundConsumer
 from write_side.inbound.handlers import InboundHandlers
+from write_side.inbound.queues import QUORUM
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
 
@@ -72,7 +73,9 @@ async def test_invalid_and_unmatchable_messages_go_to_the_dead_letter_queue(
         await consumer.stop()
     reasons = {}
     for subscription in subscriptions:
-        queue = await broker.declare_queue(f"{subscription.queue}.dlq", durable=True)
+        queue = await broker.declare_queue(
+            f"{subscription.queue}.dlq", durable=True, arguments=QUORUM
+        )
         message = await queue.get(timeout=5)
         assert message is not None
         reasons[message.message_id] = message.headers[REASON_HEADER]

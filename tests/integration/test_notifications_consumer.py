@@ -15,6 +15,7 @@ from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
 from write_side.inbound.consumer import REASON_HEADER, InboundConsumer, Subscription
 from write_side.inbound.handlers import InboundHandlers
+from write_side.inbound.queues import QUORUM
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
 
@@ -100,7 +101,9 @@ async def test_unknown_customers_and_tenants_go_to_the_dead_letter_queue_with_th
         await until(lambda: consumer.dead_lettered == 3)
     finally:
         await consumer.stop()
-    queue = await broker.declare_queue(f"{subscriptions[0].queue}.dlq", durable=True)
+    queue = await broker.declare_queue(
+        f"{subscriptions[0].queue}.dlq", durable=True, arguments=QUORUM
+    )
     reasons = {}
     for _ in range(3):
         message = await queue.get(timeout=5)
@@ -121,7 +124,7 @@ async def test_a_burst_is_applied_in_batches_one_command_per_customer_and_all_se
     exchange = await broker.declare_exchange(
         subscriptions[0].exchange, aio_pika.ExchangeType.TOPIC, durable=True
     )
-    backlog = await broker.declare_queue(subscriptions[0].queue, durable=True)
+    backlog = await broker.declare_queue(subscriptions[0].queue, durable=True, arguments=QUORUM)
     await backlog.bind(exchange, routing_key="notification.*")
     for index in range(300):  # published before the consumer starts: it finds a backlog
         body = notice(ids[index % 3], notificationId=f"n-{index}")
@@ -144,5 +147,5 @@ async def test_a_burst_is_applied_in_batches_one_command_per_customer_and_all_se
     for cid in ids:
         customer = commands.executor.repository.get("acme", uuid.UUID(cid))
         assert len(customer.communications) == 100
-    queue = await broker.declare_queue(subscriptions[0].queue, durable=True)
+    queue = await broker.declare_queue(subscriptions[0].queue, durable=True, arguments=QUORUM)
     assert queue.declaration_result.message_count == 0  # every delivery acknowledged

@@ -1,5 +1,5 @@
 """RabbitMQ consumers for `orders.events`, `payments.events` and `notifications.events`
-(aio-pika, manual acks).
+(aio-pika, manual acks). The queues are quorum queues (`write_side.inbound.queues`).
 
 A message is acknowledged only after its effect is stored. A message that can never be
 applied is published to `<queue>.dlq` (persistent, with the reason in the
@@ -22,6 +22,13 @@ from write_side.inbound.dead_letter_purge import naming, purge
 from write_side.inbound.handlers import InboundHandlers, Unprocessable
 from write_side.inbound.notification_batches import NotificationBatches
 from write_side.inbound.notification_batches import stop as stop_batches
+from write_side.inbound.queues import (
+    QUORUM,
+    ROUTING_KEY_HEADER,
+    copied_headers,
+    ensure_quorum,
+    routing_key_of,
+)
 
 logger = logging.getLogger(__name__)
 REASON_HEADER = "x-dead-letter-reason"
@@ -97,8 +104,11 @@ class InboundConsumer:
             exchange = await channel.declare_exchange(
                 subscription.exchange, aio_pika.ExchangeType.TOPIC, durable=True
             )
-            await channel.declare_queue(f"{subscription.queue}.dlq", durable=True)
-            queue = await channel.declare_queue(subscription.queue, durable=True)
+            dead_letters, name = f"{subscription.queue}.dlq", subscription.queue
+            await ensure_quorum(self._connection, dead_letters)
+            await ensure_quorum(self._connection, name, subscription.exchange, subscription.binding)
+            await channel.declare_queue(dead_letters, durable=True, arguments=QUORUM)
+            queue = await channel.declare_queue(name, durable=True, arguments=QUORUM)
             await queue.bind(exchange, routing_key=subscription.binding)
             if subscription.batched and self._batch_notifications:  # own channel: `multiple` acks
                 await self._consume_batched(subscription)
@@ -109,7 +119,7 @@ class InboundConsumer:
         assert self._connection is not None
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._batch_prefetch)
-        queue = await channel.declare_queue(subscription.queue, durable=True)
+        queue = await channel.declare_queue(subscription.queue, durable=True, arguments=QUORUM)
         self._batched_queue = subscription.queue
         if self._batches is None:
             self._batches = NotificationBatches(
@@ -162,7 +172,7 @@ class InboundConsumer:
     async def process(self, queue: str, message: AbstractIncomingMessage) -> None:
         """Apply, dead-letter or requeue one delivery."""
         try:
-            await self._handlers.handle(message.routing_key or "", message.body)
+            await self._handlers.handle(routing_key_of(message), message.body)
         except Unprocessable as error:
             await self._dead_letter(queue, message, error.reason)
             await message.ack()
@@ -183,9 +193,9 @@ class InboundConsumer:
 
     async def _dead_letter(self, queue: str, message: AbstractIncomingMessage, reason: str) -> None:
         assert self._channel is not None
-        headers = dict(message.headers or {})
+        headers = copied_headers(message)
         headers[REASON_HEADER] = reason
-        headers["x-original-routing-key"] = message.routing_key or ""
+        headers[ROUTING_KEY_HEADER] = routing_key_of(message)
         copy = aio_pika.Message(
             body=message.body,
             headers=headers,

@@ -20,6 +20,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from write_side.application.privacy import Identity
+from write_side.inbound.queues import QUORUM, copied_headers, ensure_quorum
 
 _NOT_DIGITS = re.compile(r"\D")
 _MIN_PHONE_DIGITS = 8  # a shorter tail of digits could name someone else
@@ -71,7 +72,8 @@ async def purge(
         await channel.set_qos(prefetch_count=_WINDOW)
         for name in queues:
             async with asyncio.timeout(step_seconds):
-                queue = await channel.declare_queue(name, durable=True)
+                await ensure_quorum(connection, name)
+                queue = await channel.declare_queue(name, durable=True, arguments=QUORUM)
             count = queue.declaration_result.message_count or 0
             if count:
                 removed += await _sift(channel, queue, count, matches, step_seconds)
@@ -111,7 +113,7 @@ async def _sift(
 def _copy(message: AbstractIncomingMessage) -> aio_pika.Message:
     return aio_pika.Message(
         body=message.body,
-        headers=dict(message.headers or {}),
+        headers=copied_headers(message),
         message_id=message.message_id,
         content_type=message.content_type,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,

@@ -30,6 +30,7 @@ from write_side.application.decisions import CommandMeta
 from write_side.application.engagement import EngagementCommands
 from write_side.domain.engagement import Communication
 from write_side.inbound.handlers import Unprocessable, notification
+from write_side.inbound.queues import routing_key_of
 
 logger = logging.getLogger(__name__)
 DeadLetter = Callable[[AbstractIncomingMessage, str], Awaitable[None]]
@@ -83,7 +84,7 @@ class NotificationBatches:
             except Unprocessable as error:
                 await self._refuse([message], error.reason)
                 continue
-            status = notification(event, message.routing_key or "")
+            status = notification(event, routing_key_of(message))
             groups.setdefault((event.tenant_id, event.customer_id), []).append((message, status))
         failed = await asyncio.gather(*(self._group(key, group) for key, group in groups.items()))
         retry = [message for messages in failed for message in messages]
@@ -125,7 +126,7 @@ class NotificationBatches:
 
 
 def _decode(message: AbstractIncomingMessage) -> NotificationEvent:
-    routing_key = message.routing_key or ""
+    routing_key = routing_key_of(message)
     if INBOUND_TYPES.get(routing_key) is not NotificationEvent:
         raise Unprocessable(f"unknown routing key {routing_key!r}")
     try:
