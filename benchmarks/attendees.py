@@ -156,6 +156,37 @@ async def benchmark(options: Options, amqp_url: str, port: int) -> tuple[Phase, 
     return phase, extra
 
 
+async def _measure_running(
+    options: Options, connection: AbstractConnection, orders: aio_pika.abc.AbstractExchange,
+    receiver: Receiver,
+    workload: Workload, pid: int, port: int, before: BrokerState, extra: dict[str, Any],
+) -> Phase:  # fmt: skip
+    """With the service up: warm up, drive the measured orders, and collect CPU, load,
+    metrics and the broker's state (and a py-spy profile when asked)."""
+    await wait_for_consumer(connection)
+    if options.warmup:
+        await drive(
+            orders, receiver, workload, count=options.warmup, rate=options.rate,
+            inflight=options.inflight, max_seconds=30,
+        )  # fmt: skip
+    metrics_before = await asyncio.to_thread(scrape, port)
+    cpu_before = cpu_seconds(pid)
+    spy = start_py_spy(pid, options)
+    phase = await drive(
+        orders, receiver, workload, count=options.orders, rate=options.rate,
+        inflight=options.inflight, max_seconds=options.max_seconds,
+    )  # fmt: skip
+    extra["cpu"] = cpu_seconds(pid) - cpu_before
+    extra["load"] = os.getloadavg()[0]
+    extra["metrics"] = (metrics_before, await asyncio.to_thread(scrape, port))
+    await check_broker(connection, before, extra, options.workers)
+    if spy is not None:
+        _, errors = await asyncio.to_thread(spy.communicate, None, options.py_spy_seconds + 30)
+        if spy.returncode:
+            extra["notes"].append(f"py-spy failed: {errors.decode()[-500:]}")
+    return phase
+
+
 async def measure(
     options: Options,
     connection: AbstractConnection,
@@ -197,29 +228,10 @@ async def measure(
             extra["pid"] = service.pid
             print(f"service pid {service.pid}, port {port}", file=sys.stderr, flush=True)
             try:
-                await wait_for_consumer(connection)
-                if options.warmup:
-                    await drive(
-                        orders, receiver, workload, count=options.warmup, rate=options.rate,
-                        inflight=options.inflight, max_seconds=30,
-                    )  # fmt: skip
-                metrics_before = await asyncio.to_thread(scrape, port)
-                cpu_before = cpu_seconds(service.pid)
-                spy = start_py_spy(service.pid, options)
-                phase = await drive(
-                    orders, receiver, workload, count=options.orders, rate=options.rate,
-                    inflight=options.inflight, max_seconds=options.max_seconds,
+                phase = await _measure_running(
+                    options, connection, orders, receiver, workload, service.pid, port,
+                    before, extra,
                 )  # fmt: skip
-                extra["cpu"] = cpu_seconds(service.pid) - cpu_before
-                extra["load"] = os.getloadavg()[0]
-                extra["metrics"] = (metrics_before, await asyncio.to_thread(scrape, port))
-                await check_broker(connection, before, extra, options.workers)
-                if spy is not None:
-                    _, errors = await asyncio.to_thread(
-                        spy.communicate, None, options.py_spy_seconds + 30
-                    )
-                    if spy.returncode:
-                        extra["notes"].append(f"py-spy failed: {errors.decode()[-500:]}")
             finally:
                 await asyncio.to_thread(stop_service, service)
                 if service.returncode not in (0, -signal.SIGTERM):

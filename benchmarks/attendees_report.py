@@ -55,6 +55,19 @@ def table(options: Options, phase: Phase, extra: dict[str, Any]) -> Iterator[str
             f"{phase.missing:9d} / {extra.get('dead_lettered', 0)}",
         ),
     ]
+    rows += _service_rows(phase, extra)
+    for label, value in rows:
+        yield f"  {label:<30}{value}"
+    if extra.get("duplicates") or extra.get("foreign"):
+        yield f"  (ignored: {extra['duplicates']} duplicate, {extra['foreign']} foreign receipts)"
+    for note in extra.get("notes", []):
+        yield f"  broker clean-up: {note}" if note.startswith(("deleted", "kept")) else f"  {note}"
+
+
+def _service_rows(phase: Phase, extra: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows read from the service's metrics and process: group commit, CPU, load, relay lag."""
+    rows: list[tuple[str, str]] = []
+    elapsed = phase.elapsed
     before, after = extra.get("metrics", ({}, {}))
     appended = after.get("customers_events_appended_total", 0) - before.get(
         "customers_events_appended_total", 0
@@ -85,12 +98,7 @@ def table(options: Options, phase: Phase, extra: dict[str, Any]) -> Iterator[str
     lag = after.get('customers_projection_lag_events{projection="broker_relay"}')
     if lag is not None:
         rows.append(("relay lag at end", f"{lag:9.0f} events"))
-    for label, value in rows:
-        yield f"  {label:<30}{value}"
-    if extra.get("duplicates") or extra.get("foreign"):
-        yield f"  (ignored: {extra['duplicates']} duplicate, {extra['foreign']} foreign receipts)"
-    for note in extra.get("notes", []):
-        yield f"  broker clean-up: {note}" if note.startswith(("deleted", "kept")) else f"  {note}"
+    return rows
 
 
 def cpu_seconds(pid: int) -> float:

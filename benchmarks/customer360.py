@@ -155,14 +155,20 @@ async def _delete_queues(url: str, queue: str) -> None:
             await channel.queue_delete(name)
 
 
-async def notifications(runtime: Runtime, rate: int, seconds: float, *, batched: bool) -> list[Any]:
-    """One phase: a consumer (batched or one message at a time) drains what a separate
-    process publishes at `rate`; stored = committed, visible to `GET .../communications`."""
+async def _recipients(runtime: Runtime, batched: bool) -> list[str]:
+    """200 customers for the notifications to name (their emails unique per phase)."""
     customers = []
     for index in range(200):
         body = {"firstName": f"N{index}", "email": f"n{index}.{batched}@example.com"}
         created = await runtime.commands.create(CommandMeta(ADMIN), ProfileInput(body))
         customers.append(str(created.customer.id))
+    return customers
+
+
+async def notifications(runtime: Runtime, rate: int, seconds: float, *, batched: bool) -> list[Any]:
+    """One phase: a consumer (batched or one message at a time) drains what a separate
+    process publishes at `rate`; stored = committed, visible to `GET .../communications`."""
+    customers = await _recipients(runtime, batched)
     assert runtime.consumer is not None
     handlers: Any = runtime.consumer._handlers
     # A queue of this run's own: the broker is shared, and the service's queues may exist

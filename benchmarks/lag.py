@@ -85,6 +85,21 @@ def body(rng: random.Random, number: int, run: str) -> bytes:
     return json.dumps({"type": kind, **fields}).encode()
 
 
+async def scrape_gauges(port: int, run: Run, stop: asyncio.Event) -> None:
+    """Every second until `stop`: the service's gauges (projection lag, ...) into `run`."""
+    client = HttpClient(port, {})
+    try:
+        while not stop.is_set():
+            _, text, _ = await client.request("GET", "/metrics")
+            for line in text.decode().splitlines():
+                match = _GAUGE.match(line)
+                if match:
+                    run.gauges[(match[1], match[2])].append(float(match[3]))
+            await asyncio.sleep(1.0)
+    finally:
+        await client.close()
+
+
 async def drive(args: argparse.Namespace, port: int) -> Run:
     """Paced creates, sampled lag polls and a metrics scraper, all bounded in time."""
     run, rng, tag = Run(), random.Random(args.seed), uuid.uuid4().hex[:6]
@@ -119,20 +134,7 @@ async def drive(args: argparse.Namespace, port: int) -> Run:
         if status == 201 and number % args.sample_every == 0:
             await poll(json.loads(answer)["id"], done)
 
-    async def scrape() -> None:
-        client = HttpClient(port, {})
-        try:
-            while not stop.is_set():
-                _, text, _ = await client.request("GET", "/metrics")
-                for line in text.decode().splitlines():
-                    match = _GAUGE.match(line)
-                    if match:
-                        run.gauges[(match[1], match[2])].append(float(match[3]))
-                await asyncio.sleep(1.0)
-        finally:
-            await client.close()
-
-    scraper = asyncio.create_task(scrape())
+    scraper = asyncio.create_task(scrape_gauges(port, run, stop))
     tasks: list[asyncio.Task[None]] = []
     total = int(args.rate * args.seconds)
     payloads = [body(rng, n, tag) for n in range(total)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.contract.event_builder import T0
@@ -87,7 +87,8 @@ class MatchingContract(SearchIndexHarness):
         assert await self.ids(index, text="0000 b") == []
 
     # ------------------------------------------------------------------ filters
-    async def test_every_filter(self) -> None:
+    async def _three_customers(self) -> tuple[Any, datetime, datetime, datetime]:
+        """Three customers created a day apart with every filterable field varied."""
         log = Log()
         d1, d2, d3 = (T0 + timedelta(days=n) for n in (1, 2, 3))
         yes = {"granted": True, "source": "web", "legalBasis": "consent"}
@@ -122,6 +123,10 @@ class MatchingContract(SearchIndexHarness):
             ],
             99,
         )
+        return index, d1, d2, d3
+
+    async def test_every_filter(self) -> None:
+        index, d1, d2, d3 = await self._three_customers()
 
         async def match(**query: Any) -> list[str]:
             return await self.ids(index, **{"sort": "firstName", **query})

@@ -148,31 +148,10 @@ def leaks(texts: dict[str, str]) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------------ the test
-def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
-    """A customer with a distinctive value in every field; returns its id."""
-    keyed = admin | {"Idempotency-Key": "signup-zeb-1"}
-    program = {"pointsPerUnit": {"EUR": 1}, "pointsPerVisit": 0}
-    assert client.put("/loyalty/program", json=program, headers=admin).is_success
-    zeb = client.post("/customers", json=SECRETS, headers=keyed).json()["id"]
-    assert client.post("/customers", json=SECRETS, headers=keyed).json()["id"] == zeb
-    assert client.put(f"/customers/{zeb}/billing", json=BILLING, headers=admin).is_success
-    record_engagement(client, zeb, admin)
-    consent = {"granted": True, "source": CONSENT_SOURCE}
-    put = client.put(f"/customers/{zeb}/consents/marketing_email", json=consent, headers=admin)
-    assert put.is_success, put.text
-    order = {"orderId": "o-zeb", "placedAt": "2026-11-20T10:00:00Z", "attendees": [ATTENDEE]}
-    attended = client.post("/customers/attendees", json=order, headers=admin)
-    assert attended.json()["results"][0]["customerId"] == zeb, attended.text
+def record_payment(client: Client, profile: Profile, zeb: str, admin: Headers) -> dict[str, Any]:
+    """A succeeded payment by the customer's payer: through the broker on the services
+    profile (a message naming only its payer), by the command otherwise; returns it."""
     settings = profile.settings
-    if settings.amqp_url:  # a second order through the broker, as the order system sends it
-        placed = {**order, "orderId": "o-zeb-2", "tenantId": "acme"}
-        asyncio.run(publish(settings, profile.names["orders"], "order.placed", placed))
-
-        def ordered() -> bool:
-            found = client.get(f"/customers/{zeb}/orders", headers=admin)
-            return found.status_code == 200 and len(found.json()["items"]) == 2
-
-        wait_until(ordered, "the order message")
     payment: dict[str, Any] = {"paymentId": "p-zeb", "orderId": "o-zeb", "amount": 4200,
                                "currency": "EUR", "at": "2026-11-20T11:00:00.000Z",
                                "method": "card"}  # fmt: skip
@@ -198,6 +177,35 @@ def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
         return found.status_code == 200 and len(found.json()["items"]) == 1
 
     wait_until(paid, "the payment")
+    return payment
+
+
+def record_everything(client: Client, profile: Profile, admin: Headers) -> str:
+    """A customer with a distinctive value in every field; returns its id."""
+    keyed = admin | {"Idempotency-Key": "signup-zeb-1"}
+    program = {"pointsPerUnit": {"EUR": 1}, "pointsPerVisit": 0}
+    assert client.put("/loyalty/program", json=program, headers=admin).is_success
+    zeb = client.post("/customers", json=SECRETS, headers=keyed).json()["id"]
+    assert client.post("/customers", json=SECRETS, headers=keyed).json()["id"] == zeb
+    assert client.put(f"/customers/{zeb}/billing", json=BILLING, headers=admin).is_success
+    record_engagement(client, zeb, admin)
+    consent = {"granted": True, "source": CONSENT_SOURCE}
+    put = client.put(f"/customers/{zeb}/consents/marketing_email", json=consent, headers=admin)
+    assert put.is_success, put.text
+    order = {"orderId": "o-zeb", "placedAt": "2026-11-20T10:00:00Z", "attendees": [ATTENDEE]}
+    attended = client.post("/customers/attendees", json=order, headers=admin)
+    assert attended.json()["results"][0]["customerId"] == zeb, attended.text
+    settings = profile.settings
+    if settings.amqp_url:  # a second order through the broker, as the order system sends it
+        placed = {**order, "orderId": "o-zeb-2", "tenantId": "acme"}
+        asyncio.run(publish(settings, profile.names["orders"], "order.placed", placed))
+
+        def ordered() -> bool:
+            found = client.get(f"/customers/{zeb}/orders", headers=admin)
+            return found.status_code == 200 and len(found.json()["items"]) == 2
+
+        wait_until(ordered, "the order message")
+    payment = record_payment(client, profile, zeb, admin)
     redeemed = client.post(
         f"/customers/{zeb}/loyalty/redemptions", json={"points": 2, "reason": LOYALTY_REASON},
         headers=admin,

@@ -53,33 +53,35 @@ def test_deleted_customers_are_readable_by_id_but_hidden_from_lists(
     assert [c["id"] for c in deleted["items"]] == [customer["id"]]
 
 
+SEARCH_PEOPLE: list[dict[str, Any]] = [
+    {
+        "firstName": "Zoë",
+        "lastName": "Lee",
+        "email": "zoe.lee@example.com",
+        "phone": "+14155552671",
+        "tags": ["vip"],
+    },
+    {
+        "firstName": "Zoltan",
+        "lastName": "Kovacs",
+        "email": "zk@example.hu",
+        "tags": ["vip", "new"],
+    },
+    {
+        "firstName": "Ann",
+        "lastName": "Zorn",
+        "email": "ann@example.com",
+        "attributes": {"tier": "gold"},
+    },
+    {"firstName": "Bob", "lastName": "Stone", "phone": "+442071838750", "type": "new"},
+]
+
+
 def test_search_filters_sorting_and_pagination(
     client: Client, auth: Callable[..., Headers]
 ) -> None:
-    people: list[dict[str, Any]] = [
-        {
-            "firstName": "Zoë",
-            "lastName": "Lee",
-            "email": "zoe.lee@example.com",
-            "phone": "+14155552671",
-            "tags": ["vip"],
-        },
-        {
-            "firstName": "Zoltan",
-            "lastName": "Kovacs",
-            "email": "zk@example.hu",
-            "tags": ["vip", "new"],
-        },
-        {
-            "firstName": "Ann",
-            "lastName": "Zorn",
-            "email": "ann@example.com",
-            "attributes": {"tier": "gold"},
-        },
-        {"firstName": "Bob", "lastName": "Stone", "phone": "+442071838750", "type": "new"},
-    ]
     token = ""
-    for person in people:
+    for person in SEARCH_PEOPLE:
         _, token = create(client, auth(), person)
     headers = auth("viewer") | {"X-Consistency-Token": token}
 
@@ -111,12 +113,8 @@ def test_search_filters_sorting_and_pagination(
         params={"sort": "firstName", "limit": 3, "cursor": first["nextCursor"]},
         headers=headers,
     ).json()
-    assert [c["firstName"] for c in first["items"] + second["items"]] == [
-        "Ann",
-        "Bob",
-        "Zoë",
-        "Zoltan",
-    ]
+    paged = [c["firstName"] for c in first["items"] + second["items"]]
+    assert paged == ["Ann", "Bob", "Zoë", "Zoltan"]
     assert second["nextCursor"] is None
 
 
