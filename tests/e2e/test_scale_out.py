@@ -133,11 +133,8 @@ def test_workers_split_take_over_a_killed_holder_and_fence_a_paused_one(
             victim.signal(signal.SIGKILL)
             victim.process.wait()
             writes.create(20)  # acknowledged while nobody projects search yet
-            took = wait_until(
-                "the survivor takes every lease",
-                lambda: leases.held_by(survivor) == names,
-                TAKEOVER_SECONDS,
-            )
+            took = wait_until("the survivor takes every lease",
+                              lambda: leases.held_by(survivor) == names, TAKEOVER_SECONDS)  # fmt: skip
             writes.check()
 
             third = start_worker("c", tmp_path, env)
