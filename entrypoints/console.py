@@ -40,6 +40,7 @@ ASSETS = {
     "imports.js": "text/javascript",
     "duplicates.js": "text/javascript",
     "projections.js": "text/javascript",
+    "segments.js": "text/javascript",
 }
 #: Only this origin's scripts, styles and API; no inline script, no framing.
 SECURITY_HEADERS = {

@@ -8,13 +8,16 @@ import {renderCustomer, renderNewCustomer} from './customer.js';
 import {renderImports} from './imports.js';
 import {renderProjections} from './projections.js';
 import {renderSearch} from './search.js';
+import {renderSegments} from './segments.js';
 
-/** Screens other than search and a customer: ?screen=NAME, offered to roles with the permission. */
+/** Screens other than search and a customer: ?screen=NAME, offered to roles with one of the permissions. */
 const SCREENS = {
-  new: {permission: 'write', render: renderNewCustomer},
-  projections: {permission: 'projections_admin', render: renderProjections},
-  imports: {permission: 'write', render: renderImports},
+  new: {permissions: ['write'], render: renderNewCustomer},
+  segments: {permissions: ['analytics', 'read'], render: renderSegments},
+  projections: {permissions: ['projections_admin'], render: renderProjections},
+  imports: {permissions: ['write'], render: renderImports},
 };
+const offered = (screen) => Boolean(screen) && screen.permissions.some(can);
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -49,6 +52,7 @@ function renderTop(claims) {
   const nav = claims ? h('nav', {'aria-label': 'Console'},
     can('read') ? link('', 'Search') : null,
     can('write') ? link('imports', 'Import') : null,
+    offered(SCREENS.segments) ? link('segments', 'Segments') : null,
     can('projections_admin') ? link('projections', 'Projections') : null) : null;
   const who = claims ? h('div', {class: 'who'},
     h('span', {}, `${claims.sub} · tenant ${claims.tenant} · ${(claims.roles || []).join(', ')}`),
@@ -101,7 +105,8 @@ export function render({focus = false} = {}) {
   renderTop(claims);
   const params = new URLSearchParams(location.search);
   const screen = SCREENS[params.get('screen')];
-  if (screen && can(screen.permission)) { current = screen.render(main, params); return; }
+  if (offered(screen)) { current = screen.render(main, params); return; }
+  if (!can('read') && can('analytics')) { go('/console?screen=segments', {replace: true}); return; }
   if (!can('read')) {
     fill(main, h('h1', {}, 'Nothing to show'), h('p', {},
       'This token\'s roles may not read customers, and no other screen of the console is open to them yet.'));

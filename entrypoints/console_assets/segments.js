@@ -1,0 +1,191 @@
+// Segments for campaigns: the tenant's segments with their counts; defining, redefining and
+// removing one (roles with `analytics`), the filter written as JSON in the contract's filter
+// language with each 422 placed on the field it names; and a segment's members, paged by
+// cursor (roles with `read`: an analyst sees definitions and counts, never a person).
+
+import {api, can, query} from './api.js';
+import {fill, fullName, h, show, status, table, time} from './dom.js';
+import {field, input, showProblem, summaryBox} from './forms.js';
+
+const EXAMPLE = '{\n  "type": "regular",\n  "visitCountMin": 1\n}';
+const segmentPath = (id, rest = '') => `/segments/${encodeURIComponent(id)}${rest}`;
+const screenUrl = (id) => `/console?screen=segments${id ? `&segment=${encodeURIComponent(id)}` : ''}`;
+
+/** A problem's `filter.<key>` errors keep their key in the message (they share one textarea). */
+function perFilterKey(problem) {
+  const errors = (problem.errors || []).map(({field: name, message}) => (
+    name && name.startsWith('filter.') ? {field: 'filter', message: `${name.slice(7)}: ${message}`}
+      : {field: name, message}));
+  return {message: problem.message, errors};
+}
+
+/** The form's body, or a problem when the filter is not a JSON object. */
+function readForm(form) {
+  const value = (name) => form.elements.namedItem(name).value;
+  let filter;
+  try { filter = JSON.parse(value('filter') || '{}'); } catch (error) {
+    return {problem: {errors: [{field: 'filter', message: `not JSON (${error.message})`}]}};
+  }
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) {
+    return {problem: {errors: [{field: 'filter', message: 'a JSON object, e.g. {"type": "regular"}'}]}};
+  }
+  return {body: {name: value('name').trim(), description: value('description').trim() || null, filter}};
+}
+
+/** The define/redefine form; `onSaved(segment)` after a 201/200. */
+function definitionForm(onSaved) {
+  const heading = h('h2', {}, 'Define a segment');
+  const submit = h('button', {type: 'submit'}, 'Create segment');
+  const cancel = h('button', {type: 'button', class: 'secondary', hidden: true}, 'Cancel editing');
+  const note = h('p', {class: 'saved', role: 'status'});
+  const form = h('form', {class: 'inline segment-form', novalidate: true}, heading, summaryBox(),
+    field('Name', input('name', {required: true, maxlength: 100, autocomplete: 'off'})),
+    field('Description', input('description', {maxlength: 500, autocomplete: 'off'})),
+    field('Filter (JSON)', h('textarea', {name: 'filter', rows: 7, spellcheck: false}, EXAMPLE),
+      'keys combined with AND: q, type, state, tag, attr, consent, createdFrom, createdTo, visitCountMin, ' +
+      'visitCountMax, lastVisitWithinDays, noVisitWithinDays, totalSpentMin {amount, currency}, tier, ' +
+      'hasEmail, hasPhone, contactableFor'),
+    h('div', {class: 'actions'}, submit, cancel), note);
+  let editing = null;
+  const edit = (segment) => {
+    editing = segment;
+    heading.textContent = segment ? `Redefine “${segment.name}”` : 'Define a segment';
+    submit.textContent = segment ? 'Save segment' : 'Create segment';
+    cancel.hidden = !segment;
+    form.elements.namedItem('name').value = segment ? segment.name : '';
+    form.elements.namedItem('description').value = segment ? segment.description || '' : '';
+    form.elements.namedItem('filter').value = segment ? JSON.stringify(segment.filter, null, 2) : EXAMPLE;
+    showProblem(form, {errors: []});
+    if (segment) form.elements.namedItem('name').focus();
+  };
+  cancel.addEventListener('click', () => edit(null));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    note.textContent = '';
+    const {body, problem} = readForm(form);
+    if (problem) { showProblem(form, problem); return; }
+    try {
+      const path = editing ? segmentPath(editing.id) : '/segments';
+      const {data} = await api(path, {method: editing ? 'PUT' : 'POST', body});
+      edit(null);
+      note.textContent = `Saved “${data.name}”: ${data.count} member${data.count === 1 ? '' : 's'}.`;
+      onSaved(data);
+    } catch (error) {
+      showProblem(form, perFilterKey(error));
+    }
+  });
+  return {form, edit};
+}
+
+/** Delete asks once more on the same button (no modal dialog to trap focus). */
+function deleteButton(segment, onDeleted, announce) {
+  const button = h('button', {type: 'button', class: 'danger'}, 'Delete');
+  button.setAttribute('aria-label', `Delete ${segment.name}`);
+  button.addEventListener('click', async () => {
+    if (button.dataset.armed !== 'yes') {
+      button.dataset.armed = 'yes';
+      button.textContent = 'Confirm delete';
+      button.setAttribute('aria-label', `Confirm: delete ${segment.name}`);
+      return;
+    }
+    try {
+      await api(segmentPath(segment.id), {method: 'DELETE'});
+      announce(`Deleted “${segment.name}”.`);
+      onDeleted();
+    } catch (error) {
+      announce(error.message);
+    }
+  });
+  return button;
+}
+
+function segmentsTable(items, {edit, reload, announce}) {
+  const mayDefine = can('analytics');
+  const name = (s) => (can('read')
+    ? h('a', {href: screenUrl(s.id), 'data-nav': true}, s.name) : h('strong', {}, s.name));
+  const actions = (s) => h('div', {class: 'actions'},
+    h('button', {type: 'button', class: 'secondary', 'aria-label': `Edit ${s.name}`, onclick: () => edit(s)}, 'Edit'),
+    deleteButton(s, reload, announce));
+  return table('Segments, oldest first, with their current member counts', [
+    ['Name', name], ['Description', (s) => show(s.description)],
+    ['Members', (s) => h('span', {class: 'count'}, String(s.count))],
+    ['Filter', (s) => h('code', {class: 'filter'}, JSON.stringify(s.filter))],
+    ...(mayDefine ? [['Actions', actions]] : []),
+  ], items);
+}
+
+/** Draw the list (and the form for roles that may define); returns {leave}. */
+function renderList(main) {
+  document.title = 'Segments · Customer console';
+  const listBox = h('div', {}, status('Loading…'));
+  const live = h('p', {class: 'live', role: 'status'});
+  const controller = new AbortController();
+  const definition = can('analytics') ? definitionForm(() => load()) : null;
+  fill(main, h('h1', {tabindex: -1}, 'Segments'), live, listBox, definition ? definition.form : null);
+
+  async function load() {
+    try {
+      const {data} = await api('/segments', {signal: controller.signal});
+      fill(listBox, data.items.length
+        ? segmentsTable(data.items, {edit: definition && definition.edit, reload: load, announce})
+        : h('p', {}, 'No segment is defined yet.'));
+    } catch (error) {
+      if (error.name !== 'AbortError') fill(listBox, status(error.message, 'error'));
+    }
+  }
+  function announce(text) { live.textContent = text; }
+
+  load();
+  return {leave() { controller.abort(); }};
+}
+
+function membersTable(items) {
+  const link = (c) => h('a', {href: `/console?customer=${encodeURIComponent(c.id)}`, 'data-nav': true}, fullName(c));
+  return table('Members, newest customer first', [
+    ['Name', link], ['Email', (c) => show(c.email)], ['Type', (c) => c.type],
+    ['State', (c) => c.state], ['Created', (c) => time(c.createdAt)],
+  ], items);
+}
+
+/** One segment: its definition, count and members page by page (cursor kept per page). */
+function renderMembers(main, id, params) {
+  const head = h('div', {}, status('Loading…'));
+  const live = h('p', {class: 'live', 'aria-live': 'polite'});
+  const results = h('div', {});
+  const pager = h('nav', {class: 'pager', 'aria-label': 'Member pages'});
+  const limit = params.get('limit') || '20';
+  const controller = new AbortController();
+  const cursors = [''];
+  fill(main, h('p', {class: 'crumbs'}, h('a', {href: screenUrl(), 'data-nav': true}, '← All segments')),
+    head, live, results, pager);
+
+  async function page(n) {
+    try {
+      const path = segmentPath(id, `/members${query([['limit', limit], ['cursor', cursors[n]]])}`);
+      const {data} = await api(path, {signal: controller.signal});
+      cursors.splice(n + 1, cursors.length, ...(data.nextCursor ? [data.nextCursor] : []));
+      live.textContent = `${data.total} member${data.total === 1 ? '' : 's'}, page ${n + 1}`;
+      fill(results, data.items.length ? membersTable(data.items) : h('p', {}, 'No member.'));
+      fill(pager,
+        n > 0 ? h('button', {type: 'button', class: 'secondary', onclick: () => page(n - 1)}, '← Previous page') : null,
+        data.nextCursor ? h('button', {type: 'button', class: 'secondary', onclick: () => page(n + 1)}, 'Next page →') : null);
+    } catch (error) {
+      if (error.name !== 'AbortError') fill(results, status(error.message, 'error'));
+    }
+  }
+
+  api(segmentPath(id), {signal: controller.signal}).then(({data}) => {
+    document.title = `${data.name} · Segments · Customer console`;
+    fill(head, h('h1', {tabindex: -1}, data.name), h('p', {}, show(data.description)),
+      h('p', {}, h('code', {class: 'filter'}, JSON.stringify(data.filter))));
+    head.querySelector('h1').focus();
+  }, (error) => { if (error.name !== 'AbortError') fill(head, h('h1', {}, 'Segment'), status(error.message, 'error')); });
+  page(0);
+  return {leave() { controller.abort(); }};
+}
+
+/** `?screen=segments` (the list) or `?screen=segments&segment=ID` (its members). */
+export function renderSegments(main, params) {
+  const id = params.get('segment');
+  return id && can('read') ? renderMembers(main, id, params) : renderList(main);
+}
