@@ -36,12 +36,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     settings.require_shared_secrets()
+    tls = cli_args.tls_options(args.tls_cert, args.tls_key)
     log_format = configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
-    listening = Listening(settings, args.host, args.port, args.data_dir, args.workers)
+    listening = Listening(
+        settings, args.host, args.port, args.data_dir, args.workers, tls=bool(tls)
+    )
     announce(listening, log_format)
     options = {"host": args.host, "port": args.port, "log_config": None, "access_log": False}
-    options |= {"proxy_headers": False, "http": BoundedHttpToolsProtocol}
+    options |= {"proxy_headers": False, "http": BoundedHttpToolsProtocol, **tls}
     if args.workers > 1:
         os.environ["CUSTOMERS_DATA_DIR"] = str(settings.data_dir)
         os.environ["CUSTOMERS_LOG_FORMAT"] = log_format
@@ -160,6 +163,10 @@ def _add_serve(commands: cli_args.Commands, data_dir: str) -> None:
         "--workers", type=cli_args.workers, default=env_default("CUSTOMERS_WORKERS"), help=workers
     )
     serve.add_argument("--log-format", choices=LOG_FORMATS, help=LOG_FORMAT_HELP)
+    tls = "serve HTTPS: the certificate chain (PEM); with --tls-key"
+    serve.add_argument("--tls-cert", metavar="FILE", help=plain_help(tls, "plain HTTP"))
+    tls_key = "serve HTTPS: the certificate's private key (PEM); with --tls-cert"
+    serve.add_argument("--tls-key", metavar="FILE", help=plain_help(tls_key, "plain HTTP"))
     serve.set_defaults(handler=_serve)
 
 

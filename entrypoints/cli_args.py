@@ -72,3 +72,25 @@ def public_key(text: str) -> str:
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a public key (64 hex digits)")
     return value
+
+
+def tls_options(cert: str | None, key: str | None) -> dict[str, str]:
+    """uvicorn's TLS options for `serve --tls-cert FILE --tls-key FILE` (none: plain HTTP).
+    The pair is loaded once here, so a wrong path, a key that does not match or a file that is
+    not PEM is one line before anything starts, not a traceback from a worker."""
+    import ssl
+
+    from shared.errors import ConfigurationError
+
+    if not cert and not key:
+        return {}
+    if not (cert and key):
+        raise ConfigurationError(
+            "serve needs both --tls-cert and --tls-key (PEM files), or neither"
+        )
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+        raise ConfigurationError(f"--tls-cert/--tls-key cannot be used: {reason}") from None
+    return {"ssl_certfile": cert, "ssl_keyfile": key}

@@ -43,16 +43,21 @@ class Listening:
     port: int
     data_dir_flag: str | None = None
     workers: int = 1
+    tls: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def url(self) -> str:
-        return f"http://{self._url_host(self.host)}:{self.port}"
+        return f"{self.scheme}://{self._url_host(self.host)}:{self.port}"
 
     @property
     def local_url(self) -> str:
         """The address to paste into curl on this machine (0.0.0.0 is not one)."""
         host = "127.0.0.1" if self.host in _LOCAL_ANY else self.host
-        return f"http://{self._url_host(host)}:{self.port}"
+        return f"{self.scheme}://{self._url_host(host)}:{self.port}"
 
     @staticmethod
     def _url_host(host: str) -> str:

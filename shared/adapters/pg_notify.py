@@ -17,7 +17,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -36,10 +36,16 @@ def channel_for(url: str, name: str) -> str:
     return f"customers_{name}_{digest}"
 
 
+#: libpq's TLS parameters, passed through from the event store URL (`?sslmode=verify-full&…`)
+LIBPQ_TLS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl")
+
+
 def conninfo_for(url: str) -> str:
-    """The libpq URL of the event store (`?schema=` is this service's, not libpq's)."""
+    """The libpq URL of the event store: `?schema=` is this service's and is left out, the TLS
+    parameters (`LIBPQ_TLS`) are libpq's and are kept."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k in LIBPQ_TLS]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), ""))
 
 
 class PgChannel:

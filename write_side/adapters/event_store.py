@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -158,6 +159,11 @@ def event_store_env(settings: Settings, *, pool_size: int = 8) -> dict[str, str]
         "POSTGRES_LOCK_TIMEOUT": "5",
         BREAKER_TIMEOUT_KEY: str(settings.service_timeout_seconds),
     }
+    # The library passes no TLS options to libpq; libpq reads them from PGSSL* variables of
+    # this process (`?sslmode=verify-full&sslrootcert=/ca.pem` in the URL).
+    for key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl"):
+        if key in options:
+            os.environ[f"PG{key.upper()}"] = options[key]
     if "schema" in options:
         env["POSTGRES_SCHEMA"] = options["schema"]
     return env
