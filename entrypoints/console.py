@@ -41,6 +41,8 @@ ASSETS = {
     "duplicates.js": "text/javascript",
     "projections.js": "text/javascript",
     "segments.js": "text/javascript",
+    "analytics.js": "text/javascript",
+    "chart.js": "text/javascript",
 }
 #: Only this origin's scripts, styles and API; no inline script, no framing.
 SECURITY_HEADERS = {

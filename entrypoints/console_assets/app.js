@@ -4,6 +4,7 @@
 import {can, session} from './api.js';
 import {fill, h, status} from './dom.js';
 import {field} from './forms.js';
+import {renderAnalytics} from './analytics.js';
 import {renderCustomer, renderNewCustomer} from './customer.js';
 import {renderImports} from './imports.js';
 import {renderProjections} from './projections.js';
@@ -14,6 +15,7 @@ import {renderSegments} from './segments.js';
 const SCREENS = {
   new: {permissions: ['write'], render: renderNewCustomer},
   segments: {permissions: ['analytics', 'read'], render: renderSegments},
+  analytics: {permissions: ['analytics'], render: renderAnalytics},
   projections: {permissions: ['projections_admin'], render: renderProjections},
   imports: {permissions: ['write'], render: renderImports},
 };
@@ -53,6 +55,7 @@ function renderTop(claims) {
     can('read') ? link('', 'Search') : null,
     can('write') ? link('imports', 'Import') : null,
     offered(SCREENS.segments) ? link('segments', 'Segments') : null,
+    can('analytics') ? link('analytics', 'Analytics') : null,
     can('projections_admin') ? link('projections', 'Projections') : null) : null;
   const who = claims ? h('div', {class: 'who'},
     h('span', {}, `${claims.sub} · tenant ${claims.tenant} · ${(claims.roles || []).join(', ')}`),

@@ -5,7 +5,7 @@
 
 import {api, can, query} from './api.js';
 import {fill, fullName, h, show, status, table, time} from './dom.js';
-import {field, input, showProblem, summaryBox} from './forms.js';
+import {clearErrors, field, input, showProblem, summaryBox} from './forms.js';
 
 const EXAMPLE = '{\n  "type": "regular",\n  "visitCountMin": 1\n}';
 const segmentPath = (id, rest = '') => `/segments/${encodeURIComponent(id)}${rest}`;
@@ -55,7 +55,7 @@ function definitionForm(onSaved) {
     form.elements.namedItem('name').value = segment ? segment.name : '';
     form.elements.namedItem('description').value = segment ? segment.description || '' : '';
     form.elements.namedItem('filter').value = segment ? JSON.stringify(segment.filter, null, 2) : EXAMPLE;
-    showProblem(form, {errors: []});
+    clearErrors(form);
     if (segment) form.elements.namedItem('name').focus();
   };
   cancel.addEventListener('click', () => edit(null));
