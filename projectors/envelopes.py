@@ -23,6 +23,8 @@ from shared.events.catalog import (
     CUSTOMER_TOPIC_PREFIX,
     LEDGER_TOPIC_PREFIX,
     ORDER_RECORD_TOPIC,
+    SEGMENT_EVENTS,
+    SEGMENT_TOPIC_PREFIX,
     event_name,
     is_event_topic,
 )
@@ -31,11 +33,11 @@ from write_side.adapters.event_store import open_event_store
 from write_side.application.ports import EventStore
 from write_side.domain.loyalty import ledger_id
 
-SEGMENT_TOPIC_PREFIX = "write_side.domain.segment:Segment."
 _EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
 _NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 _ORDER_FIELDS = ATTENDEES_PROCESSED.fields
+_SEGMENT_FIELDS = {event.topic: event.fields for event in SEGMENT_EVENTS}
 
 
 def event_id(customer_id: uuid.UUID | str, version: int) -> str:
@@ -222,14 +224,13 @@ def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
     if topic.startswith(LEDGER_TOPIC_PREFIX):
         return _ledger_envelope(domain_event, topic, position)
     if topic.startswith(SEGMENT_TOPIC_PREFIX):  # named after the segment; its tenant only
-        kind = topic.removeprefix(SEGMENT_TOPIC_PREFIX).lower()  # on `Defined`
         return EventEnvelope(
             position=position, event_id=event_id(domain_event.originator_id,
-            domain_event.originator_version), type=f"segment.{kind}",
+            domain_event.originator_version), type=event_name(topic),
             customer_id=str(domain_event.originator_id),
             version=int(domain_event.originator_version), occurred_at=domain_event.timestamp,
             tenant_id=str(attributes.get("tenant_id", "")), actor=attributes.get("actor"),
-            data={"filter": attributes.get("filter")},
+            data={key: attributes.get(key) for key in _SEGMENT_FIELDS.get(topic, ())},
         )  # fmt: skip
     if topic == ORDER_RECORD_TOPIC:
         results = attributes.get("results") or [{}]

@@ -20,15 +20,17 @@ from typing import TYPE_CHECKING
 from read_side.events import EventEnvelope
 from read_side.projections.api import Documents
 from read_side.views import evolve_in_place
+from shared.events import payloads as ev
 from shared.events.catalog import CUSTOMER_EVENTS
+from shared.events.catalog import SEGMENT_EVENTS as DEFINITION_EVENTS
 
 if TYPE_CHECKING:
     from read_side.segments.store import MembershipStore
 
 MEMBERSHIP = "segment_membership"
 CUSTOMER_PREFIX = "customer:"
-DEFINED, REDEFINED, REMOVED = "segment.defined", "segment.redefined", "segment.removed"
-SEGMENT_EVENTS = frozenset({DEFINED, REDEFINED, REMOVED})
+SEGMENT_EVENTS = frozenset(event.name for event in DEFINITION_EVENTS)
+REMOVED = next(event.name for event in DEFINITION_EVENTS if event.payload is ev.SegmentRemoved)
 
 
 class SegmentMembershipProjection:

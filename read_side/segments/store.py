@@ -40,6 +40,7 @@ from read_side.segments.tables import (
 )
 from read_side.views import CustomerDoc
 from shared.clock import iso_utc, utc_now
+from shared.events import payloads as ev
 from shared.segment_filter import SegmentFilter, parse_filter
 
 if TYPE_CHECKING:
@@ -163,7 +164,9 @@ class MembershipStore(MembershipReads):
                            (tenant, segment_id))  # fmt: skip
             return
         self._bump(db)
-        raw = event.data.get("filter") or {}
+        definition = event.payload
+        assert isinstance(definition, ev.SegmentDefined)  # or its subclass, SegmentRedefined
+        raw = definition.filter
         spec = parse_filter(raw)
         db.execute(f"INSERT OR REPLACE INTO {t.segments} (segment_id, tenant_id, filter, removed) "  # noqa: S608
                    "VALUES (?, ?, ?, 0)", (segment_id, tenant, json.dumps(raw)))  # fmt: skip

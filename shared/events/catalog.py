@@ -24,6 +24,7 @@ from shared.events.payloads import CustomerPayload, Payload
 CUSTOMER_TOPIC_PREFIX: Final = "write_side.domain.customer:Customer."
 ORDER_RECORD_TOPIC: Final = "write_side.domain.claims:OrderRecord.AttendeesProcessed"
 LEDGER_TOPIC_PREFIX: Final = "write_side.domain.loyalty_ledger:LoyaltyLedger."
+SEGMENT_TOPIC_PREFIX: Final = "write_side.domain.segment:Segment."
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -91,10 +92,18 @@ LEDGER_EVENTS: Final = tuple(
     EventType(p, LEDGER_TOPIC_PREFIX + p.__name__.removeprefix("Ledger"), "loyalty.")
     for p in typing.get_args(payloads.LedgerPayload)
 )
-EVENTS: Final = (*CUSTOMER_EVENTS, ATTENDEES_PROCESSED, *LEDGER_EVENTS)
+#: A segment definition's events (`segment.defined`, ...): folded by the membership projection.
+SEGMENT_EVENTS: Final = tuple(
+    EventType(p, SEGMENT_TOPIC_PREFIX + p.__name__.removeprefix("Segment"), "segment.")
+    for p in typing.get_args(payloads.SegmentPayload)
+)
+EVENTS: Final = (*CUSTOMER_EVENTS, ATTENDEES_PROCESSED, *LEDGER_EVENTS, *SEGMENT_EVENTS)
 _BY_NAME: Final = {event.name: event for event in EVENTS}
 _BY_TOPIC: Final = {event.topic: event for event in EVENTS}
 _BY_PAYLOAD: Final = {event.payload: event for event in EVENTS}
+
+
+_OTHER_STREAMS: Final = ((LEDGER_TOPIC_PREFIX, "loyalty."), (SEGMENT_TOPIC_PREFIX, "segment."))
 
 
 def is_event_topic(topic: str) -> bool:
@@ -112,7 +121,10 @@ def event_name(topic: str) -> str:
     known = _BY_TOPIC.get(topic)
     if known is not None:
         return known.name
-    prefix = "loyalty." if topic.startswith(LEDGER_TOPIC_PREFIX) else "customer."
+    prefix = "customer."
+    for stream_prefix, name_prefix in _OTHER_STREAMS:
+        if topic.startswith(stream_prefix):
+            prefix = name_prefix
     return prefix + _CAMEL.sub("_", topic.rsplit(".", 1)[-1]).lower()
 
 

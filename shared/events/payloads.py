@@ -231,6 +231,26 @@ LedgerPayload = (
     LedgerOpened | PointsEarned | PointsRedeemed | PointsAdjusted | PointsReversed | PointsExpired
 )
 
+
+class SegmentDefined(Payload, frozen=True):
+    """A segment defined: the tenant's business vocabulary, naming no customer."""
+
+    name: Public[str]
+    description: Public[str | None]
+    filter: Public[FreeForm]  # the contract's filter language, checked on write
+
+
+class SegmentRedefined(SegmentDefined, frozen=True):
+    """A new name, description or filter (membership is recomputed from it)."""
+
+
+class SegmentRemoved(Payload, frozen=True):
+    """A segment removed (its members are not announced one by one)."""
+
+
+#: Every event a segment definition's stream holds.
+SegmentPayload = SegmentDefined | SegmentRedefined | SegmentRemoved
+
 #: Every event a Customer stream holds, in the order of a customer's life.
 CustomerPayload = (
     Created

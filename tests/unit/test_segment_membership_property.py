@@ -91,7 +91,7 @@ class World:
         self.segments[segment_id] = spec
         return EventEnvelope(self.position, str(uuid.uuid4()), f"segment.{kind}", segment_id,
                              1, self.now, TENANT if kind == "defined" else "",
-                             data={"filter": spec})  # fmt: skip
+                             data={"name": segment_id, "description": None, "filter": spec})  # fmt: skip
 
     async def step(self, step: tuple[Any, ...]) -> None:
         kind = step[0]

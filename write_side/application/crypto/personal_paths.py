@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from shared.events.catalog import CUSTOMER_EVENTS, LEDGER_EVENTS
+from shared.events.catalog import CUSTOMER_EVENTS, LEDGER_EVENTS, SEGMENT_EVENTS
 from shared.json_types import JSONObject
 from write_side.application.crypto.pii_cipher import is_sealed
 
@@ -87,17 +87,15 @@ PUBLIC_PATHS: Mapping[str, tuple[str, ...]] = {
     "LoyaltyProgram.Changed": (*_EVENT, "tenant_id", "actor", "program"),
     "InvoiceSequence.Started": (*_EVENT, "originator_topic", "sequence_id"),
     # segment definitions name no customer: the tenant's business vocabulary, in the clear
-    "Segment.Defined": (
-        *_EVENT,
-        "originator_topic",
-        "tenant_id",
-        "actor",
-        "name",
-        "description",
-        "filter",
-    ),
-    "Segment.Redefined": (*_EVENT, "actor", "name", "description", "filter"),
-    "Segment.Removed": (*_EVENT, "actor"),
+    **{
+        f"Segment.{event.class_name}": (
+            *_EVENT,
+            *(("originator_topic", "tenant_id") if event.class_name == "Defined" else ()),
+            "actor",
+            *event.paths.public,
+        )
+        for event in SEGMENT_EVENTS
+    },
     "SegmentList.Opened": (*_EVENT, "originator_topic", "tenant_id"),
     "SegmentList.Listed": (*_EVENT, "segment_id"),
     "SegmentList.Unlisted": (*_EVENT, "segment_id"),
