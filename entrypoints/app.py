@@ -59,6 +59,7 @@ from write_side.http.customer_commands import (
 from write_side.http.engagement_controller import EngagementCommandController
 from write_side.http.imports_controller import ImportsController
 from write_side.http.loyalty_controller import LoyaltyLedgerController, LoyaltyProgramController
+from write_side.http.merge_controller import MergeController
 from write_side.http.privacy_commands import ConsentCommandController, ErasureController
 
 #: One controller per resource and permission (its class-level guard): the write side's
@@ -69,6 +70,7 @@ CONTROLLERS: list[type[Controller]] = [
     CommerceCommandController,
     ConsentCommandController,
     ErasureController,
+    MergeController,
     CustomerQueryController,
     RecordQueryController,
     CustomerAuditController,

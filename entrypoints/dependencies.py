@@ -29,6 +29,7 @@ from write_side.application.commerce import CommerceCommands
 from write_side.application.engagement import EngagementCommands
 from write_side.application.imports import ImportCommands
 from write_side.application.loyalty import LoyaltyCommands
+from write_side.application.merges import MergeCommands
 from write_side.application.privacy import PrivacyCommands
 from write_side.application.segments import SegmentCommands
 
@@ -57,6 +58,11 @@ def provide_commerce(state: State) -> CommerceCommands:
 def provide_privacy(state: State) -> PrivacyCommands:
     """Consents and erasure."""
     return runtime_of(state).privacy
+
+
+def provide_merges(state: State) -> MergeCommands:
+    """Merge and unmerge (over the customers' own executor)."""
+    return MergeCommands(runtime_of(state).commands.executor)
 
 
 def provide_loyalty(state: State) -> LoyaltyCommands:
@@ -142,6 +148,7 @@ DEPENDENCIES = {
     "attendee_processing": Provide(provide_attendees, sync_to_thread=False),
     "commerce": Provide(provide_commerce, sync_to_thread=False),
     "privacy": Provide(provide_privacy, sync_to_thread=False),
+    "merges": Provide(provide_merges, sync_to_thread=False),
     "loyalty": Provide(provide_loyalty, sync_to_thread=False),
     "engagement": Provide(provide_engagement, sync_to_thread=False),
     "engagement_reads": Provide(provide_engagement_reads, sync_to_thread=False),

@@ -79,12 +79,17 @@ def _closed_bodies() -> list[type[msgspec.Struct]]:
     """Request bodies that refuse unknown fields (`forbid_unknown_fields`)."""
     from entrypoints import segments_http
     from shared import loyalty_resources
-    from write_side.http import engagement_schemas, integration_schemas, schemas
+    from write_side.http import engagement_schemas, integration_schemas, merge_controller, schemas
 
     return [
         kind
         for kind in body_structs(
-            schemas, integration_schemas, loyalty_resources, engagement_schemas, segments_http
+            schemas,
+            integration_schemas,
+            loyalty_resources,
+            engagement_schemas,
+            segments_http,
+            merge_controller,
         )
         if kind.__struct_config__.forbid_unknown_fields
     ]

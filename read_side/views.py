@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from read_side import loyalty_view
+from read_side import loyalty_view, merge_views
 from read_side.engagement_views import (
     email_changed,
     engagement_defaults,
@@ -98,6 +98,7 @@ def to_resource(doc: CustomerDoc) -> JSONObject:
     """The public customer resource (drops internal fields such as `tenantId`)."""
     resource = {key: doc.get(key) for key in RESOURCE_KEYS}
     resource["emailDeliverable"] = doc.get("emailDeliverable", True)
+    resource["mergedInto"] = doc.get("mergedInto")
     return resource
 
 
@@ -128,6 +129,7 @@ def _created(event: EventEnvelope, payload: ev.Created) -> CustomerDoc:
         "payments": {},
         "billing": None,
         "invoices": {},
+        "mergedInto": None,
         **engagement_defaults(),
     }
     _shape_collections(doc)
@@ -172,6 +174,14 @@ def _fold(doc: CustomerDoc, payload: ev.Payload, event: EventEnvelope, at: str) 
         case ev.ConsentChanged(purpose=purpose, consent=consent):
             stamp = {"at": at, "by": event.actor}
             doc.setdefault("consents", {})[purpose] = _json(consent) | stamp
+        case ev.Merged():
+            merge_views.merged(doc, payload, at, event.actor)
+        case ev.MergeAbsorbed():
+            merge_views.absorbed(doc, payload, at)
+        case ev.Unmerged():
+            merge_views.unmerged(doc, payload, at, event.actor)
+        case ev.MergeUndone():
+            merge_views.undone(doc, payload)
         case (
             ev.PreferencesChanged() | ev.NoteAdded() | ev.NoteDeleted() | ev.CommunicationRecorded()
         ):
@@ -225,6 +235,7 @@ def _forget_personal_data(doc: CustomerDoc) -> None:
     for change in doc["stateHistory"]:
         change["reason"] = None
     loyalty_view.forget_reasons(doc)
+    doc["merges"] = {}  # what a merge brought: personal, and no unmerge after an erasure
     erase_engagement(doc)
 
 

@@ -125,6 +125,12 @@ def outbound_data(payload: ev.Payload) -> JSONObject:
             }
         case ev.ProfileChanged(changes=changes):
             return {"changes": stored_fields_of(changes), "previous": {}}
+        case ev.MergeAbsorbed(customer_id=source_id, target_id=target_id):
+            # One shape for both customers' messages; what moved stays inside (the target's
+            # own `GET` tells its new values, and the source's data is not broadcast again).
+            return {"sourceId": source_id, "targetId": target_id}
+        case ev.Merged() | ev.Unmerged() | ev.MergeUndone():
+            return {"sourceId": payload.source_id, "targetId": payload.target_id}
         case ev.Erased(reason=reason) if reason is not None:
             # The erasure's reason is sealed under the key it shreds a moment later: a relay
             # that reads the event in between must not publish it, or it would outlive the

@@ -39,3 +39,5 @@ class CustomerResource(msgspec.Struct, rename="camel"):
     email_deliverable: bool = True
     """False once the current email hard-bounced, until the email changes."""
     external_id: str | None = None
+    merged_into: str | None = None
+    """The customer this one was merged into (state `merged`), else null."""

@@ -27,7 +27,7 @@ from shared.json_types import JSONObject
 #: export) pages by `read_side.export.PAGE` (1,000: a tenth of the round trips).
 MAX_LIMIT = 1000
 SEP = "\x1f"
-STATES = ("active", "deleted", "erased")
+STATES = ("active", "deleted", "erased", "merged")  # a merged one is in no list
 # Document fields the index never searches, dropped from its copy (less data, less personal
 # data), with the empty value `evolve` starts from.
 UNINDEXED: JSONObject = {
@@ -38,6 +38,7 @@ UNINDEXED: JSONObject = {
     "payments": {},
     "billing": None,
     "invoices": {},
+    "merges": {},
 }
 
 

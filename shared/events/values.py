@@ -46,6 +46,7 @@ class CustomerState(enum.StrEnum):
     ACTIVE = "active"
     DELETED = "deleted"
     ERASED = "erased"
+    MERGED = "merged"
 
 
 class OrderStatus(enum.StrEnum):
@@ -192,3 +193,39 @@ class Lot(Value, frozen=True):
     points: Public[int]
     at: Public[str]
     expires_at: Public[str | None]
+
+
+class MovedOrder(Value, frozen=True):
+    """An order as a merge moves it (its snapshot travels apart, sealed: `MergeAbsorbed`)."""
+
+    order_id: str
+    placed_at: str
+    status: OrderStatus
+    first_time: bool
+    closed_at: str | None = None
+
+
+class MovedPayment(Value, frozen=True):
+    """A payment as a merge moves it: its latest status, when it reached each status, and
+    which kinds of invoice line invoice it."""
+
+    latest: Payment
+    dated: dict[str, str]
+    invoiced_as: list[str]
+
+
+class MovedConsent(Value, frozen=True):
+    """A consent as a merge moves it (its free-text `source` travels apart, sealed)."""
+
+    granted: bool
+    legal_basis: str
+    at: str
+    by: str
+
+
+class MovedNote(Value, frozen=True):
+    """A live note as a merge moves it (its text travels apart, sealed)."""
+
+    note_id: str
+    author: str
+    at: str

@@ -60,6 +60,8 @@ WRITES: dict[Route, str] = {
     ("DELETE", "/customers/{customer_id}"): "customer.deleted",
     ("POST", "/customers/{customer_id}/restore"): "customer.restored",
     ("POST", "/customers/{customer_id}/erase"): "customer.erased",
+    ("POST", "/customers/{customer_id}/merge"): "customer.merge_absorbed and customer.merged",
+    ("POST", "/customers/{customer_id}/unmerge"): "customer.merge_undone and customer.unmerged",
     ("POST", "/customers/attendees"): "customer.visit_recorded (ids and match kinds only)",
     ("PUT", "/customers/{customer_id}/billing"): "customer.billing_changed",
     ("POST", "/customers/{customer_id}/invoices"): "customer.invoice_issued",

@@ -113,6 +113,10 @@ def drive_every_event(client: TestClient[Litestar], admin: dict[str, str]) -> No
     assert client.delete(f"/customers/{bo}", headers=admin).is_success
     erased = client.post(f"/customers/{bo}/erase", json={"reason": "asked"}, headers=admin)
     assert erased.is_success
+    dee = client.post("/customers", json={"firstName": "Dee"}, headers=admin).json()["id"]
+    for verb in ("merge", "unmerge"):
+        moved = client.post(f"/customers/{ada}/{verb}", json={"sourceId": dee}, headers=admin)
+        assert moved.is_success, moved.text
 
 
 def drive_engagement(client: TestClient[Litestar], admin: dict[str, str], ada: str) -> None:

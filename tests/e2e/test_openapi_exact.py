@@ -96,7 +96,7 @@ def test_405_lists_the_allowed_methods(
 def test_bodies_that_refuse_unknown_fields_say_so(served: dict[str, Any]) -> None:
     schemas = served["components"]["schemas"]
     bodies = ["CustomerWrite", "ReasonBody", "AttendeesBody", "AttendeeBody", "BillingBody",
-              "AddressBody", "ConsentBody"]  # fmt: skip
+              "AddressBody", "ConsentBody", "MergeBody"]  # fmt: skip
     assert {name: schemas[name].get("additionalProperties") for name in bodies} == dict.fromkeys(
         bodies, False
     )

@@ -98,11 +98,9 @@ changes = st.fixed_dictionaries(
         ),
     },
 )
-commands = st.one_of(
+#: What happens to an active customer (no lifecycle change: the merge property reuses it).
+life = st.one_of(
     st.builds(_update, changes, st.one_of(st.none(), st.sampled_from(list(CustomerType)))),
-    st.just(lambda c: c.delete(actor="bob", reason="asked")),
-    st.just(lambda c: c.restore(actor="bob", reason=None)),
-    st.just(lambda c: c.erase(actor="dpo", reason="gdpr")),
     st.builds(
         lambda order, day: lambda c: c.record_visit(actor="ord", order_id=order, placed_at=day),
         st.sampled_from(ORDER_IDS),
@@ -136,6 +134,13 @@ commands = st.one_of(
         lambda number: lambda c: c.issue_invoice(actor="acc", number=number, issued_at=DATES[-1]),
         st.integers(1, 1_000),
     ),
+)
+deleting = st.just(lambda c: c.delete(actor="bob", reason="asked"))
+commands = st.one_of(
+    life,
+    deleting,
+    st.just(lambda c: c.restore(actor="bob", reason=None)),
+    st.just(lambda c: c.erase(actor="dpo", reason="gdpr")),
 )
 
 
@@ -197,8 +202,9 @@ def test_the_view_folds_the_aggregates_events_to_the_same_customer(
     assert doc["billing"] == msgspec.to_builtins(customer.billing)
     assert doc["consents"] == msgspec.to_builtins(customer.consents)
     for order_id, order in customer.orders.items():
-        shown = {k: v for k, v in doc["orders"][order_id].items() if k != "closedAt"}
-        assert shown == msgspec.to_builtins(order), order_id
+        known = msgspec.to_builtins(order)  # `closedAt` only once closed, in both
+        kept = {k: v for k, v in known.items() if k != "closedAt" or v is not None}
+        assert doc["orders"][order_id] == kept, order_id
     assert doc["orders"].keys() == customer.orders.keys()
     assert doc["payments"] == {
         payment_id: msgspec.to_builtins(record.latest)

@@ -50,6 +50,10 @@ SEALED = {
     "PreferencesChanged": ("preferences",),
     "NoteAdded": ("text",),
     "CommunicationRecorded": ("subject",),
+    # a merge's copy of the source's data (sealed under the source's key: `customer_id`)
+    "MergeAbsorbed": (*(f"values.{f}" for f in ("firstName", "lastName", "email", "phone",
+                                                "dateOfBirth", "notes", "tags", "attributes", "externalId")),
+                      "billing", "snapshots", "invoice_billing", "consent_sources", "note_texts"),
 }  # fmt: skip
 
 

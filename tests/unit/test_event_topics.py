@@ -33,6 +33,15 @@ STORED = {
         *("communication_id", "source", "channel", "direction", "purpose", "subject"),
         *("template", "status", "bounce_type", "at"),
     ),
+    "Merged": (*_BASE, "source_id", "target_id", "previous_state"),
+    "MergeAbsorbed": (
+        *_BASE,
+        *("customer_id", "target_id", "values", "billing", "orders", "snapshots", "payments"),
+        *("invoices", "invoice_billing", "consents", "consent_sources", "notes", "note_texts"),
+        *("communications", "claims"),
+    ),
+    "Unmerged": (*_BASE, "source_id", "target_id", "state", "orders", "payments"),
+    "MergeUndone": (*_BASE, "source_id", "target_id"),
 }
 
 

@@ -20,7 +20,15 @@ from write_side.application.crypto.personal_paths import (
     compile_plan,
     plan_for_event,
 )
-from write_side.domain import claims, customer, engagement, imports, loyalty_ledger, segment
+from write_side.domain import (
+    claims,
+    customer,
+    engagement,
+    imports,
+    loyalty_ledger,
+    merge,
+    segment,
+)
 from write_side.domain.claims import (
     EmailClaim,
     ExternalIdClaim,
@@ -94,10 +102,31 @@ def customer_events() -> list[Any]:
         "c-1", "notification", "email", "outbound", "invoice", "Your invoice, Ann", "tpl", "bounced",
         "hard", "2026-01-02T00:00:00.000Z",
     ))  # fmt: skip
+    bo = _merged_away(ann)
     ann.delete(actor="a", reason="asked by Ann")
     ann.restore(actor="a", reason="asked by Ann")
     ann.erase(actor="a", reason="asked by Ann")
-    return list(ann.collect_events())
+    return [*ann.collect_events(), *bo]
+
+
+def _merged_away(ann: Customer) -> list[Any]:
+    """Bo, with something of each kind a merge moves, merged into Ann and unmerged: the
+    merge events of both (Ann's stay with her own)."""
+    bo = Customer.register(
+        tenant_id="acme", actor="alice", customer_type=CustomerType.NEW,
+        profile={"firstName": "Bo", "dateOfBirth": "1990-01-02", "tags": ["b"],
+                 "attributes": {"b": 1}},
+    )  # fmt: skip
+    bo.record_visit(actor="a", order_id="o-2", placed_at="2025-01-01T00:00:00.000Z")
+    bo.record_payment(actor="a", payment={"paymentId": "p-2", "orderId": "o-2", "amount": 5,
+                      "currency": "EUR", "status": "succeeded", "at": "2025-01-01T00:00:00.000Z"})  # fmt: skip
+    bo.issue_invoice(actor="a", number=2, issued_at="2025-01-02T00:00:00.000Z")
+    bo.change_consent(actor="a", purpose="sms",
+                      consent={"granted": True, "source": "Bo at the desk", "legalBasis": "consent"})  # fmt: skip
+    engagement.add_note(bo, actor="a", note_id="n-2", text="Bo is tall")
+    merge.merge(ann, bo, actor="a", claims=[str(uuid.uuid4())])
+    merge.unmerge(ann, bo, actor="a", now=datetime.now(UTC))
+    return list(bo.collect_events())
 
 
 def other_events() -> list[Any]:

@@ -203,16 +203,24 @@ class AttendeeProcessing:
                 return self._repository.get(tenant, owner), "email", False
         phone = profile.get("phone")
         if phone:
-            matches = [
-                customer
+            matches = {
+                customer.id: customer
                 for holder in self._claims.phone_holders(tenant, phone)
-                if (customer := self._repository.find(tenant, holder)) is not None
-                and customer.state == "active"
-                and customer.profile.get("phone") == phone
-            ]
+                if (customer := self._phone_holder(tenant, holder, phone)) is not None
+            }
             if len(matches) == 1:
-                return matches[0], "phone", False
+                return next(iter(matches.values())), "phone", False
         return None, None, False
+
+    def _phone_holder(self, tenant: str, holder: uuid.UUID, phone: str) -> Customer | None:
+        """The active customer holding `phone` by this row: the holder itself, or the target a
+        merged holder was folded into (which answers to the source's old number)."""
+        customer = self._repository.find(tenant, holder)
+        if customer is None or customer.profile.get("phone") != phone:
+            return None
+        if customer.state == "merged":
+            customer = self._repository.current(tenant, customer.id)
+        return customer if customer.state == "active" else None
 
 
 __all__ = ["AttendeeInput", "AttendeeProcessing", "ValidationFailed"]

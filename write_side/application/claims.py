@@ -113,6 +113,23 @@ class Claims:
         claim_id = self._external_id(customer.tenant_id, external_id)
         return self._release(ExternalIdClaim, claim_id, customer)
 
+    def transfer(self, claim_id: uuid.UUID, field: str, new_owner: uuid.UUID | None) -> list[Event]:
+        """Point an email (`field` "email") or external-id claim at `new_owner`, or free it
+        (None): a merge moves the source's claims to its target, an unmerge moves them back."""
+        claim = self._repository.aggregate(claim_id, Aggregate)
+        if not isinstance(claim, EmailClaim | ExternalIdClaim):
+            if new_owner is None:
+                return []
+            kind = EmailClaim if field == "email" else ExternalIdClaim
+            return list(kind(claim_id=claim_id, owner_id=new_owner).collect_events())
+        if claim.owner_id == new_owner:
+            return []
+        if claim.owner_id is not None:
+            claim.release(claim.owner_id)
+        if new_owner is not None:
+            claim.claim(new_owner)
+        return list(claim.collect_events())
+
     def claim_identifiers(
         self, customer: Customer, *, assume_unclaimed: bool = False
     ) -> list[Event]:
@@ -124,6 +141,9 @@ class Claims:
             events += self.claim_external_id(
                 customer, customer.external_id, assume_unclaimed=assume_unclaimed
             )
+        for claim_id in self._merged_claims(customer):  # a restored target: taken if free
+            if self.owner_of(claim_id) is None:
+                events += self.transfer(claim_id, "claim", customer.id)
         return events
 
     def release_identifiers(self, customer: Customer) -> list[Event]:
@@ -133,7 +153,21 @@ class Claims:
             events += self.release_email(customer, customer.email)
         if customer.external_id:
             events += self.release_external_id(customer, customer.external_id)
+        for claim_id in self._merged_claims(customer):
+            if self.owner_of(claim_id) == customer.id:
+                events += self.transfer(claim_id, "claim", None)
         return events
+
+    def _merged_claims(self, customer: Customer) -> list[uuid.UUID]:
+        """The claims merges brought to the customer, other than its own email's and
+        external id's (those follow its profile)."""
+        tenant, own = customer.tenant_id, set()
+        if customer.email:
+            own.add(self._email_id(tenant, customer.email))
+        if customer.external_id:
+            own.add(self._external_id(tenant, customer.external_id))
+        held = (uuid.UUID(c) for memory in customer.merges.values() for c in memory.claims)
+        return [claim_id for claim_id in held if claim_id not in own]
 
     def _claim(
         self,

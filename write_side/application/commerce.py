@@ -47,7 +47,8 @@ class CommerceCommands:
             if record is None:
                 raise NotFound(f"Order {order_id} was never placed here.")
             ids = list(dict.fromkeys(result["customerId"] for result in record.results))
-            customers = [self._repository.get(tenant, uuid.UUID(i)) for i in ids]
+            found = [self._repository.current(tenant, uuid.UUID(i)) for i in ids]
+            customers = list({c.id: c for c in found}.values())  # merged ones: their target
             ledgers: list[Event] = []
             for customer in customers:
                 order = customer.orders.get(order_id)
@@ -113,7 +114,7 @@ class CommerceCommands:
         tenant = meta.principal.tenant_id
         if customer_id:
             try:
-                return self._repository.get(tenant, uuid.UUID(customer_id)), False
+                return self._repository.current(tenant, uuid.UUID(customer_id)), False
             except ValueError:
                 raise NotFound("The payment names an unknown customer.") from None
         if payer:
@@ -130,7 +131,8 @@ class CommerceCommands:
         record = self._claims.order_record(tenant, payment.get("orderId") or "")
         if record is None:
             raise ValidationFailed("The payment names no customer, payer or known order.")
-        return self._repository.get(tenant, uuid.UUID(record.results[0]["customerId"])), False
+        first = uuid.UUID(record.results[0]["customerId"])
+        return self._repository.current(tenant, first), False
 
     async def set_billing(
         self, meta: CommandMeta, customer_id: uuid.UUID, raw: JSONObject

@@ -11,6 +11,7 @@ from shared.errors import Conflict
 from write_side.application.decisions import CommandMeta, CommandOutcome, Decision, Outcome
 from write_side.application.executor import CommandExecutor
 from write_side.domain.consent import normalize_consent
+from write_side.domain.customer import Customer
 
 
 @dataclass(frozen=True)
@@ -86,20 +87,43 @@ class PrivacyCommands:
                 for hook in self.before_erase:
                     await hook(identity)
 
+        absorbed: list[uuid.UUID] = []
+
         def decide(_: bool) -> Decision[None]:
             customer = self._repository.get(meta.principal.tenant_id, customer_id)
             if expected_state is not None and customer.state != expected_state:
                 raise Conflict(f"The customer is {customer.state}, not {expected_state}.")
+            if customer.state == "merged":
+                customer.check_not_merged()  # erase its target: that erases it too
             # A deleted customer freed its email and external id already.
             held = customer.state == "active"
             events = self._claims.release_identifiers(customer) if held else []
+            sources = self._merged_into(customer)
             customer.erase(actor=meta.principal.subject, reason=reason)
             rows = {customer.id: self._claims.phone_row(customer)}
+            for source in sources:  # the people it absorbed: their personal data goes too
+                source.erase(actor=meta.principal.subject, reason=reason)
+                events += source.collect_events()
+                rows[source.id] = None
+            absorbed[:] = [source.id for source in sources]
             return Decision(customer, Outcome.CHANGED, tuple(events), rows)
 
         outcome = await self._executor.run(meta, decide, lock=customer_id)
-        await asyncio.to_thread(self._executor.app.keys.shred, customer_id)
+        for erased in (customer_id, *absorbed):
+            await asyncio.to_thread(self._executor.app.keys.shred, erased)
         return outcome
+
+    def _merged_into(self, customer: Customer) -> list[Customer]:
+        """Every customer merged into this one, and into those (a merge of a merge)."""
+        found: list[Customer] = []
+        pending = [customer]
+        while pending:
+            for source_id in pending.pop().merges:
+                source = self._repository.find(customer.tenant_id, uuid.UUID(source_id))
+                if source is not None and source.state == "merged":
+                    found.append(source)
+                    pending.append(source)
+        return found
 
     def _identity(self, meta: CommandMeta, customer_id: uuid.UUID) -> Identity | None:
         customer = self._repository.find(meta.principal.tenant_id, customer_id)

@@ -39,6 +39,16 @@ class CustomerRepository:
             return None
         return customer
 
+    def current(self, tenant_id: str, customer_id: uuid.UUID) -> Customer:
+        """The customer, or the one it was merged into (and so on): where its orders,
+        payments and identifiers are now (`NotFound` as `get`)."""
+        customer = self.get(tenant_id, customer_id)
+        for _ in range(100):  # a chain of merges; a cycle cannot be recorded, but bound it
+            if customer.merged_into is None or customer.state != "merged":
+                return customer
+            customer = self.get(tenant_id, uuid.UUID(customer.merged_into))
+        return customer
+
     def load(self, tenant_id: str, customer_id: uuid.UUID, expected: int | None) -> Customer:
         """The customer to change, refused when the caller saw another version."""
         customer = self.get(tenant_id, customer_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
@@ -28,6 +30,7 @@ from write_side.domain.commerce import (
     payment_changes,
 )
 from write_side.domain.customer_events import event_class
+from write_side.domain.merge_fold import MergeMemory
 from write_side.domain.profile import (
     CustomerState,
     CustomerType,
@@ -81,6 +84,8 @@ class Customer(Aggregate):
         self.note_items: dict[str, JSONObject] = {}
         self.communications: set[str] = set()  # ids and statuses applied (`customer_fold`)
         self.email_deliverable = True
+        self.merged_into: str | None = None  # set while merged into another customer
+        self.merges: dict[str, MergeMemory] = {}  # per source: what a merge gave this one
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -111,6 +116,7 @@ class Customer(Aggregate):
 
     def restore(self, *, actor: str, reason: str | None) -> None:
         """Bring a soft-deleted customer back to `active`."""
+        self.check_not_merged()
         if self.state is not CustomerState.DELETED:
             raise Conflict(
                 f"Only a deleted customer can be restored; this one is {self.state}.",
@@ -201,7 +207,8 @@ class Customer(Aggregate):
 
     def check_mutable(self) -> None:
         """Deleted and erased customers refuse changes (`Conflict`); only a deleted one can be
-        restored, so only its message suggests it."""
+        restored, so only its message suggests it; a merged one names its target."""
+        self.check_not_merged()
         if self.state is CustomerState.DELETED:
             raise Conflict(
                 "The customer is deleted; restore it before changing it.",
@@ -211,6 +218,14 @@ class Customer(Aggregate):
             raise Conflict(
                 f"The customer is {self.state}; it can no longer be changed.",
                 extra={"state": self.state},
+            )
+
+    def check_not_merged(self) -> None:
+        """A merged customer refuses every command (`Conflict` naming where it went)."""
+        if self.state is CustomerState.MERGED:
+            raise Conflict(
+                f"The customer was merged into {self.merged_into}; change that one instead.",
+                extra={"state": self.state, "mergedInto": self.merged_into},
             )
 
     def check_version(self, expected: int | None) -> None:
@@ -234,6 +249,16 @@ class Customer(Aggregate):
         return value if isinstance(value, str) else None
 
     # -- events ---------------------------------------------------------------------------
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """Every event goes through here: a merged customer takes none but its unmerge or its
+        erasure (with its target's)."""
+        if getattr(self, "state", None) is CustomerState.MERGED and event_class not in (
+            type(self).Unmerged,
+            type(self).Erased,
+        ):
+            self.check_not_merged()
+        super().trigger_event(event_class, **kwargs)
 
     def raise_event(self, actor: str, payload: ev.Payload) -> None:
         """Trigger the event of this payload, with this customer's tenant and the actor."""
@@ -260,3 +285,7 @@ class Customer(Aggregate):
     NoteAdded = event_class(ev.NoteAdded)
     NoteDeleted = event_class(ev.NoteDeleted)
     CommunicationRecorded = event_class(ev.CommunicationRecorded)
+    Merged = event_class(ev.Merged)
+    MergeAbsorbed = event_class(ev.MergeAbsorbed)
+    Unmerged = event_class(ev.Unmerged)
+    MergeUndone = event_class(ev.MergeUndone)

@@ -14,6 +14,7 @@ from shared.engagement import default_preferences
 from shared.events import payloads as ev
 from shared.events.catalog import UnknownEventType
 from shared.events.values import CustomerState, OrderStatus
+from write_side.domain import merge_fold
 from write_side.domain.commerce import is_first_visit, merge_payment
 from write_side.domain.profile import empty_profile
 from write_side.domain.records import ConsentRecord, Order
@@ -53,7 +54,8 @@ def fold(customer: Customer, payload: ev.Payload, event: Stamped) -> None:
         case ev.VisitRecorded():
             _visit_recorded(customer, payload)
         case ev.OrderClosed(order_id=order_id, status=status):
-            closed = msgspec.structs.replace(customer.orders[order_id], status=status)
+            order = customer.orders[order_id]
+            closed = msgspec.structs.replace(order, status=status, closed_at=at)
             customer.orders = customer.orders | {order_id: closed}
         case ev.PaymentRecorded(payment=payment):
             merged = merge_payment(customer.payments.get(payment.payment_id), payment)
@@ -78,6 +80,14 @@ def fold(customer: Customer, payload: ev.Payload, event: Stamped) -> None:
             customer.note_items = {k: n for k, n in customer.note_items.items() if k != note_id}
         case ev.CommunicationRecorded():
             _communication_recorded(customer, payload)
+        case ev.Merged():
+            merge_fold.fold_merged(customer, payload, at, event.actor)
+        case ev.MergeAbsorbed():
+            merge_fold.fold_absorbed(customer, payload, at)
+        case ev.Unmerged():
+            merge_fold.fold_unmerged(customer, payload, at, event.actor)
+        case ev.MergeUndone():
+            merge_fold.fold_undone(customer, payload)
         case _:
             raise UnknownEventType(type(payload).__name__)
 
@@ -156,3 +166,4 @@ def _forget_personal_data(customer: Customer) -> None:
     customer.state_history = [c | {"reason": None} for c in customer.state_history]
     customer.preferences = default_preferences()
     customer.note_items = {k: n | {"text": None} for k, n in customer.note_items.items()}
+    merge_fold.forget_merges(customer)

@@ -161,6 +161,24 @@ class LoyaltyLedger(Aggregate):
             entries.append(entry)
         return entries
 
+    def absorb(self, *, actor: str, source: LoyaltyLedger, at: datetime) -> None:
+        """A merge: the source's unspent lots move here, each with its expiry (an adjustment
+        per lot, its id `merge:<source>:…`); lifetime points and the tier stay each one's own."""
+        for lot in source.lots:
+            key = entry_id(self.customer_id, "merge", source.customer_id, lot["id"], iso_utc(at))
+            reason, ref = f"merged from {source.customer_id}", f"merge:{source.customer_id}"
+            entry = _entry(key, "adjusted", int(lot["points"]), reason, ref, at)
+            moved = {**lot, "id": f"{ref}:{key}"}
+            self._record(self.PointsAdjusted, actor, entry, lot=moved)
+
+    def give_back(self, *, actor: str, source_id: str, at: datetime) -> None:
+        """An unmerge: what is left of the lots a merge brought from `source_id` goes."""
+        for lot in [lot for lot in self.lots if lot["id"].startswith(f"merge:{source_id}:")]:
+            key = entry_id(self.customer_id, "unmerge", lot["id"])
+            reason, ref = f"unmerged {source_id}", f"merge:{source_id}"
+            entry = _entry(key, "adjusted", -int(lot["points"]), reason, ref, at)
+            self._record(self.PointsAdjusted, actor, entry, first_lot=lot["id"])
+
     def next_expiry(self) -> str | None:
         """When the next unspent points expire (None: none do)."""
         return min((lot["expiresAt"] for lot in self.lots if lot.get("expiresAt")), default=None)

@@ -36,6 +36,7 @@ class Order(Value, frozen=True):
     status: OrderStatus
     first_time: bool
     snapshot: Snapshot | ErasedValue | None
+    closed_at: str | None = None  # when it was completed or cancelled (a merge moves it)
 
     @property
     def is_open(self) -> bool:

@@ -32,4 +32,5 @@ def present(customer: Customer) -> CustomerResource:
         state_history=[StateChange(**entry) for entry in customer.state_history],
         email_deliverable=customer.email_deliverable,
         external_id=customer.external_id,
+        merged_into=customer.merged_into,
     )
