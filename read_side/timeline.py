@@ -42,6 +42,10 @@ KIND_OF = {
     "customer.note_added": "note",
     "customer.note_deleted": "note",
     "customer.tier_changed": "loyalty",
+    "customer.merged": "merge",
+    "customer.merge_absorbed": "merge",
+    "customer.unmerged": "merge",
+    "customer.merge_undone": "merge",
 }
 NewestEvents = Callable[[str, int | None, int], Awaitable[list[EventEnvelope]]]
 """(customer id, below version or None, limit) → that many events, newest first."""
@@ -171,4 +175,11 @@ def _summary(kind: str, data: JSONObject) -> tuple[str, str | None]:
     if kind in ("customer.note_added", "customer.note_deleted"):
         verb = "added" if kind.endswith("added") else "deleted"
         return f"Note {verb}", str(data.get("note_id"))
+    if kind in ("customer.merged", "customer.unmerged"):  # the source's side
+        verb = "Merged into" if kind == "customer.merged" else "Unmerged from"
+        return f"{verb} {data.get('target_id')}", str(data.get("target_id"))
+    if kind in ("customer.merge_absorbed", "customer.merge_undone"):  # the target's side
+        source = data.get("customer_id") or data.get("source_id")
+        verb = "Absorbed" if kind == "customer.merge_absorbed" else "Gave back"
+        return f"{verb} {source}", str(source)
     return kind.removeprefix("customer.").replace("_", " ").capitalize(), None

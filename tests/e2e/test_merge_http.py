@@ -105,6 +105,8 @@ def test_merge_moves_everything_and_the_source_refuses_commands(client: Client, 
     }
     assert histories[ann][-1] == "customer.merge_absorbed"
     assert histories[annie][-1] == "customer.merged"
+    timeline = client.get(f"/customers/{annie}/timeline", params={"kind": "merge"}, headers=read)
+    assert [(i["type"], i["ref"]) for i in timeline.json()["items"]] == [("customer.merged", ann)]
 
 
 def test_matching_after_a_merge_finds_the_target(client: Client, auth: Auth) -> None:
