@@ -81,16 +81,7 @@ def fold_unmerged(customer: Customer, payload: ev.Unmerged, at: str, actor: str)
 
 def fold_absorbed(customer: Customer, payload: ev.MergeAbsorbed, at: str) -> None:
     """The target: takes what the event says moved, and remembers it."""
-    values = msgspec.to_builtins(payload.values)
-    taken = {k: v for k, v in values.items() if k in SCALAR_FIELDS}
-    raw_tags = values.get("tags")
-    tags = list(raw_tags) if isinstance(raw_tags, list) else []
-    attributes = values.get("attributes")
-    attributes = attributes if isinstance(attributes, dict) else {}
-    profile = dict(customer.profile) | taken
-    profile["tags"] = [*(profile.get("tags") or []), *tags]
-    profile["attributes"] = dict(profile.get("attributes") or {}) | attributes
-    customer.profile = profile
+    taken, tags, attributes = _take_values(customer, payload)
     if payload.billing is not None:
         customer.billing = payload.billing
     snapshots = sealed_map(payload.snapshots)
@@ -144,6 +135,23 @@ def fold_absorbed(customer: Customer, payload: ev.MergeAbsorbed, at: str) -> Non
             claims=tuple(payload.claims),
         )
     }
+
+
+def _take_values(
+    customer: Customer, payload: ev.MergeAbsorbed
+) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """The profile takes the moved values, tags and attributes (read as nothing once the
+    source's key is shredded); returns them as taken."""
+    values = msgspec.to_builtins(payload.values)
+    taken = {k: v for k, v in values.items() if k in SCALAR_FIELDS}
+    raw_tags, raw_attributes = values.get("tags"), values.get("attributes")
+    tags = list(raw_tags) if isinstance(raw_tags, list) else []
+    attributes = dict(raw_attributes) if isinstance(raw_attributes, dict) else {}
+    profile = dict(customer.profile) | taken
+    profile["tags"] = [*(profile.get("tags") or []), *tags]
+    profile["attributes"] = dict(profile.get("attributes") or {}) | attributes
+    customer.profile = profile
+    return taken, tags, attributes
 
 
 def fold_undone(customer: Customer, payload: ev.MergeUndone) -> None:
