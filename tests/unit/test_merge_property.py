@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from projectors.envelopes import to_envelope
 from read_side.views import evolve
-from shared.errors import Conflict, ValidationFailed, VersionMismatch
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, VersionMismatch
 from tests.unit.test_aggregate_and_view_agree import DATES, deleting, life, names
 from write_side.domain import engagement
 from write_side.domain import merge as rules
@@ -101,7 +101,7 @@ class Clock:
 
 def _apply(customer: Customer, command: Command, into: list[Any]) -> None:
     """Run a command (a refused one records nothing) and keep its events."""
-    with suppress(Conflict, VersionMismatch, ValidationFailed):
+    with suppress(Conflict, VersionMismatch, ValidationFailed, NotFound, Forbidden):
         command(customer)
     into.extend(customer.collect_events())
 
