@@ -13,8 +13,11 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
-import msgspec
-
+from shared.events.base import Payload as Payload
+from shared.events.merge_payloads import MergeAbsorbed as MergeAbsorbed
+from shared.events.merge_payloads import Merged as Merged
+from shared.events.merge_payloads import MergeUndone as MergeUndone
+from shared.events.merge_payloads import Unmerged as Unmerged
 from shared.events.values import (
     AttendeeResult,
     BillingDetails,
@@ -26,10 +29,6 @@ from shared.events.values import (
     Invoice,
     LedgerEntry,
     Lot,
-    MovedConsent,
-    MovedNote,
-    MovedOrder,
-    MovedPayment,
     OrderStatus,
     Payment,
     Personal,
@@ -37,13 +36,6 @@ from shared.events.values import (
     Public,
     Snapshot,
 )
-
-
-class Payload(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of every event payload."""
-
-    #: The public name on the broker when it differs from the event's own name.
-    published_as: ClassVar[str | None] = None
 
 
 class Created(Payload, frozen=True):
@@ -254,62 +246,6 @@ class SegmentRemoved(Payload, frozen=True):
 
 #: Every event a segment definition's stream holds.
 SegmentPayload = SegmentDefined | SegmentRedefined | SegmentRemoved
-
-
-class Merged(Payload, frozen=True):
-    """On the source of a merge: folded into `target_id`, readable, out of lists, refusing
-    every command; `previous_state` is the state an unmerge gives back."""
-
-    source_id: Public[str]
-    target_id: Public[str]
-    previous_state: Public[CustomerState]
-
-
-class MergeAbsorbed(Payload, frozen=True):
-    """On the target of a merge: what it took from the source. `values` are the profile
-    fields it had empty (`tags`: the tags it lacked, `attributes`: the keys it lacked);
-    orders, payments, invoices, live notes, communications and the consents whose latest
-    change was the source's move whole; `claims` are the source's email and external-id
-    claims, now held by the target. The personal parts are the source's data: `customer_id`
-    names the source, so they are sealed under the source's key (shredded with it)."""
-
-    published_as = "customer.merged"
-    customer_id: Public[str]
-    target_id: Public[str]
-    values: ProfileFields
-    billing: Personal[BillingDetails | ErasedValue | None]
-    orders: Public[list[MovedOrder]]
-    snapshots: Personal[dict[str, Snapshot | None] | ErasedValue]
-    payments: Public[list[MovedPayment]]
-    invoices: Public[list[Invoice]]  # their `billing` travels in `invoice_billing`
-    invoice_billing: Personal[dict[str, BillingDetails | ErasedValue | None] | ErasedValue]
-    consents: Public[dict[str, MovedConsent]]
-    consent_sources: Personal[dict[str, str | None] | ErasedValue]
-    notes: Public[list[MovedNote]]
-    note_texts: Personal[dict[str, str | None] | ErasedValue]
-    communications: Public[list[str]]
-    claims: Public[list[str]]
-
-
-class Unmerged(Payload, frozen=True):
-    """On the source: the merge undone; back to `state` with what it had, and its orders
-    and payments as they are now (an order completed while merged comes back completed)."""
-
-    published_as = "customer.unmerged"
-    source_id: Public[str]
-    target_id: Public[str]
-    state: Public[CustomerState]
-    orders: Public[list[MovedOrder]]
-    payments: Public[list[MovedPayment]]
-
-
-class MergeUndone(Payload, frozen=True):
-    """On the target: it gives back what it took from `source_id` (the fold knows what:
-    what the merge moved and has not changed since); what happened to it since stays."""
-
-    published_as = "customer.unmerged"
-    source_id: Public[str]
-    target_id: Public[str]
 
 
 #: Every event a Customer stream holds, in the order of a customer's life.
