@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from entrypoints.adapters import BROKER_RELAY, SEARCH_PROJECTION, VIEW_PROJECTION
+from entrypoints.leadership import rebuild_site
 from entrypoints.projection_admin import describe, rebuild_job
 from entrypoints.runtime import start_runtime
 from projectors.chain import check_chain
@@ -89,7 +90,7 @@ async def run_rebuild(settings: Settings, names: list[str]) -> int:
     try:
         for name in names:
             job = rebuild_job(runtime, name)
-            with rebuild_lock(settings.data_dir, name, wait=True):
+            with rebuild_lock(rebuild_site(settings), name, wait=True):
                 result = await _with_bar(name, job)
             console.print(
                 f"{name}: generation {result.old_generation} → {result.new_generation}, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from pathlib import Path
 
 from shared.adapters.pg_leases import PgLeases
 from shared.settings import Settings
@@ -30,6 +31,15 @@ def holder_id() -> str:
     """This process, as lease tables and logs name it: host, pid and a random suffix (a pid
     is reused, and two containers may share a hostname)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def rebuild_site(settings: Settings) -> Path | str:
+    """Where rebuild locks live: the event store's database when hosts share the read models
+    (a rebuild on one host must stop a sweep on another), else the data dir."""
+    if coordinates_through_services(settings):
+        assert settings.event_store_url
+        return settings.event_store_url
+    return settings.data_dir
 
 
 def open_leases(settings: Settings, ttl: float = LEASE_TTL_SECONDS) -> PgLeases | None:

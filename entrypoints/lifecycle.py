@@ -59,7 +59,7 @@ class Sweepable(Protocol):
         ...
 
 
-async def sweep_stale_generations(data_dir: Path, lives: Sequence[Sweepable]) -> None:
+async def sweep_stale_generations(data_dir: Path | str, lives: Sequence[Sweepable]) -> None:
     """Drop generations left by a rebuild killed mid-build or mid-switch (erasure would never
     reach them), skipping a projection whose rebuild is running now. A store that is down is
     not a reason to refuse to start: the next start sweeps again."""

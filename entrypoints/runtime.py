@@ -12,7 +12,7 @@ from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.bulk import build_export
 from entrypoints.engagement_wiring import engagement_reads
 from entrypoints.event_readers import event_readers
-from entrypoints.leadership import open_leases
+from entrypoints.leadership import open_leases, rebuild_site
 from entrypoints.lifecycle import (
     Sweepable,
     background,
@@ -166,7 +166,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
     plugins = open_plugins(settings, read.clients, catalogue)
     for plugin in plugins.values():
         resources.push_async_callback(plugin.live.close)
-    rebuilds = RebuildJobs(settings.data_dir)
+    rebuilds = RebuildJobs(rebuild_site(settings))
     resources.push_async_callback(rebuilds.stop)
     return Runtime(
         settings=settings,
@@ -251,7 +251,7 @@ async def sweep_generations(runtime: Runtime) -> None:
     """Drop read-model and added projections' generations left by an interrupted rebuild."""
     lives: list[Sweepable] = [runtime.read.views, runtime.read.index]
     lives += [plugin.live for plugin in runtime.plugins.values()]
-    await sweep_stale_generations(runtime.settings.data_dir, lives)
+    await sweep_stale_generations(rebuild_site(runtime.settings), lives)
 
 
 def _connect_processes(runtime: Runtime, resources: AsyncExitStack) -> PgChannel | None:

@@ -59,7 +59,7 @@ class RebuildProgress:
 class RebuildJobs:
     """Starts rebuilds in the background and knows which run and how far they got."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path | str) -> None:
         self.data_dir = data_dir
         self.running: dict[str, RebuildProgress] = {}
         self.results: dict[str, RebuildResult | str] = {}  # the last outcome (or error) by name
