@@ -26,7 +26,9 @@ def test_the_event_store_pool_gets_the_tls_parameters(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("PGSSLMODE", "PGSSLROOTCERT"):
-        monkeypatch.delenv(name, raising=False)  # restored (absent) after the test
+        # setenv records the variable's state (delenv of an absent one does not), so the
+        # values the call sets are undone and later tests' connections do not ask for TLS
+        monkeypatch.setenv(name, "")
     env = event_store_env(Settings(data_dir=tmp_path, event_store_url=URL))
     assert env["POSTGRES_SCHEMA"] == "s1"
     import os
