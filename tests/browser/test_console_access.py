@@ -89,7 +89,7 @@ def test_keyboard_search_to_customer(
     page.go_back()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
     expect(page.get_by_label("Search customers")).to_be_focused()
-    for _ in range(8):  # back through the top bar to the first element of the page
+    for _ in range(12):  # back through the top bar to the first element of the page
         page.keyboard.press("Shift+Tab")
         if page.evaluate("() => document.activeElement.className") == "skip-link":
             break
