@@ -79,3 +79,14 @@ def test_roles_without_analytics_are_not_offered_it(page: Page, console: Console
     page.goto(f"{console.url}/console?screen=analytics#token={console.token('staff')}")
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
     expect(page.get_by_role("link", name="Analytics")).to_have_count(0)
+
+
+@pytest.mark.parametrize("screen", ["analytics", "segments", "projections"])
+def test_the_new_screens_fit_a_phone(
+    phone: Page, console: ConsoleServer, ids: dict[str, str], screen: str
+) -> None:
+    phone.goto(f"{console.url}/console?screen={screen}&from={FROM}#token={console.token()}")
+    expect(phone.get_by_role("heading", name=screen.capitalize(), level=1)).to_be_visible()
+    expect(phone.get_by_text("Loading…")).to_have_count(0)
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    check_screen(phone, f"32-phone-{screen}")
