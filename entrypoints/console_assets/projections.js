@@ -56,7 +56,7 @@ export function renderProjections(main) {
   document.title = 'Projections · Customer console';
   const body = h('div', {}, status('Loading…'));
   const stamp = h('p', {class: 'muted'});
-  const live = h('p', {class: 'live', role: 'status'});
+  const live = h('p', {class: 'live', role: 'status', tabindex: -1});
   fill(main, h('h1', {tabindex: -1}, 'Projections'), stamp, live, body);
   const started = new Set();  // rebuilds started from this screen: shown until the operator leaves
   let timer = null;
@@ -86,6 +86,7 @@ export function renderProjections(main) {
     } catch (error) {
       live.textContent = error.message;
     }
+    live.focus();  // the button gives way to the progress bar: keep the keyboard's place
     refresh();
   }
 

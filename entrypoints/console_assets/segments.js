@@ -121,13 +121,16 @@ function renderList(main) {
   const live = h('p', {class: 'live', role: 'status'});
   const controller = new AbortController();
   const definition = can('analytics') ? definitionForm(() => load()) : null;
-  fill(main, h('h1', {tabindex: -1}, 'Segments'), live, listBox, definition ? definition.form : null);
+  const heading = h('h1', {tabindex: -1}, 'Segments');
+  fill(main, heading, live, listBox, definition ? definition.form : null);
+  // The deleted row (and its focused button) is gone: focus goes back to the heading.
+  const deleted = () => load().then(() => heading.focus());
 
   async function load() {
     try {
       const {data} = await api('/segments', {signal: controller.signal});
       fill(listBox, data.items.length
-        ? segmentsTable(data.items, {edit: definition && definition.edit, reload: load, announce})
+        ? segmentsTable(data.items, {edit: definition && definition.edit, reload: deleted, announce})
         : h('p', {}, 'No segment is defined yet.'));
     } catch (error) {
       if (error.name !== 'AbortError') fill(listBox, status(error.message, 'error'));

@@ -35,12 +35,14 @@ def test_an_admin_rebuilds_a_projection_and_sees_it_reach_100_percent(
     row = page.get_by_role("row").filter(has=page.get_by_text("customer_view", exact=True))
     expect(row).to_contain_text(re.compile(r"running.*(\d+) of \1.*0 events"))
     check_screen(page, "30-projections")
-    row.get_by_role("button", name="Rebuild customer_view").click()
+    row.get_by_role("button", name="Rebuild customer_view").focus()
+    page.keyboard.press("Enter")
     expect(
         page.get_by_role("status").filter(has_text="Rebuild of customer_view started.")
     ).to_be_visible()
     progress = row.locator(".progress-text")
     expect(progress).to_have_text("100 % · done", timeout=30000)
+    expect(page.get_by_text("Rebuild of customer_view started.")).to_be_focused()
     expect(row.get_by_role("progressbar", name="Rebuild of customer_view")).to_have_attribute(
         "value", "100"
     )

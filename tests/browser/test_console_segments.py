@@ -53,6 +53,7 @@ def test_an_analyst_defines_redefines_and_deletes_a_segment_and_sees_only_counts
     row.get_by_role("button", name="Confirm: delete Regulars").click()
     expect(page.get_by_text("Deleted “Regulars”.")).to_be_visible()
     expect(page.get_by_text("No segment is defined yet.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Segments", level=1)).to_be_focused()
 
 
 def test_a_reader_pages_through_members_and_is_offered_no_definition_form(
