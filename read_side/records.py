@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, NamedTuple, TypeVar
 
@@ -37,6 +38,11 @@ class Versioned(NamedTuple, Generic[Body]):
 
     body: Body
     version: int
+
+
+#: The most customer ids one access entry names: FerretDB indexes the id array as one btree
+#: row of at most ~2.7 KB (about 60 ids), so a page of 100 is recorded as several entries.
+LIST_ENTRY_IDS = 40
 
 
 class CustomerRecords:
@@ -192,11 +198,20 @@ class CustomerRecords:
         self, principal: Principal, customer_ids: list[str], action: str = "list"
     ) -> None:
         """Log a list page (or another read naming several customers, such as duplicate
-        suggestions) as one entry naming every customer it showed (none: nothing)."""
+        suggestions) as entries naming every customer it showed, at most `LIST_ENTRY_IDS` per
+        entry (none: nothing)."""
         if customer_ids:
             entry = self._entry(principal, action, None)
-            ids = {"customerId": None, "customerIds": customer_ids, "count": len(customer_ids)}
-            await self._store(entry | ids)
+            parts = [
+                customer_ids[start : start + LIST_ENTRY_IDS]
+                for start in range(0, len(customer_ids), LIST_ENTRY_IDS)
+            ]
+            await asyncio.gather(
+                *(
+                    self._store(entry | {"customerId": None, "customerIds": p, "count": len(p)})
+                    for p in parts
+                )
+            )
             if self.on_read is not None:
                 await self.on_read(principal, len(customer_ids))
 
