@@ -10,21 +10,24 @@ with the same `_id`, which fails with a duplicate key: the writer lost its lease
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from shared.fencing import Fenced, current_fence
+from shared.json_types import JSONObject
 
 
 async def write_checkpoint(
-    collection: AsyncCollection[Any], checkpoint_id: str, position: int, fields: Mapping[str, Any]
+    collection: AsyncCollection[JSONObject],
+    checkpoint_id: str,
+    position: int,
+    fields: Mapping[str, object],
 ) -> None:
     """Move checkpoint `checkpoint_id` forward to `position` (with `fields` set on it)."""
     fence = current_fence()
-    update: dict[str, Any] = {"$max": {"position": position}, "$set": dict(fields)}
-    query: dict[str, Any] = {"_id": checkpoint_id}
+    update: JSONObject = {"$max": {"position": position}, "$set": dict(fields)}
+    query: JSONObject = {"_id": checkpoint_id}
     if fence is not None:
         update["$set"]["epoch"] = fence.epoch
         query["$or"] = [{"epoch": {"$exists": False}}, {"epoch": {"$lte": fence.epoch}}]

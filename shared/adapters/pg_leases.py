@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from shared.adapters.pg_notify import conninfo_for
 
@@ -68,7 +68,7 @@ class PgLeases:
         self._conninfo = conninfo_for(url)
         schema = parse_qs(urlsplit(url).query).get("schema", ["public"])[-1]
         self._table = sql.Identifier(schema, TABLE)
-        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._connection: psycopg.AsyncConnection[TupleRow] | None = None
         self._lock = asyncio.Lock()
 
     async def acquire(self, name: str, ttl: float | None = None) -> int | None:
@@ -109,7 +109,7 @@ class PgLeases:
                 await self._connection.close()
                 self._connection = None
 
-    async def _one(self, statement: str, **params: Any) -> tuple[Any, ...] | None:
+    async def _one(self, statement: str, **params: str | float) -> TupleRow | None:
         async with self._lock:
             try:
                 connection = await self._connect()
@@ -120,7 +120,7 @@ class PgLeases:
                 await self._drop()
                 raise
 
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+    async def _connect(self) -> psycopg.AsyncConnection[TupleRow]:
         if self._connection is None or self._connection.closed:
             self._connection = await psycopg.AsyncConnection.connect(
                 self._conninfo,

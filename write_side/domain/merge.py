@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 import msgspec
 
 from shared.errors import Conflict, FieldError, ValidationFailed
 from shared.events import payloads as ev
-from shared.events.values import CustomerState, MovedConsent, MovedNote, ProfileFields
+from shared.events.values import (
+    CustomerState,
+    ErasedValue,
+    MovedConsent,
+    MovedNote,
+    ProfileFields,
+    Snapshot,
+)
+from shared.json_types import JSONObject
 from write_side.domain.customer import Customer
 from write_side.domain.merge_fold import SCALAR_FIELDS, moved_order, moved_payment
 from write_side.domain.profile import CustomerType
@@ -63,7 +70,7 @@ def merge(
     )
 
 
-def taken_values(target: Customer, source: Customer, keep: Collection[str]) -> dict[str, Any]:
+def taken_values(target: Customer, source: Customer, keep: Collection[str]) -> JSONObject:
     """The source's values for the target's empty fields, the tags it lacks, and the
     attribute keys it lacks (the target's value wins a clash)."""
     own, theirs = target.profile, source.profile
@@ -120,7 +127,7 @@ def absorbed(
     )
 
 
-def _snapshot(value: Any) -> Any:
+def _snapshot(value: Snapshot | ErasedValue | None) -> Snapshot | None:
     return value if not isinstance(value, str) else None  # "[erased]" moves as nothing
 
 

@@ -7,7 +7,7 @@ tells the same story as a document (tests/unit/test_merge_property.py holds the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -19,7 +19,9 @@ from shared.events.values import (
     MovedOrder,
     MovedPayment,
     PaymentStatus,
+    Snapshot,
 )
+from shared.json_types import JSONObject
 from write_side.domain.records import ConsentRecord, Order, PaymentRecord
 
 if TYPE_CHECKING:
@@ -33,9 +35,9 @@ class MergeMemory(msgspec.Struct, frozen=True, kw_only=True):
 
     source_id: str
     at: str
-    values: dict[str, Any]
+    values: JSONObject
     tags: tuple[str, ...]
-    attributes: dict[str, Any]
+    attributes: JSONObject
     billing: BillingDetails | ErasedValue | None
     order_ids: tuple[str, ...]
     payment_ids: tuple[str, ...]
@@ -47,7 +49,7 @@ class MergeMemory(msgspec.Struct, frozen=True, kw_only=True):
     claims: tuple[str, ...]
 
 
-def sealed_map(value: dict[str, Any] | str) -> dict[str, Any]:
+def sealed_map(value: JSONObject | str) -> JSONObject:
     """A sealed side table of a merge event ({} once its key was shredded: "[erased]")."""
     return value if isinstance(value, dict) else {}
 
@@ -139,7 +141,7 @@ def fold_absorbed(customer: Customer, payload: ev.MergeAbsorbed, at: str) -> Non
 
 def _take_values(
     customer: Customer, payload: ev.MergeAbsorbed
-) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+) -> tuple[JSONObject, list[str], JSONObject]:
     """The profile takes the moved values, tags and attributes (read as nothing once the
     source's key is shredded); returns them as taken."""
     values = msgspec.to_builtins(payload.values)
@@ -192,7 +194,7 @@ def fold_undone(customer: Customer, payload: ev.MergeUndone) -> None:
     customer.communications = customer.communications - set(memory.communications)
 
 
-def order(moved: MovedOrder, snapshot: Any) -> Order:
+def order(moved: MovedOrder, snapshot: Snapshot | ErasedValue | None) -> Order:
     """The aggregate's order of a moved one (with its snapshot, when still readable)."""
     return Order(
         order_id=moved.order_id, placed_at=moved.placed_at, status=moved.status,

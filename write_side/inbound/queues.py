@@ -15,25 +15,32 @@ for the same reason (a delete of a queue that is not empty is refused and retrie
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    HeadersType,
+)
 from aiormq.exceptions import ChannelNotFoundEntity, ChannelPreconditionFailed
+from pamqp.common import FieldTable
 
 logger = logging.getLogger(__name__)
-QUORUM: dict[str, Any] = {"x-queue-type": "quorum"}
+QUORUM: FieldTable = {"x-queue-type": "quorum"}
 MIGRATING = ".migrating"
 ROUTING_KEY_HEADER = "x-original-routing-key"
 
 
-def copied_headers(message: Any) -> dict[str, Any]:
+def copied_headers(message: AbstractIncomingMessage) -> HeadersType:
     """A delivery's headers for a copy of it, without those the broker sets on delivery: a
     quorum queue's `x-delivery-count` (RabbitMQ 3.10 closes the channel on a publish that
     carries it back)."""
     return {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
 
 
-def routing_key_of(message: Any) -> str:
+def routing_key_of(message: AbstractIncomingMessage) -> str:
     """The routing key the message was published with (a message carried over by a migration
     arrives through the default exchange, its routing key in a header)."""
     if not message.exchange and ROUTING_KEY_HEADER in (message.headers or {}):
@@ -42,7 +49,10 @@ def routing_key_of(message: Any) -> str:
 
 
 async def ensure_quorum(
-    connection: Any, name: str, exchange: str | None = None, binding: str | None = None
+    connection: AbstractConnection,
+    name: str,
+    exchange: str | None = None,
+    binding: str | None = None,
 ) -> None:
     """Make sure `name` is a quorum queue (migrating a classic one), on a channel of its own
     (a refused declaration closes its channel). Declare it again with `QUORUM` to use it."""
@@ -61,7 +71,9 @@ async def ensure_quorum(
     await _move_back(connection, name, exchange, binding)
 
 
-async def _migrate(connection: Any, name: str, exchange: str | None, binding: str | None) -> None:
+async def _migrate(
+    connection: AbstractConnection, name: str, exchange: str | None, binding: str | None
+) -> None:
     async with connection.channel(publisher_confirms=True) as channel:
         holding = await channel.declare_queue(name + MIGRATING, durable=True, arguments=QUORUM)
         old = await channel.declare_queue(name, passive=True)
@@ -76,7 +88,9 @@ async def _migrate(connection: Any, name: str, exchange: str | None, binding: st
     logger.warning("queue %s is a quorum queue now (%d message(s) carried over)", name, moved)
 
 
-async def _move_back(connection: Any, name: str, exchange: str | None, binding: str | None) -> None:
+async def _move_back(
+    connection: AbstractConnection, name: str, exchange: str | None, binding: str | None
+) -> None:
     async with connection.channel(publisher_confirms=True) as channel:
         fresh = await channel.declare_queue(name, durable=True, arguments=QUORUM)
         holding = await channel.declare_queue(name + MIGRATING, durable=True, arguments=QUORUM)
@@ -90,12 +104,12 @@ async def _move_back(connection: Any, name: str, exchange: str | None, binding: 
         await holding.delete(if_unused=False, if_empty=False)
 
 
-async def _count(channel: Any, name: str) -> int:
+async def _count(channel: AbstractChannel, name: str) -> int:
     declared = await channel.declare_queue(name, passive=True)
     return int(declared.declaration_result.message_count or 0)
 
 
-async def _move(channel: Any, source: Any, target: str) -> int:
+async def _move(channel: AbstractChannel, source: AbstractQueue, target: str) -> int:
     """Copy every message of `source` to queue `target` (confirmed), then acknowledge it. The
     copy goes through the default exchange: its routing key travels in a header."""
     moved = 0
