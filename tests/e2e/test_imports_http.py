@@ -170,7 +170,7 @@ def test_rows_about_one_customer_in_one_chunk_apply_in_file_order(
     )
     result = run_import(client, staff | NDJSON, body)
     assert (result["created"], result["updated"], result["failed"]) == (2, 2, 0)
-    token = str(client.app.state.commands.executor.repository.position())
+    token = str(client.app.state.runtime.commands.executor.repository.position())
     found = client.get(
         "/customers", params={"email": "gil@example.com"},
         headers=staff | {"X-Consistency-Token": token},
