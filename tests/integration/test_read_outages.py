@@ -101,7 +101,11 @@ def stack(
     headers = {"Authorization": f"Bearer {token}"}
     try:
         with TestClient(create_app(settings)) as client:
-            yield Stack(client, redis, mongo, headers, request.param == "silent")
+            try:
+                yield Stack(client, redis, mongo, headers, request.param == "silent")
+            finally:  # a test that failed mid-outage: the service stops against live servers
+                redis.up()  # (with a silent one, each pending write waits its socket timeout)
+                mongo.up()
     finally:
         redis.close()
         mongo.close()
