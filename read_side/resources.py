@@ -102,8 +102,9 @@ class CustomerExport(msgspec.Struct, rename="camel", kw_only=True):
 
 
 class AccessEntry(msgspec.Struct, rename="camel", kw_only=True):
-    """One read of personal data: who, when, what and why, never a personal value. A list page
-    names every customer it showed (`customerIds`, `count`; `customerId` null)."""
+    """One read of personal data: who, when, what and why, never a personal value. A list page's
+    entries name every customer it showed, at most 40 each (`customerIds`, `count`;
+    `customerId` null)."""
 
     tenant_id: str
     actor: str
