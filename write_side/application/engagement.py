@@ -13,6 +13,7 @@ from shared.principal import Permission
 from write_side.application.decisions import CommandMeta, CommandOutcome, Decision, Outcome
 from write_side.application.executor import CommandExecutor
 from write_side.domain import engagement
+from write_side.domain.customer import Customer
 from write_side.domain.engagement import Communication
 from write_side.domain.preferences import patched_preferences
 from write_side.domain.values import InvalidValue, normalize_text
@@ -81,15 +82,18 @@ class EngagementCommands:
         return await self._executor.run(meta, decide, lock=customer_id)
 
     async def record_communication(
-        self, meta: CommandMeta, customer_id: uuid.UUID, communication: Communication
-    ) -> CommandOutcome[bool]:
-        """Record a communication once per id and status; the result says whether it was new."""
+        self, meta: CommandMeta, customer_id: uuid.UUID, communication: Communication,
+        *, follow_merges: bool = False,
+    ) -> CommandOutcome[bool]:  # fmt: skip
+        """Record a communication once per id and status; the result says whether it was new.
+        `follow_merges` (a sender's status message, not a person's command): a merged
+        customer's goes to the customer it was merged into, as payments do."""
         if communication.subject is not None:
             subject = _text("subject", communication.subject, MAX_SUBJECT)
             communication = msgspec.structs.replace(communication, subject=subject)
 
         def decide(_: bool) -> Decision[bool]:
-            customer = self._repository.get(meta.principal.tenant_id, customer_id)
+            customer = self._customer(meta, customer_id, follow_merges=follow_merges)
             new = engagement.record_communication(
                 customer, actor=meta.principal.subject, communication=communication
             )
@@ -102,10 +106,11 @@ class EngagementCommands:
         self, meta: CommandMeta, customer_id: uuid.UUID, communications: list[Communication]
     ) -> CommandOutcome[list[bool]]:
         """Several notifications of one customer in one command (one replay, one save: the
-        inbound consumer's batches); each recorded once per id and status, in order."""
+        inbound consumer's batches); each recorded once per id and status, in order. A merged
+        customer's go to the customer it was merged into (the sender knows the old id)."""
 
         def decide(_: bool) -> Decision[list[bool]]:
-            customer = self._repository.get(meta.principal.tenant_id, customer_id)
+            customer = self._customer(meta, customer_id, follow_merges=True)
             actor = meta.principal.subject
             new = [
                 engagement.record_communication(customer, actor=actor, communication=item)
@@ -115,6 +120,16 @@ class EngagementCommands:
             return Decision(customer, outcome, result=new)
 
         return await self._executor.run(meta, decide, lock=customer_id)
+
+    def _customer(
+        self, meta: CommandMeta, customer_id: uuid.UUID, *, follow_merges: bool
+    ) -> Customer:
+        """The customer to record on: itself, or where a merge put it (docs/decisions.md
+        "Merge and unmerge": integration messages follow `mergedInto`, commands do not)."""
+        tenant = meta.principal.tenant_id
+        if follow_merges:
+            return self._repository.current(tenant, customer_id)
+        return self._repository.get(tenant, customer_id)
 
     def now(self) -> str:
         """The executor's clock, as the API writes times."""

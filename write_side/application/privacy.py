@@ -82,8 +82,8 @@ class PrivacyCommands:
         """
 
         if self.before_erase:
-            identity = await asyncio.to_thread(self._identity, meta, customer_id)
-            if identity is not None:
+            identities = await asyncio.to_thread(self._identities, meta, customer_id)
+            for identity in identities:
                 for hook in self.before_erase:
                     await hook(identity)
 
@@ -125,14 +125,21 @@ class PrivacyCommands:
                     pending.append(source)
         return found
 
-    def _identity(self, meta: CommandMeta, customer_id: uuid.UUID) -> Identity | None:
+    def _identities(self, meta: CommandMeta, customer_id: uuid.UUID) -> list[Identity]:
+        """Whose copies go: the customer's, and those of every customer merged into it (they
+        are erased with it; their dead letters name their own id, email and phone). None
+        for a merged customer: its erasure is refused, nothing may go first."""
         customer = self._repository.find(meta.principal.tenant_id, customer_id)
-        if customer is None:
-            return None
-        phone = customer.profile.get("phone")
-        return Identity(
-            meta.principal.tenant_id,
-            str(customer_id),
-            customer.email,
-            phone if isinstance(phone, str) else None,
-        )
+        if customer is None or customer.state == "merged":
+            return []
+        return [_identity(person) for person in (customer, *self._merged_into(customer))]
+
+
+def _identity(customer: Customer) -> Identity:
+    phone = customer.profile.get("phone")
+    return Identity(
+        customer.tenant_id,
+        str(customer.id),
+        customer.email,
+        phone if isinstance(phone, str) else None,
+    )

@@ -75,7 +75,7 @@ class InboundHandlers:
             await self.commerce.close_order(meta, message.order_id, status)
         elif isinstance(message, NotificationEvent):
             await self.engagement.record_communication(
-                meta, message.customer_id, notification(message, routing_key)
+                meta, message.customer_id, notification(message, routing_key), follow_merges=True
             )
         elif isinstance(message, PaymentEvent):
             payment = {
