@@ -26,8 +26,17 @@ function header(customer, view) {
     h('h1', {tabindex: -1}, fullName(customer)),
     h('p', {class: 'badges'}, h('span', {class: `badge ${customer.state}`}, customer.state),
       h('span', {class: 'badge'}, customer.type), h('span', {class: 'muted'}, `version ${customer.version} · id ${customer.id}`)),
+    customer.mergedInto ? mergedNote(customer.mergedInto) : null,
     h('nav', {class: 'tabs', 'aria-label': 'Customer sections'}, h('ul', {}, views().map(link))),
   ];
+}
+
+/** A merged customer says where it went: a link to the target, named once it is read. */
+function mergedNote(targetId) {
+  const target = h('a', {href: `/console?customer=${encodeURIComponent(targetId)}`, 'data-nav': true}, `customer ${targetId}`);
+  api(customerPath(targetId)).then(({data}) => { target.textContent = `${fullName(data)} (id ${data.id})`; }, () => {});
+  return h('p', {class: 'status merged-into'}, 'Merged into ', target,
+    can('delete') ? '; its Duplicates section can undo the merge within 30 days.' : '.');
 }
 
 /** Draw the customer `id` (section from ?view=) into `main`; returns {leave}. */
