@@ -95,13 +95,17 @@ def absorbed(doc: JSONObject, payload: ev.MergeAbsorbed, at: str) -> None:
             "id": note.note_id, "text": texts.get(note.note_id), "author": note.author,
             "at": note.at,
         }  # fmt: skip
+    tier = None
+    if payload.tier is not None:  # the merge's tier, and the one it replaced
+        tier = {"taken": payload.tier.name, "previous": doc.get("tier")}
+        doc["tier"] = payload.tier.name
     doc.setdefault("merges", {})[payload.customer_id] = {
         "at": at, "values": taken, "tags": tags, "attributes": attributes,
         "billing": _json(payload.billing), "orderIds": [o.order_id for o in payload.orders],
         "paymentIds": [p.latest.payment_id for p in payload.payments],
         "invoiceNumbers": [str(i.number) for i in payload.invoices],
         "consents": taken_consents, "replaced": replaced,
-        "noteIds": [n.note_id for n in payload.notes],
+        "noteIds": [n.note_id for n in payload.notes], "tier": tier,
     }  # fmt: skip
 
 
@@ -134,6 +138,11 @@ def undone(doc: JSONObject, payload: ev.MergeUndone) -> None:
                 consents.pop(purpose, None)
             else:
                 consents[purpose] = previous
+    tier = memory.get("tier")
+    if tier is not None and doc.get("tier") == tier["taken"]:  # not moved since
+        doc["tier"] = tier["previous"]
+        if tier["previous"] is None:  # it had none: a document without one, as before
+            del doc["tier"]
 
 
 def recount_visits(doc: JSONObject) -> None:

@@ -9,6 +9,7 @@ from shared.events.values import (
     BillingDetails,
     CustomerState,
     ErasedValue,
+    HeldTier,
     Invoice,
     MovedConsent,
     MovedNote,
@@ -36,7 +37,10 @@ class MergeAbsorbed(Payload, frozen=True):
     orders, payments, invoices, live notes, communications and the consents whose latest
     change was the source's move whole; `claims` are the source's email and external-id
     claims, now held by the target. The personal parts are the source's data: `customer_id`
-    names the source, so they are sealed under the source's key (shredded with it)."""
+    names the source, so they are sealed under the source's key (shredded with it). `tier`:
+    the loyalty tier the target takes when it is higher than its own (the source's, or the
+    one both ledgers' lifetime points reach together); None when it keeps its own (and in
+    events stored before the field existed)."""
 
     published_as = "customer.merged"
     customer_id: Public[str]
@@ -54,6 +58,7 @@ class MergeAbsorbed(Payload, frozen=True):
     note_texts: Personal[dict[str, str | None] | ErasedValue]
     communications: Public[list[str]]
     claims: Public[list[str]]
+    tier: Public[HeldTier | None] = None
 
 
 class Unmerged(Payload, frozen=True):

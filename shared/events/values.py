@@ -223,6 +223,13 @@ class MovedConsent(Value, frozen=True):
     by: str
 
 
+class HeldTier(Value, frozen=True):
+    """A loyalty tier as a customer holds it: its name and its threshold when reached."""
+
+    name: str
+    min_points: int
+
+
 class MovedNote(Value, frozen=True):
     """A live note as a merge moves it (its text travels apart, sealed)."""
 

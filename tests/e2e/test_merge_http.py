@@ -184,22 +184,29 @@ def test_unmerge_gives_back_and_keeps_what_happened_since(client: Client, auth: 
     assert merge(client, manager, ann, annie, "unmerge").status_code == 409
 
 
-def test_loyalty_points_move_and_go_back(client: Client, auth: Auth) -> None:
+def test_loyalty_points_lifetime_and_tier_move_and_go_back(client: Client, auth: Auth) -> None:
     admin = auth("admin")
-    program = {"pointsPerUnit": {"EUR": 1}, "pointsPerVisit": 0, "tiers": []}
+    tiers = [{"name": "Silver", "minPoints": 3}, {"name": "Gold", "minPoints": 8}]
+    program = {"pointsPerUnit": {"EUR": 1}, "pointsPerVisit": 0, "tiers": tiers}
     assert client.put("/loyalty/program", json=program, headers=admin).is_success
     ann, annie = duplicates(client, auth)
     assert pay_by_payer(client, "pay-9", email="annie@example.org") == annie  # 5.00 EUR: 5 points
+    adjusted = client.post(f"/customers/{ann}/loyalty/adjustments",
+                           json={"points": 4, "reason": "welcome"}, headers=admin)  # fmt: skip
+    assert adjusted.status_code == 201, adjusted.text
 
-    def balance(who: str, token: str) -> int:
+    def loyalty(who: str, token: str) -> tuple[int, int, str | None]:
         headers = admin | {"X-Consistency-Token": token}
         response = client.get(f"/customers/{who}/loyalty", headers=headers)
         assert response.status_code == 200, response.text
-        return int(response.json()["balance"])
+        body = response.json()
+        return int(body["balance"]), int(body["lifetimePoints"]), body["tier"]
 
     merged = merge(client, admin, ann, annie)
     token = merged.headers["X-Consistency-Token"]
-    assert (balance(ann, token), balance(annie, token)) == (5, 5)  # the source: as it was
+    assert loyalty(ann, token) == (9, 9, "Gold")  # 4 + 5 points reach Gold together
+    assert loyalty(annie, token) == (5, 5, "Silver")  # the source: as it was
     undone = merge(client, admin, ann, annie, "unmerge")
     token = undone.headers["X-Consistency-Token"]
-    assert (balance(ann, token), balance(annie, token)) == (0, 5)
+    assert loyalty(ann, token) == (4, 4, "Silver")
+    assert loyalty(annie, token) == (5, 5, "Silver")

@@ -38,7 +38,7 @@ STORED = {
         *_BASE,
         *("customer_id", "target_id", "values", "billing", "orders", "snapshots", "payments"),
         *("invoices", "invoice_billing", "consents", "consent_sources", "notes", "note_texts"),
-        *("communications", "claims"),
+        *("communications", "claims", "tier"),  # `tier` came later: old events read None
     ),
     "Unmerged": (*_BASE, "source_id", "target_id", "state", "orders", "payments"),
     "MergeUndone": (*_BASE, "source_id", "target_id"),

@@ -4,8 +4,9 @@ had never happened but the events between had — in the read side's view (`evol
 aggregate rebuilt from its events.
 
 The events between are the target's own new facts: new orders (closed or not), new payments,
-notes, a consent of a purpose the source never had and name changes of fields the target
-always has. A change that repeats a value the target took from the source is a no-op for the
+notes, a consent of a purpose the source never had, name changes of fields the target
+always has and tiers reached (up or down) other than those the merge may give. Both may hold
+a tier, and the merge may find that both ledgers together reach one (`tier`). A change that repeats a value the target took from the source is a no-op for the
 target (it holds that value already), so no unmerge could tell it from the merge's: those are
 left out here (docs/decisions.md "Merge and unmerge"). An order placed while merged keeps
 the snapshot of the profile it was placed with (the merged one): a fact, not compared.
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from projectors.envelopes import to_envelope
 from read_side.views import evolve
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, VersionMismatch
+from shared.events.values import HeldTier
 from tests.unit.test_aggregate_and_view_agree import DATES, deleting, life, names
 from write_side.domain import engagement
 from write_side.domain import merge as rules
@@ -60,6 +62,15 @@ def _message(communication_id: str, status: str) -> Command:
     return lambda c: engagement.record_communication(c, actor="n", communication=sent)
 
 
+def _tier(name: str, min_points: int) -> Command:
+    return lambda c: c.reach_tier(
+        actor="loyalty", tier=name, min_points=min_points, lifetime_points=min_points
+    )
+
+
+tiers = st.builds(lambda t: _tier(*t), st.sampled_from([("Silver", 100), ("Gold", 500)]))
+reached = st.sampled_from([None, HeldTier(name="Gold", min_points=500),
+                           HeldTier(name="Diamond", min_points=5000)])  # fmt: skip
 messages = st.builds(_message, st.sampled_from(["m-1", "m-2"]), st.sampled_from(["sent", "opened"]))
 NEW_ORDERS = ["n-1", "n-2"]
 between = st.one_of(
@@ -75,6 +86,7 @@ between = st.one_of(
               st.sampled_from(["pending", "succeeded", "refunded"]), st.sampled_from(DATES)),
     st.builds(_note, st.sampled_from(["e-1", "e-2"])),
     st.builds(_push, st.booleans()),
+    st.builds(lambda t: _tier(*t), st.sampled_from([("Bronze", 10), ("Platinum", 2000)])),
     st.builds(
         lambda first, last: lambda c: c.update(
             actor="bob", changes={"firstName": first, "lastName": last}, customer_type=None
@@ -132,7 +144,8 @@ def _state(events: list[Any]) -> dict[str, Any]:
     assert isinstance(customer, Customer) and customer.merges == {}
     keys = ("state", "merged_into", "profile", "customer_type", "orders", "payments",
             "invoices", "consents", "note_items", "communications", "billing", "visit_count",
-            "first_visit_at", "last_visit_at", "deleted_at")  # fmt: skip
+            "first_visit_at", "last_visit_at", "deleted_at", "tier",
+            "tier_min_points")  # fmt: skip
     state = {key: _plain(getattr(customer, key)) for key in keys}
     for order_id in NEW_ORDERS:
         state["orders"].get(order_id, {}).pop("snapshot", None)
@@ -153,21 +166,23 @@ def _replayed(events: list[Any]) -> Customer:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.one_of(life, messages, deleting), max_size=8),  # a deleted one may be merged
-    st.lists(st.one_of(life, messages), max_size=8),
+    st.lists(st.one_of(life, messages, tiers, deleting), max_size=8),  # a deleted one may merge
+    st.lists(st.one_of(life, messages, tiers), max_size=8),
     st.lists(between, max_size=8),
+    reached,
 )
 def test_merge_then_unmerge_leaves_both_views_as_they_were(
-    source_steps: list[Command], target_steps: list[Command], steps_between: list[Command]
-) -> None:
+    source_steps: list[Command], target_steps: list[Command], steps_between: list[Command],
+    tier: HeldTier | None,
+) -> None:  # fmt: skip
     clock = Clock()
     with patch("eventsourcing.domain.datetime_now_with_tzinfo", clock):
-        _check(clock, source_steps, target_steps, steps_between)
+        _check(clock, source_steps, target_steps, steps_between, tier)
 
 
 def _check(
     clock: Clock, source_steps: list[Command], target_steps: list[Command],
-    steps_between: list[Command],
+    steps_between: list[Command], tier: HeldTier | None,
 ) -> None:  # fmt: skip
     clock.set(BASE)
     source = Customer.register(tenant_id="acme", actor="alice", customer_type=CustomerType.NEW,
@@ -182,7 +197,7 @@ def _check(
     source_before, merged_source = _view(source_events), list(source_events)
     merge_at, unmerge_at = BASE + timedelta(days=1), BASE + timedelta(days=2)
     clock.set(merge_at)
-    rules.merge(target, source, actor="mgr", claims=[])
+    rules.merge(target, source, actor="mgr", claims=[], reached=tier)
     _apply(target, lambda _: None, merged_target)
     _apply(source, lambda _: None, merged_source)
     for minute, step in enumerate(steps_between, start=1):

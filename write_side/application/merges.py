@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from shared.errors import Conflict
+from shared.events.values import HeldTier
 from write_side.application.decisions import CommandMeta, CommandOutcome, Decision, Event
 from write_side.application.executor import CommandExecutor
 from write_side.application.loyalty_earning import LoyaltyEarning
@@ -44,7 +45,8 @@ class MergeCommands:
             source = self._repository.get(tenant, source_id)
             rules.check_merge(target, source)
             events, claims, keep = self._move_claims(target, source)
-            rules.merge(target, source, actor=actor, claims=claims, keep=keep)
+            reached = self._reached_tier(target, source)
+            rules.merge(target, source, actor=actor, claims=claims, keep=keep, reached=reached)
             events += self._absorb_points(target, source, actor)
             return self._decision(target, source, events)
 
@@ -136,9 +138,21 @@ class MergeCommands:
             events += self._claims.transfer(claim_id, "claim", new_owner)
         return events
 
+    def _reached_tier(self, target: Customer, source: Customer) -> HeldTier | None:
+        """The tier the lifetime points of both ledgers reach together under the program in
+        force (None without a program or below its lowest tier)."""
+        program = self._loyalty.program(target.tenant_id)
+        if program is None:
+            return None
+        ledgers = (
+            self._repository.aggregate(ledger_id(c.id), LoyaltyLedger) for c in (target, source)
+        )
+        tier = program.tier_for(sum(ledger.lifetime_points for ledger in ledgers if ledger))
+        return None if tier is None else HeldTier(name=tier.name, min_points=tier.min_points)
+
     def _absorb_points(self, target: Customer, source: Customer, actor: str) -> list[Event]:
         found = self._repository.aggregate(ledger_id(source.id), LoyaltyLedger)
-        if found is None or not found.lots:
+        if found is None or not (found.lots or found.lifetime_points):
             return []
         ledger = self._loyalty.ledger(target)
         ledger.absorb(actor=actor, source=found, at=self._executor.now())

@@ -52,8 +52,12 @@ class LedgerEntryEvent(Aggregate.Event):
             aggregate.lots.append(dict(self.lot))
         elif points < 0:
             take_from_lots(aggregate.lots, -points, self.first_lot)
-        if self.entry["kind"] == "earned" and self.entry.get("ref"):
-            aggregate.earned[self.entry["ref"]] = points
+        ref = self.entry.get("ref") or ""
+        if self.entry["kind"] == "earned" and ref:
+            aggregate.earned[ref] = points
+        if ref.startswith("merge:") and self.lifetime:  # what an unmerge gives back
+            moved = aggregate.merged_lifetime.get(ref, 0) + self.lifetime
+            aggregate.merged_lifetime[ref] = moved
         if self.request is not None:
             aggregate.requests[self.request] = {**self.entry, "balance": aggregate.balance}
 
@@ -75,6 +79,7 @@ class LoyaltyLedger(Aggregate):
         self.lots: list[JSONObject] = []
         self.applied: set[str] = set()
         self.earned: dict[str, int] = {}
+        self.merged_lifetime: dict[str, int] = {}  # per `merge:<source>`: lifetime points held
         self.requests: dict[str, JSONObject] = {}
 
     class PointsEarned(LedgerEntryEvent):
@@ -163,21 +168,35 @@ class LoyaltyLedger(Aggregate):
 
     def absorb(self, *, actor: str, source: LoyaltyLedger, at: datetime) -> None:
         """A merge: the source's unspent lots move here, each with its expiry (an adjustment
-        per lot, its id `merge:<source>:…`); lifetime points and the tier stay each one's own."""
+        per lot, its id `merge:<source>:…`), and its lifetime points with the first (or with
+        an entry of 0 points when nothing is left unspent): one person's history, together."""
+        reason, ref = f"merged from {source.customer_id}", f"merge:{source.customer_id}"
+        lifetime = source.lifetime_points
         for lot in source.lots:
             key = entry_id(self.customer_id, "merge", source.customer_id, lot["id"], iso_utc(at))
-            reason, ref = f"merged from {source.customer_id}", f"merge:{source.customer_id}"
             entry = _entry(key, "adjusted", int(lot["points"]), reason, ref, at)
             moved = {**lot, "id": f"{ref}:{key}"}
-            self._record(self.PointsAdjusted, actor, entry, lot=moved)
+            self._record(self.PointsAdjusted, actor, entry, lot=moved, lifetime=lifetime)
+            lifetime = 0
+        if lifetime:
+            key = entry_id(self.customer_id, "merge", source.customer_id, "lifetime", iso_utc(at))
+            entry = _entry(key, "adjusted", 0, reason, ref, at)
+            self._record(self.PointsAdjusted, actor, entry, lifetime=lifetime)
 
     def give_back(self, *, actor: str, source_id: str, at: datetime) -> None:
-        """An unmerge: what is left of the lots a merge brought from `source_id` goes."""
-        for lot in [lot for lot in self.lots if lot["id"].startswith(f"merge:{source_id}:")]:
+        """An unmerge: what is left of the lots a merge brought from `source_id` goes, and
+        the lifetime points it brought (with the first, or an entry of 0 points)."""
+        reason, ref = f"unmerged {source_id}", f"merge:{source_id}"
+        lifetime = -self.merged_lifetime.get(ref, 0)
+        for lot in [lot for lot in self.lots if lot["id"].startswith(f"{ref}:")]:
             key = entry_id(self.customer_id, "unmerge", lot["id"])
-            reason, ref = f"unmerged {source_id}", f"merge:{source_id}"
             entry = _entry(key, "adjusted", -int(lot["points"]), reason, ref, at)
-            self._record(self.PointsAdjusted, actor, entry, first_lot=lot["id"])
+            self._record(self.PointsAdjusted, actor, entry, first_lot=lot["id"], lifetime=lifetime)
+            lifetime = 0
+        if lifetime:
+            key = entry_id(self.customer_id, "unmerge", ref, "lifetime", iso_utc(at))
+            entry = _entry(key, "adjusted", 0, reason, ref, at)
+            self._record(self.PointsAdjusted, actor, entry, lifetime=lifetime)
 
     def next_expiry(self) -> str | None:
         """When the next unspent points expire (None: none do)."""

@@ -19,6 +19,7 @@ from shared.events import payloads as ev
 from shared.events.values import (
     CustomerState,
     ErasedValue,
+    HeldTier,
     MovedConsent,
     MovedNote,
     ProfileFields,
@@ -57,17 +58,39 @@ def check_merge(target: Customer, source: Customer) -> None:
 
 def merge(
     target: Customer, source: Customer, *, actor: str, claims: Collection[str],
-    keep: Collection[str] = (),
+    keep: Collection[str] = (), reached: HeldTier | None = None,
 ) -> None:  # fmt: skip
     """Fold `source` into `target`. `claims` are the claim ids that now point at the target;
-    `keep` names identifying fields the target must not take (their claim is someone else's)."""
+    `keep` names identifying fields the target must not take (their claim is someone else's);
+    `reached` is the tier both ledgers' lifetime points reach together (the program's)."""
     check_merge(target, source)
-    target.raise_event(actor, absorbed(target, source, claims=claims, keep=keep))
+    moved = absorbed(target, source, claims=claims, keep=keep)
+    tier = merged_tier(target, source, reached)
+    target.raise_event(actor, moved if tier is None else msgspec.structs.replace(moved, tier=tier))
     previous = CustomerState(source.state)
     source.raise_event(
         actor,
         ev.Merged(source_id=str(source.id), target_id=str(target.id), previous_state=previous),
     )
+
+
+def merged_tier(target: Customer, source: Customer, reached: HeldTier | None) -> HeldTier | None:
+    """The tier the target takes: the highest (by threshold) of the source's and the one the
+    lifetime points of both reach, when it is above the target's own; None: it keeps its own.
+    A merge is one person's history put together, so the tier is what that history earned
+    (it never goes down, as a tier never does)."""
+    own = _held(target)
+    candidates = [t for t in (_held(source), reached) if t is not None]
+    best = max(candidates, key=lambda t: t.min_points, default=None)
+    if best is None or (own is not None and best.min_points <= own.min_points):
+        return None
+    return best
+
+
+def _held(customer: Customer) -> HeldTier | None:
+    if customer.tier is None or customer.tier_min_points is None:
+        return None
+    return HeldTier(name=customer.tier, min_points=customer.tier_min_points)
 
 
 def taken_values(target: Customer, source: Customer, keep: Collection[str]) -> JSONObject:

@@ -16,6 +16,7 @@ from shared.events.values import (
     BillingDetails,
     CustomerState,
     ErasedValue,
+    HeldTier,
     MovedOrder,
     MovedPayment,
     PaymentStatus,
@@ -47,6 +48,8 @@ class MergeMemory(msgspec.Struct, frozen=True, kw_only=True):
     note_ids: tuple[str, ...]
     communications: tuple[str, ...]
     claims: tuple[str, ...]
+    tier: HeldTier | None = None  # the tier the merge gave, and the one it replaced
+    previous_tier: HeldTier | None = None
 
 
 def sealed_map(value: JSONObject | str) -> JSONObject:
@@ -119,6 +122,7 @@ def fold_absorbed(customer: Customer, payload: ev.MergeAbsorbed, at: str) -> Non
             "at": note.at,
         }  # fmt: skip
     customer.communications = customer.communications | set(payload.communications)
+    previous_tier = _take_tier(customer, payload.tier)
     customer.merges = customer.merges | {
         payload.customer_id: MergeMemory(
             source_id=payload.customer_id,
@@ -135,8 +139,21 @@ def fold_absorbed(customer: Customer, payload: ev.MergeAbsorbed, at: str) -> Non
             note_ids=tuple(n.note_id for n in payload.notes),
             communications=tuple(payload.communications),
             claims=tuple(payload.claims),
+            tier=payload.tier,
+            previous_tier=previous_tier,
         )
     }
+
+
+def _take_tier(customer: Customer, tier: HeldTier | None) -> HeldTier | None:
+    """The target takes the merge's tier (if any); returns the one it held before."""
+    if tier is None:
+        return None
+    held = customer.tier, customer.tier_min_points
+    customer.tier, customer.tier_min_points = tier.name, tier.min_points
+    return (
+        None if held[0] is None or held[1] is None else HeldTier(name=held[0], min_points=held[1])
+    )
 
 
 def _take_values(
@@ -192,6 +209,19 @@ def fold_undone(customer: Customer, payload: ev.MergeUndone) -> None:
     customer.consents = consents
     customer.note_items = {k: n for k, n in customer.note_items.items() if k not in memory.note_ids}
     customer.communications = customer.communications - set(memory.communications)
+    _give_back_tier(customer, memory)
+
+
+def _give_back_tier(customer: Customer, memory: MergeMemory) -> None:
+    """The tier the merge gave goes back to the one it replaced, unless it moved since."""
+    given = memory.tier
+    if given is None or (customer.tier, customer.tier_min_points) != (
+        given.name, given.min_points,
+    ):  # fmt: skip
+        return
+    held = memory.previous_tier
+    customer.tier = None if held is None else held.name
+    customer.tier_min_points = None if held is None else held.min_points
 
 
 def order(moved: MovedOrder, snapshot: Snapshot | ErasedValue | None) -> Order:
