@@ -13,6 +13,7 @@ from entrypoints import cli_args
 from entrypoints.cli_audit import add_audit_commands
 from entrypoints.cli_help import env_default, env_help, environment_epilog, plain_help
 from entrypoints.cli_import import add_import_command
+from entrypoints.cli_keys import add_keys_command
 from shared.errors import ConfigurationError, CustomerError
 from shared.logs import LOG_FORMATS
 from shared.principal import Role
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_commands(commands, data_dir)
     add_import_command(commands, data_dir)
+    add_keys_command(commands, data_dir)
 
     doctor = commands.add_parser(
         "doctor", help="check the configuration and every configured service; say what to fix"

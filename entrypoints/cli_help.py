@@ -38,7 +38,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable(
         "CUSTOMERS_MASTER_KEY",
-        "wraps every customer's key; or CUSTOMERS_MASTER_KEY_FILE; required with PostgreSQL",
+        "wraps every customer's key: KEY, or ID:KEY,ID:KEY (first current; see `keys rotate`);"
+        " or CUSTOMERS_MASTER_KEY_FILE; required with PostgreSQL",
         "generated in the data dir",
     ),
     Variable("CUSTOMERS_DEFAULT_PHONE_REGION", "region of national phone numbers", "US"),

@@ -141,7 +141,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
     read = open_read_adapters(settings)
     resources.push_async_callback(read.close)
     executor = CommandExecutor(
-        store, index_key=settings.resolved_index_key(), max_batch=settings.group_commit_max_batch
+        store, index_key=store.index_key, max_batch=settings.group_commit_max_batch
     )
     resources.push_async_callback(asyncio.to_thread, executor.close)
     region = settings.default_phone_region

@@ -15,6 +15,7 @@ from shared.countries import is_assigned_country
 from shared.env_values import choice, key_prefix, seconds, secret_or_file, url, whole_number
 from shared.errors import ConfigurationError
 from shared.json_types import JSONObject
+from shared.master_keys import MasterKeys, parse_master_keys
 
 EVENT_STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -114,6 +115,8 @@ class Settings:
                 f"the data dir {str(self.data_dir)!r} (--data-dir or CUSTOMERS_DATA_DIR) is a "
                 "file, not a folder"
             )
+        if self.master_key is not None:
+            parse_master_keys(self.master_key)  # a malformed ring stops here, not at first use
 
     @property
     def embedded(self) -> bool:
@@ -152,11 +155,12 @@ class Settings:
             return self.jwt_secret
         return read_or_create_secret(self.data_dir / "jwt.secret")
 
-    def resolved_index_key(self) -> bytes:
-        """Key for keyed hashes of identities (emails, idempotency keys); kept in the data dir."""
+    def resolved_master_keys(self) -> MasterKeys:
+        """The master key ring (`CUSTOMERS_MASTER_KEY`), else one key generated once into the
+        data dir. It wraps the customer keys and the identity-hash key (`key_ring.py`)."""
         if self.master_key:
-            return self.master_key.encode()
-        return read_or_create_secret(self.data_dir / "master.key").encode()
+            return parse_master_keys(self.master_key)
+        return MasterKeys.single(read_or_create_secret(self.data_dir / "master.key"))
 
     def resolved_audit_key(self) -> bytes:
         """Key signing the log's checkpoints: never the data key, so holding the data key (or

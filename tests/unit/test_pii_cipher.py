@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 )
 
 from write_side.application.crypto.key_cache import KeyCache
+from write_side.application.crypto.key_ring import KeyRing
 from write_side.application.crypto.key_store import (
     KeyShredded,
     MasterKeyMismatch,
@@ -51,8 +52,8 @@ from write_side.domain.profile import CustomerType
 class MemoryKeyStore(WrappedKeyStore):
     """The shared wrapping/caching logic over a dict (the SQL adapters are tested elsewhere)."""
 
-    def __init__(self, wrapping_key: bytes) -> None:
-        super().__init__(wrapping_key, KeyCache(max_entries=4))
+    def __init__(self, master_secret: str) -> None:
+        super().__init__(KeyRing.of(master_secret), KeyCache(max_entries=4))
         self.rows: dict[uuid.UUID, StoredRow] = {}
         self.selects = 0
 
@@ -85,7 +86,7 @@ def _transcoder() -> JSONTranscoder:
 
 @pytest.fixture
 def store() -> MemoryKeyStore:
-    return MemoryKeyStore(derive_wrapping_key("test master secret"))
+    return MemoryKeyStore("test master secret")
 
 
 @pytest.fixture
@@ -206,7 +207,7 @@ def test_a_key_wrapped_by_another_master_key_is_refused_not_erased(
 ) -> None:
     customer = _customer(firstName="Zebediah")
     stored = store.save(mapper, customer.collect_events())
-    other = MemoryKeyStore(derive_wrapping_key("another master secret"))
+    other = MemoryKeyStore("another master secret")
     other.rows = store.rows
     with pytest.raises(MasterKeyMismatch):
         EncryptingMapper(_transcoder(), keys=other).to_domain_event(stored[0])

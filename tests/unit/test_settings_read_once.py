@@ -60,8 +60,8 @@ def test_the_master_key_and_rate_limits_come_from_the_settings(tmp_path: Path) -
         },
         data_dir=tmp_path,
     )
-    assert settings.resolved_index_key() == b"a-master-key"
+    assert settings.resolved_master_keys().current.secret == b"a-master-key"
     assert RateLimitSettings.from_settings(settings) == RateLimitSettings(0, 30, True)
     built = Settings(data_dir=tmp_path, master_key="in-code", rate_limit_tenant_per_minute=0)
-    assert built.resolved_index_key() == b"in-code"
+    assert built.resolved_master_keys().current.secret == b"in-code"
     assert RateLimitSettings.from_settings(built) == RateLimitSettings(0, 1200, True)

@@ -68,7 +68,7 @@ def test_the_embedded_profile_still_generates_its_secrets(tmp_path: Path) -> Non
     settings = Settings.from_env({"CUSTOMERS_DATA_DIR": str(tmp_path)})
     settings.require_shared_secrets()
     assert len(settings.resolved_jwt_secret()) >= 32
-    assert settings.resolved_index_key()
+    assert settings.resolved_master_keys().current.secret
     assert (tmp_path / "jwt.secret").exists() and (tmp_path / "master.key").exists()
 
 

@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import Environment, EnvType
 
+from shared.master_keys import MasterKeys
 from shared.settings import Settings
 from write_side.adapters.event_store_breaker import EventStoreBreaker, install_breaker
 from write_side.adapters.key_backends import (
@@ -28,7 +29,9 @@ from write_side.adapters.key_backends import (
 )
 from write_side.adapters.phone_books import AuditChain, attach_audit_chain, attach_phone_book
 from write_side.application.audit_chain import Sealer
-from write_side.application.crypto import EncryptingMapper, WrappedKeyStore, derive_wrapping_key
+from write_side.application.crypto import EncryptingMapper
+from write_side.application.crypto.key_ring import KeyRing
+from write_side.application.crypto.key_rotation import RotatableKeyStore, identity_hash_key
 from write_side.application.phone_book import PhoneBook
 
 #: Key of the library's environment (not a user variable: it is set from
@@ -44,21 +47,24 @@ class CustomersApplication(Application[UUID]):
 
     Personal values of Customer events are sealed with a key per customer (see
     `write_side.application.crypto`); `keys` is that key store, `keys.shred(id)` erases.
+    `index_key` keys the identity hashes (email claims, idempotency keys).
     """
 
     name = "Customers"
-    keys: WrappedKeyStore
+    keys: RotatableKeyStore
+    index_key: bytes
     phones: PhoneBook
     audit: AuditChain
     #: PostgreSQL only: fails requests fast while the event store is away.
     breaker: EventStoreBreaker | None = None
 
     def __init__(
-        self, env: EnvType | None = None, *, master_key: bytes | str, sealer: Sealer
+        self, env: EnvType | None = None, *, master_keys: MasterKeys, sealer: Sealer
     ) -> None:
-        self._wrapping_key = derive_wrapping_key(master_key)
+        self._ring = KeyRing(master_keys)
         self._sealer = sealer
         super().__init__(env)
+        self.index_key = identity_hash_key(self.keys)
         self.audit.backfill()
         if self.snapshots is not None:
             raise ProgrammingError("snapshots would hold personal data in clear; keep them off")
@@ -99,7 +105,7 @@ class CustomersApplication(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The encrypting mapper, with the key store in the event store's database."""
-        self.keys = open_key_store(self.factory, self._wrapping_key)
+        self.keys = open_key_store(self.factory, self._ring)
         return EncryptingMapper(
             self.construct_transcoder(),
             self.factory.compressor(),
@@ -172,8 +178,8 @@ def event_store_env(settings: Settings, *, pool_size: int = 8) -> dict[str, str]
 def open_event_store(settings: Settings) -> CustomersApplication:
     """Open (and create if needed) the event store named by the settings.
 
-    Customer keys are wrapped by a key derived from `CUSTOMERS_MASTER_KEY`, or when unset from
-    the secret generated in the data dir (`Settings.resolved_index_key`).
+    Customer keys are wrapped by keys derived from the `CUSTOMERS_MASTER_KEY` ring, or when
+    unset from the secret generated in the data dir (`Settings.resolved_master_keys`).
     """
     env = event_store_env(settings)
     if "POSTGRES_SCHEMA" in env:
@@ -183,7 +189,7 @@ def open_event_store(settings: Settings) -> CustomersApplication:
         every_events=settings.audit_seal_events,
         every_seconds=settings.audit_seal_seconds,
     )
-    return CustomersApplication(env=env, master_key=settings.resolved_index_key(), sealer=sealer)
+    return CustomersApplication(env=env, master_keys=settings.resolved_master_keys(), sealer=sealer)
 
 
 def _ensure_schema(env: dict[str, str]) -> None:

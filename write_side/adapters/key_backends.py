@@ -15,6 +15,8 @@ from write_side.adapters.sqlite_keys import (
     SQLiteCustomerKeyStore,
 )
 from write_side.application.crypto.key_cache import KeyCache
+from write_side.application.crypto.key_ring import KeyRing
+from write_side.application.crypto.key_rotation import RotatableKeyStore
 from write_side.application.crypto.key_store import WrappedKeyStore
 
 # The customers' recorders: they write key rows and phone rows with the events.
@@ -25,14 +27,14 @@ RECORDER_TOPICS = {
 
 
 def open_key_store(
-    factory: InfrastructureFactory, wrapping_key: bytes, cache: KeyCache | None = None
-) -> WrappedKeyStore:
+    factory: InfrastructureFactory, ring: KeyRing, cache: KeyCache | None = None
+) -> RotatableKeyStore:
     """The key store in the event store's own database (creating its table if missing)."""
     datastore = getattr(factory, "datastore", None)
     if isinstance(datastore, SQLiteDatastore):
-        return SQLiteCustomerKeyStore(datastore, wrapping_key, cache)
+        return SQLiteCustomerKeyStore(datastore, ring, cache)
     if isinstance(datastore, PostgresDatastore):
-        return PostgresCustomerKeyStore(datastore, wrapping_key, cache)
+        return PostgresCustomerKeyStore(datastore, ring, cache)
     raise ProgrammingError("per-customer encryption needs the SQLite or PostgreSQL event store")
 
 

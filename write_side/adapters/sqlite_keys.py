@@ -23,12 +23,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from shared.adapters.sqlite_wal import truncate_wal
 from write_side.application.crypto.key_cache import KeyCache
-from write_side.application.crypto.key_store import (
-    KEY_TABLE,
-    StagedKey,
-    StoredRow,
-    WrappedKeyStore,
-)
+from write_side.application.crypto.key_ring import KeyRing
+from write_side.application.crypto.key_rotation import KeyRow, RotatableKeyStore
+from write_side.application.crypto.key_store import KEY_TABLE, StagedKey, StoredRow
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS customer_keys ("
@@ -48,22 +45,38 @@ _TOMBSTONE = (
     "VALUES (?, NULL, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET wrapped_key = NULL, "
     "shredded_at = COALESCE(customer_keys.shredded_at, excluded.shredded_at)"
 )
+_CREATE_SECRETS = (
+    "CREATE TABLE IF NOT EXISTS master_secrets ("
+    "name TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL, kek_id TEXT NOT NULL) WITHOUT ROWID"
+)
+_LIVE_BY_KEK = (
+    "SELECT kek_id, COUNT(*) FROM customer_keys WHERE wrapped_key IS NOT NULL GROUP BY kek_id"
+)
+_TO_REWRAP = (
+    "SELECT customer_id, wrapped_key, kek_id FROM customer_keys WHERE customer_id > ? "
+    "AND wrapped_key IS NOT NULL AND kek_id <> ? ORDER BY customer_id LIMIT ?"
+)
+_REWRAP = (
+    "UPDATE customer_keys SET wrapped_key = ?, kek_id = ? "
+    "WHERE customer_id = ? AND kek_id = ? AND wrapped_key IS NOT NULL"
+)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class SQLiteCustomerKeyStore(WrappedKeyStore):
+class SQLiteCustomerKeyStore(RotatableKeyStore):
     """`CustomerKeyStore` on the event store's SQLite datastore (and its connection pool)."""
 
     def __init__(
-        self, datastore: SQLiteDatastore, wrapping_key: bytes, cache: KeyCache | None = None
+        self, datastore: SQLiteDatastore, ring: KeyRing, cache: KeyCache | None = None
     ) -> None:
-        super().__init__(wrapping_key, cache)
+        super().__init__(ring, cache)
         self._datastore = datastore
         with datastore.transaction(commit=True) as cursor:
             cursor.execute(_CREATE)
+            cursor.execute(_CREATE_SECRETS)
         pool = datastore.pool
         memory = pool.is_sqlite_memory_mode or pool.db_name.startswith("file:")
         self._shred_log = None if memory else Path(f"{pool.db_name}.shredded")
@@ -126,6 +139,51 @@ class SQLiteCustomerKeyStore(WrappedKeyStore):
         if self._shred_log is not None:  # tell the other processes sharing the file
             with open(self._shred_log, "ab") as log:
                 log.write(customer_id.hex.encode("ascii") + b"\n")
+
+    # -- rotation (`key_rotation.py`) -------------------------------------------------------
+
+    def live_keys_by_kek(self) -> dict[str, int]:
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute(_LIVE_BY_KEK)
+            return {row[0]: int(row[1]) for row in cursor.fetchall()}
+
+    def rows_to_rewrap(self, after: UUID | None, limit: int) -> list[KeyRow]:
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute(_TO_REWRAP, (after.hex if after else "", self.kek_id, limit))
+            return [(UUID(hex=row[0]), row[1], row[2]) for row in cursor.fetchall()]
+
+    def rewrap_rows(self, rows: Sequence[KeyRow]) -> int:
+        with self._datastore.transaction(commit=True) as cursor:
+            cursor.execute("PRAGMA secure_delete = ON")  # the old wrapping's bytes go too
+            arguments = [(wrapped, self.kek_id, cid.hex, old) for cid, wrapped, old in rows]
+            cursor.executemany(_REWRAP, arguments)
+            return int(cursor.sqlite_cursor.rowcount)  # the sum over the rows
+
+    def secret_row(self, name: str) -> tuple[bytes, str] | None:
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT wrapped_key, kek_id FROM master_secrets WHERE name = ?", (name,))
+            row = cursor.fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def put_secret(self, name: str, wrapped: bytes, *, replacing: str | None) -> None:
+        with self._datastore.transaction(commit=True) as cursor:
+            if replacing is None:
+                cursor.execute(
+                    "INSERT OR IGNORE INTO master_secrets (name, wrapped_key, kek_id) "
+                    "VALUES (?,?,?)",
+                    (name, wrapped, self.kek_id),
+                )
+            else:
+                cursor.execute("PRAGMA secure_delete = ON")
+                cursor.execute(
+                    "UPDATE master_secrets SET wrapped_key = ?, kek_id = ? "
+                    "WHERE name = ? AND kek_id = ?",
+                    (wrapped, self.kek_id, name, replacing),
+                )
+
+    def finish_rotation(self) -> None:
+        with self._datastore.get_connection(commit=True) as connection:
+            truncate_wal(connection)  # the old wrappings were logged
 
 
 class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):

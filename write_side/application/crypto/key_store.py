@@ -16,16 +16,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import IntegrityError
 
 from write_side.application.crypto.key_cache import SHREDDED, DataKey, KeyCache
-from write_side.application.crypto.pii_cipher import (
-    key_fingerprint,
-    new_data_key,
-    unwrap_key,
-    wrap_key,
-)
+from write_side.application.crypto.key_ring import KeyRing
+from write_side.application.crypto.pii_cipher import new_data_key, unwrap_key, wrap_key
 
 KEY_TABLE = "customer_keys"
 _PREFETCH_CHUNK = 500
@@ -71,11 +66,13 @@ StoredRow = tuple[bytes | None, str]  # (wrapped key or None once shredded, wrap
 
 
 class WrappedKeyStore(CustomerKeyStore):
-    """Keys at rest are wrapped (AES-256-GCM) by the master key; unwrapped keys are cached."""
+    """Keys at rest are wrapped (AES-256-GCM) by the current master key, and unwrapped by the
+    ring's key their row names; unwrapped keys are cached."""
 
-    def __init__(self, wrapping_key: bytes, cache: KeyCache | None = None) -> None:
-        self._wrapper = AESGCM(wrapping_key)
-        self.kek_id = key_fingerprint(wrapping_key)
+    def __init__(self, ring: KeyRing, cache: KeyCache | None = None) -> None:
+        self.ring = ring
+        self._wrapper = ring.current.aead
+        self.kek_id = ring.current.kek_id
         self._cache = cache if cache is not None else KeyCache()
         self._local = threading.local()
         self._load_first: dict[UUID, None] = {}  # customers whose key row may predate events
@@ -242,12 +239,14 @@ class WrappedKeyStore(CustomerKeyStore):
         return wrap_key(self._wrapper, customer_id, new_data_key())
 
     def _unwrap(self, customer_id: UUID, wrapped: bytes, kek_id: str) -> bytes:
-        if kek_id != self.kek_id:
+        key = self.ring.find(kek_id)
+        if key is None:
             raise MasterKeyMismatch(
-                f"customer key {customer_id} was wrapped by master key {kek_id}, "
-                f"not by the configured one ({self.kek_id}); check CUSTOMERS_MASTER_KEY"
+                f"customer key {customer_id} was wrapped by the master key of fingerprint "
+                f"{kek_id}, which no key of CUSTOMERS_MASTER_KEY ({self.ring.ids}) matches: "
+                "add that key back to the ring"
             )
         try:
-            return unwrap_key(self._wrapper, customer_id, bytes(wrapped))
+            return unwrap_key(key.aead, customer_id, bytes(wrapped))
         except InvalidTag as error:
             raise MasterKeyMismatch(f"customer key {customer_id} does not unwrap") from error
