@@ -14,10 +14,10 @@ from read_side.ports import ManagedGeneration, SearchModel, ViewModel
 from shared.settings import Settings
 
 if TYPE_CHECKING:  # the drivers are imported only when a URL names their service
-    import redis.asyncio as redis
     from pymongo import AsyncMongoClient
 
     from read_side.store.mongo_store import Document
+    from shared.adapters.redis_client import RedisClient
 
 VIEW_PROJECTION = "customer_view"
 SEARCH_PROJECTION = "search"
@@ -30,7 +30,7 @@ class Clients:
     adapters borrow them; closing is this object's job."""
 
     mongo: AsyncMongoClient[Document] | None = None
-    redis: redis.Redis | None = None
+    redis: RedisClient | None = None
 
     def mongo_database(self) -> str:
         """The read database: the URL's, else `customers`."""
@@ -82,16 +82,13 @@ def mongo_timeouts(settings: Settings) -> dict[str, int]:
     }
 
 
-def open_redis(settings: Settings) -> redis.Redis:
-    """A Redis client (RESP2) that gives up on a silent or refusing server after
+def open_redis(settings: Settings) -> RedisClient:
+    """A Redis (or Redis Cluster) client that gives up on a silent or refusing server after
     `service_timeout_seconds` per attempt instead of waiting forever."""
-    import redis.asyncio as redis
+    from shared.adapters.redis_client import open_redis as open_client
 
     assert settings.redis_url
-    seconds = settings.service_timeout_seconds
-    return redis.Redis.from_url(
-        settings.redis_url, protocol=2, socket_timeout=seconds, socket_connect_timeout=seconds
-    )
+    return open_client(settings.redis_url, timeout_seconds=settings.service_timeout_seconds)
 
 
 def open_mongo(settings: Settings) -> AsyncMongoClient[Document]:

@@ -26,7 +26,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "data dir's events.db",
     ),
     Variable("CUSTOMERS_MONGO_URL", "MongoDB for read models and the access audit", "SQLite"),
-    Variable("CUSTOMERS_REDIS_URL", "Redis for search, cache and rate limits", "SQLite/in-process"),
+    Variable(
+        "CUSTOMERS_REDIS_URL",
+        "Redis for search, cache and rate limits; redis+cluster://host:port for a Redis Cluster",
+        "SQLite/in-process",
+    ),
     Variable("CUSTOMERS_AMQP_URL", "RabbitMQ for integration events in and out", "no broker"),
     Variable(
         "CUSTOMERS_REDIS_PREFIX", "namespace of every Redis key (one per deployment)", "customers"

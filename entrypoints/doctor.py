@@ -164,14 +164,16 @@ async def check_mongo(settings: Settings) -> Finding:
 
 async def check_redis(settings: Settings) -> Finding:
     """Redis: reachable, version, writable (a short-lived probe key)."""
-    import redis.asyncio as redis
     from redis.exceptions import RedisError
 
+    from shared.adapters.redis_client import open_redis
+
     url = settings.redis_url or ""
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=PROBE_SECONDS, socket_timeout=PROBE_SECONDS, protocol=2
-    )
     where = f"Redis {safe_url(url)}"
+    try:
+        client = open_redis(url, timeout_seconds=PROBE_SECONDS)
+    except (RedisError, ValueError) as error:
+        return _fail("search/cache", f"{where}: {error}", "correct CUSTOMERS_REDIS_URL")
     try:
         info = await client.info("server")
         where = f"Redis {info.get('redis_version', '?')} {safe_url(url)}"

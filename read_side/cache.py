@@ -26,12 +26,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
 from read_side.views import CustomerDoc
+from shared.adapters.redis_client import RedisClient
 from shared.cooldown import Cooldown
 
 TTL_SECONDS = 60
@@ -151,7 +151,7 @@ class RedisDocCache:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         prefix: str = "customers",
         *,
         timeout: float = READ_TIMEOUT_SECONDS,

@@ -16,6 +16,8 @@ from shared.env_values import choice, key_prefix, seconds, secret_or_file, url, 
 from shared.errors import ConfigurationError
 from shared.json_types import JSONObject
 from shared.master_keys import MasterKeys, parse_master_keys
+from shared.redis_urls import SCHEMES as REDIS_SCHEMES
+from shared.redis_urls import check_url as check_redis_url
 
 EVENT_STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -63,7 +65,7 @@ class Settings:
             data_dir=Path(env.get("CUSTOMERS_DATA_DIR") or ".customers"),
             event_store_url=url(env, "CUSTOMERS_EVENT_STORE_URL", EVENT_STORE_SCHEMES),
             mongo_url=url(env, "CUSTOMERS_MONGO_URL", ("mongodb", "mongodb+srv")),
-            redis_url=url(env, "CUSTOMERS_REDIS_URL", ("redis", "rediss", "unix")),
+            redis_url=url(env, "CUSTOMERS_REDIS_URL", REDIS_SCHEMES),
             amqp_url=url(env, "CUSTOMERS_AMQP_URL", ("amqp", "amqps")),
             jwt_secret=secret_or_file(env, "CUSTOMERS_JWT_SECRET", minimum_length=32),
             default_phone_region=(env.get("CUSTOMERS_DEFAULT_PHONE_REGION") or "US").upper(),
@@ -110,6 +112,7 @@ class Settings:
             raise ConfigurationError(
                 f"CUSTOMERS_LOG_FORMAT={self.log_format!r} must be auto, json or pretty"
             )
+        check_redis_url(self.redis_url)
         if self.data_dir.exists() and not self.data_dir.is_dir():
             raise ConfigurationError(
                 f"the data dir {str(self.data_dir)!r} (--data-dir or CUSTOMERS_DATA_DIR) is a "

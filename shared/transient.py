@@ -33,6 +33,10 @@ def is_transient(error: BaseException) -> bool:
             "ConnectionError",
             "TimeoutError",
             "BusyLoadingError",
+            # a Redis Cluster failing over, or resharding a slot: the same command soon works
+            "ClusterDownError",
+            "TryAgainError",
+            "SlotNotCoveredError",
         ):
             return True
     return error.__cause__ is not None and is_transient(error.__cause__)

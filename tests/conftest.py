@@ -19,6 +19,7 @@ settings.load_profile("customers")
 postgres_url = service_url_fixture("postgres")
 mongo_url = service_url_fixture("mongo")
 redis_url = service_url_fixture("redis")
+redis_cluster_url = service_url_fixture("redis_cluster")
 amqp_url = service_url_fixture("amqp")
 
 
@@ -36,8 +37,14 @@ def postgres_schema_url(postgres_url: str, unique_name: str) -> str:
 
 
 #: Fixtures and parameter values that mean "this test needs a real service".
-SERVICE_FIXTURES = {"postgres_url", "mongo_url", "redis_url", "amqp_url", "postgres_schema_url"}
-SERVICE_PARAMS = {"postgres", "services", "mongo", "mongo_view", "redis_search", "redis"}
+SERVICE_FIXTURES = {
+    "postgres_url", "mongo_url", "redis_url", "redis_cluster_url", "amqp_url",
+    "postgres_schema_url",
+}  # fmt: skip
+SERVICE_PARAMS = {
+    "postgres", "services", "mongo", "mongo_view", "redis_search", "redis",
+    "redis_cluster_search", "redis_cluster", "mongo+redis", "mongo+redis_cluster",
+}  # fmt: skip
 
 
 def needs_service(item: pytest.Item) -> bool:

@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -15,9 +16,18 @@ ENV_NAMES = {
     "postgres": "CUSTOMERS_TEST_POSTGRES_URL",
     "mongo": "CUSTOMERS_TEST_MONGO_URL",
     "redis": "CUSTOMERS_TEST_REDIS_URL",
+    "redis_cluster": "CUSTOMERS_TEST_REDIS_CLUSTER_URL",
     "amqp": "CUSTOMERS_TEST_AMQP_URL",
 }
-DEFAULT_PORTS = {"postgres": 5432, "mongo": 27017, "redis": 6379, "amqp": 5672}
+DEFAULT_PORTS = {
+    "postgres": 5432,
+    "mongo": 27017,
+    "redis": 6379,
+    "redis_cluster": 6379,
+    "amqp": 5672,
+}
+#: Kinds no container stands in for (a Redis Cluster needs several nodes wired together).
+NO_CONTAINER = {"redis_cluster"}
 
 
 def services_required() -> bool:
@@ -87,7 +97,7 @@ def service_url_fixture(kind: str) -> Callable[..., Iterator[str]]:
                 yield url
                 return
             reason = f"{name}={url} does not accept connections"
-        elif _docker_engine_answers():
+        elif kind not in NO_CONTAINER and _docker_engine_answers():
             with ExitStack() as stack:
                 yield _from_container(kind, stack)
             return
@@ -96,3 +106,14 @@ def service_url_fixture(kind: str) -> Callable[..., Iterator[str]]:
         unavailable(kind, reason)
 
     return fixture
+
+
+def redis_client(url: str, **options: Any) -> Any:
+    """A client of the Redis server, or of the Redis Cluster a `redis+cluster://` URL names."""
+    import redis.asyncio as redis
+
+    from shared.redis_urls import is_cluster_url, seed_url
+
+    if is_cluster_url(url):
+        return redis.RedisCluster.from_url(seed_url(url), **options)
+    return redis.Redis.from_url(url, **options)

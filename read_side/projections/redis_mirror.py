@@ -18,11 +18,11 @@ import json
 import logging
 from collections.abc import Mapping
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from read_side.projections.api import Document
 from read_side.projections.fold import DocKey
+from shared.adapters.redis_client import RedisClient
 
 logger = logging.getLogger(__name__)
 READ_TIMEOUT_SECONDS = 0.25
@@ -32,7 +32,7 @@ _DROP_CHUNK = 500
 class RedisMirror:
     """The documents of one projection, every generation under its own keys."""
 
-    def __init__(self, client: redis.Redis, prefix: str, name: str) -> None:
+    def __init__(self, client: RedisClient, prefix: str, name: str) -> None:
         self._redis = client
         self._base = f"{prefix}:projection:{name}"
 

@@ -7,9 +7,10 @@ the checkpoint in ONE server-side script call (`redis_write.BULK`, atomic). The 
 only moves forward. One writer per generation is assumed (the projector runner), as for
 every projection sink.
 
-Works with `decode_responses` on or off and with RESP2 or RESP3. On Redis Cluster a tenant's
-keys share one slot, so the search script is valid there; an `apply` batch spanning tenants
-needs a single Redis node (a script cannot span slots) and `drop` scans one node.
+Works with `decode_responses` on or off and with RESP2 or RESP3, and on a Redis Cluster
+(`shared.redis_urls`): a tenant's keys share one slot, so the search script runs there as is;
+an `apply` batch is split per tenant slot (`redis_bulk`), and `drop` and `generations` scan
+every primary (redis-py's cluster SCAN).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 
-import redis.asyncio as redis
 from redis.exceptions import ResponseError
 
 from read_side.events import EventEnvelope
@@ -28,11 +28,12 @@ from read_side.search import check_generation, check_name
 from read_side.search.cursor import Position, encode_cursor
 from read_side.search.model import STATES, Plan, plan, restored
 from read_side.search.redis_buckets import cover
+from read_side.search.redis_bulk import BulkWriter
 from read_side.search.redis_keys import Keys, check_prefix, epoch_ms, member
 from read_side.search.redis_lua import SEARCH
-from read_side.search.redis_write import BULK, Changes
 from read_side.search.text import NULL_KEY
 from read_side.views import CustomerDoc, evolve
+from shared.adapters.redis_client import RedisClient, is_cluster
 from shared.fencing import Fenced, current_fence
 
 Key = tuple[str, str]
@@ -50,7 +51,7 @@ class RedisSearchIndex:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         *,
         prefix: str = "customers",
         name: str = "search",
@@ -59,9 +60,9 @@ class RedisSearchIndex:
         self.client = client
         self.name = check_name(name)
         self.generation = check_generation(generation)
-        self.keys = Keys(check_prefix(prefix), name, generation)
+        self.keys = Keys(check_prefix(prefix), name, generation, cluster=is_cluster(client))
         self._search = client.register_script(SEARCH)
-        self._bulk = client.register_script(BULK)
+        self._writer = BulkWriter(client, self.keys)
 
     # ---------------------------------------------------------------- the port
     async def checkpoint(self) -> int:
@@ -70,7 +71,7 @@ class RedisSearchIndex:
         return int(value) if value is not None else 0
 
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
-        """Apply a batch (in log order), then store `position`, in one MULTI/EXEC."""
+        """Apply a batch (in log order), then store `position` (atomically on one server)."""
         order = list(dict.fromkeys((event.tenant_id, event.customer_id) for event in events))
         loaded: dict[Key, CustomerDoc] = {}
         if order:
@@ -85,22 +86,18 @@ class RedisSearchIndex:
         for event in events:
             key = (event.tenant_id, event.customer_id)
             current[key] = evolve(current.get(key), event)
-        changes = Changes(self.keys)
+        changes = self._writer.changes()
         for key in order:
             old, new = loaded.get(key), current.get(key)
             if new is not old:
-                changes.add(old, new)
-        # One script: every change and the checkpoint, atomically (no MULTI/EXEC of hundreds
-        # of commands, whose client-side cost dominated a batch).
-        keys, args = [self.keys.checkpoint], [changes.payload(), str(position)]
+                changes.add(key[0], old, new)
+        # Every change and the checkpoint in one script on a server (no MULTI/EXEC of hundreds
+        # of commands, whose client-side cost dominated a batch); one per slot on a cluster.
         fence = current_fence()
-        if fence is None:
-            await self._bulk(keys=keys, args=args)
-            return
         try:
-            await self._bulk(keys=[*keys, self.keys.epoch], args=[*args, str(fence.epoch)])
+            await self._writer.write(changes, position, None if fence is None else fence.epoch)
         except ResponseError as error:
-            if not str(error).startswith("FENCED"):
+            if fence is None or not str(error).startswith("FENCED"):
                 raise
             raise Fenced(fence, int(str(error).split()[1])) from None
 
@@ -110,10 +107,10 @@ class RedisSearchIndex:
         other clients): no reads; the checkpoint does not move."""
         in_flight: asyncio.Task[object] | None = None
         for start in range(0, len(docs), _FRESH_CALL):
-            changes = Changes(self.keys)
+            changes = self._writer.changes()
             for doc in docs[start : start + _FRESH_CALL]:
-                changes.add(None, doc)
-            call = asyncio.ensure_future(self._bulk(args=[changes.payload()]))
+                changes.add(doc["tenantId"], None, doc)
+            call = asyncio.ensure_future(self._writer.write(changes, None, None))
             if in_flight is not None:
                 await in_flight
             await asyncio.sleep(0)  # let the call go out, then prepare the next one meanwhile

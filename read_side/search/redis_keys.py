@@ -19,11 +19,14 @@ one Redis Cluster slot. With `P = {prefix}:g{generation}:{tenant}`:
 | `P:z:<state>:<sort>` | zset, lex | `<sort key>\\0<id>`: BYLEX order is the exact order |
 | `P:t:<state>` | zset | id scored by createdAt (epoch ms), for createdAt ranges |
 | `P:tmp` | zset | scratch of the search script, deleted before it returns |
+| `P:epoch` | string | on a Redis Cluster: the largest lease epoch that wrote this tenant |
 
 Short prefixes are sets (cardinality and membership in O(1)); long prefixes, long digit runs,
 emails and phones, which are nearly unique, are ranges of one lex zset each instead of
-hundreds of thousands of one-member sets. Outside tenants:
-`{prefix}:projection:{name}:g{n}:checkpoint` and `{prefix}:projection:{name}:active`.
+hundreds of thousands of one-member sets. Outside tenants, with `M = {prefix}:projection:{name}`:
+`M:g{n}:checkpoint`, `M:epoch` (the largest lease epoch that wrote) and `M:active`. On a Redis
+Cluster `M` is `{prefix}:projection:{{name}}` instead: the hash tag puts the checkpoint and the
+epoch in one slot, as the script that moves the checkpoint under the epoch's check needs.
 """
 
 from __future__ import annotations
@@ -74,21 +77,28 @@ class Keys:
     prefix: str
     name: str
     generation: int
+    cluster: bool = False
+
+    @property
+    def meta(self) -> str:
+        """`M`, the start of the keys of `name` outside tenants (see the module's docstring)."""
+        name = f"{{{self.name}}}" if self.cluster else self.name
+        return f"{self.prefix}:projection:{name}"
 
     @property
     def checkpoint(self) -> str:
         """The checkpoint of this generation."""
-        return f"{self.prefix}:projection:{self.name}:g{self.generation}:checkpoint"
+        return f"{self.meta}:g{self.generation}:checkpoint"
 
     @property
     def epoch(self) -> str:
         """The largest lease epoch that wrote to `name` (fences a paused former holder)."""
-        return f"{self.prefix}:projection:{self.name}:epoch"
+        return f"{self.meta}:epoch"
 
     @property
     def active(self) -> str:
         """The active generation of `name`."""
-        return f"{self.prefix}:projection:{self.name}:active"
+        return f"{self.meta}:active"
 
     @property
     def pattern(self) -> str:
@@ -98,11 +108,11 @@ class Keys:
     @property
     def generation_patterns(self) -> tuple[str, str]:
         """SCAN patterns of the keys and checkpoints of every generation of `name`."""
-        return f"{self.prefix}:g*", f"{self.prefix}:projection:{self.name}:g*:checkpoint"
+        return f"{self.prefix}:g*", f"{self.meta}:g*:checkpoint"
 
     def generation_of(self, key: str) -> int | None:
         """The generation a key of this index belongs to (None for other keys)."""
-        for template in (f"{self.prefix}:g", f"{self.prefix}:projection:{self.name}:g"):
+        for template in (f"{self.prefix}:g", f"{self.meta}:g"):
             if key.startswith(template):
                 number = key[len(template) :].split(":", 1)[0]
                 return int(number) if number.isdigit() and ":" in key[len(template) :] else None
@@ -111,6 +121,10 @@ class Keys:
     def tenant(self, tenant_id: str) -> str:
         """`{prefix}:g{n}:{tenant}`, the start of every key of that tenant."""
         return f"{self.prefix}:g{self.generation}:{{{quote(tenant_id, safe='')}}}"
+
+    def tenant_epoch(self, tenant_id: str) -> str:
+        """On a cluster, the largest lease epoch that wrote this tenant's keys (its slot)."""
+        return f"{self.tenant(tenant_id)}:epoch"
 
     def customer(self, tenant_id: str, customer_id: str) -> str:
         """The hash of one customer."""

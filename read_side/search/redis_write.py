@@ -15,14 +15,16 @@ from shared.json_types import JSONObject
 
 # Runs the changes of `Changes.payload()` server-side: one call instead of a command per key
 # (the client's per-command cost dominates bulk writes). Removals first, as in `queue`. With
-# KEYS[1] (a checkpoint) it also moves that checkpoint forward to ARGV[2], atomically with the
-# changes (a script runs as one unit). With KEYS[2] (the lease epoch, `shared.fencing`) it
-# first refuses the whole call when a newer epoch than ARGV[3] is stored, else stores ARGV[3].
+# ARGV[3] (a lease epoch, `shared.fencing`) it first refuses the whole call when KEYS[2] holds a
+# newer epoch, else stores ARGV[3] there. With ARGV[2] (a position) it also moves the checkpoint
+# KEYS[1] forward to it, atomically with the changes (a script runs as one unit). An empty or
+# absent ARGV leaves its key alone (a key given only to route the call to its slot).
 BULK = r"""
-if KEYS[2] then
+local position, epoch = ARGV[2] or '', ARGV[3] or ''
+if epoch ~= '' then
   local stored = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if stored > tonumber(ARGV[3]) then return redis.error_reply('FENCED ' .. stored) end
-  if stored < tonumber(ARGV[3]) then redis.call('SET', KEYS[2], ARGV[3]) end
+  if stored > tonumber(epoch) then return redis.error_reply('FENCED ' .. stored) end
+  if stored < tonumber(epoch) then redis.call('SET', KEYS[2], epoch) end
 end
 local ops = cjson.decode(ARGV[1])
 local function chunks(list, command, key)
@@ -39,9 +41,9 @@ for key, pairs_ in pairs(ops.hset) do chunks(pairs_, 'HSET', key) end
 for key, document in pairs(ops.docs) do
   if document == cjson.null then redis.call('DEL', key) else redis.call('SET', key, document) end
 end
-if KEYS[1] then
+if position ~= '' then
   local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if tonumber(ARGV[2]) > current then redis.call('SET', KEYS[1], ARGV[2]) end
+  if tonumber(position) > current then redis.call('SET', KEYS[1], position) end
 end
 return 0
 """

@@ -12,8 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as redis
-
+from shared.adapters.redis_client import open_redis
 from shared.cooldown import Cooldown
 
 logger = logging.getLogger(__name__)
@@ -44,11 +43,9 @@ class RedisAlertCounters:
     def from_url(
         cls, url: str, *, prefix: str = "customers:alert", timeout_seconds: float = 0.5
     ) -> RedisAlertCounters:
-        """Counters with their own client (RESP2, short timeouts)."""
-        client = redis.Redis.from_url(
-            url, protocol=2, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
-        )
-        return cls(client, prefix)
+        """Counters with their own client (RESP2, short timeouts). Each script touches one
+        key, so a Redis Cluster needs no hash tag here."""
+        return cls(open_redis(url, timeout_seconds=timeout_seconds), prefix)
 
     async def _call(self, work: Callable[[], Any], default: Any) -> Any:
         if not self._cooldown.ready():

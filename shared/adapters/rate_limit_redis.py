@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from shared.adapters.redis_client import RedisClient, open_redis
 from shared.cooldown import Cooldown
 from shared.http.rate_limit import UNCHECKED, Decision, Quota, decide
 
@@ -47,7 +45,7 @@ class RedisRateLimiter:
     """
 
     def __init__(
-        self, client: redis.Redis, *, owns_client: bool = False, backoff_seconds: float = 1.0
+        self, client: RedisClient, *, owns_client: bool = False, backoff_seconds: float = 1.0
     ) -> None:
         self.client = client
         self._owns_client = owns_client
@@ -56,14 +54,9 @@ class RedisRateLimiter:
 
     @classmethod
     def from_url(cls, url: str, *, timeout_seconds: float = 0.5) -> RedisRateLimiter:
-        """A limiter with its own client (RESP2, short timeouts, one quick retry)."""
-        client = redis.Redis.from_url(
-            url,
-            protocol=2,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 1),
-        )
+        """A limiter with its own client (RESP2, short timeouts, one quick retry); on a Redis
+        Cluster a hit's counters share the tenant's slot (`{tenant}` in every key)."""
+        client = open_redis(url, timeout_seconds=timeout_seconds, retries=1)
         return cls(client, owns_client=True)
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.services import redis_client
+
 # The shared contract bodies live in helper modules: give their asserts pytest's messages.
 pytest.register_assert_rewrite(
     "tests.contract.event_builder",
@@ -19,7 +21,7 @@ pytest.register_assert_rewrite(
 )
 
 VIEW_KINDS = ("sqlite_view", "mongo_view")
-SEARCH_KINDS = ("sqlite_search", "redis_search")
+SEARCH_KINDS = ("sqlite_search", "redis_search", "redis_cluster_search")
 
 
 async def _adapters(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
@@ -49,12 +51,11 @@ async def _adapters(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
             await mongo.drop_database(name)
             await mongo.close()
     else:
-        import redis.asyncio as redis
-
         from read_side.search.redis_index import RedisSearchIndex
 
         prefix = request.getfixturevalue("unique_name")
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        server = "redis_cluster_url" if kind == "redis_cluster_search" else "redis_url"
+        client = redis_client(request.getfixturevalue(server))
         make = lambda g: RedisSearchIndex(client, prefix=prefix, generation=g)  # noqa: E731
 
         async def cleanup() -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from redis.crc import key_slot
 
 from shared.adapters.rate_limit_redis import RedisRateLimiter
 from shared.adapters.rate_limit_sqlite import PURGE_EVERY, SqliteRateLimiter
@@ -206,16 +207,37 @@ class TestRedisRateLimiter(RateLimiterContract):
         assert 29_000 < await limiter.client.pttl(key) <= 30_000
 
 
+@pytest.mark.services
+class TestRedisClusterRateLimiter(TestRedisRateLimiter):
+    """On a 3-master cluster: a hit's quotas share the tenant's slot (`{tenant}`)."""
+
+    @pytest.fixture(autouse=True)
+    def _redis(self, redis_cluster_url: str) -> None:
+        self.redis_url = redis_cluster_url
+
+    async def test_every_tenant_is_counted_on_its_own_slot(self, limiter: RateLimiter) -> None:
+        assert isinstance(limiter, RedisRateLimiter)
+        quotas = {
+            tenant: [Quota(f"{self.prefix}:{{{tenant}}}:t", 1, 60)]
+            for tenant in ("acme", "globex", "initech", "umbrella")
+        }
+        slots = {key_slot(quota[0].key.encode()) for quota in quotas.values()}
+        assert len(slots) > 1, "the tenants must land on different slots for this test"
+        assert all([(await limiter.hit(q)).allowed for q in quotas.values()])
+        assert not any([(await limiter.hit(q)).allowed for q in quotas.values()])
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.parametrize("scheme", ["redis", "redis+cluster"])
 async def test_redis_limiter_fails_open_when_redis_is_unreachable(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, scheme: str
 ) -> None:
-    limiter = RedisRateLimiter.from_url(f"redis://127.0.0.1:{_closed_port()}/0")
+    limiter = RedisRateLimiter.from_url(f"{scheme}://127.0.0.1:{_closed_port()}/0")
     try:
         with caplog.at_level(logging.WARNING, logger="shared.http.rate_limit"):
             decisions = [await limiter.hit([Quota("k", 1, 60)]) for _ in range(5)]

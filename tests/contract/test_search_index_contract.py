@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
 
 from read_side.search import ManagedSearchIndex
 from read_side.search.redis_index import RedisSearchIndex
@@ -17,6 +16,7 @@ from read_side.search.sqlite_write import write
 from tests.contract.search_contract_base import Log, cid
 from tests.contract.search_contract_matching import MatchingContract
 from tests.contract.search_contract_ordering import OrderingContract
+from tests.services import redis_client
 
 
 class SearchIndexContract(MatchingContract, OrderingContract):
@@ -67,9 +67,13 @@ class TestSQLiteSearchIndex(SearchIndexContract):
 class TestRedisSearchIndex(SearchIndexContract):
     """The contract on Redis, under a key prefix of its own per test."""
 
+    @pytest.fixture
+    def server(self, redis_url: str) -> str:
+        return redis_url
+
     @pytest.fixture(autouse=True)
-    async def _storage(self, redis_url: str, unique_name: str) -> AsyncIterator[None]:
-        self.client = redis.Redis.from_url(redis_url)
+    async def _storage(self, server: str, unique_name: str) -> AsyncIterator[None]:
+        self.client = redis_client(server)
         self.prefix = unique_name
         yield
         keys = [key async for key in self.client.scan_iter(match=f"{unique_name}:*", count=500)]
@@ -90,9 +94,9 @@ class TestRedisSearchIndex(SearchIndexContract):
         )
         assert f"{self.prefix}:projection:search:g1:checkpoint" in keys
 
-    async def test_works_with_resp2_and_decoded_responses(self, redis_url: str) -> None:
+    async def test_works_with_resp2_and_decoded_responses(self, server: str) -> None:
         log = Log()
-        client = redis.Redis.from_url(redis_url, protocol=2, decode_responses=True)
+        client = redis_client(server, protocol=2, decode_responses=True)
         try:
             index = RedisSearchIndex(client, prefix=self.prefix, generation=3)
             await index.apply([log.created(cid(n), firstName="Zoë") for n in (1, 2, 3)], 3)
@@ -107,3 +111,27 @@ class TestRedisSearchIndex(SearchIndexContract):
             assert await index.checkpoint() == 0 and await self.ids(index) == []
         finally:
             await client.aclose()
+
+
+class TestRedisClusterSearchIndex(TestRedisSearchIndex):
+    """The contract on a 3-master Redis Cluster: a batch spans tenants (a slot each)."""
+
+    @pytest.fixture
+    def server(self, redis_cluster_url: str) -> str:
+        return redis_cluster_url
+
+    async def test_keys_are_hash_tagged_by_tenant(self) -> None:
+        log = Log()
+        await self.loaded(
+            log.created(cid(1), "acme", firstName="Ann", phone="+14155552671"),
+            log.created(cid(2), "globex", firstName="Bob"),
+        )
+        keys = [key.decode() async for key in self.client.scan_iter(match=f"{self.prefix}:*")]
+        slots = {key: self.client.keyslot(key) for key in keys}
+        for tenant in ("acme", "globex"):
+            mine = {slots[k] for k in keys if k.startswith(f"{self.prefix}:g1:{{{tenant}}}:")}
+            assert len(mine) == 1, f"{tenant}'s keys must share one slot"
+        meta = f"{self.prefix}:projection:{{search}}"
+        assert f"{meta}:g1:checkpoint" in keys
+        assert self.client.keyslot(f"{meta}:epoch") == slots[f"{meta}:g1:checkpoint"]
+        assert len({slots[k] for k in keys if ":g1:{" in k}) == 2, "two tenants, two slots"

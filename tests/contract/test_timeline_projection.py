@@ -17,11 +17,12 @@ from read_side.projections.store import ProjectionStore
 from read_side.timeline_pages import projected_page
 from read_side.timeline_projection import BUCKET, TimelineProjection
 from shared.errors import MalformedRequest
+from tests.services import redis_client
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "mongo", "mongo+redis"])
+@pytest.fixture(params=["sqlite", "mongo", "mongo+redis", "mongo+redis_cluster"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProjectionStore]:
     mongo: Any = None
     client: Any = None
@@ -31,7 +32,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
         opened = SQLiteProjectionStore(tmp_path / "read.db", TimelineProjection())
     else:
-        import redis.asyncio as redis
         from pymongo import AsyncMongoClient
 
         from read_side.projections.mongo_store import MongoProjectionStore
@@ -40,8 +40,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         database = request.getfixturevalue("unique_name")
         mongo = AsyncMongoClient(request.getfixturevalue("mongo_url"))
         mirror = None
-        if request.param == "mongo+redis":  # reads come from the copy (written first)
-            client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        if request.param.startswith("mongo+"):  # reads come from the copy (written first)
+            server = request.param.removeprefix("mongo+")
+            client = redis_client(request.getfixturevalue(f"{server}_url"))
             mirror = RedisMirror(client, database, "timeline")
         opened = MongoProjectionStore(mongo, database, TimelineProjection(), mirror=mirror)
     yield opened

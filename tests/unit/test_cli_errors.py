@@ -46,6 +46,7 @@ BAD_SETTINGS = [
     ("CUSTOMERS_EVENT_STORE_URL", "mysql://db"),
     ("CUSTOMERS_MONGO_URL", "http://mongo"),
     ("CUSTOMERS_REDIS_URL", "localhost:6379"),
+    ("CUSTOMERS_REDIS_URL", "redis+cluster://127.0.0.1:7000/3"),
     ("CUSTOMERS_AMQP_URL", "rabbit"),
     ("CUSTOMERS_JWT_SECRET", "short"),
     ("CUSTOMERS_AUDIT_SEAL_EVENTS", "abc"),
