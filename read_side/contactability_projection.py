@@ -9,6 +9,12 @@ address), `emailDeliverable`, `consents` (`{purpose: {granted}}`) and `preferenc
 `channels`, `quietHours` and `timezone`). Erasure empties it down to the state (`erased`): a
 projection store is not reached by erasure otherwise, and a rebuild after an erasure reads the
 erased preferences as unreadable and lands on the same document.
+
+A merge folds in like the customer document's (`read_side.merge_views`): the source's state
+becomes `merged` (contactable under its old id no more), the target takes the address flags
+and consents the merge gave it, and remembers under `merges` which of them it has not
+changed since, so an unmerge gives back exactly those (version 2: a rebuild folds the merges
+of documents built before).
 """
 
 from __future__ import annotations
@@ -45,13 +51,15 @@ class ContactabilityProjection:
     """`GET /customers/{id}/contactability` (built in and internal: not listed to analysts)."""
 
     name = CONTACTABILITY
-    version = 1
+    version = 2
     description = "what contactability reads, per customer (GET .../contactability)"
     events = frozenset(
         {
             "customer.created", "customer.profile_changed", "customer.deleted",
             "customer.restored", "customer.erased", "customer.consent_changed",
             "customer.preferences_changed", "customer.communication_recorded",
+            "customer.merged", "customer.merge_absorbed", "customer.unmerged",
+            "customer.merge_undone",
         }
     )  # fmt: skip
     internal = True
@@ -83,8 +91,10 @@ def _fold(doc: Document, event: EventEnvelope) -> None:
         case ev.ProfileChanged(changes=changes):
             if changes.email is not msgspec.UNSET:  # a new address: deliverable until it bounces
                 doc["email"], doc["emailDeliverable"] = bool(changes.email), True
+                _changed_since_merges(doc, field="email")
             if changes.phone is not msgspec.UNSET:
                 doc["phone"] = bool(changes.phone)
+                _changed_since_merges(doc, field="phone")
         case ev.Erased():
             doc.clear()
             doc.update(new_document() | {"state": "erased"})
@@ -92,9 +102,54 @@ def _fold(doc: Document, event: EventEnvelope) -> None:
             doc["state"] = payload.target.value
         case ev.ConsentChanged(purpose=purpose, consent=consent):
             doc.setdefault("consents", {})[purpose] = {"granted": bool(consent.granted)}
+            _changed_since_merges(doc, purpose=purpose)
         case ev.PreferencesChanged(preferences=preferences):
             doc["preferences"] = contact_preferences(preferences)
         case ev.CommunicationRecorded(channel="email", status="bounced", bounce_type="hard"):
             doc["emailDeliverable"] = False
+        case ev.Merged():
+            doc["state"] = "merged"
+        case ev.Unmerged(state=state):
+            doc["state"] = state.value
+        case ev.MergeAbsorbed():
+            _absorbed(doc, payload)
+        case ev.MergeUndone(source_id=source_id):
+            _undone(doc, (doc.get("merges") or {}).pop(source_id, None))
         case _:
             pass
+
+
+def _absorbed(doc: Document, payload: ev.MergeAbsorbed) -> None:
+    """The target takes the source's address flags (for fields it had empty) and the
+    consents whose latest change was the source's; remembers what they replaced."""
+    values = msgspec.to_builtins(payload.values)
+    taken = [field for field in ("email", "phone") if values.get(field)]
+    for field in taken:
+        doc[field] = True
+    consents = doc.setdefault("consents", {})
+    replaced = {purpose: consents.get(purpose) for purpose in payload.consents}
+    for purpose, consent in payload.consents.items():
+        consents[purpose] = {"granted": bool(consent.granted)}
+    memory = {"fields": taken, "replaced": replaced}
+    doc.setdefault("merges", {})[payload.customer_id] = memory
+
+
+def _undone(doc: Document, memory: JSONObject | None) -> None:
+    """Give back what the merge gave and the target has not changed since."""
+    if memory is None:
+        return
+    for field in memory["fields"]:
+        doc[field] = False
+    consents = doc.setdefault("consents", {})
+    for purpose, previous in memory["replaced"].items():
+        if previous is None:
+            consents.pop(purpose, None)
+        else:
+            consents[purpose] = previous
+
+
+def _changed_since_merges(doc: Document, *, field: str = "", purpose: str = "") -> None:
+    """An address field or a consent changed: no unmerge takes it back."""
+    for memory in (doc.get("merges") or {}).values():
+        memory["fields"] = [taken for taken in memory["fields"] if taken != field]
+        memory["replaced"].pop(purpose, None)

@@ -1,7 +1,8 @@
 """Merge then unmerge leaves both customers as they were (issue 14.4), for random customers
 and random events between: the source as it was before the merge, the target as if the merge
 had never happened but the events between had — in the read side's view (`evolve`) and in the
-aggregate rebuilt from its events.
+aggregate rebuilt from its events, and in the contactability projection (which also answers
+as the customer document does while merged).
 
 The events between are the target's own new facts: new orders (closed or not), new payments,
 notes, a consent of a purpose the source never had, name changes of fields the target
@@ -25,6 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projectors.envelopes import to_envelope
+from read_side.contactability import contactability
+from read_side.contactability_projection import ContactabilityProjection
+from read_side.projections.fold import fold
 from read_side.views import evolve
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, VersionMismatch
 from shared.events.values import HeldTier
@@ -152,6 +156,28 @@ def _state(events: list[Any]) -> dict[str, Any]:
     return state
 
 
+def _envelopes(events: list[Any]) -> list[Any]:
+    return [to_envelope(e, TOPIC + type(e).__name__, p) for p, e in enumerate(events, start=1)]
+
+
+def _contact(events: list[Any]) -> dict[str, Any]:
+    """The contactability projection's document, without its merge memory."""
+    projection = ContactabilityProjection()
+    envelopes = [e for e in _envelopes(events) if e.type in projection.events]
+    (stored,) = fold(projection, envelopes, {}).values()
+    return {k: v for k, v in stored.doc.items() if k != "merges"}
+
+
+def _agree(events: list[Any]) -> None:
+    """Contactability from its projection answers as from the customer document."""
+    doc: Any = None
+    for envelope in _envelopes(events):
+        doc = evolve(doc, envelope)
+    contact = _contact(events)
+    for purpose in ("marketing_email", "marketing_sms", "push", "order_confirmation"):
+        assert contactability(contact, purpose, BASE) == contactability(doc, purpose, BASE)
+
+
 def _plain(value: Any) -> Any:
     return sorted(value) if isinstance(value, set) else msgspec.to_builtins(value)
 
@@ -205,6 +231,8 @@ def _check(
         _apply(target, step, merged_target)
         clock.set(merge_at + timedelta(minutes=minute))
         _apply(plain, step, plain_events)
+    _agree(merged_target)
+    _agree(merged_source)
     clock.set(unmerge_at)
     rules.unmerge(target, source, actor="mgr", now=unmerge_at)
     _apply(target, lambda _: None, merged_target)
@@ -214,3 +242,5 @@ def _check(
     assert _view(merged_target) == _view(plain_events)
     assert _state(merged_source) == _state(source_events)
     assert _state(merged_target) == _state(plain_events)
+    assert _contact(merged_source) == _contact(source_events)
+    assert _contact(merged_target) == _contact(plain_events)
