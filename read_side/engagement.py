@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 from read_side.contactability import Contactability, contactability
 from read_side.deadline import within
+from read_side.merged_streams import MAX_CHAIN, merged_sources, newest_across
 from read_side.projections.served import ServedBy
 from read_side.projections.store import ProjectionStore
 from read_side.queries import CustomerQueries
@@ -86,13 +87,43 @@ class EngagementReads:
         return await self._timeline.store(token)
 
     async def communications(
-        self, principal: Principal, customer_id: str, limit: int, cursor: str | None
-    ) -> CommunicationPage:
-        """Newest first (by when they were recorded), each status of a notification its own."""
+        self, principal: Principal, customer_id: str, limit: int, cursor: str | None,
+        token: str | None = None,
+    ) -> CommunicationPage:  # fmt: skip
+        """Newest first (by when they were recorded), each status of a notification its own;
+        a target's include those of the customers merged into it (`merged_streams`)."""
         types = {"customer.communication_recorded"}
-        page = await self._page(principal, customer_id, types, limit, cursor, "communications")
+        sources = [] if cursor and is_stream_cursor(cursor) else await self._sources(
+            principal.tenant_id, customer_id, token
+        )  # fmt: skip
+        if sources:
+            streams = [customer_id, *sorted(sources)]
+            page = await within(
+                self._queries.timeout,
+                newest_across(self._newest, principal.tenant_id, streams, types, limit, cursor),
+                "the event store",
+            )
+            for reader in streams:
+                await self._records.record_access(principal, reader, "communications", None)
+        else:
+            page = await self._page(principal, customer_id, types, limit, cursor, "communications")
         items = [communication_item(e.data, e.actor) for e in page.events]
         return CommunicationPage(items, page.next_cursor)
+
+    async def _sources(self, tenant_id: str, customer_id: str, token: str | None) -> list[str]:
+        """The customers merged into this one, and into those (from the read model, as of
+        `token` when given: the cache is skipped then)."""
+        await self._queries.waiter.wait(token)
+        found: list[str] = []
+        pending = [customer_id]
+        while pending and len(found) < MAX_CHAIN:
+            wanted = pending.pop()
+            doc = None if token else await self._queries.cache.get(tenant_id, wanted)
+            doc = doc or await self._queries.document(tenant_id, wanted)
+            fresh = [s for s in merged_sources(doc) if s not in found and s != customer_id]
+            found += fresh
+            pending += fresh
+        return found
 
     async def _page(
         self, principal: Principal, customer_id: str, types: Collection[str] | None,

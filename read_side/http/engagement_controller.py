@@ -46,6 +46,12 @@ Cursor = Annotated[
         name="cursor", required=False, max_length=40, description="`nextCursor` of a page."
     ),
 ]
+PagesCursor = Annotated[
+    str | None,
+    QueryParameter(
+        name="cursor", required=False, max_length=1000, description="`nextCursor` of a page."
+    ),
+]  # a merged customer's communications page through several streams: a longer cursor
 VERSIONED_READ = problems(400, 401, 403, 404, 429, 503) | NOT_MODIFIED
 
 
@@ -116,8 +122,11 @@ class EngagementQueryController(Controller):
     )  # fmt: skip
     async def communications(
         self, principal: Caller, customer_id: CustomerId, engagement_reads: Reads,
-        limit: Limit = 20, cursor: Cursor = None,
+        limit: Limit = 20, cursor: PagesCursor = None, token: Token = None,
     ) -> CommunicationPage:  # fmt: skip
         """Newest first: logged by hand (`source: manual`) and each status of a notification
-        (`source: notification`) as its own entry."""
-        return await engagement_reads.communications(principal, str(customer_id), limit, cursor)
+        (`source: notification`) as its own entry; a customer's include those of the
+        customers merged into it (pass a merge's `X-Consistency-Token` to see its effect)."""
+        return await engagement_reads.communications(
+            principal, str(customer_id), limit, cursor, token
+        )

@@ -1,0 +1,81 @@
+"""Reads across a merge, over HTTP on every profile (docs/decisions.md "Merge and unmerge"):
+contactability (the target answers with the consents and addresses it took, the merged source
+is no longer contactable under its old id) and communications (the target lists the source's
+too, newest first, page by page); an unmerge gives both customers their answers back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.test_merge_http import Auth, Client, create, merge
+
+
+def reasons(client: Client, auth: Auth, who: str, token: str) -> dict[str, Any]:
+    """Why each channel may not carry marketing email now (None: it may)."""
+    answer = client.get(
+        f"/customers/{who}/contactability", params={"purpose": "marketing_email"},
+        headers=auth("viewer") | {"X-Consistency-Token": token},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return {channel: a["reason"] for channel, a in answer.json()["channels"].items()}
+
+
+def test_the_target_answers_with_what_it_took_and_gives_it_back(client: Client, auth: Auth) -> None:
+    staff, manager = auth("staff"), auth("manager")
+    ann = create(client, staff, firstName="Ann", lastName="Lee", phone="+14155550100")
+    annie = create(client, staff, firstName="Annie", email="annie@example.org")
+    consent = {"granted": True, "source": "desk", "legalBasis": "consent"}
+    put = client.put(f"/customers/{annie}/consents/marketing_email", json=consent, headers=staff)
+    assert put.is_success, put.text
+    token = put.headers["X-Consistency-Token"]
+    before = reasons(client, auth, ann, token), reasons(client, auth, annie, token)
+    assert before[0]["email"] == "no_address" and before[1]["email"] is None
+
+    merged = merge(client, manager, ann, annie)
+    assert merged.status_code == 200, merged.text
+    token = merged.headers["X-Consistency-Token"]
+    assert reasons(client, auth, ann, token)["email"] is None  # her email and her consent
+    assert set(reasons(client, auth, annie, token).values()) == {"not_active"}
+
+    undone = merge(client, manager, ann, annie, "unmerge")
+    assert undone.status_code == 200, undone.text
+    token = undone.headers["X-Consistency-Token"]
+    assert (reasons(client, auth, ann, token), reasons(client, auth, annie, token)) == before
+
+
+def communications(client: Client, auth: Auth, who: str, token: str) -> list[str]:
+    """Every communication's subject, newest first, a page of one at a time."""
+    subjects: list[str] = []
+    cursor = None
+    headers = auth() | {"X-Consistency-Token": token}
+    for _ in range(10):
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = client.get(f"/customers/{who}/communications", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        subjects += [item["subject"] for item in page.json()["items"]]
+        cursor = page.json()["nextCursor"]
+        if cursor is None:
+            return subjects
+    raise AssertionError("the pages never end")
+
+
+def test_the_target_lists_the_sources_communications_until_unmerged(
+    client: Client, auth: Auth
+) -> None:
+    staff, manager = auth("staff"), auth("manager")
+    ann = create(client, staff, firstName="Ann", lastName="Lee", phone="+14155550100")
+    annie = create(client, staff, firstName="Annie", email="annie@example.org")
+    for who, subject, at in ((annie, "first", "2026-01-01T10:00:00Z"),
+                             (ann, "second", "2026-01-02T10:00:00Z"),
+                             (annie, "third", "2026-01-03T10:00:00Z")):  # fmt: skip
+        body = {"channel": "email", "direction": "outbound", "subject": subject, "at": at}
+        logged = client.post(f"/customers/{who}/communications", json=body, headers=staff)
+        assert logged.status_code == 201, logged.text
+    merged = merge(client, manager, ann, annie)
+    assert merged.status_code == 200, merged.text
+    token = merged.headers["X-Consistency-Token"]
+    assert communications(client, auth, ann, token) == ["third", "second", "first"]
+    assert communications(client, auth, annie, token) == ["third", "first"]
+    undone = merge(client, manager, ann, annie, "unmerge")
+    token = undone.headers["X-Consistency-Token"]
+    assert communications(client, auth, ann, token) == ["second"]
