@@ -6,7 +6,7 @@ neutral envelope, so neither side imports the other.
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import threading
 import uuid
 from collections import OrderedDict
@@ -17,15 +17,13 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
+from projectors.envelope_mapping import event_id as event_id
+from projectors.envelope_mapping import to_envelope as to_envelope
 from read_side.events import EventEnvelope
 from shared.events.catalog import (
-    ATTENDEES_PROCESSED,
     CUSTOMER_TOPIC_PREFIX,
     LEDGER_TOPIC_PREFIX,
-    ORDER_RECORD_TOPIC,
-    SEGMENT_EVENTS,
     SEGMENT_TOPIC_PREFIX,
-    event_name,
     is_event_topic,
 )
 from shared.settings import Settings
@@ -33,23 +31,8 @@ from write_side.adapters.event_store import open_event_store
 from write_side.application.ports import EventStore
 from write_side.domain.loyalty import ledger_id
 
-_EVENT_ID_NAMESPACE = uuid.UUID("0b9f6f4e-3f57-4c39-9d0a-6d2f0a8e7b21")
-_NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
-_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-_ORDER_FIELDS = ATTENDEES_PROCESSED.fields
-_SEGMENT_FIELDS = {event.topic: event.fields for event in SEGMENT_EVENTS}
-
-
-def event_id(customer_id: uuid.UUID | str, version: int) -> str:
-    """A stable id per stored event (the integration events' `eventId` / `message_id`):
-    `uuid5(namespace, "{customer_id}:{version}")`, formatted without building UUID objects
-    (this runs once per event read, on every projection and rebuild)."""
-    name = _NAMESPACE_BYTES + f"{customer_id}:{version}".encode()
-    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest())
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    text = digest[:16].hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+#: Decoded envelopes kept per batch the log keeps (`keep`): about a batch of every projection.
+DECODED_PER_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -76,6 +59,9 @@ class EventLog:
         self._keep = keep
         self._recent: OrderedDict[tuple[int, int, tuple[int, int] | None], LogBatch] = OrderedDict()
         self._lock = threading.Lock()
+        self._decoded: dict[int, EventEnvelope] = {}
+        self._decoding = threading.Lock()
+        self._decoded_cap = keep * DECODED_PER_BATCH
 
     def head(self) -> int:
         """The position of the newest stored event (0 when empty)."""
@@ -118,11 +104,40 @@ class EventLog:
                 for n in notifications
                 if n.topic.startswith(LEDGER_TOPIC_PREFIX) or _uuid(n).int % parts == index
             ]
-        with self.app.keys.batch(keyed_customers(notifications)):  # one query, not one each
-            envelopes = [self.envelope(n) for n in notifications if is_projected(n.topic)]
+        projected = [n for n in notifications if is_projected(n.topic)]
+        envelopes = self._envelopes(projected) if partition is None else self._decode(projected)
         if partition is not None:  # a ledger's events go with its customer's, decoded to know it
             envelopes = [e for e in envelopes if _in_partition(e, index, parts)]
         return LogBatch(envelopes, last, count)
+
+    def _envelopes(self, notifications: list[Notification]) -> list[EventEnvelope]:
+        """Decode `notifications`, reusing the envelopes of positions decoded recently.
+
+        Projections at different checkpoints read overlapping batches that the batch cache
+        cannot match (their starts differ): during an import every stored event was decrypted
+        about twice. Positions are kept in the order decoded, the oldest dropped first."""
+        if not self._decoded_cap:
+            return self._decode(notifications)
+        with self._decoding:  # projections woken together would each decode the same batch
+            return self._reuse_or_decode(notifications)
+
+    def _reuse_or_decode(self, notifications: list[Notification]) -> list[EventEnvelope]:
+        with self._lock:
+            known = {n.id: self._decoded[n.id] for n in notifications if n.id in self._decoded}
+        fresh = self._decode([n for n in notifications if n.id not in known])
+        decoded = iter(fresh)
+        envelopes = [known[n.id] if n.id in known else next(decoded) for n in notifications]
+        with self._lock:
+            for envelope in fresh:
+                self._decoded[envelope.position] = envelope
+            excess = len(self._decoded) - self._decoded_cap
+            for position in list(itertools.islice(self._decoded, max(excess, 0))):
+                del self._decoded[position]
+        return envelopes
+
+    def _decode(self, notifications: list[Notification]) -> list[EventEnvelope]:
+        with self.app.keys.batch(keyed_customers(notifications)):  # one query, not one each
+            return [self.envelope(n) for n in notifications]
 
     def stored_at(self, after: int) -> datetime | None:
         """When the first event after position `after` was stored (None: there is none)."""
@@ -212,73 +227,6 @@ def is_projected(topic: str) -> bool:
     """What the projections read: Customer events (`is_customer_event`) and segment
     definitions (`segment.defined`, `segment.redefined`, `segment.removed`)."""
     return is_customer_event(topic) or topic.startswith(SEGMENT_TOPIC_PREFIX)
-
-
-def to_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
-    """Neutral envelope of a decoded domain event.
-
-    A processed order (`customer.attendees_processed`) is named after its first attendee's
-    customer with version 0, so read models ignore it and the broker relay publishes it.
-    """
-    attributes = dict(domain_event.__dict__)
-    if topic.startswith(LEDGER_TOPIC_PREFIX):
-        return _ledger_envelope(domain_event, topic, position)
-    if topic.startswith(SEGMENT_TOPIC_PREFIX):  # named after the segment; its tenant only
-        return EventEnvelope(
-            position=position, event_id=event_id(domain_event.originator_id,
-            domain_event.originator_version), type=event_name(topic),
-            customer_id=str(domain_event.originator_id),
-            version=int(domain_event.originator_version), occurred_at=domain_event.timestamp,
-            tenant_id=str(attributes.get("tenant_id", "")), actor=attributes.get("actor"),
-            data={key: attributes.get(key) for key in _SEGMENT_FIELDS.get(topic, ())},
-        )  # fmt: skip
-    if topic == ORDER_RECORD_TOPIC:
-        results = attributes.get("results") or [{}]
-        return EventEnvelope(
-            position=position,
-            event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-            type=ATTENDEES_PROCESSED.name,
-            customer_id=str(results[0].get("customerId", "")),
-            version=0,
-            occurred_at=domain_event.timestamp,
-            tenant_id=str(attributes.get("tenant_id", "")),
-            actor=attributes.get("actor"),
-            data={k: attributes.get(k) for k in _ORDER_FIELDS},
-        )
-    data = {
-        key: value
-        for key, value in attributes.items()
-        if key not in _ENVELOPE_FIELDS and key not in ("tenant_id", "actor")
-    }
-    return EventEnvelope(
-        position=position,
-        event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-        type=event_name(topic),
-        customer_id=str(domain_event.originator_id),
-        version=int(domain_event.originator_version),
-        occurred_at=domain_event.timestamp,
-        tenant_id=str(attributes.get("tenant_id", "")),
-        actor=attributes.get("actor"),
-        data=data,
-    )
-
-
-def _ledger_envelope(domain_event: Any, topic: str, position: int) -> EventEnvelope:
-    """A ledger event, named after its customer (`loyalty.points_earned`, ...) with the
-    ledger's own version, which read models guard by separately from the customer's."""
-    attributes = dict(domain_event.__dict__)
-    hidden = _ENVELOPE_FIELDS | {"tenant_id", "actor"}
-    return EventEnvelope(
-        position=position,
-        event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-        type=event_name(topic),
-        customer_id=str(attributes["customer_id"]),
-        version=int(domain_event.originator_version),
-        occurred_at=domain_event.timestamp,
-        tenant_id=str(attributes.get("tenant_id", "")),
-        actor=attributes.get("actor"),
-        data={key: value for key, value in attributes.items() if key not in hidden},
-    )
 
 
 def positions(envelopes: Sequence[EventEnvelope]) -> list[int]:

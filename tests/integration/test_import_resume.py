@@ -74,7 +74,12 @@ async def test_a_restart_resumes_the_import(settings: Settings, tmp_path: Path) 
         assert counts["created"] + counts["unchanged"] == ROWS and counts["created"] >= 1
         found = owners(runtime)
         assert None not in found and len(found) == ROWS  # every row once, none twice
-        assert not runtime.imports.upload_path(job.id).exists()
+        upload = runtime.imports.upload_path(job.id)
+        for _ in range(100):  # the file is deleted just after `done` is stored
+            if not upload.exists():
+                break
+            await asyncio.sleep(0.02)
+        assert not upload.exists()
     finally:
         await runtime.stop()
 

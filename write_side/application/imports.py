@@ -173,7 +173,11 @@ class ImportCommands:
         if self._threads is None:
             self._threads = ThreadPoolExecutor(DECIDING_THREADS, thread_name_prefix="import")
         decided = await asyncio.to_thread(
-            decide_chunk, lambda row: self._decide(meta, row, True, stored), todo, self._threads
+            decide_chunk,
+            lambda row: self._decide(meta, row, True, stored[row.line]),
+            todo,
+            self._threads,
+            lambda row: bool(stored[row.line]),
         )
         leftover = decided.deferred
         try:
@@ -205,7 +209,7 @@ class ImportCommands:
         return outcome_name(done.outcome, changed=done.outcome is not Outcome.UNCHANGED)
 
     def _decide(
-        self, meta: CommandMeta, row: Row, first: bool, stored: set[uuid.UUID] | None = None
+        self, meta: CommandMeta, row: Row, first: bool, stored: list[uuid.UUID] | None = None
     ) -> Decision[None]:
         """Match by externalId, then email; update the match or create a customer. A first
         attempt trusts the chunk's prefetched claims and, having found no holder, assumes the
@@ -215,22 +219,28 @@ class ImportCommands:
             return self._commands.decide_create(meta.principal, row.data, optimistic=first)
         return self._commands.decide_update(replace(meta, expected_version=None), owner, row.data)
 
-    def _owner(self, tenant_id: str, row: Row, stored: set[uuid.UUID] | None) -> uuid.UUID | None:
+    def _owner(self, tenant_id: str, row: Row, stored: list[uuid.UUID] | None) -> uuid.UUID | None:
         """The customer holding the row's externalId, else its email. `stored` names the
-        claims known to exist (None: read each); a claim outside it is not read."""
-        for claim_id in claim_ids(self._executor.claims, tenant_id, row):
-            if stored is not None and claim_id not in stored:
-                continue
+        row's claims known to exist (None: read each); a claim outside it is not read."""
+        found = claim_ids(self._executor.claims, tenant_id, row) if stored is None else stored
+        for claim_id in found:
             owner = self._executor.claims.owner_of(claim_id)
             if owner is not None:
                 return owner
         return None
 
-    async def _prefetch(self, tenant_id: str, rows: list[Row]) -> set[uuid.UUID]:
-        """The claims of these rows that exist (one query for the chunk)."""
+    async def _prefetch(self, tenant_id: str, rows: list[Row]) -> dict[int, list[uuid.UUID]]:
+        """Each row's claims that exist, by line (one query for the chunk; a row's claim ids,
+        keyed hashes, are computed once here, not again by each step after)."""
         claims = self._executor.claims
-        wanted = [claim_id for row in rows for claim_id in claim_ids(claims, tenant_id, row)]
-        return await asyncio.to_thread(claims.stored_claims, wanted) if wanted else set()
+
+        def read() -> dict[int, list[uuid.UUID]]:
+            ids = {row.line: claim_ids(claims, tenant_id, row) for row in rows}
+            wanted = [claim_id for found in ids.values() for claim_id in found]
+            stored = claims.stored_claims(wanted) if wanted else set()
+            return {line: [c for c in found if c in stored] for line, found in ids.items()}
+
+        return await asyncio.to_thread(read)
 
     async def _save(self, job: ImportJob) -> None:
         events = list(job.collect_events())
