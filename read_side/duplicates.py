@@ -1,9 +1,9 @@
 """Likely duplicates of a customer, found through the search index and scored by pure rules.
 
-Candidates come from a few index queries (the same phone; the words of the email's local part;
-the names, whose words match in any order — so first and last name transposed are found too —
-and the last name alone for spelling variants of the first). Each candidate's document is then
-scored (`score`):
+Candidates come from the search index's exact match keys (`read_side.search.match_keys`: the
+phone, the folded email local part, the folded name in any word order, the folded last name —
+one range read each, in one round trip), not from full-text queries. Each candidate's
+document is then scored (`score`):
 
 - `same_phone` (weight 0.6): equal E.164 numbers.
 - `same_email_local_part` (0.45): equal local parts (case-folded) at other domains.
@@ -21,13 +21,12 @@ code: they work for every script the names come in, not only English spelling.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
 
 from read_side.deadline import within
-from read_side.ports import CustomerViewStore, ListQuery, SearchIndex
+from read_side.ports import CustomerViewStore, SearchIndex
 from read_side.queries import CustomerQueries
+from read_side.search.match_keys import match_keys
 from read_side.search.text import fold, words
 from read_side.views import CustomerDoc
 from shared.errors import NotFound
@@ -35,7 +34,6 @@ from shared.json_types import JSONObject
 
 MIN_SCORE = 0.3
 MAX_SUGGESTIONS = 10
-CANDIDATES_PER_QUERY = 25
 SIMILAR_NAME = 0.6
 
 
@@ -102,22 +100,12 @@ def rank(doc: CustomerDoc, candidates: Sequence[CustomerDoc]) -> list[JSONObject
     return found[:MAX_SUGGESTIONS]
 
 
-def candidate_queries(doc: CustomerDoc) -> list[ListQuery]:
-    """The index queries that find a customer's likely duplicates."""
-    base = ListQuery(tenant_id=str(doc["tenantId"]), limit=CANDIDATES_PER_QUERY, sort="lastName")
-    queries = []
-    if isinstance(doc.get("phone"), str):
-        queries.append(replace(base, phone=doc["phone"]))
-    local = _local_part(doc)
-    if local and words(local[0]):
-        queries.append(replace(base, text=" ".join(words(local[0]))))
-    name = full_name(doc)
-    if name:
-        queries.append(replace(base, text=name))
-    last = doc.get("lastName")
-    if isinstance(last, str) and words(last) and " ".join(words(last)) != name:
-        queries.append(replace(base, text=" ".join(words(last))))
-    return list({(query.phone, query.text): query for query in queries}.values())
+def candidate_keys(doc: CustomerDoc) -> list[str]:
+    """The match keys a customer's likely duplicates are filed under: its own, the phone's
+    and the local part's first (the strongest evidence), then the names'."""
+    return sorted(
+        match_keys({**doc, "state": "active"}), key=lambda key: ("plns".index(key[0]), key)
+    )
 
 
 class DuplicateFinder:
@@ -145,10 +133,7 @@ async def find_duplicates(
     doc: CustomerDoc, index: SearchIndex, views: CustomerViewStore
 ) -> list[JSONObject]:
     """The suggestions for a customer document: candidates from the index, scored."""
-    ids: dict[str, None] = {}
-    # The queries at once: on Redis their round trips overlap (a suggestion is 2-4 of them).
-    for page in await asyncio.gather(*map(index.search, candidate_queries(doc))):
-        ids.update(dict.fromkeys(page.ids))
-    ids.pop(str(doc["id"]), None)
-    candidates = await views.get_many(str(doc["tenantId"]), list(ids))
+    tenant_id = str(doc["tenantId"])
+    ids = [i for i in await index.candidates(tenant_id, candidate_keys(doc)) if i != doc["id"]]
+    candidates = await views.get_many(tenant_id, ids) if ids else []
     return rank(doc, candidates)

@@ -94,6 +94,12 @@ class SearchIndex(ProjectionSink, Protocol):
         """Matching ids in sort order (ties broken by id), `total`, and `next_cursor`."""
         ...
 
+    async def candidates(self, tenant_id: str, keys: Sequence[str]) -> list[str]:
+        """Ids of the active customers filed under any of these match keys
+        (`read_side.search.match_keys`): per key the first `PER_KEY` by id, keys in order,
+        each id once."""
+        ...
+
 
 class ManagedGeneration(ProjectionSink, Protocol):
     """What every read-model adapter offers beyond its port: one generation of the model,

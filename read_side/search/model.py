@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from read_side.ports import SORT_KEYS, ListQuery
 from read_side.search import text
 from read_side.search.cursor import Position, decode_cursor
+from read_side.search.match_keys import match_keys
 from read_side.views import CustomerDoc
 from shared.clock import iso_utc
 from shared.json_types import JSONObject
@@ -58,6 +59,7 @@ class Entry:
     digits: frozenset[str]
     facets: frozenset[str]
     sort_keys: dict[str, str]
+    match_keys: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def entry(doc: CustomerDoc) -> Entry:
         digits=frozenset(text.phone_digit_tokens(phone)),
         facets=_doc_facets(doc),
         sort_keys={key: text.sort_key(doc, key) for key in SORT_KEYS},
+        match_keys=match_keys(doc),
     )
 
 

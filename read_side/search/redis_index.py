@@ -26,6 +26,7 @@ from read_side.events import EventEnvelope
 from read_side.ports import ListQuery, Page
 from read_side.search import check_generation, check_name
 from read_side.search.cursor import Position, encode_cursor
+from read_side.search.match_keys import PER_KEY
 from read_side.search.model import STATES, Plan, plan, restored
 from read_side.search.redis_buckets import cover
 from read_side.search.redis_bulk import BulkWriter
@@ -132,6 +133,19 @@ class RedisSearchIndex:
         return Page(ids=ids, total=total, next_cursor=next_cursor)
 
     # ---------------------------------------------------------------- management
+    async def candidates(self, tenant_id: str, keys: Sequence[str]) -> list[str]:
+        """Ids filed under the match keys: a lex range of `P:mx` per key, in one round trip."""
+        if not keys:
+            return []
+        zset = self.keys.matched(tenant_id)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                exact = key.encode()
+                pipe.zrangebylex(zset, b"[" + exact + b"\x00", b"(" + exact + b"\x01", 0, PER_KEY)
+            found = await pipe.execute()
+        ids = (_text(item).split("\x00", 1)[1] for members in found for item in members)
+        return list(dict.fromkeys(ids))
+
     async def activate(self) -> None:
         """Make this generation the active one for `name`."""
         await self.client.set(self.keys.active, self.generation)

@@ -16,6 +16,7 @@ one Redis Cluster slot. With `P = {prefix}:g{generation}:{tenant}`:
 | `P:wx` | zset, lex | `<word>\\0<id>` for words longer than 10 characters |
 | `P:pf`, `P:ps` | zset, lex | `<digits>\\0<id>`: phone digit forms; reversed international digits |
 | `P:ex`, `P:hx` | zset, lex | `<email>\\0<id>`, `<phone>\\0<id>` (exact filters) |
+| `P:mx` | zset, lex | `<match key>\\0<id>` of active customers (`match_keys`: duplicates) |
 | `P:z:<state>:<sort>` | zset, lex | `<sort key>\\0<id>`: BYLEX order is the exact order |
 | `P:t:<state>` | zset | id scored by createdAt (epoch ms), for createdAt ranges |
 | `P:tmp` | zset | scratch of the search script, deleted before it returns |
@@ -158,9 +159,14 @@ class Keys:
             found.add((f"{base}:ex", member(item.email, cid)))
         if item.phone:
             found.add((f"{base}:hx", member(item.phone, cid)))
+        found.update((f"{base}:mx", member(key, cid)) for key in item.match_keys)
         for sort in SORT_KEYS:
             found.add((f"{base}:z:{item.state}:{sort}", member(item.sort_keys[sort], cid)))
         return found
+
+    def matched(self, tenant_id: str) -> str:
+        """The lex zset of the match keys (`match_keys`)."""
+        return f"{self.tenant(tenant_id)}:mx"
 
     def created(self, tenant_id: str, state: str) -> str:
         """The createdAt-scored zset of a state."""

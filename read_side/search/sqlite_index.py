@@ -43,7 +43,7 @@ class SQLiteSearchIndex(SQLiteGenerationAdapter):
         return sqlite_write.schema(self.table, sort_indexes=complete)
 
     def _tables(self) -> list[str]:
-        return [f"{self.table}_fts", self.table, f"{self.table}_counts"]
+        return [f"{self.table}_fts", self.table, f"{self.table}_counts", f"{self.table}_mk"]
 
     # ---------------------------------------------------------------- the port
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
@@ -81,6 +81,13 @@ class SQLiteSearchIndex(SQLiteGenerationAdapter):
         """Matching ids in sort order, the total, and the next cursor."""
         prepared = plan(query)
         return await self._run(lambda: sqlite_query.search(self._db(), self.table, prepared, query))
+
+    async def candidates(self, tenant_id: str, keys: Sequence[str]) -> list[str]:
+        """Ids filed under the match keys (`{table}_mk`, one index range per key)."""
+        wanted = list(keys)
+        return await self._run(
+            lambda: sqlite_query.candidates(self._db(), self.table, tenant_id, wanted)
+        )
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
         with sqlite_support.transaction(self._db()) as db:

@@ -25,6 +25,7 @@ from typing import TypeAlias
 
 from read_side.ports import ListQuery, Page
 from read_side.search.cursor import Position, encode_cursor
+from read_side.search.match_keys import PER_KEY
 from read_side.search.model import SEP, Entry, Plan
 from read_side.search.text import NULL_KEY
 
@@ -230,3 +231,16 @@ def _page(rows: list[tuple[str, str]], total: int, plan: Plan, query: ListQuery)
         key, last_id = items[-1]
         next_cursor = encode_cursor(query, Position(key=key, id=last_id))
     return Page(ids=[customer_id for _, customer_id in items], total=total, next_cursor=next_cursor)
+
+
+def candidates(db: sqlite3.Connection, table: str, tenant_id: str, keys: list[str]) -> list[str]:
+    """Ids filed under the match keys: per key the first `PER_KEY` by id, each id once."""
+    found: dict[str, None] = {}
+    for key in keys:
+        rows = db.execute(
+            f"SELECT id FROM {table}_mk WHERE tenant_id = ? AND key = ? "  # noqa: S608
+            "ORDER BY id LIMIT ?",
+            (tenant_id, key, PER_KEY),
+        )
+        found.update((str(customer_id), None) for (customer_id,) in rows)
+    return list(found)

@@ -41,6 +41,8 @@ def schema(table: str, *, sort_indexes: bool = True) -> str:
         {indexes}
         CREATE TABLE IF NOT EXISTS {t}_counts (tenant_id TEXT NOT NULL, state TEXT NOT NULL,
             n INTEGER NOT NULL, PRIMARY KEY (tenant_id, state)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS {t}_mk (tenant_id TEXT NOT NULL, key TEXT NOT NULL,
+            id TEXT NOT NULL, PRIMARY KEY (tenant_id, key, id)) WITHOUT ROWID;
         CREATE VIRTUAL TABLE IF NOT EXISTS {t}_fts USING fts5(body,
             tokenize = "ascii tokenchars '#'", prefix = '1 2 3', detail = none,
             columnsize = 0);
@@ -94,17 +96,20 @@ class FreshRows:
     rows: list[list[object]]
     bodies: list[str]
     counts: Counter[tuple[str, str]]
+    keys: list[tuple[str, str, str]]
 
 
 def fresh_rows(docs: list[CustomerDoc]) -> FreshRows:
     """Rows, FTS bodies and per-state counts of documents (pure)."""
     rows, bodies, counts = [], [], Counter[tuple[str, str]]()
+    keys: list[tuple[str, str, str]] = []
     for doc in docs:
         item = entry(doc)
         rows.append(_row(item, doc))
         bodies.append(fts_body(item))
         counts[(item.tenant_id, item.state)] += 1
-    return FreshRows(rows, bodies, counts)
+        keys += ((item.tenant_id, key, item.id) for key in item.match_keys)
+    return FreshRows(rows, bodies, counts, keys)
 
 
 def insert_fresh(db: sqlite3.Connection, table: str, fresh: FreshRows) -> None:
@@ -126,6 +131,7 @@ def insert_fresh(db: sqlite3.Connection, table: str, fresh: FreshRows) -> None:
         "ON CONFLICT (tenant_id, state) DO UPDATE SET n = n + excluded.n",
         [(tenant_id, state, n) for (tenant_id, state), n in fresh.counts.items()],
     )
+    db.executemany(f"INSERT OR IGNORE INTO {table}_mk VALUES (?, ?, ?)", fresh.keys)  # noqa: S608
 
 
 def write(
@@ -146,6 +152,7 @@ def write(
         and before is not None
         and (item.tenant_id, item.state) == (before.tenant_id, before.state)
     )
+    _write_keys(db, table, before, item)
     if not same_count:
         counts = (
             f"INSERT INTO {table}_counts (tenant_id, state, n) VALUES (?, ?, ?) "  # noqa: S608
@@ -175,3 +182,20 @@ def write(
         db.execute(f"UPDATE {table} SET {assignments} WHERE rid = ?", [*values, rid])  # noqa: S608
     if not same_body:
         db.execute(f"INSERT INTO {table}_fts (rowid, body) VALUES (?, ?)", (rid, body))  # noqa: S608
+
+
+def _write_keys(db: sqlite3.Connection, table: str, old: Entry | None, new: Entry | None) -> None:
+    """File the customer under its new match keys and out of the old ones."""
+    item = new or old
+    was = old.match_keys if old is not None else frozenset()
+    now = new.match_keys if new is not None else frozenset()
+    if item is None or was == now:
+        return
+    db.executemany(
+        f"DELETE FROM {table}_mk WHERE tenant_id = ? AND key = ? AND id = ?",  # noqa: S608
+        [(item.tenant_id, key, item.id) for key in was - now],
+    )
+    db.executemany(
+        f"INSERT OR IGNORE INTO {table}_mk VALUES (?, ?, ?)",  # noqa: S608
+        [(item.tenant_id, key, item.id) for key in now - was],
+    )

@@ -1,5 +1,5 @@
 """One contract suite for the `SearchIndex` port, run against SQLite and Redis (the shared
-behaviour lives in `search_contract_matching` and `search_contract_ordering`)."""
+behaviour lives in `search_contract_matching`, `_ordering` and `_candidates`)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from read_side.search.redis_index import RedisSearchIndex
 from read_side.search.sqlite_index import SQLiteSearchIndex
 from read_side.search.sqlite_write import write
 from tests.contract.search_contract_base import Log, cid
+from tests.contract.search_contract_candidates import CandidatesContract
 from tests.contract.search_contract_matching import MatchingContract
 from tests.contract.search_contract_ordering import OrderingContract
 from tests.services import redis_client
 
 
-class SearchIndexContract(MatchingContract, OrderingContract):
+class SearchIndexContract(MatchingContract, OrderingContract, CandidatesContract):
     """The behaviour every `SearchIndex` adapter must have."""
 
 

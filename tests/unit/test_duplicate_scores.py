@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from read_side.duplicates import candidate_queries, rank, score, similarity
+from read_side.duplicates import candidate_keys, rank, score, similarity
+from read_side.search.match_keys import match_keys
 from read_side.views import CustomerDoc
 
 
@@ -50,7 +51,13 @@ def test_rank_orders_best_first_without_self_deleted_or_weak() -> None:
 
 
 def test_candidates_come_from_phone_local_part_and_names() -> None:
-    queries = candidate_queries(ZOE)
-    assert [(q.phone, q.text) for q in queries] == [
-        ("+14155552671", None), (None, "zoe lee"), (None, "lee"),
+    assert candidate_keys(ZOE) == [
+        "p\x1f+14155552671", "l\x1fzoe.lee", "n\x1flee zoe", "s\x1flee",
     ]  # fmt: skip
+    transposed = doc("b", firstName="LEE", lastName="Zoé", state="deleted")
+    assert "n\x1flee zoe" in candidate_keys(transposed)  # a deleted one asks too
+
+
+def test_only_active_customers_are_filed_under_match_keys() -> None:
+    assert match_keys(ZOE) and match_keys(doc("c", firstName="Ann")) == {"n\x1fann"}
+    assert match_keys({**ZOE, "state": "merged"}) == frozenset()
