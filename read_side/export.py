@@ -19,6 +19,7 @@ Memory holds one page and the customers changed during the export, never the who
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -93,21 +94,34 @@ class _Walk:
         self.fields: tuple[str, ...] | None = None
 
     async def pages(self) -> AsyncIterator[CustomerDoc]:
+        """The walk. The next page is read while the caller writes this one (the index and
+        the view store answer on their own threads or connections): read one after the other,
+        a page's round trips were most of an export's time. Every page's log read still
+        follows the read of its documents, so no change after `P` goes unnoticed."""
+        ahead = asyncio.ensure_future(self._page(None))
+        try:
+            while True:
+                next_cursor, docs = await ahead
+                if next_cursor is not None:
+                    ahead = asyncio.ensure_future(self._page(next_cursor))
+                await self._read_changes()
+                for doc in docs:
+                    if str(doc["id"]) not in self._changed:
+                        yield doc
+                    self._at = (str(doc.get("createdAt") or ""), str(doc["id"]))
+                if next_cursor is None:
+                    return
+        finally:
+            ahead.cancel()
+
+    async def _page(self, cursor: str | None) -> tuple[str | None, list[CustomerDoc]]:
+        """One page of the walk: the next cursor and the page's documents."""
         queries = self._export._queries
-        cursor: str | None = None
-        while True:
-            index = await queries.index.current()
-            page = await index.search(replace(self._query, cursor=cursor))
-            views = await queries.views.current()
-            docs = await views.get_many(self._query.tenant_id, page.ids, self.fields)
-            await self._read_changes()
-            for doc in docs:
-                if str(doc["id"]) not in self._changed:
-                    yield doc
-                self._at = (str(doc.get("createdAt") or ""), str(doc["id"]))
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        index = await queries.index.current()
+        page = await index.search(replace(self._query, cursor=cursor))
+        views = await queries.views.current()
+        docs = await views.get_many(self._query.tenant_id, page.ids, self.fields)
+        return page.next_cursor, docs
 
     async def _read_changes(self) -> None:
         """Note every customer of the tenant with an event stored after `P` (up to the head)."""
