@@ -17,7 +17,7 @@ from shared.settings import Settings
 from write_side.adapters.event_store import CustomersApplication, open_event_store
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.crypto import MasterKeyMismatch
-from write_side.application.crypto.key_rotation import plan, rotate
+from write_side.application.crypto.key_rotation import RingLacksKey, plan, rotate
 from write_side.application.decisions import CommandMeta
 from write_side.application.executor import CommandExecutor
 from write_side.application.privacy import PrivacyCommands
@@ -146,14 +146,13 @@ async def test_a_key_missing_from_the_ring_is_named_not_guessed(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await create_customers(settings, 2)
-    assert rotate_keys(with_keys(settings, NEW)) == 2  # the identity-hash key needs OLD
+    with pytest.raises(RingLacksKey, match=r"\(new\) holds no key") as refused:
+        rotate_keys(with_keys(settings, NEW))  # the identity-hash key is under OLD
+    assert OLD not in str(refused.value)
+    other = f"other:{'x' * 40}"
+    await create_customers(with_keys(settings, f"{other},old:{OLD}"), 3, start=10)
+    assert rotate_keys(with_keys(settings, f"{NEW},old:{OLD}")) == 2  # 3 under 'other'
     error = capsys.readouterr().err
-    assert "no key of CUSTOMERS_MASTER_KEY (new) matches" in error and OLD not in error
-    third = f"{NEW},third:{'c' * 40}"
-    store = open_event_store(with_keys(settings, f"{NEW},old:{OLD}"))
-    try:
-        rotate(store.keys, progress=None, batch=1)  # what is left: customer keys under OLD
-    finally:
-        store.close()
-    assert rotate_keys(with_keys(settings, third)) == 0
-    assert "nothing to rotate: all 2 customer keys" in capsys.readouterr().out
+    assert "does not hold" in error and "(3 keys)" in error and "x" * 40 not in error
+    assert rotate_keys(with_keys(settings, f"{NEW},old:{OLD},{other}")) == 0
+    assert "rotated 5 customer keys" in capsys.readouterr().out

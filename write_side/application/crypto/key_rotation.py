@@ -20,6 +20,7 @@ from uuid import UUID, uuid5
 
 from cryptography.exceptions import InvalidTag
 
+from shared.errors import ConfigurationError
 from write_side.application.crypto.key_store import MasterKeyMismatch, WrappedKeyStore
 from write_side.application.crypto.pii_cipher import unwrap_key, wrap_key
 
@@ -59,6 +60,11 @@ class RotatableKeyStore(WrappedKeyStore):
         """After the last batch: let no copy of the old wrappings linger (adapters)."""
 
 
+class RingLacksKey(ConfigurationError):
+    """At start: a stored deployment secret is wrapped by no key of the ring. A setting to
+    fix (one line, exit 2), unlike `MasterKeyMismatch` met while reading a customer."""
+
+
 def identity_hash_key(store: RotatableKeyStore) -> bytes:
     """The key of the identity hashes, created on first use from the master key that wraps
     the stored customer keys (before rotation existed, the identity hashes used the master
@@ -72,6 +78,12 @@ def identity_hash_key(store: RotatableKeyStore) -> bytes:
         row = store.secret_row(IDENTITY_HASH_SECRET)
     if row is None:  # pragma: no cover - the insert above or a concurrent one stored it
         raise MasterKeyMismatch("the identity-hash key could not be stored")
+    if store.ring.find(row[1]) is None:
+        raise RingLacksKey(
+            f"CUSTOMERS_MASTER_KEY ({store.ring.ids}) holds no key of fingerprint {row[1]}, "
+            "which wraps the stored identity-hash key: add the key it was written with "
+            "(after the current one; `customers keys rotate` then moves everything over)"
+        )
     return _unwrap(store, _secret_id(IDENTITY_HASH_SECRET), row[0], row[1])
 
 
@@ -83,7 +95,7 @@ def _seed(store: RotatableKeyStore) -> bytes:
         key = store.ring.find(kek_id)
         if key is not None:
             return key.secret
-    raise MasterKeyMismatch(
+    raise RingLacksKey(
         f"the stored customer keys are wrapped by master key(s) of fingerprint "
         f"{', '.join(sorted(existing))}, none of CUSTOMERS_MASTER_KEY ({store.ring.ids}): "
         "add the key they were written with"
