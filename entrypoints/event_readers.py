@@ -49,3 +49,14 @@ def newest_events(log: EventLog) -> NewestEvents:
         return await asyncio.to_thread(log.newest, parsed, below, limit)
 
     return newest
+
+
+def first_events(log: EventLog) -> EventStream:
+    """A customer's first event alone (a list of at most one): who owns a customer whose
+    later events were edited by hand and no longer decode."""
+    newest = newest_events(log)
+
+    async def first(customer_id: str) -> list[EventEnvelope]:
+        return await newest(customer_id, 2, 1)
+
+    return first

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from entrypoints.adapters import ReadAdapters, open_read_adapters
 from entrypoints.bulk import build_export
 from entrypoints.engagement_wiring import engagement_reads
-from entrypoints.event_readers import event_readers
+from entrypoints.event_readers import event_readers, first_events
 from entrypoints.leadership import open_leases, rebuild_site
 from entrypoints.lifecycle import (
     Sweepable,
@@ -218,6 +218,7 @@ def _queries(
         timeout=settings.service_timeout_seconds,
         chain=chain,
         ledger_stream=ledger,
+        first_event=first_events(log),
     )
 
 

@@ -38,6 +38,7 @@ class CustomerQueries:
         timeout: float = 2.0,
         chain: ChainVerifier | None = None,
         ledger_stream: EventStream | None = None,
+        first_event: EventStream | None = None,
     ) -> None:
         self.views = views
         self.index = index
@@ -48,6 +49,7 @@ class CustomerQueries:
         self._stream = stream
         self._chain = chain
         self._ledger_stream = ledger_stream
+        self._first_event = first_event or stream
 
     async def document(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """The view store's document (None when absent), within the request deadline."""
@@ -130,12 +132,13 @@ class CustomerQueries:
         return check.hiding_customer()
 
     async def _belongs(self, tenant_id: str, customer_id: str) -> bool:
-        """True when the customer is the tenant's: in its read model, or else by its first
-        readable event (an event edited by hand may not decode at all)."""
+        """True when the customer is the tenant's: in its read model, or else (not projected
+        yet) by its first event alone — a later event edited by hand may not decode, and
+        reading the whole stream would then disown the customer."""
         try:
             if await self.document(tenant_id, customer_id) is not None:
                 return True
-            events = await self._stream(customer_id)
+            events = await self._first_event(customer_id)
         except Exception:  # a store edited by hand may fail to decode in any way
             return False
         return bool(events) and events[0].tenant_id == tenant_id
