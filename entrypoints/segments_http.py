@@ -47,6 +47,18 @@ class SegmentBody(msgspec.Struct, forbid_unknown_fields=True):
     description: str | None = None
 
 
+class FilterBody(msgspec.Struct, forbid_unknown_fields=True):
+    """`{filter}`: a filter to count before it is saved (the keys: see the contract)."""
+
+    filter: JSONObject
+
+
+class FilterCount(msgspec.Struct, kw_only=True):
+    """`POST /segments/preview`: how many customers the filter holds; nothing is saved."""
+
+    count: int
+
+
 class SegmentView(msgspec.Struct, kw_only=True):
     """A segment with its member count at the command's or the token's position."""
 
@@ -102,6 +114,21 @@ class SegmentsController(Controller):
         headers = {"Location": f"/segments/{stored.segment.id}",
                    "X-Consistency-Token": str(stored.position)}  # fmt: skip
         return Response(body, status_code=201, headers=headers)
+
+    @post("/preview", operation_id="previewSegment", status_code=200,
+          summary="Count a filter's customers without saving a segment",
+          guards=[requires(Permission.ANALYTICS)],
+          responses=problems(400, 401, 403, 422, 429, 503))  # fmt: skip
+    async def preview(
+        self, principal: Caller, segment_members: Members, data: JSONBody[FilterBody],
+        consistency_token: Token = None,
+    ) -> FilterCount:  # fmt: skip
+        """The count `POST /segments` would answer for this filter now, for the console's live
+        count while the filter is typed: the same 422 per `filter.<key>`, the caller's tenant,
+        nothing recorded (an aggregate, as a segment's count)."""
+        spec = parse_filter(data.filter)
+        count = await segment_members.preview(principal.tenant_id, spec, consistency_token)
+        return FilterCount(count=count)
 
     @get("/", operation_id="listSegments", summary="Segments with their current counts",
          guards=[requires_any(Permission.ANALYTICS, Permission.READ)],

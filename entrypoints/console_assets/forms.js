@@ -71,3 +71,11 @@ export function showProblem(form, problem) {
 
 /** The summary box a form shows problems in (announced when it changes). */
 export const summaryBox = () => h('div', {class: 'form-summary', role: 'alert', tabindex: '-1'});
+
+/** Show `message` on one field (null clears it) without moving focus: for checks while typing. */
+export function markField(form, name, message) {
+  const control = form.elements.namedItem(name);
+  const slot = form.querySelector(`#${CSS.escape(control.id)}-error`);
+  if (message) control.setAttribute('aria-invalid', 'true'); else control.removeAttribute('aria-invalid');
+  if (slot) { slot.textContent = message || ''; slot.hidden = !message; }
+}

@@ -1,13 +1,15 @@
 // Segments for campaigns: the tenant's segments with their counts; defining, redefining and
 // removing one (roles with `analytics`), the filter written as JSON in the contract's filter
-// language with each 422 placed on the field it names; and a segment's members, paged by
+// language with each 422 placed on the field it names and a live count while it is typed
+// (`POST /segments/preview`, debounced as search is); and a segment's members, paged by
 // cursor (roles with `read`: an analyst sees definitions and counts, never a person).
 
 import {api, can, query} from './api.js';
 import {fill, fullName, h, show, status, table, time} from './dom.js';
-import {clearErrors, field, input, showProblem, summaryBox} from './forms.js';
+import {clearErrors, field, input, markField, showProblem, summaryBox} from './forms.js';
 
 const EXAMPLE = '{\n  "type": "regular",\n  "visitCountMin": 1\n}';
+const DEBOUNCE_MS = 250;
 const segmentPath = (id, rest = '') => `/segments/${encodeURIComponent(id)}${rest}`;
 const screenUrl = (id) => `/console?screen=segments${id ? `&segment=${encodeURIComponent(id)}` : ''}`;
 
@@ -19,17 +21,57 @@ function perFilterKey(problem) {
   return {message: problem.message, errors};
 }
 
+/** {filter} from the textarea, or {message} when it is not a JSON object. */
+function readFilter(text) {
+  let filter;
+  try { filter = JSON.parse(text || '{}'); } catch (error) { return {message: `not JSON (${error.message})`}; }
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) {
+    return {message: 'a JSON object, e.g. {"type": "regular"}'};
+  }
+  return {filter};
+}
+
 /** The form's body, or a problem when the filter is not a JSON object. */
 function readForm(form) {
   const value = (name) => form.elements.namedItem(name).value;
-  let filter;
-  try { filter = JSON.parse(value('filter') || '{}'); } catch (error) {
-    return {problem: {errors: [{field: 'filter', message: `not JSON (${error.message})`}]}};
-  }
-  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) {
-    return {problem: {errors: [{field: 'filter', message: 'a JSON object, e.g. {"type": "regular"}'}]}};
-  }
+  const {filter, message} = readFilter(value('filter'));
+  if (message) return {problem: {errors: [{field: 'filter', message}]}};
   return {body: {name: value('name').trim(), description: value('description').trim() || null, filter}};
+}
+
+/**
+ * The count of the filter as typed: 250 ms after the last key, the request before aborted,
+ * nothing sent for an unchanged filter or one that is not JSON (its error is shown on the
+ * field at once, as a 422 from the preview is). Returns {schedule(now), leave()}.
+ */
+function liveCount(form, output) {
+  let timer = null;
+  let controller = null;
+  let last = null;
+  async function run() {
+    const {filter, message} = readFilter(form.elements.namedItem('filter').value);
+    if (message) { last = null; output.textContent = ''; markField(form, 'filter', message); return; }
+    const key = JSON.stringify(filter);
+    if (key === last) return;
+    last = key;
+    if (controller) controller.abort();
+    controller = new AbortController();
+    output.textContent = 'Counting…';
+    try {
+      const {data} = await api('/segments/preview', {method: 'POST', body: {filter}, signal: controller.signal});
+      markField(form, 'filter', null);
+      output.textContent = `${data.count} customer${data.count === 1 ? ' matches' : 's match'} this filter now (not saved yet).`;
+    } catch (error) {
+      if (error.name === 'AbortError') return;
+      output.textContent = '';
+      const {errors} = perFilterKey(error);
+      markField(form, 'filter', errors.length ? errors.map((e) => e.message).join('; ') : error.message);
+    }
+  }
+  return {
+    schedule(now = false) { clearTimeout(timer); timer = setTimeout(run, now ? 0 : DEBOUNCE_MS); },
+    leave() { clearTimeout(timer); if (controller) controller.abort(); },
+  };
 }
 
 /** The define/redefine form; `onSaved(segment)` after a 201/200. */
@@ -38,6 +80,7 @@ function definitionForm(onSaved) {
   const submit = h('button', {type: 'submit'}, 'Create segment');
   const cancel = h('button', {type: 'button', class: 'secondary', hidden: true}, 'Cancel editing');
   const note = h('p', {class: 'saved', role: 'status'});
+  const count = h('p', {class: 'live filter-count', 'aria-live': 'polite'});
   const form = h('form', {class: 'inline segment-form', novalidate: true}, heading, summaryBox(),
     field('Name', input('name', {required: true, maxlength: 100, autocomplete: 'off'})),
     field('Description', input('description', {maxlength: 500, autocomplete: 'off'})),
@@ -45,7 +88,9 @@ function definitionForm(onSaved) {
       'keys combined with AND: q, type, state, tag, attr, consent, createdFrom, createdTo, visitCountMin, ' +
       'visitCountMax, lastVisitWithinDays, noVisitWithinDays, totalSpentMin {amount, currency}, tier, ' +
       'hasEmail, hasPhone, contactableFor'),
-    h('div', {class: 'actions'}, submit, cancel), note);
+    count, h('div', {class: 'actions'}, submit, cancel), note);
+  const live = liveCount(form, count);
+  form.elements.namedItem('filter').addEventListener('input', () => live.schedule());
   let editing = null;
   const edit = (segment) => {
     editing = segment;
@@ -56,9 +101,11 @@ function definitionForm(onSaved) {
     form.elements.namedItem('description').value = segment ? segment.description || '' : '';
     form.elements.namedItem('filter').value = segment ? JSON.stringify(segment.filter, null, 2) : EXAMPLE;
     clearErrors(form);
+    live.schedule(true);
     if (segment) form.elements.namedItem('name').focus();
   };
   cancel.addEventListener('click', () => edit(null));
+  live.schedule(true);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     note.textContent = '';
@@ -74,7 +121,7 @@ function definitionForm(onSaved) {
       showProblem(form, perFilterKey(error));
     }
   });
-  return {form, edit};
+  return {form, edit, leave: live.leave};
 }
 
 /** Delete asks once more on the same button (no modal dialog to trap focus). */
@@ -139,7 +186,7 @@ function renderList(main) {
   function announce(text) { live.textContent = text; }
 
   load();
-  return {leave() { controller.abort(); }};
+  return {leave() { controller.abort(); if (definition) definition.leave(); }};
 }
 
 function membersTable(items) {

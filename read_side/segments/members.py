@@ -77,6 +77,15 @@ class SegmentMembers:
             return len(await self._fallback.members(tenant_id, spec, token))
         return await within(self._read_timeout, store.count(tenant_id, segment_id), _WHAT)
 
+    async def preview(self, tenant_id: str, spec: SegmentFilter, token: str | None) -> int:
+        """Customers a filter not saved yet would hold, at the token's position (or later)."""
+        store = await self._store(token)
+        if store is None:
+            return len(await self._fallback.members(tenant_id, spec, token))
+        return await within(
+            self._read_timeout, store.matching(tenant_id, spec, self._clock()), _WHAT
+        )
+
     async def page(
         self,
         tenant_id: str,

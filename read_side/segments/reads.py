@@ -5,13 +5,16 @@ see them through the projection-documents endpoint) and the outbox for the relay
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from read_side.projections.api import Projection
 from read_side.projections.sqlite_store import SQLiteProjectionStore
 from read_side.projections.store import KeyedDocument
+from read_side.segments.membership import matches
 from read_side.segments.tables import Tables, decode, schema
 from read_side.views import CustomerDoc
+from shared.segment_filter import SegmentFilter
 
 SEGMENT_PREFIX = "segment:"
 
@@ -54,6 +57,11 @@ class MembershipReads(SQLiteProjectionStore):
         """Members of the segment at the checkpoint (one primary-key read)."""
         return await self._run(self._count, tenant_id, segment_id)
 
+    async def matching(self, tenant_id: str, spec: SegmentFilter, now: datetime) -> int:
+        """How many of the tenant's customers `spec` holds at `now`: a filter not saved yet,
+        evaluated as a definition would be (over every customer the store holds)."""
+        return await self._run(self._matching, tenant_id, spec, now)
+
     async def page(
         self, tenant_id: str, segment_id: str, after: str | None, limit: int
     ) -> MemberPage:
@@ -91,6 +99,13 @@ class MembershipReads(SQLiteProjectionStore):
             .fetchone()
         )
         return int(row[0]) if row else 0
+
+    def _matching(self, tenant_id: str, spec: SegmentFilter, now: datetime) -> int:
+        rows = self._db().execute(
+            f"SELECT facts FROM {self.tables.docs} WHERE tenant_id = ?",  # noqa: S608
+            (tenant_id,),
+        )
+        return sum(1 for (text,) in rows if matches(spec, decode(text), now))
 
     def _page(self, tenant_id: str, segment_id: str, after: str | None, limit: int) -> MemberPage:
         t = self.tables

@@ -1,11 +1,12 @@
 """Segments in the console: an analyst defines, redefines and deletes one (the filter's 422s
-shown on the filter field, by key) and sees counts but no person; a reader pages through a
+shown on the filter field, by key) and sees counts but no person, and sees the count of the
+filter change as it is typed (debounced: no request per key); a reader pages through a
 segment's members; a role that may not define is offered no form."""
 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from tests.browser.harness import ConsoleServer, check_screen
 from tests.browser.seed import api, seed
@@ -83,3 +84,43 @@ def test_a_reader_pages_through_members_and_is_offered_no_definition_form(
     expect(page.locator("tbody tr")).to_have_count(3)
     names = page.locator("tbody tr td:first-child").all_inner_texts()
     assert "Edsger Dijkstra" in names
+
+
+def test_the_filter_is_counted_as_it_is_typed_and_a_bad_one_is_refused_on_its_field(
+    page: Page, console: ConsoleServer, ids: dict[str, str]
+) -> None:
+    page.goto(f"{console.url}/console?screen=segments#token={console.token('analyst', 'anna')}")
+    count = page.locator(".filter-count")
+    expect(count).to_contain_text("this filter now (not saved yet)")
+    filter_field = page.get_by_label("Filter (JSON)")
+    filter_field.fill('{"type": "regular"}')
+    expect(count).to_have_text("4 customers match this filter now (not saved yet).")
+    filter_field.fill('{"q": "l"}')
+    expect(count).not_to_have_text("4 customers match this filter now (not saved yet).")
+    previews: list[str] = []
+
+    def seen(request: Request) -> None:
+        if request.url.endswith("/segments/preview"):
+            previews.append(request.post_data or "")
+
+    page.on("request", seen)
+    filter_field.press("End")
+    filter_field.press("ArrowLeft")
+    filter_field.press("ArrowLeft")
+    filter_field.press_sequentially("ovelace", delay=30)  # each key leaves a valid filter
+    expect(count).to_have_text("1 customer matches this filter now (not saved yet).")
+    page.wait_for_timeout(600)
+    # seven keys 30 ms apart: one request (two when the loaded machine paused > 250 ms)
+    assert 1 <= len(previews) <= 2, previews
+    assert '"lovelace"' in previews[-1]
+    check_screen(page, "31-segment-live-count")
+    filter_field.fill('{"type": "vip", "visitCountMinn": 1}')
+    error = page.locator(".field-error").filter(has_text="visitCountMinn:")
+    expect(error).to_contain_text("type:")
+    expect(filter_field).to_have_attribute("aria-invalid", "true")
+    expect(count).to_have_text("")
+    assert page.get_by_role("button", name="Create segment").is_enabled()
+    filter_field.fill('{"type": "new"}')
+    expect(count).to_have_text("0 customers match this filter now (not saved yet).")
+    expect(filter_field).not_to_have_attribute("aria-invalid", "true")
+    assert page.locator(".field-error:visible").count() == 0

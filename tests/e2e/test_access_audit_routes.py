@@ -47,6 +47,7 @@ NOT_PERSONAL: dict[Route, str] = {
     ("GET", "/segments"): "segment definitions and counts",
     ("GET", "/segments/{segment_id}"): "a segment's definition and count",
     ("POST", "/segments"): "segment definition (an event of the segment's own stream)",
+    ("POST", "/segments/preview"): "how many customers a filter holds: a count, no customer",
     ("PUT", "/segments/{segment_id}"): "segment definition (an event of the segment's own stream)",
     ("DELETE", "/segments/{segment_id}"): "segment removal (an event of the segment's own stream)",
 }

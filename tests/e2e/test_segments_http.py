@@ -122,3 +122,42 @@ def test_bad_definitions_are_refused(client: Client, auth: Callable[..., Headers
         == 403
     )
     assert client.get("/segments", headers=auth("analyst", tenant="globex")).json()["items"] == []
+
+
+def test_a_filter_is_counted_before_it_is_saved(
+    client: Client, auth: Callable[..., Headers]
+) -> None:
+    vip = [customer(client, auth, firstName=f"P{i}", tags=["vip"]) for i in range(3)]
+    customer(client, auth, firstName="Plain")
+    elsewhere = {"firstName": "Elsewhere", "tags": ["vip"]}
+    assert client.post("/customers", json=elsewhere, headers=auth(tenant="globex")).is_success
+    untagged = client.put(f"/customers/{vip[0]}", json={"tags": []}, headers=auth())
+    token = {"X-Consistency-Token": untagged.headers["x-consistency-token"]}
+    analyst = auth("analyst") | token
+
+    def preview(body: object, headers: Headers = analyst) -> int:
+        answer = client.post("/segments/preview", json=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["count"])
+
+    assert preview({"filter": {"tag": ["vip"]}}) == 2
+    assert preview({"filter": {}}) == 4
+    assert preview({"filter": {"tag": ["vip"]}}, auth("analyst", tenant="globex")) == 1
+    assert preview({"filter": {"q": "plain"}}, auth("manager")) == 1
+    assert client.get("/segments", headers=analyst).json()["items"] == []  # nothing saved
+    saved = client.post(
+        "/segments", json={"name": "v", "filter": {"tag": ["vip"]}}, headers=analyst
+    )
+    assert saved.json()["count"] == preview({"filter": {"tag": ["vip"]}})
+    bad = {"colour": "red", "type": "v", "visitCountMin": -1}
+    refused = client.post("/segments/preview", json={"filter": bad}, headers=analyst)
+    defined = client.post("/segments", json={"name": "x", "filter": bad}, headers=analyst)
+    assert refused.status_code == defined.status_code == 422
+    assert refused.json()["errors"] == defined.json()["errors"]
+    malformed: list[dict[str, object]] = [{"filter": {}, "name": "x"}, {"filter": []}, {}]
+    for body in malformed:
+        answer = client.post("/segments/preview", json=body, headers=analyst)
+        assert answer.status_code == 400, (body, answer.text)
+    for role in ("viewer", "staff", "auditor"):
+        answer = client.post("/segments/preview", json={"filter": {}}, headers=auth(role))
+        assert answer.status_code == 403, role
