@@ -23,6 +23,7 @@ from tests.e2e.test_killed_rebuild import cli_env
 from tests.e2e.test_serve_console import free_port
 from write_side.adapters.event_store import open_event_store
 
+DEATH_SECONDS = 45
 EVENTS = 21_000  # over `Partitioned.min_events`: the rebuild stages in worker processes
 
 
@@ -52,11 +53,17 @@ def is_worker(pid: int) -> bool:
 
 
 def assert_children_die_with(process: subprocess.Popen[bytes], spawned: list[int]) -> None:
-    """SIGKILL `process`, then every pid of `spawned` must be gone within 5 s."""
+    """SIGKILL `process`, then every pid of `spawned` must be gone within `DEATH_SECONDS`.
+
+    An armed child dies at once; a worker still importing when its parent dies (one answering
+    worker is enough for the port to answer) arms its death signal only once its app is built,
+    sees then that its parent is gone and kills itself — at a load of 10 on two cores that took
+    more than 5 s in the clean-clone CI, so the bound is generous; what is tested is that no
+    child survives, not how fast an import runs."""
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL  # killed, not finished
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + DEATH_SECONDS
     while any(running(pid) for pid in spawned) and time.monotonic() < deadline:
         time.sleep(0.05)
     survivors = [pid for pid in spawned if running(pid)]
