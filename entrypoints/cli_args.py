@@ -45,6 +45,11 @@ def workers(text: str) -> int:
     return _whole(text, 1, 64, "a number of workers", "CUSTOMERS_WORKERS")
 
 
+def batch(text: str) -> int:
+    """Rows per transaction of a long operation (`keys rotate --batch`)."""
+    return _whole(text, 1, 10_000, "a number of rows per transaction")
+
+
 def ttl(text: str) -> int:
     """A token lifetime: a token that is born expired or lives for years is a mistake."""
     return _whole(text, 1, MAX_TOKEN_TTL_SECONDS, "a lifetime in seconds")

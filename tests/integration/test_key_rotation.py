@@ -5,6 +5,11 @@ interrupted rotation resumes; an erased customer stays erased; email claims surv
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -17,7 +22,10 @@ from shared.settings import Settings
 from write_side.adapters.event_store import CustomersApplication, open_event_store
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.crypto import MasterKeyMismatch
-from write_side.application.crypto.key_rotation import RingLacksKey, plan, rotate
+from write_side.application.crypto.key_cache import DataKey
+from write_side.application.crypto.key_rotation import RingLacksKey, RotationPlan, plan, rotate
+from write_side.application.crypto.key_store import StagedKey
+from write_side.application.crypto.pii_cipher import new_data_key, wrap_key
 from write_side.application.decisions import CommandMeta
 from write_side.application.executor import CommandExecutor
 from write_side.application.privacy import PrivacyCommands
@@ -156,3 +164,52 @@ async def test_a_key_missing_from_the_ring_is_named_not_guessed(
     assert "does not hold" in error and "(3 keys)" in error and "x" * 40 not in error
     assert rotate_keys(with_keys(settings, f"{NEW},old:{OLD},{other}")) == 0
     assert "rotated 5 customer keys" in capsys.readouterr().out
+
+
+def fill_keys(settings: Settings, count: int) -> None:
+    """`count` key rows under the settings' current key, in one transaction."""
+    store = open_event_store(settings)
+    try:
+        keys, ids = store.keys, [uuid.uuid4() for _ in range(count)]
+        staged = [
+            StagedKey(DataKey.of(cid, secret), wrap_key(keys.ring.current.aead, cid, secret))
+            for cid, secret in ((cid, new_data_key()) for cid in ids)
+        ]
+        with store.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            keys.insert_staged(cursor, staged)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+async def test_a_rotation_killed_with_sigkill_resumes(settings: Settings, tmp_path: Path) -> None:
+    fill_keys(settings, 6000)
+    ring = with_keys(settings, f"{NEW},old:{OLD}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")} | {
+        "CUSTOMERS_MASTER_KEY": str(ring.master_key),
+        "CUSTOMERS_JWT_SECRET": "j" * 32,
+        "CUSTOMERS_AUDIT_KEY": "rotation-audit",
+    }
+    if settings.event_store_url:
+        env["CUSTOMERS_EVENT_STORE_URL"] = settings.event_store_url
+    command = [sys.executable, "-m", "entrypoints.cli", "keys", "rotate", "--batch", "20"]
+    command += ["--data-dir", str(tmp_path)]
+    rotating = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    store = open_event_store(ring)
+    try:
+        deadline = time.monotonic() + 60
+        while plan(store.keys).current < 400 and rotating.poll() is None:
+            assert time.monotonic() < deadline, "the rotation did not start"
+            time.sleep(0.02)
+        os.kill(rotating.pid, signal.SIGKILL)
+        rotating.wait()
+        left = plan(store.keys)
+        assert rotating.returncode == -signal.SIGKILL and 0 < left.to_rewrap < 6000
+        assert left.current + left.to_rewrap == 6000
+    finally:
+        store.close()
+    assert rotate_keys(ring) == 0
+    store = open_event_store(with_keys(settings, NEW))
+    try:
+        assert plan(store.keys) == RotationPlan(current=6000, pending={}, unknown={})
+    finally:
+        store.close()
