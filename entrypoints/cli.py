@@ -19,6 +19,8 @@ from shared.logs import LOG_FORMATS
 from shared.principal import Role
 from shared.settings import Settings
 
+#: seconds a `serve --workers N` worker may take to answer its supervisor's health ping
+WORKER_HEALTHCHECK_SECONDS = 30
 LOG_FORMAT_HELP = env_help("log lines: pretty on a terminal, else JSON", "CUSTOMERS_LOG_FORMAT")
 
 
@@ -49,6 +51,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         os.environ["CUSTOMERS_DATA_DIR"] = str(settings.data_dir)
         os.environ["CUSTOMERS_LOG_FORMAT"] = log_format
+        # uvicorn's supervisor kills a worker that misses a 5 s health ping; a worker still
+        # importing and building its app on busy cores missed it, was killed, restarted and
+        # killed again (the CI met that loop at a load of 10): 30 s still replaces a hung one.
+        options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
         uvicorn.run("entrypoints.app:app_from_env", factory=True, workers=args.workers, **options)
     else:
         uvicorn.run(app, **options)
