@@ -89,7 +89,11 @@ def _plugin(settings: Settings, clients: Clients, found: Discovered) -> Plugin:
 
 
 async def start_plugins(
-    plugins: dict[str, Plugin], runner: ProjectionRunner, jobs: RebuildJobs, log: EventLog
+    plugins: dict[str, Plugin],
+    runner: ProjectionRunner,
+    jobs: RebuildJobs,
+    log: EventLog,
+    grace_seconds: float = 3.0,
 ) -> None:
     """Run each projection built with its current version; backfill the others first."""
     for name, plugin in plugins.items():
@@ -105,7 +109,8 @@ async def start_plugins(
             "projection %s (version %d, built %s) backfills from the start of the log",
             name, plugin.projection.version, built,
         )  # fmt: skip
-        backfill = _backfill_when_free(name, plugin, runner, jobs, log, fresh=built is None)
+        grace = 0.0 if built is None else grace_seconds
+        backfill = _backfill_when_free(name, plugin, runner, jobs, log, grace_seconds=grace)
         jobs.keep(asyncio.create_task(backfill))
 
 
@@ -116,18 +121,18 @@ async def _backfill_when_free(
     jobs: RebuildJobs,
     log: EventLog,
     *,
-    fresh: bool,
+    grace_seconds: float,
 ) -> None:
     """Start the backfill; while another rebuild of it runs (the CLI), wait and look again.
-    A projection never built before (`fresh`) has no readers on its old generation: that one
-    is dropped at once rather than after the rebuild's grace period."""
+    A projection never built before has no readers on its old generation: that one is dropped
+    at once (`grace_seconds` 0) rather than after the rebuild's grace period."""
     while True:
 
         def switched(plugin: Plugin = plugin) -> None:
             plugin.live.refresh()
             runner.add(plugin.live)
 
-        job = plugin_job(plugin, log, switched=switched, grace_seconds=0.0 if fresh else 3.0)
+        job = plugin_job(plugin, log, switched=switched, grace_seconds=grace_seconds)
         if jobs.start(name, job):
             return
         await asyncio.sleep(1.0)
@@ -191,7 +196,10 @@ def read_model_job(
                 open_sink=functools.partial(make_sink, settings, name),
                 workers=rebuild_workers(),
             )
-            return await rebuild(log, sink_at, progress=progress, partitioned=workers)
+            return await rebuild(
+                log, sink_at, progress=progress, partitioned=workers,
+                grace_seconds=settings.rebuild_grace_seconds,
+            )  # fmt: skip
         finally:
             for item in opened:
                 await item.close()

@@ -89,7 +89,9 @@ def rebuild_job(runtime: Runtime, name: str) -> Job:
     if name == SEARCH_PROJECTION:
         return read_model_job(runtime.settings, runtime.log, name, runtime.read.index)
     if name in runtime.plugins:
-        return plugin_job(runtime.plugins[name], runtime.log)
+        return plugin_job(
+            runtime.plugins[name], runtime.log, grace_seconds=runtime.settings.rebuild_grace_seconds
+        )
     raise NotFound(f"No projection named {name!r}.")
 
 

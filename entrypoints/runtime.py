@@ -236,7 +236,9 @@ async def _run_projections(
     await runner.start()
     resources.push_async_callback(runner.stop)
     assert runtime.rebuilds is not None
-    await start_plugins(runtime.plugins, runner, runtime.rebuilds, runtime.log)
+    await start_plugins(
+        runtime.plugins, runner, runtime.rebuilds, runtime.log, settings.rebuild_grace_seconds
+    )
     runtime.runs_projections = True
     every = settings.retention_interval_seconds
     jobs: dict[str, Job] = {"retention": lambda: retention_loop(runtime, every)}

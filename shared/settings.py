@@ -38,6 +38,9 @@ class Settings:
     retention_interval_seconds: float = 3600.0
     segment_sweep_interval_seconds: float = 3600.0
     consistency_timeout_seconds: float = 5.0
+    # How long a rebuild keeps the old generation after readers switched (they look again
+    # every second; a batch in flight lands first). Tests with no other process shorten it.
+    rebuild_grace_seconds: float = 3.0
     service_timeout_seconds: float = 2.0
     group_commit_max_batch: int = 256
     log_level: str = "INFO"
@@ -80,6 +83,7 @@ class Settings:
                 env, "CUSTOMERS_CONSISTENCY_TIMEOUT", 5.0, maximum=600
             ),
             service_timeout_seconds=seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0, maximum=600),
+            rebuild_grace_seconds=seconds(env, "CUSTOMERS_REBUILD_GRACE", 3.0, maximum=600),
             log_level=choice(env, "CUSTOMERS_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
             audit_key=secret_or_file(env, "CUSTOMERS_AUDIT_KEY"),

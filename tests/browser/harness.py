@@ -49,7 +49,7 @@ class ConsoleServer:
     """`create_app(settings)` under uvicorn on 127.0.0.1, in a background thread."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.settings = Settings(data_dir=data_dir, jwt_secret=SECRET)
+        self.settings = Settings(data_dir=data_dir, jwt_secret=SECRET, rebuild_grace_seconds=1.5)
         self.app = create_app(self.settings)
         self.port = free_port()
         config = uvicorn.Config(

@@ -14,6 +14,10 @@ from shared.http.auth import mint_token
 from shared.settings import Settings
 
 SECRET = "test-secret-with-at-least-32-bytes-of-entropy!"
+#: A rebuild keeps the old generation this long (3 s in service) before dropping it: longer
+#: than the second after which readers look at the active generation again, which is all the
+#: grace protects here (no other process reads). Four rebuilds in a test waited 12 s.
+REBUILD_GRACE = 1.5
 Headers = dict[str, str]
 
 
@@ -25,10 +29,15 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     `services`: PostgreSQL, MongoDB-wire read models and Redis search/cache/rate limits.
     """
     if request.param == "sqlite":
-        return Settings(data_dir=tmp_path, jwt_secret=SECRET)
+        return Settings(data_dir=tmp_path, jwt_secret=SECRET, rebuild_grace_seconds=REBUILD_GRACE)
     url = request.getfixturevalue("postgres_schema_url")
     if request.param == "postgres":
-        return Settings(data_dir=tmp_path, event_store_url=url, jwt_secret=SECRET)
+        return Settings(
+            data_dir=tmp_path,
+            event_store_url=url,
+            jwt_secret=SECRET,
+            rebuild_grace_seconds=REBUILD_GRACE,
+        )
     mongo = (
         request.getfixturevalue("mongo_url").rstrip("/")
         + "/"
@@ -41,6 +50,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         mongo_url=mongo,
         redis_url=redis_url,
         jwt_secret=SECRET,
+        rebuild_grace_seconds=REBUILD_GRACE,
     )
 
 

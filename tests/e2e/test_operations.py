@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from entrypoints.app import create_app
 from projectors.dead_letters import DeadLetter, DeadLetterBook
 from shared.settings import Settings
+from tests.e2e.conftest import REBUILD_GRACE
 from write_side.adapters.event_store import open_event_store
 from write_side.domain.customer import Customer
 from write_side.domain.profile import CustomerType
@@ -27,6 +28,7 @@ def cli(
     env["CUSTOMERS_JWT_SECRET"] = SECRET
     env.update(extra or {})
     env["COLUMNS"] = "250"  # rich wraps tables to the terminal width
+    env["CUSTOMERS_REBUILD_GRACE"] = str(REBUILD_GRACE)  # no server reads the old generation
     command = [sys.executable, "-m", "entrypoints.cli", *args, "--data-dir", str(data_dir)]
     return subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=120, check=False

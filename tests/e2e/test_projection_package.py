@@ -45,6 +45,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def cli(settings: Settings, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")}
     env |= {"CUSTOMERS_JWT_SECRET": settings.resolved_jwt_secret(), "COLUMNS": "250"}
+    env["CUSTOMERS_REBUILD_GRACE"] = str(settings.rebuild_grace_seconds)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     urls = {
         "CUSTOMERS_EVENT_STORE_URL": settings.event_store_url,

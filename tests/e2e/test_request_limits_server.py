@@ -18,9 +18,12 @@ from tests.e2e.test_serve_console import CUSTOMERS, child_env, free_port
 HUGE = 64 * 1024 * 1024
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    """(port, pid) of `customers serve`, embedded, logging JSON to a file."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    """(port, pid) of `customers serve`, embedded, logging JSON to a file. One server for the
+    module (starting one cost 3 to 9 s a test): each test resets the peak it measures, and the
+    server must still be healthy after each huge request anyway."""
+    tmp_path = tmp_path_factory.mktemp("serve")
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     command = [CUSTOMERS, "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")]
@@ -40,6 +43,12 @@ def server(tmp_path: Path) -> Iterator[tuple[int, int]]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Start the process's peak resident set (VmHWM) afresh from its current size (Linux
+    `clear_refs` 5), so a test sharing the server measures its own request only."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 def peak_memory_kib(pid: int) -> int:
@@ -94,6 +103,7 @@ def test_a_64_mb_request_is_refused_fast_with_little_memory(
     server: tuple[int, int], head: bytes, filler: bytes, status: bytes
 ) -> None:
     port, pid = server
+    reset_peak_memory(pid)
     before = peak_memory_kib(pid)
     response, took = send_huge(port, head, filler, HUGE)
     assert response.startswith(b"HTTP/1.1 " + status), response[:200]
