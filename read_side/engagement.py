@@ -65,9 +65,11 @@ class EngagementReads:
         customer (none in this tenant, or not projected yet); `kinds` filters."""
         store = await self._projected_timeline(token, cursor)
         if store is not None:
+            tenant = principal.tenant_id
+            sources = await self._sources(tenant, customer_id, token)
             projected = await within(
                 self._queries.timeout,
-                projected_page(store, principal.tenant_id, customer_id, kinds, limit, cursor),
+                projected_page(store, tenant, customer_id, kinds, limit, cursor, sources),
                 "the timeline projection",
             )
             if projected is not None:

@@ -5,7 +5,8 @@ The index says, per bucket, its position range and how many items of each kind i
 filter for a kind found only at the start of a 10,000-event stream reads that one bucket, not
 the stream. Buckets of the customer's stream and of its ledger overlap in position, so buckets
 are read by their top position, newest first, until the page's items are certain: the
-`limit + 1` newest items found lie above the top of every bucket not read yet.
+`limit + 1` newest items found lie above the top of every bucket not read yet. A target's
+page also reads, the same way, the customers merged into it (the items a merge moves).
 """
 
 from __future__ import annotations
@@ -21,18 +22,45 @@ from read_side.timeline_projection import bucket_key
 from shared.errors import FieldError, MalformedRequest
 from shared.json_types import JSONObject
 
+#: The kinds of a merged source's items its target's timeline shows: what a merge moves.
+MOVED_KINDS = frozenset({"order", "payment", "invoice", "consent", "communication", "note"})
+
 
 async def projected_page(
     store: ProjectionStore, tenant_id: str, customer_id: str, kinds: Collection[str] | None,
-    limit: int, cursor: str | None,
+    limit: int, cursor: str | None, sources: Collection[str] = (),
 ) -> TimelinePage | None:  # fmt: skip
     """The page, or None when the projection holds nothing of this customer (none in the
-    tenant, or not projected yet: the caller decides)."""
+    tenant, or not projected yet: the caller decides). `sources`: customers merged into it,
+    whose items of the kinds a merge moves are shown too (positions order them all)."""
     below = decode_position(cursor)
+    wanted = None if not kinds else set(kinds)
+    found = await _items(store, tenant_id, customer_id, wanted, limit, below)
+    if found is None:
+        return None
+    moved = MOVED_KINDS if wanted is None else MOVED_KINDS & wanted
+    for source in sources if moved else ():
+        found += await _items(store, tenant_id, source, set(moved), limit, below) or []
+    found.sort(key=lambda item: item["p"], reverse=True)
+    page = found[:limit]
+    following = encode_position(page[-1]["p"]) if len(found) > limit else None
+    items = [
+        TimelineItem(item["at"], item["kind"], item["type"], item["summary"], item.get("actor"),
+                     item.get("ref"))
+        for item in page
+    ]  # fmt: skip
+    return TimelinePage(items, following)
+
+
+async def _items(
+    store: ProjectionStore, tenant_id: str, customer_id: str, wanted: set[str] | None,
+    limit: int, below: int | None,
+) -> list[JSONObject] | None:  # fmt: skip
+    """At least the `limit + 1` newest items of one customer below `below` (all there are
+    when fewer), or None when the projection holds nothing of it."""
     index = await store.get(tenant_id, customer_id)
     if index is None:
         return None
-    wanted = None if not kinds else set(kinds)
     candidates = sorted(
         (
             (name, entry)
@@ -65,14 +93,7 @@ async def projected_page(
             taken == len(candidates) or candidates[taken][1]["top"] < found[limit]["p"]
         ):
             break
-    page = found[:limit]
-    following = encode_position(page[-1]["p"]) if len(found) > limit else None
-    items = [
-        TimelineItem(item["at"], item["kind"], item["type"], item["summary"], item.get("actor"),
-                     item.get("ref"))
-        for item in page
-    ]  # fmt: skip
-    return TimelinePage(items, following)
+    return found
 
 
 def _count(entry: JSONObject, wanted: set[str] | None) -> int:

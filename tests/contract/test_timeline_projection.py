@@ -95,12 +95,13 @@ def busy_stream(communications: int) -> list[EventEnvelope]:
 
 
 async def every_page(
-    store: ProjectionStore, kinds: list[str] | None, limit: int, tenant: str = "acme"
-) -> list[tuple[str, str | None]]:
+    store: ProjectionStore, kinds: list[str] | None, limit: int, tenant: str = "acme",
+    sources: tuple[str, ...] = (),
+) -> list[tuple[str, str | None]]:  # fmt: skip
     seen: list[tuple[str, str | None]] = []
     cursor = None
     while True:
-        page = await projected_page(store, tenant, "c1", kinds, limit, cursor)
+        page = await projected_page(store, tenant, "c1", kinds, limit, cursor, sources)
         assert page is not None
         seen += [(item.type, item.ref) for item in page.items]
         if page.next_cursor is None:
@@ -148,7 +149,35 @@ async def test_a_cursor_of_another_kind_is_refused(store: ProjectionStore) -> No
         await projected_page(store, "acme", "c1", None, 20, "djM")  # a stream cursor "v3"
 
 
+async def test_a_targets_pages_hold_what_the_merged_sources_moved_by_position(
+    store: ProjectionStore,
+) -> None:
+    """c2 was merged into c1: c1's pages show c2's order and communications among its own
+    (by log position), not c2's creation or its merge; a kind filter applies to both."""
+    own = [customer_event(e.position * 10, e.version, e.type, e.data) for e in busy_stream(12)]
+    theirs = [
+        customer_event(4, 1, "customer.created", {}, "c2"),
+        customer_event(6, 2, "customer.visit_recorded", {"order_id": "o2"}, "c2"),
+        customer_event(9, 3, "customer.communication_recorded",
+                       {"communication_id": "s1", "channel": "sms"}, "c2"),
+        customer_event(99, 4, "customer.merged", {"target_id": "c1"}, "c2"),
+    ]  # fmt: skip
+    merged = sorted([*own, *theirs[1:3]], key=lambda e: e.position, reverse=True)
+    await store.apply(sorted([*own, *theirs], key=lambda e: e.position), 200)
+    seen = await every_page(store, None, 4, sources=("c2",))
+    assert [ref for _, ref in seen] == [_ref(e) for e in merged]
+    kinds = ("customer.communication_recorded", "customer.created")
+    texts = await every_page(store, ["communication", "lifecycle"], 3, sources=("c2",))
+    expected = [e for e in merged if e.type in kinds]  # c1's creation, not c2's
+    assert texts == [(e.type, _ref(e)) for e in expected]
+    assert await every_page(store, ["loyalty"], 50, sources=("c2",)) == await every_page(
+        store, ["loyalty"], 50
+    )
+
+
 def _ref(event: EventEnvelope) -> str | None:
+    if event.type == "customer.visit_recorded":
+        return str(event.data["order_id"])
     if event.type == "customer.note_added":
         return "n1"
     if event.type == "customer.communication_recorded":

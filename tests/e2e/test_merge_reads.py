@@ -76,6 +76,31 @@ def test_the_target_lists_the_sources_communications_until_unmerged(
     token = merged.headers["X-Consistency-Token"]
     assert communications(client, auth, ann, token) == ["third", "second", "first"]
     assert communications(client, auth, annie, token) == ["third", "first"]
+    assert timeline(client, auth, ann, token) == {
+        ("customer.merge_absorbed", annie),
+        ("customer.communication_recorded", "second"),
+        ("customer.communication_recorded", "first"),
+        ("customer.communication_recorded", "third"),
+    }  # her communications show on Ann's timeline too; her creation and her merge do not
     undone = merge(client, manager, ann, annie, "unmerge")
     token = undone.headers["X-Consistency-Token"]
     assert communications(client, auth, ann, token) == ["second"]
+    after = timeline(client, auth, ann, token)
+    assert [ref for kind, ref in after if kind == "customer.communication_recorded"] == ["second"]
+
+
+def timeline(client: Client, auth: Auth, who: str, token: str) -> set[tuple[str, str]]:
+    """The timeline's items other than profile and lifecycle ones: (type, subject or ref)."""
+    answer = client.get(
+        f"/customers/{who}/timeline", params={"limit": 100},
+        headers=auth() | {"X-Consistency-Token": token},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    subjects = {c["id"]: c["subject"] for c in client.get(
+        f"/customers/{who}/communications", headers=auth() | {"X-Consistency-Token": token}
+    ).json()["items"]}  # fmt: skip
+    return {
+        (item["type"], subjects.get(item["ref"], item["ref"]))
+        for item in answer.json()["items"]
+        if item["kind"] not in ("profile", "lifecycle")
+    }
