@@ -181,22 +181,23 @@ async def notifications(runtime: Runtime, rate: int, seconds: float, *, batched:
     )  # fmt: skip
     stored: dict[str, float] = {}
     engagement: Any = runtime.engagement
-    one, many = engagement.record_communication, engagement.record_communications
+    one, many = engagement.record_communication, engagement.record_communication_batches
 
     async def record_one(meta: Any, customer_id: Any, communication: Any) -> Any:
         outcome = await one(meta, customer_id, communication)
         stored[communication.communication_id] = time.time()
         return outcome
 
-    async def record_many(meta: Any, customer_id: Any, communications: Any) -> Any:
-        outcome = await many(meta, customer_id, communications)
+    async def record_many(batches: Any) -> Any:
+        answers = await many(batches)
         now = time.time()
-        for communication in communications:
-            stored[communication.communication_id] = now
-        return outcome
+        for _, _, communications in batches:
+            for communication in communications:
+                stored[communication.communication_id] = now
+        return answers
 
     object.__setattr__(engagement, "record_communication", record_one)
-    object.__setattr__(engagement, "record_communications", record_many)
+    object.__setattr__(engagement, "record_communication_batches", record_many)
     await consumer.start()
     total = int(rate * seconds)
     prefix = "batched" if batched else "single"
@@ -213,7 +214,7 @@ async def notifications(runtime: Runtime, rate: int, seconds: float, *, batched:
         await consumer.stop()
         await _delete_queues(runtime.settings.amqp_url or "", queue)
         object.__setattr__(engagement, "record_communication", one)
-        object.__setattr__(engagement, "record_communications", many)
+        object.__setattr__(engagement, "record_communication_batches", many)
     mine = {k: v for k, v in stored.items() if k in published}
     latencies = [(mine[k] - published[k]) * 1000 for k in mine]
     span = max(mine.values()) - min(published.values()) if mine else float("inf")

@@ -130,13 +130,13 @@ async def test_a_burst_is_applied_in_batches_one_command_per_customer_and_all_se
         body = notice(ids[index % 3], notificationId=f"n-{index}")
         await publish(broker, subscriptions[0].exchange, "notification.sent", body, f"m-{index}")
     calls: list[int] = []
-    original = handlers.engagement.record_communications
+    original = handlers.engagement.record_communication_batches
 
-    async def counted(*args: Any) -> Any:
-        calls.append(len(args[2]))
-        return await original(*args)
+    async def counted(batches: Any) -> Any:
+        calls.append(sum(len(items) for _, _, items in batches))
+        return await original(batches)
 
-    object.__setattr__(handlers.engagement, "record_communications", counted)
+    object.__setattr__(handlers.engagement, "record_communication_batches", counted)
     consumer = InboundConsumer(amqp_url, handlers, subscriptions=subscriptions)
     await consumer.start()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import msgspec
 
@@ -10,6 +11,7 @@ from shared.clock import iso_utc
 from shared.errors import FieldError, ValidationFailed
 from shared.json_types import JSONObject
 from shared.principal import Permission
+from write_side.application.command_batches import BatchCommand
 from write_side.application.decisions import CommandMeta, CommandOutcome, Decision, Outcome
 from write_side.application.executor import CommandExecutor
 from write_side.domain import engagement
@@ -131,9 +133,47 @@ class EngagementCommands:
             return self._repository.current(tenant, customer_id)
         return self._repository.get(tenant, customer_id)
 
+    async def record_communication_batches(
+        self, batches: Sequence[tuple[CommandMeta, uuid.UUID, list[Communication]]]
+    ) -> list[CommandOutcome[list[bool]] | Exception]:
+        """Several customers' notifications (one entry per customer), decided together and
+        stored in one transaction (`command_batches`); each entry is answered on its own, as
+        `record_communications` would (its outcome, or the error it met). A merged customer's
+        go through `record_communications` afterwards, to the customer it was merged into
+        (rare; two entries of a batch must not decide on one aggregate)."""
+
+        def command(
+            meta: CommandMeta, customer_id: uuid.UUID, items: list[Communication]
+        ) -> BatchCommand[list[bool]]:
+            def decide(customer: Customer) -> Decision[list[bool]]:
+                if customer.state == "merged" and customer.merged_into is not None:
+                    raise _Merged
+                actor = meta.principal.subject
+                new = [
+                    engagement.record_communication(customer, actor=actor, communication=item)
+                    for item in items
+                ]
+                outcome = Outcome.CREATED if any(new) else Outcome.UNCHANGED
+                return Decision(customer, outcome, result=new)
+
+            return BatchCommand(meta, customer_id, decide)
+
+        answers = await self._executor.run_batch([command(*batch) for batch in batches])
+        for index, (answer, batch) in enumerate(zip(answers, batches, strict=True)):
+            if isinstance(answer, _Merged):
+                try:
+                    answers[index] = await self.record_communications(*batch)
+                except Exception as error:  # answered to its entry, like the batch's
+                    answers[index] = error
+        return answers
+
     def now(self) -> str:
         """The executor's clock, as the API writes times."""
         return iso_utc(self._executor.now())
+
+
+class _Merged(Exception):
+    """A batch entry names a merged customer: recorded on its target afterwards."""
 
 
 def _text(field: str, value: str, max_length: int, *, allow_newlines: bool = False) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
@@ -21,6 +21,8 @@ from eventsourcing.persistence import IntegrityError
 from shared.clock import Clock, utc_now
 from shared.errors import Conflict
 from write_side.application.claims import Claims
+from write_side.application.command_batches import Answer, BatchCommand, run_batch
+from write_side.application.customer_cache import CustomerCache
 from write_side.application.decisions import (
     CommandMeta,
     CommandOutcome,
@@ -58,16 +60,17 @@ class CommandExecutor:
     ) -> None:
         self.app = app
         self.repository = CustomerRepository(app)
+        self.customers = CustomerCache(app)
         self.claims = Claims(app, index_key)
         self.committer = GroupCommitter(app, max_batch=max_batch)
         self._clock = clock
-        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="command")
-        self._locks = KeyedLocks()
+        self.threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="command")
+        self.locks = KeyedLocks()
 
     def close(self) -> None:
         """Stop the committer and the worker threads."""
         self.committer.stop()
-        self._threads.shutdown(wait=True)
+        self.threads.shutdown(wait=True)
 
     def now(self) -> datetime:
         """The injected clock's time."""
@@ -84,7 +87,7 @@ class CommandExecutor:
         in this process (fewer conflicts for commands that touch the same aggregates)."""
         if lock is None:
             return await self._run(meta, decide)
-        async with self._locks.hold(lock):
+        async with self.locks.hold(lock):
             return await self._run(meta, decide)
 
     async def _run(self, meta: CommandMeta, decide: Decide[R]) -> CommandOutcome[R]:
@@ -94,12 +97,12 @@ class CommandExecutor:
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))
             try:
                 decision = await loop.run_in_executor(
-                    self._threads, self._decide, meta, decide, attempt == 0
+                    self.threads, self.decide, meta, decide, attempt == 0
                 )
             except StaleDecision:
                 continue
             if decision.replayed:
-                position = await loop.run_in_executor(self._threads, self.repository.position)
+                position = await loop.run_in_executor(self.threads, self.repository.position)
             else:
                 try:
                     position = await asyncio.wrap_future(
@@ -112,6 +115,10 @@ class CommandExecutor:
             )
         raise Conflict("The customer is being changed concurrently; retry the request.")
 
+    async def run_batch(self, commands: Sequence[BatchCommand[R]]) -> list[Answer[R]]:
+        """Many customers' commands at once (`command_batches`); each answered on its own."""
+        return await run_batch(self, commands)
+
     async def store(
         self, decide: Callable[[], tuple[list[Event], R]], *, lock: Hashable
     ) -> tuple[R, int]:
@@ -119,13 +126,13 @@ class CommandExecutor:
         program, a ledger's expiry), retrying on conflicts: no customer, so no idempotency
         record. Returns the decision's result and the log position."""
         loop = asyncio.get_running_loop()
-        async with self._locks.hold(lock):
+        async with self.locks.hold(lock):
             for attempt in range(MAX_ATTEMPTS):
                 if attempt:
                     await asyncio.sleep(random.uniform(0, 0.002 * attempt))
-                events, result = await loop.run_in_executor(self._threads, decide)
+                events, result = await loop.run_in_executor(self.threads, decide)
                 if not events:
-                    position = await loop.run_in_executor(self._threads, self.repository.position)
+                    position = await loop.run_in_executor(self.threads, self.repository.position)
                     return result, position
                 try:
                     position = await asyncio.wrap_future(self.committer.submit(events, {}))
@@ -134,7 +141,9 @@ class CommandExecutor:
                 return result, position
         raise Conflict("The record is being changed concurrently; retry the request.")
 
-    def _decide(self, meta: CommandMeta, decide: Decide[R], first_attempt: bool) -> Decision[R]:
+    def decide(self, meta: CommandMeta, decide: Decide[R], first_attempt: bool) -> Decision[R]:
+        """On a worker thread: an idempotent replay, or the decision with every event to store
+        (the customer's, the decision's others and the idempotency record)."""
         now = self._clock()
         replay = self.claims.replay(meta, now)
         if replay is not None:

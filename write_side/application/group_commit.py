@@ -67,7 +67,7 @@ class GroupCommitter:
     def __init__(self, app: EventStore, *, max_batch: int = 256) -> None:
         self._app = app
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[PendingSave | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[PendingSave] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.batches = 0
@@ -97,8 +97,21 @@ class GroupCommitter:
             request.done.set_result(0)
             return request.done
         self.start()
-        self._queue.put(request)
+        self._queue.put([request])
         return request.done
+
+    def submit_many(self, requests: Sequence[tuple[Events, PhoneRows]]) -> list[Future[int]]:
+        """Queue several requests at once: the committer takes them together (one
+        transaction, up to `max_batch` requests), each answered on its own future."""
+        pending = [PendingSave(events, rows) for events, rows in requests]
+        for request in pending:
+            if not request.events:
+                request.done.set_result(0)
+        waiting = [request for request in pending if request.events]
+        if waiting:
+            self.start()
+            self._queue.put(waiting)
+        return [request.done for request in pending]
 
     def _run(self) -> None:
         stopping = False
@@ -106,7 +119,7 @@ class GroupCommitter:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
+            batch = list(first)
             while len(batch) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
@@ -115,7 +128,7 @@ class GroupCommitter:
                 if item is None:
                     stopping = True
                     break
-                batch.append(item)
+                batch += item
             self.commit(batch)
 
     def commit(self, batch: list[PendingSave]) -> None:

@@ -111,6 +111,7 @@ class PrivacyCommands:
         outcome = await self._executor.run(meta, decide, lock=customer_id)
         for erased in (customer_id, *absorbed):
             await asyncio.to_thread(self._executor.app.keys.shred, erased)
+            self._executor.customers.forget(erased)
         return outcome
 
     def _merged_into(self, customer: Customer) -> list[Customer]:

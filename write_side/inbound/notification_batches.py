@@ -1,6 +1,7 @@
 """Notifications in batches: the deliveries waiting at one moment are applied together, one
-command per customer (one replay of its stream, one save, all in one group commit), and
-acknowledged with one `multiple` ack.
+command per customer, all decided on one worker-thread call over customers kept in memory and
+brought up to date in one query (`command_batches`, `customer_cache`), stored in one
+transaction, and acknowledged with one `multiple` ack.
 
 A sender may publish a thousand statuses a second, mostly of customers who got several; applied
 one command per message, each replays the customer's stream and waits for its own commit. The
@@ -23,10 +24,10 @@ from contextlib import suppress
 import msgspec
 from aio_pika.abc import AbstractIncomingMessage
 
-from shared.errors import CustomerError
+from shared.errors import CustomerError, ServiceUnavailable
 from shared.integration import INBOUND_TYPES, NotificationEvent
 from shared.principal import Principal, Role
-from write_side.application.decisions import CommandMeta
+from write_side.application.decisions import CommandMeta, CommandOutcome
 from write_side.application.engagement import EngagementCommands
 from write_side.domain.engagement import Communication
 from write_side.inbound.handlers import Unprocessable, notification
@@ -86,8 +87,7 @@ class NotificationBatches:
                 continue
             status = notification(event, routing_key_of(message))
             groups.setdefault((event.tenant_id, event.customer_id), []).append((message, status))
-        failed = await asyncio.gather(*(self._group(key, group) for key, group in groups.items()))
-        retry = [message for messages in failed for message in messages]
+        retry = await self._record(groups)
         if retry:
             await asyncio.sleep(self._retry_delay)
             for message in retry:
@@ -96,26 +96,42 @@ class NotificationBatches:
         if settled:
             await max(settled, key=lambda m: m.delivery_tag or 0).ack(multiple=True)
 
-    async def _group(
-        self, key: tuple[str, uuid.UUID], group: Group
+    async def _record(
+        self, groups: dict[tuple[str, uuid.UUID], Group]
     ) -> list[AbstractIncomingMessage]:
-        """Record one customer's notifications; the deliveries to requeue (none when stored or
-        dead-lettered)."""
-        tenant_id, customer_id = key
-        principal = Principal("integration:notification", tenant_id, frozenset({Role.STAFF}))
-        try:
-            await self._engagement.record_communications(
-                CommandMeta(principal), customer_id, [status for _, status in group]
-            )
-        except CustomerError as error:
-            details = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
-            await self._refuse([m for m, _ in group], f"{error.detail} {details}".strip()[:500])
-            return []
-        except Exception:
-            logger.exception("notifications failed; they will be redelivered")
-            return [message for message, _ in group]
-        self.applied += len(group)
-        return []
+        """Record every customer's notifications together; dead-letter the groups refused
+        (unknown or erased customer), and answer the deliveries to requeue (a group whose
+        store failed)."""
+        retry: list[AbstractIncomingMessage] = []
+        for keys in _rounds(list(groups)):
+            answers = await self._engagement.record_communication_batches(
+                [(_meta(tenant_id), customer_id, [c for _, c in groups[(tenant_id, customer_id)]])
+                 for tenant_id, customer_id in keys]
+            )  # fmt: skip
+            retry += await self._settle(groups, keys, answers)
+        return retry
+
+    async def _settle(
+        self,
+        groups: dict[tuple[str, uuid.UUID], Group],
+        keys: list[tuple[str, uuid.UUID]],
+        answers: list[CommandOutcome[list[bool]] | Exception],
+    ) -> list[AbstractIncomingMessage]:
+        retry: list[AbstractIncomingMessage] = []
+        for key, answer in zip(keys, answers, strict=True):
+            messages = [message for message, _ in groups[key]]
+            if isinstance(answer, CustomerError) and not isinstance(answer, ServiceUnavailable):
+                details = "; ".join(f"{e.field}: {e.message}" for e in answer.errors)
+                await self._refuse(messages, f"{answer.detail} {details}".strip()[:500])
+            elif isinstance(answer, Exception):  # the store is away or busy: retry later
+                logger.error(
+                    "notifications failed; they will be redelivered",
+                    exc_info=(type(answer), answer, answer.__traceback__),
+                )
+                retry += messages
+            else:
+                self.applied += len(messages)
+        return retry
 
     async def _refuse(self, messages: list[AbstractIncomingMessage], reason: str) -> None:
         """Dead-letter (the ack follows with the batch's)."""
@@ -123,6 +139,22 @@ class NotificationBatches:
             await self._dead_letter(message, reason)
             self.dead_lettered += 1
             logger.warning("dead-lettered a notification", extra={"reason": reason})
+
+
+def _rounds(keys: list[tuple[str, uuid.UUID]]) -> list[list[tuple[str, uuid.UUID]]]:
+    """The keys in rounds naming each customer id once (a batch command per customer): an id
+    under two tenants, one of them wrong, is decided in a second round."""
+    rounds: list[list[tuple[str, uuid.UUID]]] = []
+    for key in keys:
+        free = next((r for r in rounds if all(key[1] != other[1] for other in r)), None)
+        if free is None:
+            rounds.append(free := [])
+        free.append(key)
+    return rounds
+
+
+def _meta(tenant_id: str) -> CommandMeta:
+    return CommandMeta(Principal("integration:notification", tenant_id, frozenset({Role.STAFF})))
 
 
 def _decode(message: AbstractIncomingMessage) -> NotificationEvent:
