@@ -21,7 +21,10 @@ REBUILD_GRACE = 1.5
 Headers = dict[str, str]
 
 
-@pytest.fixture(params=["sqlite", "postgres", "services"])
+PROFILES = ["sqlite", "postgres", "services"]
+
+
+@pytest.fixture(params=PROFILES)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for one profile; each test gets fresh stores.
 
@@ -29,23 +32,32 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     `services`: PostgreSQL, MongoDB-wire read models and Redis search/cache/rate limits.
     """
     if request.param == "sqlite":
-        return Settings(data_dir=tmp_path, jwt_secret=SECRET, rebuild_grace_seconds=REBUILD_GRACE)
-    url = request.getfixturevalue("postgres_schema_url")
-    if request.param == "postgres":
+        return profile_settings(request, "sqlite", tmp_path, "")
+    return profile_settings(
+        request, request.param, tmp_path, request.getfixturevalue("unique_name")
+    )
+
+
+def profile_settings(
+    request: pytest.FixtureRequest, profile: str, data_dir: Path, name: str
+) -> Settings:
+    """Settings for `profile` on fresh stores named `name` (a schema, a MongoDB database, and
+    Redis database 9 emptied); usable from fixtures of any scope."""
+    if profile == "sqlite":
+        return Settings(data_dir=data_dir, jwt_secret=SECRET, rebuild_grace_seconds=REBUILD_GRACE)
+    postgres = str(request.getfixturevalue("postgres_url"))
+    url = f"{postgres}{'&' if '?' in postgres else '?'}schema={name}"
+    if profile == "postgres":
         return Settings(
-            data_dir=tmp_path,
+            data_dir=data_dir,
             event_store_url=url,
             jwt_secret=SECRET,
             rebuild_grace_seconds=REBUILD_GRACE,
         )
-    mongo = (
-        request.getfixturevalue("mongo_url").rstrip("/")
-        + "/"
-        + request.getfixturevalue("unique_name")
-    )
+    mongo = str(request.getfixturevalue("mongo_url")).rstrip("/") + "/" + name
     redis_url = fresh_redis_database(request.getfixturevalue("redis_url"))
     return Settings(
-        data_dir=tmp_path,
+        data_dir=data_dir,
         event_store_url=url,
         mongo_url=mongo,
         redis_url=redis_url,

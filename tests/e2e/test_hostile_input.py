@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,9 +11,24 @@ from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.e2e.conftest import Headers, stored_position
+from entrypoints.app import create_app
+from tests.e2e.conftest import PROFILES, Headers, profile_settings, stored_position
 
 Client = TestClient[Litestar]
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Client]:
+    """One app per profile for the whole module (an app per test started 100 of them): each
+    test checks its own request against the stored position before it, and whatever the
+    earlier hostile requests did, the app must still answer these."""
+    name = "t" + uuid.uuid4().hex[:12]
+    data_dir = tmp_path_factory.mktemp("hostile")
+    with TestClient(create_app(profile_settings(request, request.param, data_dir, name))) as app:
+        yield app
+
 
 HOSTILE_BODIES: list[bytes] = [
     b"",
