@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,10 +40,10 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 def profile_settings(
-    request: pytest.FixtureRequest, profile: str, data_dir: Path, name: str
+    request: pytest.FixtureRequest, profile: str, data_dir: Path, name: str, redis_db: int = 9
 ) -> Settings:
     """Settings for `profile` on fresh stores named `name` (a schema, a MongoDB database, and
-    Redis database 9 emptied); usable from fixtures of any scope."""
+    Redis database `redis_db` emptied); usable from fixtures of any scope."""
     if profile == "sqlite":
         return Settings(data_dir=data_dir, jwt_secret=SECRET, rebuild_grace_seconds=REBUILD_GRACE)
     postgres = str(request.getfixturevalue("postgres_url"))
@@ -55,7 +56,7 @@ def profile_settings(
             rebuild_grace_seconds=REBUILD_GRACE,
         )
     mongo = str(request.getfixturevalue("mongo_url")).rstrip("/") + "/" + name
-    redis_url = fresh_redis_database(request.getfixturevalue("redis_url"))
+    redis_url = fresh_redis_database(request.getfixturevalue("redis_url"), redis_db)
     return Settings(
         data_dir=data_dir,
         event_store_url=url,
@@ -80,6 +81,20 @@ def fresh_redis_database(url: str, number: int = 9) -> str:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def module_client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient[Litestar]]:
+    """One app per profile shared by a module's tests that each check their own requests
+    only (an app start-up is most of such a test). On Redis database 10: the apps of the
+    module's other tests empty database 9 each."""
+    name = "t" + uuid.uuid4().hex[:12]
+    data_dir = tmp_path_factory.mktemp("shared")
+    settings = profile_settings(request, request.param, data_dir, name, redis_db=10)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -56,8 +56,9 @@ def claims(**overrides: object) -> dict[str, object]:
         "roles-not-list",
     ],
 )
-def test_bad_tokens_are_401_problems(client: Client, headers: Headers) -> None:
-    response = client.post("/customers", json=BODY, headers=headers)
+def test_bad_tokens_are_401_problems(module_client: Client, headers: Headers) -> None:
+    """One app per profile for the eight tokens (eight 401s: under the alert burst)."""
+    response = module_client.post("/customers", json=BODY, headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -91,8 +92,10 @@ def test_alg_none_and_tampered_tokens_are_rejected(client: Client) -> None:
     ],
 )
 def test_role_table_is_enforced(
-    client: Client, auth: Callable[..., Headers], role: str, write: int, delete: int
+    module_client: Client, auth: Callable[..., Headers], role: str, write: int, delete: int
 ) -> None:
+    """One app per profile for the five roles, each on a customer of its own."""
+    client = module_client
     created = client.post("/customers", json=BODY, headers=auth(role))
     assert created.status_code == write
     target = client.post("/customers", json=BODY, headers=auth("admin")).json()["id"]
