@@ -54,31 +54,72 @@ def add_contribution(cohorts: Document, months: Iterable[str], sign: int) -> Non
 
 
 class CohortsProjection:
-    """Monthly cohorts by first visit (`GET /analytics/cohorts`)."""
+    """Monthly cohorts by first visit (`GET /analytics/cohorts`). A merge counts two records
+    of one person once: the source leaves the counts while merged, and the target counts
+    with the months of the orders it took (`merged`, per hashed source) besides its own
+    (`own`); an unmerge puts both back (docs/decisions.md "Merge and unmerge")."""
 
     name = COHORTS
-    version = 1
+    version = 2
     description = "monthly retention cohorts by first visit"
-    events = frozenset({"customer.visit_recorded"})
+    events = frozenset(
+        {
+            "customer.visit_recorded", "customer.merged", "customer.merge_absorbed",
+            "customer.unmerged", "customer.merge_undone",
+        }
+    )  # fmt: skip
 
     def keys(self, event: EventEnvelope) -> Iterable[str]:
         """The customer's visit months and the tenant's cohort counts."""
         return (CUSTOMER_PREFIX + hashed_id(event.tenant_id, event.customer_id), COHORTS_KEY)
 
     def apply(self, event: EventEnvelope, docs: Documents) -> None:
-        """Record the visit's month; move the customer's contribution if it changed."""
-        visit = event.payload
-        if not isinstance(visit, ev.VisitRecorded):
-            return
-        month = visit.placed_at[:7]
+        """Record the visit's month (or the merge); move the customer's contribution if it
+        changed."""
         customer_key = CUSTOMER_PREFIX + hashed_id(event.tenant_id, event.customer_id)
         customer, cohorts = docs.get(customer_key), docs.get(COHORTS_KEY)
         if customer is None or cohorts is None:
             return  # one of them has seen this event already: a batch re-applied
-        months: list[str] = list(customer.get("months", []))
-        if month in months:
-            return
-        add_contribution(cohorts, months, -1)
-        months = sorted({*months, month})
-        add_contribution(cohorts, months, 1)
-        customer["months"] = months
+        customer["own"] = _own(customer)  # a document from before merges were counted
+        before = counted_months(customer)
+        payload = event.payload
+        match payload:
+            case ev.VisitRecorded(placed_at=placed_at):
+                customer["own"] = sorted({*_own(customer), placed_at[:7]})
+            case ev.MergeAbsorbed(customer_id=source_id, orders=orders):
+                source = hashed_id(event.tenant_id, source_id)
+                customer.setdefault("merged", {})[source] = sorted(
+                    {o.placed_at[:7] for o in orders}
+                )
+            case ev.MergeUndone(source_id=source_id):
+                customer.get("merged", {}).pop(hashed_id(event.tenant_id, source_id), None)
+            case ev.Merged():
+                customer["counted"] = False
+            case ev.Unmerged():
+                customer["counted"] = True
+            case _:
+                return
+        after = counted_months(customer)
+        customer["months"] = _months(customer)
+        if after != before:
+            add_contribution(cohorts, before, -1)
+            add_contribution(cohorts, after, 1)
+
+
+def _months(customer: Document) -> list[str]:
+    """Its own visit months and those of the orders merges gave it."""
+    months = set(_own(customer))
+    for taken in (customer.get("merged") or {}).values():
+        months.update(taken)
+    return sorted(months)
+
+
+def _own(customer: Document) -> list[str]:
+    """Its own visit months (`months` in documents from before merges were counted)."""
+    own: list[str] = customer["own"] if "own" in customer else customer.get("months") or []
+    return own
+
+
+def counted_months(customer: Document) -> list[str]:
+    """The months a customer counts with (none while merged into another)."""
+    return _months(customer) if customer.get("counted", True) else []

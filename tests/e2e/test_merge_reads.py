@@ -1,13 +1,14 @@
 """Reads across a merge, over HTTP on every profile (docs/decisions.md "Merge and unmerge"):
 contactability (the target answers with the consents and addresses it took, the merged source
-is no longer contactable under its old id) and communications (the target lists the source's
-too, newest first, page by page); an unmerge gives both customers their answers back."""
+is no longer contactable under its old id), communications and the timeline (the target
+lists the source's too) and the retention cohorts (one person counts once); an unmerge gives
+both customers their answers back."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.test_merge_http import Auth, Client, create, merge
+from tests.e2e.test_merge_http import Auth, Client, attend, create, merge
 
 
 def reasons(client: Client, auth: Auth, who: str, token: str) -> dict[str, Any]:
@@ -104,3 +105,25 @@ def timeline(client: Client, auth: Auth, who: str, token: str) -> set[tuple[str,
         for item in answer.json()["items"]
         if item["kind"] not in ("profile", "lifecycle")
     }
+
+
+def test_the_cohorts_count_a_merged_person_once(client: Client, auth: Auth) -> None:
+    staff, manager = auth("staff"), auth("manager")
+    ann = create(client, staff, firstName="Ann", lastName="Lee", email="ann@example.com")
+    annie = create(client, staff, firstName="Annie", email="annie@example.org")
+    assert attend(client, staff, "ord-a", firstName="Ann", email="ann@example.com") == ann
+    assert attend(client, staff, "ord-b", firstName="Annie", email="annie@example.org") == annie
+
+    def sizes(token: str) -> list[int]:
+        answer = client.get(
+            "/analytics/cohorts", params={"from": "2026-11", "to": "2026-11"},
+            headers=auth("analyst") | {"X-Consistency-Token": token},
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        return [row["size"] for row in answer.json()["cohorts"]]
+
+    merged = merge(client, manager, ann, annie)
+    assert merged.status_code == 200, merged.text
+    assert sizes(merged.headers["X-Consistency-Token"]) == [1]
+    undone = merge(client, manager, ann, annie, "unmerge")
+    assert sizes(undone.headers["X-Consistency-Token"]) == [2]

@@ -1,8 +1,9 @@
 """Merge then unmerge leaves both customers as they were (issue 14.4), for random customers
 and random events between: the source as it was before the merge, the target as if the merge
 had never happened but the events between had — in the read side's view (`evolve`) and in the
-aggregate rebuilt from its events, and in the contactability projection (which also answers
-as the customer document does while merged).
+aggregate rebuilt from its events, in the contactability projection (which also answers as
+the customer document does while merged) and in the retention cohorts (which count the
+person once while merged).
 
 The events between are the target's own new facts: new orders (closed or not), new payments,
 notes, a consent of a purpose the source never had, name changes of fields the target
@@ -26,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projectors.envelopes import to_envelope
+from read_side.analytics.cohorts import COHORTS_KEY, CohortsProjection, add_contribution
 from read_side.contactability import contactability
 from read_side.contactability_projection import ContactabilityProjection
 from read_side.projections.fold import fold
@@ -178,6 +180,24 @@ def _agree(events: list[Any]) -> None:
         assert contactability(contact, purpose, BASE) == contactability(doc, purpose, BASE)
 
 
+def _cohorts(*streams: list[Any]) -> Any:
+    """The retention cohorts of these customers' events (positions across all of them)."""
+    events = [event for stream in streams for event in stream]
+    envelopes = [to_envelope(e, TOPIC + type(e).__name__, p) for p, e in enumerate(events, 1)]
+    projection = CohortsProjection()
+    folded = fold(projection, [e for e in envelopes if e.type in projection.events], {})
+    found = folded.get(("acme", COHORTS_KEY))
+    return {} if found is None else found.doc
+
+
+def _counted_once(target_events: list[Any], source_events: list[Any]) -> None:
+    """While merged, the person counts once: as the target, with every order it holds."""
+    expected: dict[str, Any] = {}
+    orders = _view(target_events)["orders"].values()
+    add_contribution(expected, {order["placedAt"][:7] for order in orders}, 1)
+    assert _cohorts(source_events, target_events) == expected
+
+
 def _plain(value: Any) -> Any:
     return sorted(value) if isinstance(value, set) else msgspec.to_builtins(value)
 
@@ -233,6 +253,7 @@ def _check(
         _apply(plain, step, plain_events)
     _agree(merged_target)
     _agree(merged_source)
+    _counted_once(merged_target, merged_source)
     clock.set(unmerge_at)
     rules.unmerge(target, source, actor="mgr", now=unmerge_at)
     _apply(target, lambda _: None, merged_target)
@@ -244,3 +265,4 @@ def _check(
     assert _state(merged_target) == _state(plain_events)
     assert _contact(merged_source) == _contact(source_events)
     assert _contact(merged_target) == _contact(plain_events)
+    assert _cohorts(merged_source, merged_target) == _cohorts(source_events, plain_events)
