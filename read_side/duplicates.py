@@ -21,6 +21,7 @@ code: they work for every script the names come in, not only English spelling.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from read_side.deadline import within
@@ -35,12 +36,17 @@ from shared.json_types import JSONObject
 MIN_SCORE = 0.3
 MAX_SUGGESTIONS = 10
 SIMILAR_NAME = 0.6
+#: The fields `score` and `rank` read: a candidate's orders, payments and history are not
+#: decoded (up to a hundred candidates per suggestion at 100,000 customers).
+SCORED = ("state", "phone", "email", "firstName", "lastName", "dateOfBirth")
 
 
-def trigrams(text: str) -> set[str]:
-    """The trigrams of a folded, space-padded text (`"ann"` → `"  a", " an", "ann", "nn "`)."""
+@functools.lru_cache(maxsize=4096)
+def trigrams(text: str) -> frozenset[str]:
+    """The trigrams of a folded, space-padded text (`"ann"` → `"  a", " an", "ann", "nn "`);
+    cached: the asking customer's name meets every candidate's."""
     padded = f"  {text} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
 def similarity(left: str, right: str) -> float:
@@ -135,5 +141,5 @@ async def find_duplicates(
     """The suggestions for a customer document: candidates from the index, scored."""
     tenant_id = str(doc["tenantId"])
     ids = [i for i in await index.candidates(tenant_id, candidate_keys(doc)) if i != doc["id"]]
-    candidates = await views.get_many(tenant_id, ids) if ids else []
+    candidates = await views.get_many(tenant_id, ids, SCORED) if ids else []
     return rank(doc, candidates)
