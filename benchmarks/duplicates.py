@@ -6,7 +6,7 @@
 
 The tenant of `benchmarks.search` (accented names, emails, phones; ~4% deleted) is fed through
 each adapter's `apply`; the view store is SQLite. For --queries random active customers, the
-suggestions are computed (`read_side.duplicates.find_duplicates`: its index queries, the
+suggestions are computed (`read_side.duplicates.find_duplicates`: its match-key lookup, the
 candidates' documents, the scoring). Baseline in the same run: one `q=<first last>` search
 of the same customers, the cheapest of the index queries a suggestion makes.
 """
