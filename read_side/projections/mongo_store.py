@@ -23,6 +23,7 @@ from read_side.projections.redis_mirror import RedisMirror
 from read_side.projections.store import KeyedDocument
 from read_side.store import table_name
 from read_side.store.mongo_checkpoint import write_checkpoint
+from read_side.store.mongo_shard import by_key, by_keys
 from shared.json_types import JSONObject
 
 CHECKPOINTS = "projection_checkpoints"
@@ -68,7 +69,8 @@ class MongoProjectionStore:
         keys = keys_of(self.projection, chosen)
         loaded: dict[DocKey, Stored] = {}
         if keys:
-            async for raw in self._docs.find({"_id": {"$in": [_id(*pair) for pair in keys]}}):
+            ids = [(tenant, _id(tenant, key)) for tenant, key in keys]
+            async for raw in self._docs.find(by_keys(ids)):
                 found = (str(raw["tenantId"]), str(raw["key"]))
                 loaded[found] = Stored(json.loads(raw["doc"]), int(raw["position"]))
         changed = fold(self.projection, chosen, loaded)
@@ -83,7 +85,8 @@ class MongoProjectionStore:
                 "doc": json.dumps(entry.doc, ensure_ascii=False, sort_keys=True),
             }
             if (tenant, key) in loaded:  # UpdateMany: see read_side.store.mongo_store._write
-                writes.append(UpdateMany({"_id": _id(tenant, key)}, {"$set": record}, upsert=True))
+                update = UpdateMany(by_key(tenant, _id(tenant, key)), {"$set": record}, upsert=True)
+                writes.append(update)
             else:
                 writes.append(InsertOne({"_id": _id(tenant, key), **record}))
         if writes:
@@ -109,7 +112,7 @@ class MongoProjectionStore:
             copy = await self._mirror.read(self.generation, tenant_id, key)
             if copy is not None:
                 return KeyedDocument(key, copy) if copy else None
-        raw = await self._docs.find_one({"_id": _id(tenant_id, key)})
+        raw = await self._docs.find_one(by_key(tenant_id, _id(tenant_id, key)))
         doc = json.loads(raw["doc"]) if raw is not None else None
         return KeyedDocument(key, doc) if doc else None
 

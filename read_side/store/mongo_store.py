@@ -1,11 +1,11 @@
 """The customer read model in MongoDB (or FerretDB v1), one collection per generation.
 
 Documents are keyed `_id = "{tenantId}:{id}"` (customer ids are UUIDs, so the key is
-unambiguous), and reads also check `tenantId`. `apply` loads the batch's documents with one
-`$in` find (not those created in the batch), evolves them in memory, writes the changed ones
-with one unordered `bulk_write` (inserts and upserts, see `_write` for why not `ReplaceOne`),
-and only then moves the checkpoint (forward only, with `$max`). A crash in between re-applies
-the batch harmlessly (`evolve` is version-guarded). No transactions: FerretDB v1 suffices."""
+unambiguous), and every read and write names `tenantId` too (the shard key, `mongo_shard`).
+`apply` loads the batch's documents with one `$in` find (not those created in the batch),
+evolves them, writes the changed ones with one unordered `bulk_write` (inserts and upserts,
+see `_write`), and only then moves the checkpoint (forward only, `$max`). A crash in between
+re-applies the batch harmlessly (`evolve` is version-guarded). FerretDB v1 suffices."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from pymongo.errors import BulkWriteError
 from read_side.events import EventEnvelope
 from read_side.store import table_name
 from read_side.store.mongo_checkpoint import write_checkpoint
+from read_side.store.mongo_shard import by_key, by_keys
 from read_side.views import CustomerDoc, evolve
 from shared.json_types import JSONObject
 
@@ -118,13 +119,13 @@ class MongoViewStore:
         for event in events:
             first.setdefault(_key(event.tenant_id, event.customer_id), event)
         keys = [
-            key
+            (event.tenant_id, key)
             for key, event in first.items()
             if not (trust_creates and event.type == "customer.created")
         ]
         loaded: dict[str, CustomerDoc] = {}
         if keys:
-            async for raw in self._docs.find({"_id": {"$in": keys}}):
+            async for raw in self._docs.find(by_keys(keys)):
                 loaded[raw["_id"]] = _from_mongo(raw)
         current: dict[str, CustomerDoc | None] = dict(loaded)
         for event in events:
@@ -157,7 +158,7 @@ class MongoViewStore:
 
     async def get(self, tenant_id: str, customer_id: str) -> CustomerDoc | None:
         """A document of that tenant (any state), or None."""
-        raw = await self._docs.find_one({"_id": _key(tenant_id, customer_id)})
+        raw = await self._docs.find_one(by_key(tenant_id, _key(tenant_id, customer_id)))
         doc = _from_mongo(raw) if raw else None
         return doc if doc is not None and doc.get("tenantId") == tenant_id else None
 
@@ -166,12 +167,12 @@ class MongoViewStore:
     ) -> list[CustomerDoc]:
         """Documents for the ids that exist in that tenant, in the order of `customer_ids`
         (with `fields`, a projection: only those fields leave the server)."""
-        keys = list(dict.fromkeys(_key(tenant_id, cid) for cid in customer_ids))
+        keys = list(dict.fromkeys((tenant_id, _key(tenant_id, cid)) for cid in customer_ids))
         if not keys:
             return []
         wanted = None if fields is None else {"id", "tenantId", *map(_escape_key, fields)}
         found: dict[str, CustomerDoc] = {}
-        async for raw in self._docs.find({"_id": {"$in": keys}}, projection=wanted):
+        async for raw in self._docs.find(by_keys(keys), projection=wanted):
             doc = _from_mongo(raw)
             if doc.get("tenantId") != tenant_id:
                 continue
@@ -255,7 +256,7 @@ def _write(key: str, old: CustomerDoc | None, new: CustomerDoc) -> InsertOne[Doc
     vanished = set(old) - set(new)
     if vanished:
         update["$unset"] = {_escape_key(field): "" for field in sorted(vanished)}
-    return UpdateMany({"_id": key}, update, upsert=True)
+    return UpdateMany(by_key(new["tenantId"], key), update, upsert=True)
 
 
 def _key(tenant_id: str, customer_id: str) -> str:
