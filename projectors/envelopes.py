@@ -33,6 +33,8 @@ from write_side.domain.loyalty import ledger_id
 
 #: Decoded envelopes kept per batch the log keeps (`keep`): about a batch of every projection.
 DECODED_PER_BATCH = 1000
+#: an erasure drops the customer's decoded envelopes from the caches (see `_forget_erased`)
+ERASED_TYPE = "customer.erased"
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class EventLog:
             count = kept.notifications + rest.notifications
             return LogBatch(envelopes, rest.last_position, count)
         batch = self._read(after, limit, partition)
-        if batch.notifications and self._keep:
+        erasing = any(e.type == ERASED_TYPE for e in batch.envelopes)  # see `_forget_erased`
+        if batch.notifications and self._keep and not erasing:
             with self._lock:
                 self._recent[key] = batch
                 while len(self._recent) > self._keep:
@@ -133,7 +136,20 @@ class EventLog:
             excess = len(self._decoded) - self._decoded_cap
             for position in list(itertools.islice(self._decoded, max(excess, 0))):
                 del self._decoded[position]
+            self._forget_erased(fresh)
         return envelopes
+
+    def _forget_erased(self, fresh: list[EventEnvelope]) -> None:
+        """Once an erasure is read, no decrypted envelope of that customer stays in memory:
+        its key is shredded, and a cache must not keep what the store no longer can (nor hand
+        it to a projection rebuilt later). Kept batches are dropped whole (erasures are rare);
+        the caller holds `_lock`."""
+        erased = {e.customer_id for e in fresh if e.type == ERASED_TYPE}
+        if not erased:
+            return
+        self._recent.clear()
+        for position in [p for p, e in self._decoded.items() if e.customer_id in erased]:
+            del self._decoded[position]
 
     def _decode(self, notifications: list[Notification]) -> list[EventEnvelope]:
         with self.app.keys.batch(keyed_customers(notifications)):  # one query, not one each

@@ -11,6 +11,7 @@ from projectors.envelopes import EventLog
 from shared.principal import Principal, Role
 from write_side.application.commands import CustomerCommands, ProfileInput
 from write_side.application.decisions import CommandMeta
+from write_side.application.privacy import PrivacyCommands
 
 ADMIN = Principal("alice", "acme", frozenset({Role.ADMIN}))
 
@@ -48,3 +49,22 @@ async def test_projections_share_a_decoded_batch_and_still_see_later_events(
     empty = log.read(later.last_position, 100)
     await create(commands, "Four")
     assert empty.envelopes == [] and log.read(later.last_position, 100).envelopes  # never kept
+
+
+async def test_an_erasure_leaves_no_decrypted_envelope_of_the_customer_in_the_caches(
+    commands: CustomerCommands,
+) -> None:
+    """The caches hold decrypted events; once the erasure is read, the shredded customer's are
+    dropped (kept batches and decoded positions), so neither memory nor a later projection
+    finds a value the store itself can no longer decrypt."""
+    created = await commands.create(CommandMeta(ADMIN), ProfileInput({"firstName": "Zebulon"}))
+    await create(commands, "Kept")
+    log = EventLog(commands.executor.app)
+    before = log.read(0, 100)
+    assert "Zebulon" in repr(before.envelopes)
+    await PrivacyCommands(commands.executor).erase(CommandMeta(ADMIN), created.customer.id, None)
+    after = log.read(before.last_position, 100)
+    assert [e.type for e in after.envelopes] == ["customer.erased"]
+    cached = [*log._decoded.values(), *(b for k in log._recent.values() for b in k.envelopes)]
+    assert "Zebulon" not in repr(cached) and "Kept" in repr(log.read(0, 100).envelopes)
+    assert "Zebulon" not in repr(log.read(0, 100).envelopes)
