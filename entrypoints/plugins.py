@@ -54,10 +54,10 @@ def store_factory(
     settings: Settings, clients: Clients, projection: Projection
 ) -> Callable[[int], ProjectionStore]:
     """A function generation → store of `projection`: its own when it brings one
-    (`open_store(data_dir, generation, clock)`), else MongoDB when configured, else SQLite."""
+    (`open_store(settings, generation, clock)`), else MongoDB when configured, else SQLite."""
     own = getattr(projection, "open_store", None)
     if callable(own):
-        return lambda generation: cast(ProjectionStore, own(settings.data_dir, generation, utc_now))
+        return lambda generation: cast(ProjectionStore, own(settings, generation, utc_now))
     if clients.mongo is not None:
         from read_side.projections.mongo_store import MongoProjectionStore
         from read_side.projections.redis_mirror import RedisMirror

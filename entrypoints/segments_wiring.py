@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from projectors.segment_jobs import relay_loop, sweep_loop
 from read_side.segments.members import SegmentMembers
+from read_side.segments.port import SegmentStore
 from read_side.segments.projection import MEMBERSHIP
-from read_side.segments.store import MembershipStore
 from shared.clock import utc_now
 
 if TYPE_CHECKING:
@@ -31,9 +31,9 @@ def segment_jobs(runtime: Runtime) -> dict[str, Job]:
         return {}
     live = plugin.live
 
-    async def current() -> MembershipStore:
+    async def current() -> SegmentStore:
         store = await live.current()
-        assert isinstance(store, MembershipStore)
+        assert isinstance(store, SegmentStore)
         return store
 
     settings = runtime.settings

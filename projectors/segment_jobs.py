@@ -19,14 +19,14 @@ from collections.abc import Awaitable, Callable
 import aio_pika
 
 from projectors.broker_relay import BrokerRelay
+from read_side.segments.port import SegmentStore
 from read_side.segments.reads import Message
-from read_side.segments.store import MembershipStore
 from shared.integration import CustomerIntegrationEvent, encode
 
 logger = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("5c1d7a52-2f0e-4b7a-9e61-0d3f4b8a6c19")
 
-Current = Callable[[], Awaitable[MembershipStore]]
+Current = Callable[[], Awaitable[SegmentStore]]
 
 
 async def sweep_loop(current: Current, interval_seconds: float) -> None:
@@ -42,7 +42,7 @@ async def sweep_loop(current: Current, interval_seconds: float) -> None:
         await asyncio.sleep(interval_seconds)
 
 
-async def relay_once(store: MembershipStore, relay: BrokerRelay, limit: int = 500) -> int:
+async def relay_once(store: SegmentStore, relay: BrokerRelay, limit: int = 500) -> int:
     """Publish the oldest outbox entries; how many were confirmed (and forgotten)."""
     pending = await store.pending(limit)
     if not pending:

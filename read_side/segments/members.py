@@ -17,8 +17,8 @@ from read_side.consistency import ConsistencyWaiter
 from read_side.deadline import within
 from read_side.generations import ActiveGeneration
 from read_side.projections.store import ProjectionStore
+from read_side.segments.port import SegmentStore
 from read_side.segments.read_time import ReadTimeMembers
-from read_side.segments.store import MembershipStore
 from read_side.segments.tables import sort_key
 from read_side.views import CustomerDoc
 from shared.errors import FieldError, MalformedRequest, ServiceUnavailable
@@ -120,7 +120,7 @@ class SegmentMembers:
             return sorted(found, key=sort_key, reverse=True)
         return await store.everyone(tenant_id, segment_id)
 
-    async def _store(self, token: str | None) -> MembershipStore | None:
+    async def _store(self, token: str | None) -> SegmentStore | None:
         """The serving store once it passed `token`; None while it is not built with this
         version (then the token is the read model's to honour)."""
         if self._live is None:
@@ -131,9 +131,10 @@ class SegmentMembers:
             self._built = built == self._version
             if not self._built:
                 return None
+            self._live.refresh()  # a first backfill just switched (and dropped its old tables)
         await self._waiter.wait(token)
         store = await within(self._read_timeout, self._live.current(), _WHAT)
-        if not isinstance(store, MembershipStore):
+        if not isinstance(store, SegmentStore):
             raise ServiceUnavailable("Segment membership is not configured.", retry_after=5)
         return store
 

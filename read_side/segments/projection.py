@@ -7,14 +7,14 @@ view store (`keys` and `apply` below, the interface of `read_side.projections.ap
 generic document store cannot answer — members of a segment in `GET /customers` order, an
 exact count in one read, a full evaluation when a segment is defined, the sweep for the
 passing of time, and the outbox of `segment.member_added` / `segment.member_removed` — is the
-work of its own store (`open_store`, `read_side.segments.store.MembershipStore`).
+work of its own store (`open_store`: `read_side.segments.store.MembershipStore` on SQLite,
+`read_side.segments.pg_store.PgMembershipStore` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from read_side.events import EventEnvelope
@@ -25,7 +25,8 @@ from shared.events.catalog import CUSTOMER_EVENTS
 from shared.events.catalog import SEGMENT_EVENTS as DEFINITION_EVENTS
 
 if TYPE_CHECKING:
-    from read_side.segments.store import MembershipStore
+    from read_side.segments.port import SegmentStore
+    from shared.settings import Settings
 
 MEMBERSHIP = "segment_membership"
 CUSTOMER_PREFIX = "customer:"
@@ -56,9 +57,18 @@ class SegmentMembershipProjection:
             docs[key] = evolve_in_place(doc or None, event) or {}
 
     def open_store(
-        self, data_dir: Path, generation: int, clock: Callable[[], datetime]
-    ) -> MembershipStore:
-        """Its own store: a SQLite file beside the read models (see the module docstring)."""
+        self, settings: Settings, generation: int, clock: Callable[[], datetime]
+    ) -> SegmentStore:
+        """Its own store (see the module docstring): in the event store's PostgreSQL schema
+        when the event store is PostgreSQL (any host may hold this projection's lease and
+        serve its reads), else a SQLite file beside the read models."""
+        if settings.shared_event_store:
+            from read_side.segments.pg_store import PgMembershipStore
+
+            assert settings.event_store_url is not None
+            url = settings.event_store_url
+            return PgMembershipStore(url, self, generation=generation, clock=clock)
         from read_side.segments.store import MembershipStore
 
-        return MembershipStore(data_dir / "segments.db", self, generation=generation, clock=clock)
+        path = settings.data_dir / "segments.db"
+        return MembershipStore(path, self, generation=generation, clock=clock)

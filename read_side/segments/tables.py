@@ -1,5 +1,7 @@
 """The SQL of the membership store, one generation's tables, synchronous (run on the store's
-worker thread inside its transaction).
+worker thread inside its transaction). The statements are written once for both adapters
+(SQLite and PostgreSQL, `pg_store`): `?` placeholders (the PostgreSQL connection rewrites
+them), `ON CONFLICT` upserts, no dialect functions; only the DDL differs.
 
 - `{t}`: one row per customer: the folded document (last: a full evaluation reads only the
   `facts` before it, not its overflow pages), the position of its last event, its last visit
@@ -13,10 +15,10 @@ worker thread inside its transaction).
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import msgspec
 
@@ -33,6 +35,26 @@ FACT_KEYS = (
 )  # fmt: skip
 encode = msgspec.json.Encoder().encode
 decode = msgspec.json.Decoder().decode
+
+
+class Cursor(Protocol):
+    """What both drivers' cursors give (rows are tuples of driver values, typed as the
+    drivers type them)."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Db(Protocol):
+    """A connection inside the store's transaction: `sqlite3.Connection`, or the PostgreSQL
+    adapter's `pg_store.PgDb`."""
+
+    def execute(self, sql: str, parameters: Sequence[object] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[object]], /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -119,7 +141,7 @@ def chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def load_rows(db: sqlite3.Connection, t: Tables, tenant: str, ids: list[str]) -> dict[str, Row]:
+def load_rows(db: Db, t: Tables, tenant: str, ids: list[str]) -> dict[str, Row]:
     """The stored customers among `ids`."""
     found: dict[str, Row] = {}
     for part in chunks(ids):
@@ -132,11 +154,14 @@ def load_rows(db: sqlite3.Connection, t: Tables, tenant: str, ids: list[str]) ->
     return found
 
 
-def write_rows(db: sqlite3.Connection, t: Tables, tenant: str, rows: dict[str, Row]) -> None:
+def write_rows(db: Db, t: Tables, tenant: str, rows: dict[str, Row]) -> None:
     """Store the customers' documents (upsert)."""
     db.executemany(
-        f"INSERT OR REPLACE INTO {t.docs} "  # noqa: S608
-        "(tenant_id, key, position, doc, facts, last_visit, sort_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {t.docs} "  # noqa: S608
+        "(tenant_id, key, position, doc, facts, last_visit, sort_key) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (tenant_id, key) DO UPDATE SET position = excluded.position, "
+        "doc = excluded.doc, facts = excluded.facts, last_visit = excluded.last_visit, "
+        "sort_key = excluded.sort_key",
         [
             (tenant, key, row.position, encode(row.doc), encode(facts(row.doc)),
              row.doc.get("lastVisitAt"), sort_key(row.doc))
@@ -145,9 +170,7 @@ def write_rows(db: sqlite3.Connection, t: Tables, tenant: str, rows: dict[str, R
     )  # fmt: skip
 
 
-def segments_of(
-    db: sqlite3.Connection, t: Tables, tenant: str, ids: list[str]
-) -> dict[str, set[str]]:
+def segments_of(db: Db, t: Tables, tenant: str, ids: list[str]) -> dict[str, set[str]]:
     """The segments each of these customers belongs to now."""
     found: dict[str, set[str]] = {key: set() for key in ids}
     for part in chunks(ids):
@@ -162,7 +185,7 @@ def segments_of(
     return found
 
 
-def members_of(db: sqlite3.Connection, t: Tables, tenant: str, segment_id: str) -> set[str]:
+def members_of(db: Db, t: Tables, tenant: str, segment_id: str) -> set[str]:
     """Every member of one segment."""
     rows = db.execute(
         f"SELECT customer_id FROM {t.members} WHERE tenant_id = ? AND segment_id = ?",  # noqa: S608
@@ -189,11 +212,11 @@ class Changes:
     def __len__(self) -> int:
         return len(self.added) + len(self.removed)
 
-    def write(self, db: sqlite3.Connection, t: Tables, *, publish: bool, at: str) -> None:
+    def write(self, db: Db, t: Tables, *, publish: bool, at: str) -> None:
         """Store the pairs, move the counts and (for the serving generation) fill the outbox."""
         db.executemany(
-            f"INSERT OR IGNORE INTO {t.members} (tenant_id, segment_id, customer_id, sort_key) "  # noqa: S608
-            "VALUES (?, ?, ?, ?)",
+            f"INSERT INTO {t.members} (tenant_id, segment_id, customer_id, sort_key) "  # noqa: S608
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [pair[:4] for pair in self.added],
         )
         db.executemany(
@@ -206,8 +229,8 @@ class Changes:
         for tenant, segment_id, *_ in self.removed:
             moved[(tenant, segment_id)] -= 1
         db.executemany(
-            f"INSERT INTO {t.counts} (tenant_id, segment_id, count) VALUES (?, ?, ?) "  # noqa: S608
-            "ON CONFLICT (tenant_id, segment_id) DO UPDATE SET count = count + excluded.count",
+            f"INSERT INTO {t.counts} AS c (tenant_id, segment_id, count) VALUES (?, ?, ?) "  # noqa: S608
+            "ON CONFLICT (tenant_id, segment_id) DO UPDATE SET count = c.count + excluded.count",
             [(tenant, segment_id, delta) for (tenant, segment_id), delta in moved.items()],
         )
         if publish:

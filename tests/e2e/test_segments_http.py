@@ -5,6 +5,7 @@ contactable for the purpose, bad filters are 422, and analysts see counts but no
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -69,9 +70,13 @@ def test_time_moves_members_out_of_last_visit_within_days(
     created = client.post("/segments", json=body, headers=auth("analyst")).json()
     assert created["count"] == 1
     live = client.app.state.runtime.plugins["segment_membership"].live
+    head = client.app.state.runtime.log.head()
 
     async def eleven_days_later() -> int:
         store = await live.current()
+        while await store.active_version() is None or await store.checkpoint() < head:
+            await asyncio.sleep(0.05)  # the start-up backfill, then the definition, projected
+            store = await live.current()
         store.clock = lambda: datetime.now(UTC) + timedelta(days=11)  # the clock is injectable
         return int(await store.sweep())  # what the hourly sweep does
 

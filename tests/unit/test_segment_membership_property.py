@@ -5,7 +5,9 @@ payments, consents, deletion, restore, erasure: the aggregate's own commands), s
 definitions and redefinitions, and jumps of the injected clock followed by the sweep, through
 the membership store. After every step each segment's members, its count, and the sum of the
 outbox's `member_added` / `member_removed` announcements all equal `matches(filter, view, now)`
-over the documents `evolve` folds from the same events.
+over the documents `evolve` folds from the same events. Here on SQLite (the embedded
+profile); `tests/integration/test_segment_membership_property_pg.py` runs the same on the
+PostgreSQL adapter.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projectors.envelopes import to_envelope
 from read_side.events import EventEnvelope
 from read_side.segments.membership import matches
+from read_side.segments.port import SegmentStore
 from read_side.segments.projection import SegmentMembershipProjection
 from read_side.segments.store import MembershipStore
 from read_side.views import CustomerDoc, evolve
@@ -62,7 +67,7 @@ steps = st.one_of(
 class World:
     """The customers, the reference views and the store under test."""
 
-    def __init__(self, store: MembershipStore) -> None:
+    def __init__(self, store: SegmentStore) -> None:
         self.store = store
         self.now = START
         self.position = 0
@@ -141,9 +146,21 @@ def _visit(now: datetime, days_ago: int) -> Command:
     return lambda c: c.record_visit(actor="ord", order_id=order, placed_at=placed)
 
 
-async def _scenario(path: Path, sequence: list[tuple[Any, ...]]) -> None:
+Opener = Callable[[Callable[[], datetime]], SegmentStore]
+
+
+@pytest.fixture
+def open_store(tmp_path: Path) -> Opener:
+    """A fresh store per call (a new file)."""
+    return lambda clock: MembershipStore(
+        Path(tempfile.mkdtemp(dir=tmp_path)) / "segments.db", SegmentMembershipProjection(),
+        clock=clock,
+    )  # fmt: skip
+
+
+async def _scenario(open_store: Opener, sequence: list[tuple[Any, ...]]) -> None:
     world: World | None = None
-    store = MembershipStore(path, SegmentMembershipProjection(), clock=lambda: world_now())
+    store = open_store(lambda: world_now())
 
     def world_now() -> datetime:
         assert world is not None
@@ -161,23 +178,25 @@ async def _scenario(path: Path, sequence: list[tuple[Any, ...]]) -> None:
             await world.step(step)
             await world.check()
     finally:
+        await store.drop()
         await store.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(st.lists(steps, max_size=14))
-def test_projected_membership_is_the_filter_over_the_view(sequence: list[tuple[Any, ...]]) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        asyncio.run(_scenario(Path(directory) / "segments.db", sequence))
+def test_projected_membership_is_the_filter_over_the_view(
+    open_store: Opener, sequence: list[tuple[Any, ...]]
+) -> None:
+    asyncio.run(_scenario(open_store, sequence))
 
 
-def test_a_reapplied_batch_changes_nothing(tmp_path: Path) -> None:
+def test_a_reapplied_batch_changes_nothing(open_store: Opener) -> None:
     """The checkpoint lags a crash: the same batch again moves no member and announces none."""
 
     async def run() -> None:
         world: World
-        store = MembershipStore(tmp_path / "s.db", SegmentMembershipProjection(),
-                                clock=lambda: START)  # fmt: skip
+        store = open_store(lambda: START)
         world = World(store)
         await store.activate()
         batch = world.envelopes([e for c in world.customers for e in c.collect_events()])
