@@ -1,7 +1,8 @@
-"""Benchmark: segment membership as a projection (issue 13.2), embedded SQLite store.
+"""Benchmark: segment membership as a projection (issue 13.2), embedded SQLite store or,
+with `--postgres URL`, the PostgreSQL store (in a schema of its own, dropped at the end).
 
     python -m benchmarks.segments [--customers 100000] [--segments 20] [--changes 2000]
-                                  [--counts 5000]
+                                  [--counts 5000] [--postgres postgresql://...]
 
 `--customers` synthetic customers of one tenant (created with a profile, then a visit, a
 payment and a consent for some; about 2.4 events each) are folded through the membership
@@ -34,6 +35,8 @@ from pathlib import Path
 from benchmarks.figures import machine
 from read_side.events import EventEnvelope
 from read_side.segments.membership import matches
+from read_side.segments.pg_store import PgMembershipStore
+from read_side.segments.port import SegmentStore
 from read_side.segments.projection import SegmentMembershipProjection
 from read_side.segments.store import MembershipStore
 from shared.segment_filter import parse_filter
@@ -134,9 +137,10 @@ class Log:
         return (self.visit, self.payment, self.consent)[pick - 1](cid)
 
 
-async def run(customers: int, segments: int, changes: int, counts: int, path: Path) -> None:
+async def run(
+    customers: int, segments: int, changes: int, counts: int, store: SegmentStore
+) -> None:
     log = Log()
-    store = MembershipStore(path, SegmentMembershipProjection(), clock=lambda: NOW)
     await store.activate()
     defined = [log.segment(spec) for spec in FILTERS[: segments - 1]]
     await store.apply(defined, log.position)
@@ -186,7 +190,7 @@ async def run(customers: int, segments: int, changes: int, counts: int, path: Pa
     await store.close()
 
 
-async def count_times(store: MembershipStore, ids: list[str], reads: int) -> list[float]:
+async def count_times(store: SegmentStore, ids: list[str], reads: int) -> list[float]:
     rng, spent = random.Random(3), []
     for _ in range(reads):
         started = time.perf_counter()
@@ -196,7 +200,7 @@ async def count_times(store: MembershipStore, ids: list[str], reads: int) -> lis
     return spent
 
 
-async def baseline(store: MembershipStore, segment: EventEnvelope, reads: int = 3) -> float:
+async def baseline(store: SegmentStore, segment: EventEnvelope, reads: int = 3) -> float:
     """Milliseconds of one count evaluated on read over every document (the old way)."""
     spec = parse_filter(segment.data["filter"])
     spent = []
@@ -208,10 +212,11 @@ async def baseline(store: MembershipStore, segment: EventEnvelope, reads: int = 
     return statistics.median(spent)
 
 
-def _all_docs(store: MembershipStore) -> list[dict[str, object]]:
+def _all_docs(store: SegmentStore) -> list[dict[str, object]]:
     import json
 
-    rows = store._db().execute(f"SELECT doc FROM {store.tables.docs}")  # noqa: S608
+    with store._reading() as db:
+        rows = db.execute(f"SELECT doc FROM {store.tables.docs}").fetchall()  # noqa: S608
     return [json.loads(text) for (text,) in rows]
 
 
@@ -228,11 +233,33 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=20)
     parser.add_argument("--changes", type=int, default=2000)
     parser.add_argument("--counts", type=int, default=5000)
+    parser.add_argument("--postgres", help="a PostgreSQL URL: measure the PostgreSQL store")
     args = parser.parse_args()
     print(machine())
+    figures = (args.customers, args.segments, args.changes, args.counts)
+    projection = SegmentMembershipProjection()
+    if args.postgres:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        url = f"{args.postgres}{'&' if '?' in args.postgres else '?'}schema={schema}"
+        print(f"store: PostgreSQL (schema {schema})")
+        try:
+            asyncio.run(run(*figures, PgMembershipStore(url, projection, clock=lambda: NOW)))
+        finally:
+            _drop_schema(args.postgres, schema)
+        return
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "segments.db"
-        asyncio.run(run(args.customers, args.segments, args.changes, args.counts, path))
+        print("store: SQLite")
+        asyncio.run(run(*figures, MembershipStore(path, projection, clock=lambda: NOW)))
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    from shared.adapters.pg_notify import conninfo_for
+
+    with psycopg.connect(conninfo_for(url), autocommit=True) as db:
+        db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

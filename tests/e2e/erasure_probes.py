@@ -152,7 +152,8 @@ def data_dir_files(settings: Settings) -> str:
 
 def postgres_tables(settings: Settings) -> str:
     """Every table of the event store's schema, as `COPY ... TO STDOUT` writes it (text, and
-    binary so that BYTEA values are compared as stored, not hex-escaped)."""
+    binary so that BYTEA values are compared as stored, not hex-escaped): the event store's
+    and the segment membership store's (`read_side/segments/pg_store.py`) live rows."""
     if not settings.event_store_url:
         return ""
     conninfo, _, query = settings.event_store_url.partition("?")
@@ -163,6 +164,8 @@ def postgres_tables(settings: Settings) -> str:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
         assert len(tables) >= 3
+        # the segment membership store's documents (names: `q`) live here on PostgreSQL
+        assert any(str(name).startswith("segment_membership_g") for (name,) in tables)
         for (table,) in tables:
             name = sql.Identifier(schema, table)
             for form in (sql.SQL(""), sql.SQL(" (FORMAT binary)")):
