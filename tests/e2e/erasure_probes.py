@@ -159,7 +159,7 @@ def postgres_tables(settings: Settings) -> str:
     conninfo, _, query = settings.event_store_url.partition("?")
     schema = query.split("schema=", 1)[1].split("&", 1)[0]
     parts: list[bytes] = []
-    with psycopg.connect(conninfo) as db:
+    with psycopg.connect(conninfo, autocommit=True) as db:
         tables = db.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
@@ -170,8 +170,11 @@ def postgres_tables(settings: Settings) -> str:
             name = sql.Identifier(schema, table)
             for form in (sql.SQL(""), sql.SQL(" (FORMAT binary)")):
                 statement = sql.SQL("COPY {} TO STDOUT{}").format(name, form)
-                with db.cursor().copy(statement) as copy:
-                    parts += [bytes(chunk) for chunk in copy]
+                try:
+                    with db.cursor().copy(statement) as copy:
+                        parts += [bytes(chunk) for chunk in copy]
+                except psycopg.errors.UndefinedTable:  # a generation a backfill just dropped
+                    break
     return b"\n".join(parts).decode("latin-1")
 
 

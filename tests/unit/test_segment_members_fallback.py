@@ -54,6 +54,10 @@ class Live:
     async def checkpoint(self) -> int:
         return 10
 
+    def refresh(self) -> None:
+        """A first backfill just switched: the reads look the active generation up again."""
+        self.refreshed = True
+
 
 def members(version: int | None, fallback: Fallback) -> SegmentMembers:
     async def head() -> int:
