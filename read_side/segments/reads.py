@@ -106,8 +106,8 @@ class MembershipQueries:
             rows = db.execute(
                 f"SELECT facts FROM {self.tables.docs} WHERE tenant_id = ?",  # noqa: S608
                 (tenant_id,),
-            ).fetchall()
-        return sum(1 for (text,) in rows if matches(spec, decode(text), now))
+            )
+            return sum(1 for (text,) in rows if matches(spec, decode(text), now))
 
     def _page(self, tenant_id: str, segment_id: str, after: str | None, limit: int) -> MemberPage:
         t = self.tables

@@ -23,6 +23,7 @@ from read_side.segments.projection import SegmentMembershipProjection
 from read_side.segments.store import MembershipStore
 from shared.adapters.pg_notify import conninfo_for
 from shared.fencing import Fence, Fenced, fenced
+from shared.segment_filter import parse_filter
 from tests.unit.test_segment_membership_property import START, TENANT, World
 
 Opener = Callable[[], SegmentStore]
@@ -64,6 +65,7 @@ async def _world(store: SegmentStore) -> tuple[World, str]:
 async def test_counts_pages_export_documents_and_outbox(store: SegmentStore) -> None:
     world, segment = await _world(store)
     assert await store.count(TENANT, segment) == 3
+    assert await store.matching(TENANT, parse_filter({"q": "ann"}), START) == 1  # a preview
     first = await store.page(TENANT, segment, None, 2)
     rest = await store.page(TENANT, segment, first.next_after, 2)
     assert rest.next_after is None
