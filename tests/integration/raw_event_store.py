@@ -30,7 +30,7 @@ class RawStore:
                 return [row for select in selects for row in db.execute(select)]
         conninfo, _, query = self.url.partition("?")
         schema = parse_qs(query)["schema"][0]
-        with psycopg.connect(conninfo) as db:
+        with psycopg.connect(conninfo, autocommit=True) as db:
             found = db.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
                 (schema,),
@@ -38,12 +38,15 @@ class RawStore:
             names = [t[0] for t in found]
             assert {"customers_events", "customer_keys"} <= set(names)
             select = sql.SQL("SELECT * FROM {}.{}")
-            return [
-                row
-                for t in names
-                if table in (None, t)
-                for row in db.execute(select.format(sql.Identifier(schema), sql.Identifier(t)))
-            ]
+            rows: list[tuple[Any, ...]] = []
+            for t in names:
+                if table not in (None, t):
+                    continue
+                try:
+                    rows += db.execute(select.format(sql.Identifier(schema), sql.Identifier(t)))
+                except psycopg.errors.UndefinedTable:  # a projection generation just dropped
+                    continue
+            return rows
 
     def dump(self) -> list[bytes]:
         """Every value of every row as bytes (BLOBs as they are), and SQLite's files."""
