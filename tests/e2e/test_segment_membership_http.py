@@ -33,7 +33,8 @@ def _until_no_rebuild(client: Client, auth: Callable[..., Headers]) -> None:
 def test_members_page_like_customers_and_survive_erasure_and_rebuild(
     client: Client, auth: Callable[..., Headers]
 ) -> None:
-    ids = [_create(client, auth, i)[0] for i in range(7)]
+    made = [_create(client, auth, i) for i in range(7)]
+    ids, written = [cid for cid, _ in made], {"X-Consistency-Token": made[-1][1]}
     segment = client.post("/segments", json={"name": "p", "filter": {"tag": ["page"]}},
                           headers=auth("analyst")).json()  # fmt: skip
     assert segment["count"] == 7
@@ -48,7 +49,7 @@ def test_members_page_like_customers_and_survive_erasure_and_rebuild(
         cursor = page.json()["nextCursor"]
         if cursor is None:
             break
-    listed = client.get("/customers", params={"tag": "page", "limit": 20}, headers=auth())
+    listed = client.get("/customers", params={"tag": "page", "limit": 20}, headers=auth() | written)
     assert seen == [item["id"] for item in listed.json()["items"]]  # newest first, as there
     assert sorted(seen) == sorted(ids)
     bad = client.get(url, params={"cursor": "%%%"}, headers=auth("viewer"))
