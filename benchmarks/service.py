@@ -60,7 +60,8 @@ def wait_for_health(process: subprocess.Popen[bytes], port: int, seconds: float)
         if process.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+            # 5 s: while it projects a large log, /health can take over a second to answer
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
                 return True
         except OSError:
             time.sleep(0.2)
