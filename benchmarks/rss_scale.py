@@ -34,6 +34,9 @@ from shared.settings import Settings
 from write_side.adapters.event_store import open_event_store
 
 GOAL = 1.5
+#: the load lists thousands of records a minute: without this the security monitor's
+#: bulk-read alert locks the benchmark's subject out (429) after 1,000
+QUIET_MONITOR = {"CUSTOMERS_ALERT_BULK_RECORDS": "1000000000"}
 
 
 @dataclass
@@ -98,7 +101,7 @@ def measure(size: int, args: argparse.Namespace) -> SizeRun:
     with tempfile.TemporaryDirectory(prefix="bench-rss-") as directory:
         data_dir = Path(directory)
         ids = fill_store(data_dir, run, args.seed)
-        process = start_service(data_dir, args.port, timeout=args.timeout)
+        process = start_service(data_dir, args.port, QUIET_MONITOR, timeout=args.timeout)
         try:
             run.memory["started"] = _mb(memory_kb(process.pid))
             with progress_bar(f"catch-up {size:,}", size) as update:
