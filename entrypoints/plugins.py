@@ -88,6 +88,11 @@ def _plugin(settings: Settings, clients: Clients, found: Discovered) -> Plugin:
     return Plugin(found.projection, found.origin, ActiveGeneration(factory), factory)
 
 
+#: the first pause before a failed backfill starts again; it doubles up to the maximum
+BACKFILL_RETRY_SECONDS = 2.0
+BACKFILL_RETRY_MAX_SECONDS = 60.0
+
+
 async def start_plugins(
     plugins: dict[str, Plugin],
     runner: ProjectionRunner,
@@ -124,8 +129,12 @@ async def _backfill_when_free(
     grace_seconds: float,
 ) -> None:
     """Start the backfill; while another rebuild of it runs (the CLI), wait and look again.
-    A projection never built before has no readers on its old generation: that one is dropped
-    at once (`grace_seconds` 0) rather than after the rebuild's grace period."""
+    A backfill that fails (SQLite "database is locked" while several backfill at once on a
+    fresh store) is started again after a growing pause: left failed, the projection stayed
+    `pending` until the next restart. A projection never built before has no readers on its
+    old generation: that one is dropped at once (`grace_seconds` 0) rather than after the
+    rebuild's grace period."""
+    pause = BACKFILL_RETRY_SECONDS
     while True:
 
         def switched(plugin: Plugin = plugin) -> None:
@@ -134,7 +143,13 @@ async def _backfill_when_free(
 
         job = plugin_job(plugin, log, switched=switched, grace_seconds=grace_seconds)
         if jobs.start(name, job):
-            return
+            await jobs.wait(name)
+            if not isinstance(jobs.results.get(name), str):
+                return
+            logger.warning("backfill of %s failed; again in %.0f s", name, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, BACKFILL_RETRY_MAX_SECONDS)
+            continue
         await asyncio.sleep(1.0)
         if await (await plugin.live.current()).active_version() == plugin.projection.version:
             runner.add(plugin.live)  # the other rebuild built this version
