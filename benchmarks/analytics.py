@@ -62,16 +62,26 @@ def synthetic(customers: int, events: int, seed: int = 7) -> list[EventEnvelope]
             kind = "create" if step == 0 else rng.choice(kinds)
             data: dict[str, object]
             if kind == "create":
-                name, data = "customer.created", {"customer_type": rng.choice(["new", "regular"])}
+                kind_of = rng.choice(["new", "regular"])
+                name, data = "customer.created", {"customer_type": kind_of, "profile": {}}
             elif kind == "visit":
-                name, data = "customer.visit_recorded", {"placed_at": at, "first_time": step == 1}
+                name, data = (
+                    "customer.visit_recorded",
+                    {
+                        "order_id": f"o{position}",
+                        "placed_at": at,
+                        "first_time": step == 1,
+                        "snapshot": None,
+                    },
+                )
             elif kind in ("payment", "refund"):
                 status = "succeeded" if kind == "payment" else "refunded"
-                payment = {"status": status, "amount": rng.randrange(100, 10_000),
+                payment = {"paymentId": f"p{position}", "status": status,
+                           "amount": rng.randrange(100, 10_000),
                            "currency": rng.choice(["EUR", "USD"]), "at": at}  # fmt: skip
                 name, data = "customer.payment_recorded", {"payment": payment}
             else:
-                consent = {"granted": rng.random() < 0.7}
+                consent = {"granted": rng.random() < 0.7, "source": None, "legalBasis": "consent"}
                 name, data = (
                     "customer.consent_changed",
                     {"purpose": "marketing_email", "consent": consent},
