@@ -134,7 +134,11 @@ def everything_in_read_models(client: Client) -> str:
     read_db = settings.data_dir / "read_models.db"
     if read_db.exists():
         with sqlite3.connect(read_db) as source:
+            # one read transaction: a snapshot of the tables listed, so a generation a backfill
+            # drops meanwhile is still read (the CI met "no such table: timeline_g1")
+            source.execute("BEGIN")
             parts.append("\n".join(source.iterdump()))
+            source.rollback()
         files = settings.data_dir.glob("read_models.db*")  # free pages and logs too
         parts += [path.read_bytes().decode("latin-1") for path in files]
     cache = getattr(runtime.read.cache, "_entries", None)
