@@ -194,10 +194,8 @@ async def notifications(runtime: Runtime, rate: int, seconds: float, *, batched:
     engagement: Any = runtime.engagement
     one, many = engagement.record_communication, engagement.record_communication_batches
 
-    async def record_one(
-        meta: Any, customer_id: Any, communication: Any, *, follow_merges: bool = False
-    ) -> Any:
-        outcome = await one(meta, customer_id, communication, follow_merges=follow_merges)
+    async def record_one(meta: Any, customer_id: Any, communication: Any, **kw: Any) -> Any:
+        outcome = await one(meta, customer_id, communication, **kw)  # kw: follow_merges
         stored[communication.communication_id] = time.time()
         return outcome
 

@@ -98,6 +98,8 @@ def test_types_are_checked_like_a_request_body() -> None:
         (b"firstName,firstName\n", "header"),
         (b"\xff\xfef\x00i\x00r\x00\n", "header"),  # UTF-16
         (None, "header"),  # a header line too long to read
+        ("\r\u00d3\u00d4".encode(), "header"),  # a bare CR the csv module refuses (fuzzing: 500)
+        (b"firstName\remail\n", "header"),
     ],
 )
 def test_files_that_cannot_be_imported(first: bytes | None, field: str) -> None:

@@ -100,7 +100,11 @@ def read_header(first: bytes | None) -> tuple[list[str], str]:
         raise BadFile(f"The header row {text.message}.", "header")
     text = text.rstrip("\r\n")
     delimiter = max(DELIMITERS, key=text.count)
-    columns = [name.strip() for name in next(csv.reader([text], delimiter=delimiter))]
+    try:  # the csv module refuses a bare carriage return inside the line: a 400, not a 500
+        columns = [name.strip() for name in next(csv.reader([text], delimiter=delimiter), [])]
+    except csv.Error:
+        refused = "The header row is not readable CSV (a line break inside it)."
+        raise BadFile(refused, "header") from None
     unknown = [name for name in columns if name not in WRITABLE and name not in READ_ONLY]
     if not any(name in WRITABLE for name in columns):
         raise BadFile("The first line must be a header row naming customer fields.", "header")
