@@ -69,13 +69,21 @@ class SQLiteGenerationAdapter:
         return await self._run(self._generations)
 
     async def apply_and_scrub(
-        self, events: Sequence[EventEnvelope], position: int, scrub: Callable[[], None] | None
+        self,
+        events: Sequence[EventEnvelope],
+        position: int,
+        scrub: Callable[[], None] | None,
+        *,
+        erasing: bool | None = None,
     ) -> None:
-        """Apply a batch and store `position`. A batch with an erasure is scrubbed before the
-        checkpoint passes it: `scrub` (on the worker thread), then the shared file's
-        write-ahead log is emptied (it still holds page images with the erased values). A
-        reader holding the erasure's consistency token thus finds those bytes gone."""
-        if not any(event.type == "customer.erased" for event in events):
+        """Apply a batch and store `position`. A batch with an erasure (`erasing`; by default
+        one among `events`) is scrubbed before the checkpoint passes it: `scrub` (on the
+        worker thread), then the shared file's write-ahead log is emptied (it still holds page
+        images with the erased values). A reader holding the erasure's consistency token thus
+        finds those bytes gone."""
+        if erasing is None:
+            erasing = any(event.type == "customer.erased" for event in events)
+        if not erasing:
             await self._run(self._apply, list(events), position)
             return
         await self._run(self._apply, list(events), 0)  # 0: the checkpoint stays where it was

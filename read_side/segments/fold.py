@@ -73,12 +73,15 @@ class MembershipFold:
             events: Sequence[EventEnvelope],
             position: int,
             scrub: Callable[[], None] | None,
+            *,
+            erasing: bool | None = None,
         ) -> None: ...
 
     # ---------------------------------------------------------------- the projection
     async def apply(self, events: Sequence[EventEnvelope], position: int) -> None:
         """Fold the batch, evaluate membership and store `position`, in one transaction."""
-        await self.apply_and_scrub(wanted(self.projection, events), position, None)
+        erasing = any(event.type == "customer.erased" for event in events)
+        await self.apply_and_scrub(wanted(self.projection, events), position, None, erasing=erasing)
 
     async def sweep(self) -> int:
         """Re-evaluate the time-dependent keys at the clock; the number of changes."""

@@ -89,11 +89,16 @@ class PgMembershipStore(SegmentStore):
 
     # ---------------------------------------------------------------- the port
     async def apply_and_scrub(
-        self, events: Sequence[EventEnvelope], position: int, scrub: Callable[[], None] | None
+        self,
+        events: Sequence[EventEnvelope],
+        position: int,
+        scrub: Callable[[], None] | None,
+        *,
+        erasing: bool | None = None,
     ) -> None:
         """Apply a batch and store `position` in one transaction (an erasure's rows are
         rewritten there: nothing to scrub from files this process owns)."""
-        del scrub
+        del scrub, erasing
         await self._run(self._apply, list(events), position)
 
     async def checkpoint(self) -> int:

@@ -200,3 +200,19 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> Non
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def every_projection_at_head(client: Any) -> None:
+    """Wait until every projection — the built-in ones and each added one, a backfilling one
+    too — has applied the whole log: an erased value may stay in a lagging projection until
+    it reaches the erasure, and a grep before that finds it (the CI met the timeline's and
+    contactability's copies)."""
+    runtime = client.app.state.runtime
+    head = runtime.log.head()
+
+    def caught_up() -> bool:
+        positions = runtime.runner.positions()
+        running = set(runtime.plugins) <= set(positions)
+        return running and min(positions.values()) >= head
+
+    wait_until(caught_up, "every projection at the head of the log", timeout=60)

@@ -37,6 +37,7 @@ from tests.e2e.erasure_probes import (
     delete_broker_objects,
     drain,
     event_store_backup,
+    every_projection_at_head,
     everything_in_read_models,
     integration_messages,
     postgres_tables,
@@ -251,9 +252,7 @@ def test_erasure_leaves_no_personal_value_anywhere(
         after = client.get(f"/customers/{zeb}", headers=consistent)
         assert after.json()["state"] == "erased"
         assert after.json()["visitCount"] == (2 if settings.amqp_url else 1)  # facts stay
-        runner = client.app.state.runtime.runner
-        head = client.app.state.runtime.log.head()
-        wait_until(lambda: min(runner.positions().values()) >= head, "every projection")
+        every_projection_at_head(client)
         auditor = auth("auditor")
         texts = {
             "GET": after.text + client.get(f"/customers/{zeb}", headers=admin).text,

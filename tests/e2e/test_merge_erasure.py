@@ -15,6 +15,7 @@ from tests.e2e.conftest import Headers
 from tests.e2e.erasure_probes import (
     data_dir_files,
     event_store_backup,
+    every_projection_at_head,
     everything_in_read_models,
     integration_messages,
     postgres_tables,
@@ -63,6 +64,7 @@ def test_erasing_the_target_leaves_nothing_of_the_source(
     assert shown["state"] == "erased" and shown["email"] is None
     assert client.get(f"/customers/{target}", headers=read).json()["state"] == "erased"
     assert client.get(f"/customers/{source}/history", headers=read).json()["items"]
+    every_projection_at_head(client)
 
     dumps = {
         "read models": everything_in_read_models(client),
