@@ -7,14 +7,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
+from pymongo import MongoClient
 
 from shared.adapters.pg_notify import conninfo_for
+from shared.settings import Settings
+from tests.e2e.conftest import SECRET, fresh_redis_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,3 +97,47 @@ def wait_until(what: str, condition: Callable[[], bool], seconds: float) -> floa
             raise AssertionError(f"not within {seconds} s: {what}")
         time.sleep(0.1)
     return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class SharedServices:
+    """The services every host of a multi-host test shares (PostgreSQL schema, a MongoDB
+    database, Redis) and the secrets a real deployment sets on each host alike."""
+
+    postgres_schema_url: str
+    mongo_url: str
+    database: str
+    redis_url: str
+    keys: dict[str, str]
+
+
+@contextmanager
+def host_on(
+    services: SharedServices, data_dir: Path, redis_number: int
+) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """One host's settings (its own data dir) and the environment for the other hosts'
+    processes; the MongoDB database is dropped afterwards."""
+    settings = Settings(
+        data_dir=data_dir,
+        event_store_url=services.postgres_schema_url,
+        mongo_url=f"{services.mongo_url.rstrip('/')}/{services.database}",
+        redis_url=fresh_redis_database(services.redis_url, number=redis_number),
+        jwt_secret=SECRET,
+        consistency_timeout_seconds=20.0,
+        master_key=services.keys["CUSTOMERS_MASTER_KEY"],
+        audit_key=services.keys["CUSTOMERS_AUDIT_KEY"],
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")}
+    env |= services.keys | {
+        "CUSTOMERS_EVENT_STORE_URL": services.postgres_schema_url,
+        "CUSTOMERS_MONGO_URL": str(settings.mongo_url),
+        "CUSTOMERS_REDIS_URL": str(settings.redis_url),
+        "CUSTOMERS_JWT_SECRET": SECRET,
+        "CUSTOMERS_LOG_FORMAT": "json",
+    }
+    try:
+        yield settings, env
+    finally:
+        client: Any = MongoClient(services.mongo_url)
+        client.drop_database(services.database)
+        client.close()

@@ -10,7 +10,6 @@ wait for the workers' checkpoints through `X-Consistency-Token`.
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +24,15 @@ from entrypoints.app import create_app
 from projectors.discovery import discover
 from shared.http.auth import mint_token
 from shared.settings import Settings
-from tests.e2e.conftest import SECRET, fresh_redis_database
-from tests.e2e.scale_out_processes import LeaseTable, Worker, start_worker, wait_until
+from tests.e2e.conftest import SECRET
+from tests.e2e.scale_out_processes import (
+    LeaseTable,
+    SharedServices,
+    Worker,
+    host_on,
+    start_worker,
+    wait_until,
+)
 
 KEYS = {"CUSTOMERS_MASTER_KEY": "scale-out-master-key", "CUSTOMERS_AUDIT_KEY": "scale-audit"}
 TAKEOVER_SECONDS = 10.0
@@ -72,28 +78,9 @@ class Writes:
 def stack(
     tmp_path: Path, postgres_schema_url: str, mongo_url: str, unique_name: str, redis_url: str
 ) -> Iterator[tuple[Settings, dict[str, str]]]:
-    settings = Settings(
-        data_dir=tmp_path / "api",
-        event_store_url=postgres_schema_url,
-        mongo_url=f"{mongo_url.rstrip('/')}/{unique_name}",
-        redis_url=fresh_redis_database(redis_url, number=12),
-        jwt_secret=SECRET,
-        consistency_timeout_seconds=20.0,
-        master_key=KEYS["CUSTOMERS_MASTER_KEY"],
-        audit_key=KEYS["CUSTOMERS_AUDIT_KEY"],
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")} | KEYS
-    env |= {
-        "CUSTOMERS_EVENT_STORE_URL": postgres_schema_url,
-        "CUSTOMERS_MONGO_URL": str(settings.mongo_url),
-        "CUSTOMERS_REDIS_URL": str(settings.redis_url),
-        "CUSTOMERS_JWT_SECRET": SECRET,
-        "CUSTOMERS_LOG_FORMAT": "json",
-    }
-    yield settings, env
-    client: Any = MongoClient(mongo_url)
-    client.drop_database(unique_name)
-    client.close()
+    services = SharedServices(postgres_schema_url, mongo_url, unique_name, redis_url, KEYS)
+    with host_on(services, tmp_path / "api", 12) as host:
+        yield host
 
 
 def checkpoint_epoch(settings: Settings, name: str) -> int:

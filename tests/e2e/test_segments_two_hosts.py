@@ -10,7 +10,6 @@ its own. Segment reads on B wait for A's checkpoint through `X-Consistency-Token
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,15 +19,20 @@ import psycopg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from pymongo import MongoClient
 
 from entrypoints.app import create_app
 from read_side.segments.pg_tables import schema_of
 from shared.adapters.pg_notify import conninfo_for
 from shared.http.auth import mint_token
 from shared.settings import Settings
-from tests.e2e.conftest import SECRET, fresh_redis_database
-from tests.e2e.scale_out_processes import LeaseTable, start_worker, wait_until
+from tests.e2e.conftest import SECRET
+from tests.e2e.scale_out_processes import (
+    LeaseTable,
+    SharedServices,
+    host_on,
+    start_worker,
+    wait_until,
+)
 
 KEYS = {"CUSTOMERS_MASTER_KEY": "two-hosts-master-key", "CUSTOMERS_AUDIT_KEY": "two-hosts"}
 
@@ -38,28 +42,9 @@ def hosts(
     tmp_path: Path, postgres_schema_url: str, mongo_url: str, unique_name: str, redis_url: str
 ) -> Iterator[tuple[Settings, dict[str, str]]]:
     """Host B's settings and host A's environment: the same services, separate data dirs."""
-    settings = Settings(
-        data_dir=tmp_path / "b",
-        event_store_url=postgres_schema_url,
-        mongo_url=f"{mongo_url.rstrip('/')}/{unique_name}",
-        redis_url=fresh_redis_database(redis_url, number=13),
-        jwt_secret=SECRET,
-        consistency_timeout_seconds=20.0,
-        master_key=KEYS["CUSTOMERS_MASTER_KEY"],
-        audit_key=KEYS["CUSTOMERS_AUDIT_KEY"],
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERS_")} | KEYS
-    env |= {
-        "CUSTOMERS_EVENT_STORE_URL": postgres_schema_url,
-        "CUSTOMERS_MONGO_URL": str(settings.mongo_url),
-        "CUSTOMERS_REDIS_URL": str(settings.redis_url),
-        "CUSTOMERS_JWT_SECRET": SECRET,
-        "CUSTOMERS_LOG_FORMAT": "json",
-    }
-    yield settings, env
-    client: Any = MongoClient(mongo_url)
-    client.drop_database(unique_name)
-    client.close()
+    services = SharedServices(postgres_schema_url, mongo_url, unique_name, redis_url, KEYS)
+    with host_on(services, tmp_path / "b", 13) as host:
+        yield host
 
 
 def test_another_host_reads_the_counts_and_members_the_lease_holder_projected(
