@@ -56,8 +56,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CUSTOMERS_REBUILD_GRACE", "old generation kept after a rebuild (s)", "3"),
     Variable(
         "CUSTOMERS_AUDIT_KEY",
-        "key signing log checkpoints; or CUSTOMERS_AUDIT_KEY_FILE; required with PostgreSQL",
-        "audit.key in the data dir",
+        "key signing log checkpoints; or CUSTOMERS_AUDIT_KEY_FILE",
+        "audit.key in the data dir; with PostgreSQL derived from the JWT secret",
     ),
     Variable("CUSTOMERS_AUDIT_SEAL_EVENTS", "events between signed checkpoints", "1000"),
     Variable("CUSTOMERS_AUDIT_SEAL_SECONDS", "seconds between signed checkpoints", "60"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Mapping
@@ -146,7 +148,6 @@ class Settings:
         given = {
             "CUSTOMERS_MASTER_KEY": self.master_key,
             "CUSTOMERS_JWT_SECRET": self.jwt_secret,
-            "CUSTOMERS_AUDIT_KEY": self.audit_key,
         }
         missing = [name for name, value in given.items() if not value]
         if missing:
@@ -171,9 +172,13 @@ class Settings:
 
     def resolved_audit_key(self) -> bytes:
         """Key signing the log's checkpoints: never the data key, so holding the data key (or
-        the database) is not enough to forge a seal. Kept apart in the data dir when unset."""
+        the database) is not enough to forge a seal. Kept apart in the data dir when unset on
+        the embedded profile; with a shared store and no `CUSTOMERS_AUDIT_KEY` it is derived
+        from the JWT secret every host already shares (docs/decisions.md, "Audit key")."""
         if self.audit_key:
             return self.audit_key.encode()
+        if self.shared_event_store and self.jwt_secret:
+            return derived_audit_key(self.jwt_secret)
         return read_or_create_secret(self.data_dir / "audit.key").encode()
 
 
@@ -186,6 +191,13 @@ def _alert_settings(env: Mapping[str, str]) -> JSONObject:
         "alert_token_addresses": whole_number(env, "CUSTOMERS_ALERT_TOKEN_ADDRESSES", 5),
         "alert_lockout_seconds": seconds(env, "CUSTOMERS_ALERT_LOCKOUT", 300, maximum=86400),
     }
+
+
+def derived_audit_key(jwt_secret: str) -> bytes:
+    """An audit key derived one-way from the JWT secret (HMAC with a fixed label): the same on
+    every host that shares the secret, and neither the data key nor anything in the database."""
+    digest = hmac.new(jwt_secret.encode(), b"customers/audit-checkpoints/v1", hashlib.sha256)
+    return digest.hexdigest().encode()
 
 
 def read_or_create_secret(path: Path) -> str:

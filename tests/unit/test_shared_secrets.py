@@ -25,17 +25,33 @@ def test_a_postgres_store_without_secrets_is_refused_naming_each(tmp_path: Path)
     )
     with pytest.raises(ConfigurationError) as refused:
         settings.require_shared_secrets()
-    for name in SECRETS:
+    for name in ("CUSTOMERS_MASTER_KEY", "CUSTOMERS_JWT_SECRET"):
         assert name in str(refused.value)
         assert f"{name}_FILE" in str(refused.value)
     assert not list(tmp_path.iterdir()), "nothing may be generated into the data dir"
 
 
 def test_one_missing_secret_is_enough_to_refuse(tmp_path: Path) -> None:
-    env = {"CUSTOMERS_EVENT_STORE_URL": PG, **SECRETS, "CUSTOMERS_AUDIT_KEY": ""}
-    with pytest.raises(ConfigurationError, match="CUSTOMERS_AUDIT_KEY") as refused:
+    env = {"CUSTOMERS_EVENT_STORE_URL": PG, **SECRETS, "CUSTOMERS_JWT_SECRET": ""}
+    with pytest.raises(ConfigurationError, match="CUSTOMERS_JWT_SECRET") as refused:
         Settings.from_env(env).require_shared_secrets()
     assert "CUSTOMERS_MASTER_KEY" not in str(refused.value)
+
+
+def test_without_an_audit_key_hosts_derive_the_same_one_from_the_jwt_secret(
+    tmp_path: Path,
+) -> None:
+    env = {"CUSTOMERS_EVENT_STORE_URL": PG, **SECRETS, "CUSTOMERS_AUDIT_KEY": ""}
+    hosts = [Settings.from_env({**env, "CUSTOMERS_DATA_DIR": str(tmp_path / h)}) for h in "ab"]
+    for host in hosts:
+        host.require_shared_secrets()
+    keys = {host.resolved_audit_key() for host in hosts}
+    assert len(keys) == 1, "every host must seal with the same key"
+    [key] = keys
+    assert SECRETS["CUSTOMERS_JWT_SECRET"].encode() not in key, "one-way, not the secret itself"
+    assert not tmp_path.exists() or not any(tmp_path.rglob("*.key")), "nothing generated"
+    explicit = Settings.from_env({"CUSTOMERS_EVENT_STORE_URL": PG, **SECRETS})
+    assert explicit.resolved_audit_key() == SECRETS["CUSTOMERS_AUDIT_KEY"].encode()
 
 
 def test_secrets_from_files_are_accepted(tmp_path: Path) -> None:
