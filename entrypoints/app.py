@@ -21,6 +21,7 @@ from entrypoints.health import HealthController
 from entrypoints.metrics import MetricsController, RequestMetrics
 from entrypoints.openapi_document import install_refinements
 from entrypoints.projection_admin import ProjectionsAdminController
+from entrypoints.request_cost import resolve_dependencies_in_order
 from entrypoints.runtime import Runtime, start_runtime
 from entrypoints.segments_http import SegmentsController
 from entrypoints.segments_wiring import segment_members
@@ -175,6 +176,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     # body, is refused on every path (unknown ones included) before authentication.
     app.asgi_handler = RequestLimitsMiddleware(CardNumberGuard(app.asgi_handler))
     install_refinements(app)
+    resolve_dependencies_in_order(app)
     return app
 
 

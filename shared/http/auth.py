@@ -8,7 +8,7 @@ take the caller as a typed `principal: Caller` parameter provided once for the w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 
 import jwt
 from litestar.di import NamedDependency, Provide
@@ -59,7 +59,9 @@ def build_jwt_auth(secret: str) -> JWTAuth[Principal, Token]:
     )
 
 
-Guard = Callable[[HTTPConnection, BaseRouteHandler], None]
+#: Guards are coroutines: Litestar runs a plain-function guard in a worker thread (a hand-off
+#: of ~50 µs of CPU per request on this machine class, for a set lookup).
+Guard = Callable[[HTTPConnection, BaseRouteHandler], Coroutine[None, None, None]]
 
 
 def demand(principal: Principal | None, permission: Permission) -> None:
@@ -73,7 +75,7 @@ def requires(permission: Permission) -> Guard:
     """A guard (on a controller, for all its operations): 403 unless one of the caller's roles
     grants `permission`."""
 
-    def guard(connection: HTTPConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: HTTPConnection, _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         demand(user if isinstance(user, Principal) else None, permission)
 
@@ -84,7 +86,7 @@ def requires_any(*permissions: Permission) -> Guard:
     """A route guard: 403 unless one of the caller's roles grants one of `permissions`."""
     names = " or ".join(f"'{p.value}'" for p in permissions)
 
-    def guard(connection: HTTPConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: HTTPConnection, _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal) or not any(user.can(p) for p in permissions):
             raise PermissionDeniedException(f"This needs the {names} permission.")
