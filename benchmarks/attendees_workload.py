@@ -182,7 +182,7 @@ class Receiver:
         received = time.perf_counter()
         try:
             data = json.loads(message.body)["data"]
-            order_id = str(data["order_id"])
+            order_id = str(data.get("orderId") or data["order_id"])  # v2, else v1
             results: list[dict[str, Any]] = list(data["results"])
         except (ValueError, KeyError, TypeError):
             self.foreign += 1

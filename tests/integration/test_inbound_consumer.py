@@ -87,12 +87,14 @@ async def test_invalid_and_unmatchable_messages_go_to_the_dead_letter_queue(
     )
 
 
+@pytest.mark.parametrize("batched", [True, False], ids=["order-batches", "one-by-one"])
 async def test_a_crash_between_store_and_ack_loses_and_duplicates_nothing(
     commands: CustomerCommands,
     handlers: InboundHandlers,
     broker: Any,
     amqp_url: str,
     subscriptions: Any,
+    batched: bool,
 ) -> None:
     stored = asyncio.Event()
 
@@ -102,7 +104,18 @@ async def test_a_crash_between_store_and_ack_loses_and_duplicates_nothing(
             stored.set()
             await asyncio.sleep(3600)  # the process "dies" before acknowledging
 
-    crashing = InboundConsumer(amqp_url, CrashAfterStore(), subscriptions=subscriptions)  # type: ignore[arg-type]
+        async def handle_many(self, messages: list[tuple[str, bytes]]) -> list[Any]:
+            answers = await handlers.handle_many(messages)
+            stored.set()
+            await asyncio.sleep(3600)
+            return answers
+
+    crashing = InboundConsumer(
+        amqp_url,
+        CrashAfterStore(),  # type: ignore[arg-type]
+        subscriptions=subscriptions,
+        batch_orders=batched,
+    )
     await crashing.start()
     await publish(broker, subscriptions[0].exchange, "order.placed", ORDER, "m-crash")
     await asyncio.wait_for(stored.wait(), 10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from shared.clock import iso_utc
 from shared.errors import Conflict, FieldError, FieldErrors, ValidationFailed
@@ -50,11 +51,26 @@ class OrderInput:
     fingerprint: str
 
 
+class Lookup(Protocol):
+    """What an order's decision reads: orders' records, customers by email or phone, claims."""
+
+    def order_record(self, tenant_id: str, order_id: str) -> OrderRecord | None: ...
+
+    def match(
+        self, tenant: str, profile: JSONObject, seen: dict[str, Customer]
+    ) -> tuple[Customer | None, str | None, bool]: ...
+
+    def registered(self, customer: Customer) -> None: ...
+
+    def claim_new_email(self, customer: Customer, email: str) -> list[Event]: ...
+
+
 class AttendeeProcessing:
     """Match or create customers for an order's attendees and record their visit."""
 
     def __init__(self, executor: CommandExecutor, *, default_region: str = "US") -> None:
         self._executor = executor
+        self.executor = executor
         self._repository = executor.repository
         self._claims = executor.claims
         self._default_region = default_region
@@ -64,19 +80,25 @@ class AttendeeProcessing:
     ) -> Results:
         """Results per attendee, in order: customerId, created, firstTime, matchedBy."""
         tenant = meta.principal.tenant_id
+        order, profiles = self.prepare(order_id, placed_at, attendees)
+
+        def decide(_first_attempt: bool) -> Decision[Results]:
+            return self.decide_order(meta, order, profiles, self)
+
+        outcome = await self._executor.run(meta, decide, lock=("order", tenant, order_id))
+        return outcome.answer()
+
+    def prepare(
+        self, order_id: str, placed_at: datetime, attendees: list[AttendeeInput]
+    ) -> tuple[OrderInput, list[JSONObject]]:
+        """The order and its attendees' normalised profiles; `ValidationFailed` when bad."""
         if not is_plain_text(order_id):
             raise ValidationFailed(
                 "Invalid order id.", errors=[FieldError("orderId", "must be plain text")]
             )
         profiles = self.normalize(attendees)
         when = iso_utc(placed_at)
-        fingerprint = self._claims.order_fingerprint(when, profiles)
-
-        def decide(_first_attempt: bool) -> Decision[Results]:
-            return self._decide(meta, OrderInput(order_id, when, fingerprint), profiles)
-
-        outcome = await self._executor.run(meta, decide, lock=("order", tenant, order_id))
-        return outcome.answer()
+        return OrderInput(order_id, when, self._claims.order_fingerprint(when, profiles)), profiles
 
     def normalize(self, attendees: list[AttendeeInput]) -> list[JSONObject]:
         """Normalised profiles of the attendees; `ValidationFailed` names every bad field."""
@@ -110,11 +132,13 @@ class AttendeeProcessing:
         errors.raise_if_any("Some attendees are invalid.")
         return profiles
 
-    def _decide(
-        self, meta: CommandMeta, order: OrderInput, profiles: list[JSONObject]
+    def decide_order(
+        self, meta: CommandMeta, order: OrderInput, profiles: list[JSONObject], lookup: Lookup
     ) -> Decision[Results]:
+        """The order's decision, reading through `lookup`: the store itself (`self`), or the
+        state a batch of orders read at once (`attendee_batches`)."""
         tenant, actor = meta.principal.tenant_id, meta.principal.subject
-        record = self._claims.order_record(tenant, order.order_id)
+        record = lookup.order_record(tenant, order.order_id)
         if record is not None:
             return self._replay(tenant, order, record)
         touched: dict[str, Customer] = {}
@@ -124,11 +148,12 @@ class AttendeeProcessing:
         by_email: dict[str, Customer] = {}
         main: Customer | None = None  # the first new customer: the decision's own
         for profile in profiles:
-            customer, matched_by, created = self.match(tenant, profile, by_email)
+            customer, matched_by, created = lookup.match(tenant, profile, by_email)
             if customer is None:
                 customer = Customer.register(
                     tenant_id=tenant, actor=actor, customer_type=CustomerType.NEW, profile=profile
                 )
+                lookup.registered(customer)
                 created = True
             if customer.email:
                 by_email[email_identity(customer.email)] = customer
@@ -141,7 +166,7 @@ class AttendeeProcessing:
                     else:
                         events.extend(customer.collect_events())
                     if customer.email:
-                        events.extend(self._claim_new_email(customer, customer.email))
+                        events.extend(lookup.claim_new_email(customer, customer.email))
                     if customer.profile.get("phone"):
                         rows[customer.id] = self._claims.phone_row(customer)
             first_time = customer.record_visit(
@@ -182,7 +207,14 @@ class AttendeeProcessing:
         )  # fmt: skip
         return list(record.collect_events())
 
-    def _claim_new_email(self, customer: Customer, email: str) -> list[Event]:
+    def order_record(self, tenant_id: str, order_id: str) -> OrderRecord | None:
+        """The order's stored record (`Lookup`)."""
+        return self._claims.order_record(tenant_id, order_id)
+
+    def registered(self, customer: Customer) -> None:
+        """Nothing to note: the store learns of a new customer when it is saved (`Lookup`)."""
+
+    def claim_new_email(self, customer: Customer, email: str) -> list[Event]:
         """Claim the email of an attendee matched by nobody. A concurrent order may have
         created its customer since `match` looked: decide again, which then matches it."""
         try:
@@ -223,4 +255,4 @@ class AttendeeProcessing:
         return customer if customer.state == "active" else None
 
 
-__all__ = ["AttendeeInput", "AttendeeProcessing", "ValidationFailed"]
+__all__ = ["AttendeeInput", "AttendeeProcessing", "Lookup", "OrderInput", "ValidationFailed"]

@@ -22,6 +22,7 @@ from write_side.inbound.dead_letter_purge import naming, purge
 from write_side.inbound.handlers import InboundHandlers, Unprocessable
 from write_side.inbound.notification_batches import NotificationBatches
 from write_side.inbound.notification_batches import stop as stop_batches
+from write_side.inbound.order_batches import OrderBatches
 from write_side.inbound.queues import (
     QUORUM,
     ROUTING_KEY_HEADER,
@@ -47,6 +48,11 @@ class Subscription:
         """Notifications are applied in batches (`notification_batches`)."""
         return self.binding.startswith("notification.")
 
+    @property
+    def orders(self) -> bool:
+        """Orders are applied in batches too (`order_batches`)."""
+        return self.binding.startswith("order.")
+
 
 DEFAULT_SUBSCRIPTIONS = (
     Subscription("orders.events", "customers.orders", "order.*"),
@@ -67,6 +73,8 @@ class InboundConsumer:
         prefetch: int = 32,
         batch_prefetch: int = 1000,
         batch_notifications: bool = True,
+        batch_orders: bool = True,
+        order_prefetch: int = 256,
         retry_delay: float = 1.0,
     ) -> None:
         self._url = url
@@ -81,18 +89,24 @@ class InboundConsumer:
         self._batches: NotificationBatches | None = None  # made when a batched queue starts
         self._batcher: asyncio.Task[None] | None = None
         self._batched_queue = ""
+        self._batch_orders = batch_orders
+        self._order_prefetch = order_prefetch  # below notifications': competing processes share
+        self._orders: dict[str, OrderBatches] = {}  # per orders queue, with its task
+        self._order_tasks: list[asyncio.Task[None]] = []
         self._applied = 0
         self._dead_lettered = 0
 
     @property
     def applied(self) -> int:
         """Messages applied since the process started."""
-        return self._applied + (self._batches.applied if self._batches else 0)
+        orders = sum(batches.applied for batches in self._orders.values())
+        return self._applied + orders + (self._batches.applied if self._batches else 0)
 
     @property
     def dead_lettered(self) -> int:
         """Messages dead-lettered since the process started."""
-        return self._dead_lettered + (self._batches.dead_lettered if self._batches else 0)
+        orders = sum(batches.dead_lettered for batches in self._orders.values())
+        return self._dead_lettered + orders + (self._batches.dead_lettered if self._batches else 0)
 
     async def start(self) -> None:
         """Connect, declare exchanges, queues and dead-letter queues, and start consuming."""
@@ -112,6 +126,8 @@ class InboundConsumer:
             await queue.bind(exchange, routing_key=subscription.binding)
             if subscription.batched and self._batch_notifications:  # own channel: `multiple` acks
                 await self._consume_batched(subscription)
+            elif subscription.orders and self._batch_orders:
+                await self._consume_orders(subscription)
             else:
                 await queue.consume(self._consumer(subscription.queue), no_ack=False)
 
@@ -128,6 +144,22 @@ class InboundConsumer:
         if self._batcher is None:
             self._batcher = asyncio.create_task(self._batches.run())
         await queue.consume(self._batches.deliver, no_ack=False)
+
+    async def _consume_orders(self, subscription: Subscription) -> None:
+        """Orders on a channel of their own (`multiple` acks), in batches (`order_batches`)."""
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._order_prefetch)
+        name = subscription.queue
+        queue = await channel.declare_queue(name, durable=True, arguments=QUORUM)
+
+        async def dead_letter(message: AbstractIncomingMessage, reason: str) -> None:
+            await self._dead_letter(name, message, reason)
+
+        batches = OrderBatches(self._handlers, dead_letter, retry_delay=self._retry_delay)
+        self._orders[name] = batches
+        self._order_tasks.append(asyncio.create_task(batches.run()))
+        await queue.consume(batches.deliver, no_ack=False)
 
     async def _dead_letter_batched(self, message: AbstractIncomingMessage, reason: str) -> None:
         await self._dead_letter(self._batched_queue, message, reason)
@@ -159,6 +191,9 @@ class InboundConsumer:
         """Close the connection (unacknowledged messages return to their queues)."""
         await stop_batches(self._batcher)
         self._batcher = None
+        for task in self._order_tasks:
+            await stop_batches(task)
+        self._order_tasks = []
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
