@@ -95,3 +95,36 @@ def test_a_known_token_address_pair_is_not_counted_again() -> None:
     asyncio.run(scenario())
     assert calls == ["10.0.0.1", "10.0.0.2"]
     assert monitor.raised["token_addresses"] == 1
+
+
+def test_a_lock_stored_by_another_process_refuses_at_once_without_a_query_per_request(
+    tmp_path: Path,
+) -> None:
+    """Each worker keeps the live locks in memory; the shared change stamp tells it when
+    another worker stored one, so the next request there is refused too."""
+    clock = Clock()
+    path = tmp_path / "security_counters.db"
+    here, there = SqliteAlertCounters(path, clock=clock), SqliteAlertCounters(path, clock=clock)
+    reads: list[int] = []
+    load = here._live_locks
+
+    async def counted() -> dict[str, float]:
+        reads.append(1)
+        return await load()
+
+    here._live_locks = counted  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        for _ in range(50):
+            assert await here.locked(["a:10.0.0.1", "s:4:acme/x"]) == 0
+        assert len(reads) == 1
+        await there.lock("s:4:acme/x", 30)
+        assert await here.locked(["a:10.0.0.1", "s:4:acme/x"]) == 30
+        assert await here.locked(["a:10.0.0.2"]) == 0
+        assert len(reads) == 2
+        clock.now += 31
+        assert await here.locked(["s:4:acme/x"]) == 0
+        await here.aclose()
+        await there.aclose()
+
+    asyncio.run(scenario())
