@@ -65,7 +65,11 @@ class ContactabilityProjection:
     internal = True
 
     def keys(self, event: EventEnvelope) -> Iterable[str]:
-        """The customer's document."""
+        """The customer's document; none for a communication other than a hard email bounce
+        (nearly all of them: a notification sender reports a thousand a second, and loading
+        and writing the document back unchanged for each was half this store's work)."""
+        if event.type == "customer.communication_recorded" and not _hard_bounce(event.payload):
+            return ()
         return (event.customer_id,)
 
     def apply(self, event: EventEnvelope, docs: Documents) -> None:
@@ -105,7 +109,7 @@ def _fold(doc: Document, event: EventEnvelope) -> None:
             _changed_since_merges(doc, purpose=purpose)
         case ev.PreferencesChanged(preferences=preferences):
             doc["preferences"] = contact_preferences(preferences)
-        case ev.CommunicationRecorded(channel="email", status="bounced", bounce_type="hard"):
+        case ev.CommunicationRecorded() if _hard_bounce(payload):
             doc["emailDeliverable"] = False
         case ev.Merged():
             doc["state"] = "merged"
@@ -117,6 +121,17 @@ def _fold(doc: Document, event: EventEnvelope) -> None:
             _undone(doc, (doc.get("merges") or {}).pop(source_id, None))
         case _:
             pass
+
+
+def _hard_bounce(payload: object) -> bool:
+    """The one communication contactability folds: a hard bounce of the customer's own email
+    (not of a merged source's other address)."""
+    match payload:
+        case ev.CommunicationRecorded(
+            channel="email", status="bounced", bounce_type="hard", other_address=False
+        ):
+            return True
+    return False
 
 
 def _absorbed(doc: Document, payload: ev.MergeAbsorbed) -> None:

@@ -39,7 +39,9 @@ def fold_engagement(doc: JSONObject, payload: EngagementPayload, event: EventEnv
             doc.setdefault("liveNotes", {})[payload.note_id] = _note(payload, event)
         case ev.NoteDeleted(note_id=note_id):
             doc.setdefault("liveNotes", {}).pop(note_id, None)
-        case ev.CommunicationRecorded(channel="email", status="bounced", bounce_type="hard"):
+        case ev.CommunicationRecorded(
+            channel="email", status="bounced", bounce_type="hard", other_address=False
+        ):
             doc["emailDeliverable"] = False
 
 
@@ -84,6 +86,7 @@ def communication_data(payload: ev.CommunicationRecorded) -> JSONObject:
     """A communication event's payload with the API's names."""
     names = {"communication_id": "id", "bounce_type": "bounceType"}
     data: JSONObject = msgspec.to_builtins(payload)
+    data.pop("other_address", None)  # the folds' concern; the API's shape stays
     return {names.get(key, key): value for key, value in data.items()}
 
 

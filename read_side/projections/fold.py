@@ -39,10 +39,16 @@ def keys_of(projection: Projection, events: Sequence[EventEnvelope]) -> set[DocK
 
 
 def fold(
-    projection: Projection, events: Sequence[EventEnvelope], stored: Mapping[DocKey, Stored]
+    projection: Projection,
+    events: Sequence[EventEnvelope],
+    stored: Mapping[DocKey, Stored],
+    *,
+    owned: bool = False,
 ) -> dict[DocKey, Stored]:
-    """The documents the batch changed, with their new positions. `stored` is not modified;
-    a key absent from it starts as `{}` at position 0."""
+    """The documents the batch changed, with their new positions. `stored` is not modified,
+    unless `owned` (the caller decoded it for this fold alone: copying a timeline bucket of
+    64 items to append one was a sixth of the store's CPU); a key absent from it starts as
+    `{}` at position 0."""
     changed: dict[DocKey, Stored] = {}
     for event in events:
         docs: dict[str, Document] = {}
@@ -50,11 +56,12 @@ def fold(
             current = changed.get((event.tenant_id, key))
             if current is None:
                 original = stored.get((event.tenant_id, key))
-                current = (
-                    Stored({}, 0)
-                    if original is None
-                    else Stored(copy.deepcopy(original.doc), original.position)
-                )
+                if original is None:
+                    current = Stored({}, 0)
+                elif owned:
+                    current = Stored(original.doc, original.position)
+                else:
+                    current = Stored(copy.deepcopy(original.doc), original.position)
             if current.position >= event.position:
                 continue  # this document has seen the event: a re-applied batch
             changed[(event.tenant_id, key)] = current

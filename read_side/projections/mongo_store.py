@@ -9,15 +9,15 @@ moves; a crash in between re-applies the batch, and the per-document positions (
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 
+import msgspec
 from pymongo import AsyncMongoClient, InsertOne, UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
 
 from read_side.events import EventEnvelope
-from read_side.projections.api import Projection
+from read_side.projections.api import Document, Projection
 from read_side.projections.fold import DocKey, Stored, fold, keys_of, wanted
 from read_side.projections.redis_mirror import RedisMirror
 from read_side.projections.store import KeyedDocument
@@ -72,17 +72,18 @@ class MongoProjectionStore:
             ids = [(tenant, _id(tenant, key)) for tenant, key in keys]
             async for raw in self._docs.find(by_keys(ids)):
                 found = (str(raw["tenantId"]), str(raw["key"]))
-                loaded[found] = Stored(json.loads(raw["doc"]), int(raw["position"]))
-        changed = fold(self.projection, chosen, loaded)
+                loaded[found] = Stored(_decode(raw["doc"]), int(raw["position"]))
+        changed = fold(self.projection, chosen, loaded, owned=True)
+        texts = {doc_key: encode(entry.doc) for doc_key, entry in changed.items()}
         if self._mirror is not None:  # first: a failure of either applies the batch again
-            await self._mirror.write(self.generation, {k: e.doc for k, e in changed.items()})
+            await self._mirror.write(self.generation, texts)
         writes: list[InsertOne[JSONObject] | UpdateMany] = []
         for (tenant, key), entry in changed.items():
             record = {
                 "tenantId": tenant,
                 "key": key,
                 "position": entry.position,
-                "doc": json.dumps(entry.doc, ensure_ascii=False, sort_keys=True),
+                "doc": texts[(tenant, key)],
             }
             if (tenant, key) in loaded:  # UpdateMany: see read_side.store.mongo_store._write
                 update = UpdateMany(by_key(tenant, _id(tenant, key)), {"$set": record}, upsert=True)
@@ -99,7 +100,7 @@ class MongoProjectionStore:
         low = _id(tenant_id, prefix)
         query = {"_id": {"$gte": low, "$lt": low + "\U0010ffff"}, "tenantId": tenant_id}
         found = [
-            KeyedDocument(str(raw["key"]), json.loads(raw["doc"]))
+            KeyedDocument(str(raw["key"]), _decode(raw["doc"]))
             async for raw in self._docs.find(query)
         ]
         return sorted((item for item in found if item.doc), key=lambda item: item.key)
@@ -113,7 +114,7 @@ class MongoProjectionStore:
             if copy is not None:
                 return KeyedDocument(key, copy) if copy else None
         raw = await self._docs.find_one(by_key(tenant_id, _id(tenant_id, key)))
-        doc = json.loads(raw["doc"]) if raw is not None else None
+        doc = _decode(raw["doc"]) if raw is not None else None
         return KeyedDocument(key, doc) if doc else None
 
     async def activate(self) -> None:
@@ -164,3 +165,14 @@ def _id(tenant_id: str, key: str) -> str:
     """Tenant, then key, unambiguous (the tenant's length first), so a key prefix within one
     tenant is a range of `_id`s."""
     return f"{len(tenant_id)}:{tenant_id}:{key}"
+
+
+def encode(doc: Document) -> str:
+    """A document as stored: JSON text, keys sorted, non-ASCII kept (msgspec: a few times
+    faster than `json`, whose encoding and decoding were a fifth of the store's CPU)."""
+    return msgspec.json.encode(doc, order="sorted").decode()
+
+
+def _decode(text: str) -> Document:
+    doc: Document = msgspec.json.decode(text)
+    return doc

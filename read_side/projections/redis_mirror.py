@@ -14,10 +14,10 @@ or Redis restarted empty) reads the store: absence is never taken as "no documen
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 
+import msgspec
 from redis.exceptions import RedisError
 
 from read_side.projections.api import Document
@@ -39,13 +39,14 @@ class RedisMirror:
     def _key(self, generation: int, tenant_id: str, key: str) -> str:
         return f"{self._base}:g{generation}:{{{tenant_id}}}:{key}"
 
-    async def write(self, generation: int, changed: Mapping[DocKey, Document]) -> None:
-        """Store the batch's documents (an emptied one as `{}`); raises when Redis fails."""
+    async def write(self, generation: int, changed: Mapping[DocKey, str]) -> None:
+        """Store the batch's documents, as the store's JSON text (encoded once for both; an
+        emptied one as `{}`); raises when Redis fails."""
         if not changed:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
-            for (tenant_id, key), doc in changed.items():
-                pipe.set(self._key(generation, tenant_id, key), json.dumps(doc, ensure_ascii=False))
+            for (tenant_id, key), text in changed.items():
+                pipe.set(self._key(generation, tenant_id, key), text)
             await pipe.execute()
 
     async def read(self, generation: int, tenant_id: str, key: str) -> Document | None:
@@ -58,7 +59,7 @@ class RedisMirror:
             return None
         if raw is None:
             return None
-        doc: Document = json.loads(raw)
+        doc: Document = msgspec.json.decode(raw)
         return doc
 
     async def drop(self, generation: int) -> None:

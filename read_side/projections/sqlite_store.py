@@ -70,7 +70,8 @@ class SQLiteProjectionStore(SQLiteGenerationAdapter):
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
         with sqlite_support.transaction(self._db()) as db:
-            changed = fold(self.projection, events, self._load(keys_of(self.projection, events)))
+            loaded = self._load(keys_of(self.projection, events))
+            changed = fold(self.projection, events, loaded, owned=True)
             db.executemany(
                 f"INSERT INTO {self.table} (tenant_id, key, position, doc) VALUES (?, ?, ?, ?) "  # noqa: S608
                 "ON CONFLICT (tenant_id, key) DO UPDATE SET position = excluded.position, "

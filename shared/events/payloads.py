@@ -172,6 +172,10 @@ class CommunicationRecorded(Payload, frozen=True):
     status: Public[str | None]
     bounce_type: Public[str | None]
     at: Public[str]
+    #: A sender's status about a customer merged into this one, concerning an address this
+    #: customer does not hold (the source's): a hard bounce of it leaves this customer's own
+    #: email deliverable. Came later: older events read False.
+    other_address: Public[bool] = False
 
 
 class AttendeesProcessed(Payload, frozen=True):

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from shared.errors import Conflict
+from shared.integration import NotificationEvent
 from shared.principal import Principal, Role
 from tests.integration.broker_fixtures import publish, until
 from tests.integration.test_notifications_consumer import broker, notice, subscriptions
@@ -20,7 +22,7 @@ from write_side.application.decisions import CommandMeta
 from write_side.application.merges import MergeCommands
 from write_side.application.privacy import Identity, PrivacyCommands
 from write_side.inbound.consumer import InboundConsumer
-from write_side.inbound.handlers import InboundHandlers
+from write_side.inbound.handlers import InboundHandlers, notification
 
 __all__ = ["broker", "subscriptions"]  # the notification queue's fixtures
 META = CommandMeta(Principal("alice", "acme", frozenset({Role.ADMIN})))
@@ -83,3 +85,33 @@ async def test_erasing_a_target_hands_its_sources_identities_to_the_dead_letter_
         (str(annie.id), "a@x.org"),
     ]
     assert commands.executor.repository.get("acme", annie.id).state == "erased"
+
+
+async def test_a_hard_bounce_of_a_sources_address_leaves_a_target_with_its_own_deliverable(
+    commands: CustomerCommands, handlers: InboundHandlers,
+) -> None:  # fmt: skip
+    """Given Ann (her own email) and Bea (none) who absorbed Annie and Beatrice, when the
+    sender reports a hard bounce of the sources' messages (one by one, and in a batch), then
+    only Bea, who took Beatrice's address, holds an undeliverable email."""
+    ann = (await commands.create(META, ProfileInput({"email": "ann@x.org"}))).customer
+    bea, beatrice = await _merged(commands)
+    annie = (await commands.create(META, ProfileInput({"email": "annie@x.org"}))).customer
+    merges = MergeCommands(commands.executor)
+    await merges.merge(META, ann.id, annie.id)
+    await merges.merge(META, bea.id, beatrice.id)
+    bounce = notice(str(annie.id), bounceType="hard")
+    await handlers.handle("notification.bounced", json.dumps(bounce).encode())
+    await handlers.engagement.record_communication_batches([_bounced(annie.id, "n-2")])
+    repository = commands.executor.repository
+    assert repository.get("acme", ann.id).email_deliverable is True
+    assert repository.get("acme", ann.id).communications == {"n-1:bounced", "n-2:bounced"}
+    await handlers.engagement.record_communication_batches([_bounced(beatrice.id, "n-3")])
+    target = repository.get("acme", bea.id)
+    assert target.profile["email"] == "a@x.org" and target.email_deliverable is False
+
+
+def _bounced(customer_id: Any, notification_id: str) -> Any:
+    """A batch entry: a hard bounce reported about `customer_id`."""
+    body = notice(str(customer_id), bounceType="hard", notificationId=notification_id)
+    event = msgspec.json.decode(json.dumps(body), type=NotificationEvent)
+    return (META, customer_id, [notification(event, "notification.bounced")])

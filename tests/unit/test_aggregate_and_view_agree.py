@@ -68,11 +68,13 @@ def _delete_note(note_id: str, author: str) -> Command:
     return lambda c: engagement.delete_note(c, actor=author, note_id=note_id, may_delete_any=False)
 
 
-def _communication(channel: str, status: str | None, bounce: str | None) -> Command:
+def _communication(
+    channel: str, status: str | None, bounce: str | None, other: bool = False
+) -> Command:
     message = engagement.Communication(
         communication_id=f"m-{channel}-{status}", source="notification", channel=channel,
         direction="outbound", purpose="marketing", subject="Hi", template="t1", status=status,
-        bounce_type=bounce, at=DATES[0],
+        bounce_type=bounce, at=DATES[0], other_address=other,
     )  # fmt: skip
     return lambda c: engagement.record_communication(c, actor="notify", communication=message)
 
@@ -128,6 +130,7 @@ life = st.one_of(
         st.sampled_from(["email", "sms"]),
         st.sampled_from([None, "delivered", "bounced"]),
         st.sampled_from([None, "hard", "soft"]),
+        st.booleans(),  # a merged source's other address
     ),
     st.builds(_preferences, st.sampled_from(["en", "fr"])),
     st.builds(

@@ -41,10 +41,10 @@ def _preferences(channel: str | None, quiet: bool, zone: str | None) -> Any:
     return lambda c: engagement.change_preferences(c, actor="bob", preferences=preferences)
 
 
-def _communication(channel: str, status: str, bounce: str | None) -> Any:
+def _communication(channel: str, status: str, bounce: str | None, other: bool = False) -> Any:
     sent = Communication(
-        f"m-{channel}-{status}-{bounce}", "notification", channel, "outbound", "invoice", None,
-        "t", status, bounce, "2026-01-01T00:00:00Z",
+        f"m-{channel}-{status}-{bounce}-{other}", "notification", channel, "outbound", "invoice",
+        None, "t", status, bounce, "2026-01-01T00:00:00Z", other_address=other,
     )  # fmt: skip
     return lambda c: engagement.record_communication(c, actor="n", communication=sent)
 
@@ -82,6 +82,7 @@ commands = st.one_of(
         st.sampled_from(["email", "sms"]),
         st.sampled_from(["sent", "bounced"]),
         st.sampled_from([None, "hard", "soft"]),
+        st.booleans(),  # a merged source's other address
     ),
     st.just(lambda c: c.delete(actor="bob", reason="asked")),
     st.just(lambda c: c.restore(actor="bob", reason=None)),
@@ -152,3 +153,15 @@ def test_the_document_holds_no_address_and_erasure_empties_it() -> None:
     after = fold(projection, envelopes, {})[("acme", envelopes[0].customer_id)].doc
     assert after["state"] == "erased" and after["preferences"]["timezone"] is None
     assert after["email"] is False and after["phone"] is False
+
+
+def test_only_a_hard_bounce_of_the_own_email_reaches_the_document() -> None:
+    """A sender reports a thousand statuses a second: the others load and write nothing."""
+    envelopes = _envelopes(
+        {"email": "a@example.com"},
+        [_communication("email", "sent", None), _communication("email", "bounced", "soft"),
+         _communication("email", "bounced", "hard", other=True),
+         _communication("email", "bounced", "hard")],
+    )  # fmt: skip
+    projection = ContactabilityProjection()
+    assert [list(projection.keys(e)) == [] for e in envelopes[1:]] == [True, True, True, False]

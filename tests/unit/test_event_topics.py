@@ -31,7 +31,7 @@ STORED = {
     "CommunicationRecorded": (
         *_BASE,
         *("communication_id", "source", "channel", "direction", "purpose", "subject"),
-        *("template", "status", "bounce_type", "at"),
+        *("template", "status", "bounce_type", "at", "other_address"),
     ),
     "Merged": (*_BASE, "source_id", "target_id", "previous_state"),
     "MergeAbsorbed": (

@@ -59,3 +59,11 @@ def test_the_stored_documents_are_not_modified() -> None:
     stored = {("acme", "all"): Stored({"seen": [1]}, 1)}
     fold(Recorder(), [event(2, "a")], stored)
     assert stored[("acme", "all")].doc == {"seen": [1]}
+
+
+def test_an_owned_fold_changes_the_stored_documents_in_place_to_the_same_result() -> None:
+    stored = {("acme", "all"): Stored({"seen": [1]}, 1)}
+    copied = fold(Recorder(), [event(2, "a")], stored)
+    owned = fold(Recorder(), [event(2, "a")], stored, owned=True)
+    assert owned[("acme", "all")].doc == copied[("acme", "all")].doc == {"seen": [1, 2]}
+    assert owned[("acme", "all")].doc is stored[("acme", "all")].doc

@@ -95,9 +95,11 @@ class EngagementCommands:
             communication = msgspec.structs.replace(communication, subject=subject)
 
         def decide(_: bool) -> Decision[bool]:
-            customer = self._customer(meta, customer_id, follow_merges=follow_merges)
+            named, customer = self._customer(meta, customer_id, follow_merges=follow_merges)
             new = engagement.record_communication(
-                customer, actor=meta.principal.subject, communication=communication
+                customer,
+                actor=meta.principal.subject,
+                communication=engagement.addressed_to(named, customer, communication),
             )
             outcome = Outcome.CREATED if new else Outcome.UNCHANGED
             return Decision(customer, outcome, result=new)
@@ -112,10 +114,14 @@ class EngagementCommands:
         customer's go to the customer it was merged into (the sender knows the old id)."""
 
         def decide(_: bool) -> Decision[list[bool]]:
-            customer = self._customer(meta, customer_id, follow_merges=True)
+            named, customer = self._customer(meta, customer_id, follow_merges=True)
             actor = meta.principal.subject
             new = [
-                engagement.record_communication(customer, actor=actor, communication=item)
+                engagement.record_communication(
+                    customer,
+                    actor=actor,
+                    communication=engagement.addressed_to(named, customer, item),
+                )
                 for item in communications
             ]
             outcome = Outcome.CREATED if any(new) else Outcome.UNCHANGED
@@ -125,13 +131,15 @@ class EngagementCommands:
 
     def _customer(
         self, meta: CommandMeta, customer_id: uuid.UUID, *, follow_merges: bool
-    ) -> Customer:
-        """The customer to record on: itself, or where a merge put it (docs/decisions.md
-        "Merge and unmerge": integration messages follow `mergedInto`, commands do not)."""
+    ) -> tuple[Customer, Customer]:
+        """The customer named, and the one to record on: itself, or where a merge put it
+        (docs/decisions.md "Merge and unmerge": integration messages follow `mergedInto`,
+        commands do not)."""
         tenant = meta.principal.tenant_id
-        if follow_merges:
-            return self._repository.current(tenant, customer_id)
-        return self._repository.get(tenant, customer_id)
+        named = self._repository.get(tenant, customer_id)
+        if follow_merges and named.state == "merged" and named.merged_into is not None:
+            return named, self._repository.current(tenant, customer_id)
+        return named, named
 
     async def record_communication_batches(
         self, batches: Sequence[tuple[CommandMeta, uuid.UUID, list[Communication]]]

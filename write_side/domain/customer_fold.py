@@ -105,7 +105,7 @@ def _communication_recorded(customer: Customer, payload: ev.CommunicationRecorde
     # aggregate alone, and a copy per event made replaying 10,000 communications quadratic.
     customer.communications.add(key)
     hard = (payload.channel, payload.status, payload.bounce_type) == ("email", "bounced", "hard")
-    if hard:
+    if hard and not payload.other_address:
         customer.email_deliverable = False
 
 

@@ -7,6 +7,8 @@ are `Customer.<Name>` like every other.
 
 from __future__ import annotations
 
+import msgspec
+
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import payloads as ev
 from shared.json_types import JSONObject
@@ -42,6 +44,28 @@ def delete_note(customer: Customer, *, actor: str, note_id: str, may_delete_any:
     if note["author"] != actor and not may_delete_any:
         raise Forbidden("Only the note's author, or a manager, may delete it.")
     customer.raise_event(actor, ev.NoteDeleted(note_id=note_id))
+
+
+def addressed_to(
+    named: Customer, recorded_on: Customer, communication: Communication
+) -> Communication:
+    """A sender's status about `named`, recorded on `recorded_on` (the customer it was merged
+    into): a hard email bounce concerns the address `named` has, so when the customer it is
+    recorded on holds another email it is marked `other_address` and leaves that one
+    deliverable (contactability is per current address: docs/decisions.md)."""
+    hard = (communication.channel, communication.status, communication.bounce_type) == (
+        "email", "bounced", "hard",
+    )  # fmt: skip
+    if named is recorded_on or not hard:
+        return communication
+    if _email(named) is not None and _email(named) == _email(recorded_on):
+        return communication  # the target holds the source's address (taken by the merge)
+    return msgspec.structs.replace(communication, other_address=True)
+
+
+def _email(customer: Customer) -> str | None:
+    email = customer.profile.get("email")
+    return email.casefold() if isinstance(email, str) and email else None
 
 
 def record_communication(customer: Customer, *, actor: str, communication: Communication) -> bool:

@@ -145,11 +145,14 @@ def _rounds(keys: list[tuple[str, uuid.UUID]]) -> list[list[tuple[str, uuid.UUID
     """The keys in rounds naming each customer id once (a batch command per customer): an id
     under two tenants, one of them wrong, is decided in a second round."""
     rounds: list[list[tuple[str, uuid.UUID]]] = []
+    named: list[set[uuid.UUID]] = []  # the ids of each round (a scan of each round was 1%)
     for key in keys:
-        free = next((r for r in rounds if all(key[1] != other[1] for other in r)), None)
-        if free is None:
-            rounds.append(free := [])
-        free.append(key)
+        index = next((i for i, ids in enumerate(named) if key[1] not in ids), len(rounds))
+        if index == len(rounds):
+            rounds.append([])
+            named.append(set())
+        rounds[index].append(key)
+        named[index].add(key[1])
     return rounds
 
 
