@@ -58,12 +58,20 @@ SHREDDED: Final = _Shredded()
 CacheEntry = DataKey | _Shredded
 
 
+#: Keys kept between batches. A cached key costs ~450 bytes (the entry, its UUID, secret and
+#: AAD): 65,536 of them were ~29 MB, filled by the first catch-up of a log of 65,536
+#: customers and most of the service's RSS growth from 10,000 to 100,000 customers
+#: (docs/benchmarks.md, "Memory as data grows"). Readers of the log hold their batch's keys
+#: themselves (`WrappedKeyStore.batch`), so the LRU only saves a look-up across batches.
+MAX_KEYS = 8192
+
+
 class KeyCache:
     """LRU of `DataKey`s (and `SHREDDED` markers) by customer id."""
 
     def __init__(
         self,
-        max_entries: int = 65_536,
+        max_entries: int = MAX_KEYS,
         ttl_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

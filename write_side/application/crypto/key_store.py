@@ -18,7 +18,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from eventsourcing.persistence import IntegrityError
 
-from write_side.application.crypto.key_cache import SHREDDED, DataKey, KeyCache
+from write_side.application.crypto.key_cache import SHREDDED, CacheEntry, DataKey, KeyCache
 from write_side.application.crypto.key_ring import KeyRing
 from write_side.application.crypto.pii_cipher import new_data_key, unwrap_key, wrap_key
 
@@ -120,6 +120,9 @@ class WrappedKeyStore(CustomerKeyStore):
         """Treat a key as shredded from now on (it was tombstoned, here or elsewhere)."""
         self._cache.put(customer_id, SHREDDED)
         self._staged().pop(customer_id, None)
+        pinned: dict[UUID, CacheEntry] | None = getattr(self._local, "pinned", None)
+        if pinned is not None and customer_id in pinned:
+            pinned[customer_id] = SHREDDED
 
     def forget_all(self) -> None:
         """Signals of shreds elsewhere may have been lost: drop every cached key."""
@@ -153,30 +156,45 @@ class WrappedKeyStore(CustomerKeyStore):
 
     @contextmanager
     def batch(self, customer_ids: Sequence[UUID]) -> Iterator[None]:
-        """Prefetch these customers' keys, and within the block let key reads on this thread
-        skip the look for shreds elsewhere that `prefetch` just made (one `stat` per event
-        was a sixth of a projection's log reading). A shred signalled during the block is
-        seen at the next batch: the block reads one batch of the log, as of its start."""
-        self.prefetch(customer_ids)
+        """Prefetch these customers' keys and hold them on this thread for the block, and
+        within it let key reads on this thread skip the look for shreds elsewhere that
+        `prefetch` just made (one `stat` per event was a sixth of a projection's log
+        reading). A shred signalled during the block is seen at the next batch: the block
+        reads one batch of the log, as of its start. Held here, not only in the shared LRU,
+        the keys of a batch stay at hand however small the LRU is and however many readers
+        prefetch at once (a backfilling projection's batch holds 2,000 customers)."""
+        outer = getattr(self._local, "pinned", None), getattr(self._local, "in_batch", False)
+        self._local.pinned = self.prefetch(customer_ids)
         self._local.in_batch = True
         try:
             yield
         finally:
-            self._local.in_batch = False
+            self._local.pinned, self._local.in_batch = outer
 
-    def prefetch(self, customer_ids: Sequence[UUID]) -> None:
+    def prefetch(self, customer_ids: Sequence[UUID]) -> dict[UUID, CacheEntry]:
         """Load the keys of these customers that are not cached yet, in one query per chunk
-        (readers of the log call this per batch instead of one lookup per customer)."""
+        (readers of the log call this per batch instead of one lookup per customer); the
+        entries of all of them that exist (keys and shredded markers)."""
         self._evict_shredded_elsewhere()
-        missing = [cid for cid in dict.fromkeys(customer_ids) if self._cache.get(cid) is None]
+        found: dict[UUID, CacheEntry] = {}
+        missing = []
+        for customer_id in dict.fromkeys(customer_ids):
+            entry = self._cache.get(customer_id)
+            if entry is None:
+                missing.append(customer_id)
+            else:
+                found[customer_id] = entry
         for start in range(0, len(missing), _PREFETCH_CHUNK):
             chunk = missing[start : start + _PREFETCH_CHUNK]
             for customer_id, (wrapped, kek_id) in self._select_many(chunk).items():
                 if wrapped is None:
+                    found[customer_id] = SHREDDED
                     self._cache.put(customer_id, SHREDDED)
                 else:
                     key = DataKey.of(customer_id, self._unwrap(customer_id, wrapped, kek_id))
+                    found[customer_id] = key
                     self._cache.put(customer_id, key, over_shredded=False)
+        return found
 
     # -- the recorder's side ------------------------------------------------------------------
 
@@ -214,9 +232,12 @@ class WrappedKeyStore(CustomerKeyStore):
         """Forget keys other processes shredded (adapters without a signal of their own)."""
 
     def _cached_or_loaded(self, customer_id: UUID, *, create: bool) -> DataKey:
-        if not getattr(self._local, "in_batch", False):
-            self._evict_shredded_elsewhere()
-        entry = self._cache.get(customer_id)
+        pinned: dict[UUID, CacheEntry] | None = getattr(self._local, "pinned", None)
+        entry = pinned.get(customer_id) if pinned is not None else None
+        if entry is None:
+            if not getattr(self._local, "in_batch", False):
+                self._evict_shredded_elsewhere()
+            entry = self._cache.get(customer_id)
         if isinstance(entry, DataKey):
             return entry
         if entry is SHREDDED:
