@@ -11,18 +11,23 @@ stays bounded. The checkpoint is stored last, once every document is durable.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from projectors.envelopes import EventLog
 from projectors.partitions import Partitioned, stage_in_workers
 from projectors.staging import Staging
+from projectors.transient import is_transient
+from read_side.events import EventEnvelope
 from read_side.ports import ProjectionSink
 
 Progress = Callable[[int, int, int], None]  # position, head, events applied
 STAGE_LIMIT = 500_000  # customers held in memory (a few KiB each) before writing them out
+APPLY_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # then the rebuild fails
+logger = logging.getLogger(__name__)
 
 
 class RebuildTarget(ProjectionSink, Protocol):
@@ -116,7 +121,7 @@ async def rebuild(
     position, applied = await _replay(
         log, target, staging, (position, applied, head), batch_size, progress
     )
-    await target.apply([], position)  # the checkpoint, after every document is durable
+    await apply_retrying(target, [], position)  # the checkpoint, once every document is durable
     seconds = time.perf_counter() - started
     await target.activate()
     if switched is not None:
@@ -145,7 +150,7 @@ async def _replay(
             if len(staging.docs) >= staging.limit:
                 await staging.flush()
         else:
-            await target.apply(batch.envelopes, batch.last_position)
+            await apply_retrying(target, batch.envelopes, batch.last_position)
         position = batch.last_position
         applied += len(batch.envelopes)
         head = max(head, position)
@@ -156,6 +161,25 @@ async def _replay(
     if staging.active:
         await staging.flush()
     return position, applied
+
+
+async def apply_retrying(
+    target: RebuildTarget, events: Sequence[EventEnvelope], position: int
+) -> None:
+    """`target.apply`, again after a transient failure (idempotent: a batch applied twice is
+    harmless). Several projections backfilling into one fresh SQLite file wait for each
+    other's write lock; on a loaded machine a wait passed the 10 s busy timeout ("database
+    is locked") and failed the whole backfill, which started again from position 0."""
+    for pause in APPLY_RETRY_PAUSES:
+        try:
+            await target.apply(events, position)
+            return
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            logger.warning("rebuild of %s: %r; batch again in %.0f s", target.name, error, pause)
+        await asyncio.sleep(pause)
+    await target.apply(events, position)
 
 
 async def _drop_when_idle(old: RebuildTarget, grace_seconds: float, rounds: int = 10) -> None:
