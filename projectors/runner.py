@@ -30,6 +30,7 @@ from read_side.events import EventEnvelope
 from read_side.generations import GenerationChanged
 from read_side.ports import ProjectionSink
 from shared.fencing import Fenced
+from shared.heap import release_free_memory
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ class ProjectionRunner:
             self.head = max(self.head, batch.last_position)
             if batch.last_position == position:
                 status.caught_up(self.head)
+                if progressed:  # a burst of batches is over: give its freed heap back
+                    await asyncio.to_thread(release_free_memory)
                 return progressed
             if self._stopping:
                 return progressed
