@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-
 #: SQLite's memory for the whole process (all connections, the event store's too), a soft
 #: bound: past it, page caches recycle their pages instead of growing. Without it each of the
 #: ~20 connections of an embedded `serve` grew its cache to 2 MB as the files grew, so RSS
