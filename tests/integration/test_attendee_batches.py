@@ -130,3 +130,17 @@ async def test_phone_matches_in_a_batch_only_when_exactly_one_customer_has_it(
     assert results[1]["customerId"] == results[0]["customerId"]
     assert [results[2]["created"], results[3]["created"]] == [True, True]
     assert results[2]["customerId"] != results[3]["customerId"]
+
+
+async def test_the_phone_book_answers_a_batch_of_phones_as_one_phone_each(
+    commands: CustomerCommands,
+) -> None:
+    for name, phone in (("A", "+14155550100"), ("B", "+14155550100"), ("C", "+14155550101")):
+        await commands.create(STAFF, ProfileInput({"firstName": name, "phone": phone}))
+    for phone in ("+14155550100", "+14155550100"):  # a third holder of the first: limit 2
+        await commands.create(STAFF, ProfileInput({"firstName": "D", "phone": phone}))
+    claims, phones = commands.executor.claims, commands.executor.app.phones
+    keys = [claims.phone_key("acme", p) for p in ("+14155550100", "+14155550101", "+14155550199")]
+    batch = phones.holders_of(keys)
+    assert [len(batch[key]) for key in keys] == [2, 1, 0]
+    assert all(set(batch[key]) <= set(phones.holders(key, limit=10)) for key in keys)

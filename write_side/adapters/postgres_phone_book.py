@@ -37,6 +37,11 @@ def _statements(schema: str) -> dict[str, Composed]:
         + SQL(" ON CONFLICT (customer_id) DO UPDATE SET phone_key = EXCLUDED.phone_key"),
         "insert_missing": insert + SQL(" ON CONFLICT (customer_id) DO NOTHING"),
         "holders": SQL("SELECT customer_id FROM {} WHERE phone_key = %s LIMIT %s").format(table),
+        "holders_of": SQL(
+            "SELECT phone_key, customer_id FROM (SELECT phone_key, customer_id, row_number() "
+            "OVER (PARTITION BY phone_key) AS n FROM {} WHERE phone_key = ANY(%s)) ranked "
+            "WHERE n <= %s"
+        ).format(table),
         "is_marked": SQL("SELECT 1 FROM {} WHERE name = %s").format(marks),
         "mark": SQL("INSERT INTO {} (name) VALUES (%s) ON CONFLICT DO NOTHING").format(marks),
     }
@@ -64,6 +69,17 @@ class PostgresPhoneBook(PhoneBook):
         with self._datastore.get_connection() as connection:
             rows = connection.execute(self._sql["holders"], (phone_key, limit)).fetchall()
         return [row["customer_id"] for row in rows]
+
+    def holders_of(self, phone_keys: Sequence[UUID], *, limit: int = 2) -> dict[UUID, list[UUID]]:
+        """Up to `limit` holders of each phone, in one query (one round trip a batch)."""
+        found: dict[UUID, list[UUID]] = {key: [] for key in phone_keys}
+        if not found:
+            return found
+        with self._datastore.get_connection() as connection:
+            rows = connection.execute(self._sql["holders_of"], (list(found), limit)).fetchall()
+        for row in rows:
+            found[row["phone_key"]].append(row["customer_id"])
+        return found
 
     def insert_missing(self, rows: PhoneRows) -> int:
         """Insert rows for customers without one; returns how many were new."""

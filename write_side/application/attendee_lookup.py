@@ -53,7 +53,7 @@ class BatchLookup:
         stored = claims.stored_claims([*record_ids, *emails])
         self._records = self._read(stored & record_ids, OrderRecord)
         self._email_claims = self._read(stored & emails, EmailClaim)
-        self._holders = {key: executor.app.phones.holders(key) for key in phones}
+        self._holders = executor.app.phones.holders_of(list(phones))
         owners = {c.owner_id for c in self._email_claims.values() if c.owner_id is not None}
         owners.update(holder for holders in self._holders.values() for holder in holders)
         self.customers: dict[uuid.UUID, Customer] = executor.customers.take(list(owners))

@@ -31,6 +31,11 @@ class PhoneBook(ABC):
     def holders(self, phone_key: UUID, *, limit: int = 2) -> list[UUID]:
         """Up to `limit` customers currently holding the phone (active ones only)."""
 
+    def holders_of(self, phone_keys: Sequence[UUID], *, limit: int = 2) -> dict[UUID, list[UUID]]:
+        """`holders` of several phones (a batch of orders asks for all of its phones at once;
+        adapters with a network round trip answer in one query)."""
+        return {key: self.holders(key, limit=limit) for key in dict.fromkeys(phone_keys)}
+
     @abstractmethod
     def insert_missing(self, rows: PhoneRows) -> int:
         """Insert rows for customers that have none yet (a backfill never overwrites what a
