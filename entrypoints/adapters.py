@@ -11,6 +11,7 @@ from read_side.alert_store import AlertStore, MongoAlertStore, SQLiteAlertStore
 from read_side.cache import DocCache, MemoryDocCache, RedisDocCache
 from read_side.generations import ActiveGeneration
 from read_side.ports import ManagedGeneration, SearchModel, ViewModel
+from read_side.rendered_cache import RenderedCache, ViewStamp
 from shared.settings import Settings
 
 if TYPE_CHECKING:  # the drivers are imported only when a URL names their service
@@ -63,6 +64,8 @@ class ReadAdapters:
         await self.audit.close()
         await self.alerts.close()
         await self.clients.close()
+        if isinstance(self.cache, RenderedCache):
+            self.cache.close()
 
 
 #: Socket timeout of MongoDB operations outside the request path (the projector's batch
@@ -144,7 +147,10 @@ def open_read_adapters(settings: Settings) -> ReadAdapters:
     views = ActiveGeneration(view_factory(settings, clients))
     index = ActiveGeneration(index_factory(settings, clients))
     cache: DocCache = MemoryDocCache()
-    if clients.redis is not None:
+    if clients.redis is None and clients.mongo is None:  # the views are a file of the data dir
+        path = settings.data_dir / "read_models.db"
+        cache = RenderedCache(ViewStamp(path, VIEW_PROJECTION))
+    elif clients.redis is not None:
         cache = RedisDocCache(clients.redis, settings.redis_prefix)
     key = settings.resolved_audit_key()
     audit: AccessAudit = SQLiteAccessAudit(settings.data_dir / "read_models.db", key)

@@ -40,6 +40,7 @@ from read_side.export import CustomerExport
 from read_side.ports import ProjectionSink
 from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
+from read_side.rendered_cache import RenderedCache, sweep_every
 from shared.adapters.pg_notify import PgChannel
 from shared.settings import Settings
 from write_side.adapters.event_store import CustomersApplication, open_event_store
@@ -128,6 +129,8 @@ async def start_runtime(settings: Settings, *, projections: bool = True) -> Runt
             # Only the projecting process invalidates its in-process cache; another process's
             # would serve an erased or changed customer until evicted, so it reads the store.
             runtime.read.cache = runtime.queries.cache = NoDocCache()
+        if isinstance(runtime.read.cache, RenderedCache):
+            background(resources, sweep_every(runtime.read.cache))
         runtime.resources = resources.pop_all()
         return runtime
     raise AssertionError("unreachable: the stack re-raises or the block returns")

@@ -15,6 +15,7 @@ from read_side.events import EventEnvelope
 from read_side.generations import ActiveGeneration
 from read_side.history import history_items, state_as_of
 from read_side.ports import InvalidCursor, ListQuery, Page, SearchModel, ViewModel
+from read_side.rendered_cache import Rendered, RenderedCache, StampedViews, render
 from read_side.resources import CustomerHistory, CustomerPage
 from read_side.views import CustomerDoc, to_resource
 from shared.errors import FieldError, MalformedRequest, NotFound
@@ -63,13 +64,39 @@ class CustomerQueries:
         """The customer (active or deleted) from the read model, via the cache (which is
         optional: `DocCache` readers do without it while it is down)."""
         await self.waiter.wait(token)
+        doc = await self._cached_doc(tenant_id, customer_id, token)
+        return msgspec.convert(to_resource(doc), CustomerResource)
+
+    async def rendered(self, tenant_id: str, customer_id: str, token: str | None) -> Rendered:
+        """`get`'s answer as JSON bytes and version: with a `RenderedCache` (SQLite views),
+        from it while the read model has not moved since it was rendered (see there)."""
+        await self.waiter.wait(token)
+        cache = self.cache if isinstance(self.cache, RenderedCache) else None
+        if cache is None:
+            return render(await self._cached_doc(tenant_id, customer_id, token))
+        if (hit := cache.rendered(tenant_id, customer_id)) is not None:
+            return hit
+        views = await self.views.current()
+        if not isinstance(views, StampedViews):
+            return render(await self._cached_doc(tenant_id, customer_id, token))
+        doc, stamp = await within(
+            self.timeout, views.get_stamped(tenant_id, customer_id), "the read model"
+        )
+        if doc is None:
+            raise NotFound("No customer with this id.")
+        answer = render(doc)
+        if stamp is not None:
+            cache.keep(tenant_id, customer_id, answer, stamp)
+        return answer
+
+    async def _cached_doc(self, tenant_id: str, customer_id: str, token: str | None) -> CustomerDoc:
         doc = None if token else await self.cache.get(tenant_id, customer_id)
         if doc is None:
             doc = await self.document(tenant_id, customer_id)
             if doc is None:
                 raise NotFound("No customer with this id.")
             await self.cache.add(doc)
-        return msgspec.convert(to_resource(doc), CustomerResource)
+        return doc
 
     async def search(self, query: ListQuery, token: str | None) -> CustomerPage:
         """A page of customers in sort order, with `total` and `nextCursor`; the search index

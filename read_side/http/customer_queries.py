@@ -5,7 +5,7 @@ was at a past time, which also needs the audit permission). Thin adapters to
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, cast
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
@@ -26,7 +26,13 @@ from read_side.queries import CustomerQueries
 from read_side.records import CustomerRecords
 from read_side.resources import CustomerPage
 from shared.http.auth import Caller, demand, requires
-from shared.http.conditional import NOT_MODIFIED, READ_HEADERS, IfNoneMatch, versioned
+from shared.http.conditional import (
+    NOT_MODIFIED,
+    READ_HEADERS,
+    IfNoneMatch,
+    versioned,
+    versioned_json,
+)
 from shared.http.openapi import problems
 from shared.http.types import HTTPRequest
 from shared.principal import Permission
@@ -130,6 +136,9 @@ class CustomerQueryController(Controller):
             state = await queries.as_of(principal.tenant_id, str(customer_id), moment)
             await records.record_access(principal, str(customer_id), "asOf", purpose)
             return versioned(state, state.version, if_none_match)
-        resource = await queries.get(principal.tenant_id, str(customer_id), consistency_token)
+        answer = await queries.rendered(principal.tenant_id, str(customer_id), consistency_token)
         await records.record_access(principal, str(customer_id), "read", purpose)
-        return versioned(resource, resource.version, if_none_match)
+        # The body is the CustomerResource the signature documents, already encoded.
+        return cast(
+            "Response[CustomerResource]", versioned_json(answer.body, answer.version, if_none_match)
+        )

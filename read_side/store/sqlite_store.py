@@ -16,6 +16,7 @@ from pathlib import Path
 
 from read_side import sqlite_support
 from read_side.events import EventEnvelope
+from read_side.rendered_cache import Stamp, read_stamp
 from read_side.sqlite_adapter import SQLiteGenerationAdapter
 from read_side.store import table_name
 from read_side.views import CustomerDoc, evolve
@@ -68,6 +69,13 @@ class SQLiteViewStore(SQLiteGenerationAdapter):
         found = await self._run(self._load, {(tenant_id, customer_id)})
         return found.get((tenant_id, customer_id))
 
+    async def get_stamped(
+        self, tenant_id: str, customer_id: str
+    ) -> tuple[CustomerDoc | None, Stamp | None]:
+        """A document and the stamp of the read model it was read from (one read snapshot);
+        the stamp is None when this generation is not the active one."""
+        return await self._run(self._load_stamped, (tenant_id, customer_id))
+
     async def get_many(
         self, tenant_id: str, customer_ids: Sequence[str], fields: Sequence[str] | None = None
     ) -> list[CustomerDoc]:
@@ -116,6 +124,16 @@ class SQLiteViewStore(SQLiteGenerationAdapter):
                     doc = decoded if fields is None else dict(zip(names, decoded, strict=True))
                     found[(tenant_id, customer_id)] = doc
         return found
+
+    def _load_stamped(self, key: Key) -> tuple[CustomerDoc | None, Stamp | None]:
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            stamp = read_stamp(db, self.name)
+            doc = self._load({key}).get(key)
+        finally:
+            db.execute("COMMIT")
+        return doc, stamp if stamp is not None and stamp[0] == self.generation else None
 
     def _apply(self, events: list[EventEnvelope], position: int) -> None:
         with sqlite_support.transaction(self._db()) as db:

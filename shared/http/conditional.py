@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, TypeVar, cast
 
-from litestar import Response
+from litestar import MediaType, Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
@@ -57,6 +57,14 @@ def matches(if_none_match: str | None, version: int) -> bool:
         if tag == "*" or tag.removeprefix("W/") == wanted:
             return True
     return False
+
+
+def versioned_json(body: bytes, version: int, if_none_match: str | None) -> Response[bytes]:
+    """`versioned` for a body already encoded as JSON (a cached rendering)."""
+    headers = {"ETag": etag(version)}
+    if matches(if_none_match, version):
+        return cast("Response[bytes]", Response(content=None, status_code=304, headers=headers))
+    return Response(body, headers=headers, media_type=MediaType.JSON)
 
 
 def versioned(body: Body, version: int, if_none_match: str | None) -> Response[Body]:

@@ -59,3 +59,45 @@ def test_another_worker_cannot_decrypt_once_the_key_is_shredded(
         as_of = other.get(f"/customers/{zeb}", params={"asOf": "2100-01-01T00:00:00Z"},
                           headers=auditor)  # fmt: skip
         assert "Zebkeyed" not in as_of.text
+
+
+def test_every_worker_serves_each_change_once_the_read_model_has_it(
+    tmp_path: Path, auth: Callable[..., Headers]
+) -> None:
+    """Both workers keep rendered customers in memory (`RenderedCache`); the one that does not
+    project learns of a change from the read model's stamp alone: after an update, a soft
+    delete and a restore made through the other worker, and seen by the projection (read
+    there with the command's token), a plain read here answers the new state, never the
+    cached one; another tenant never gets it; an idle worker drops it all after an erasure."""
+    admin = auth("admin")
+    settings = Settings(data_dir=tmp_path, jwt_secret=SECRET)
+    with TestClient(create_app(settings)) as projecting, TestClient(create_app(settings)) as other:
+        cache = other.app.state.runtime.read.cache
+        created = projecting.post("/customers", json={"firstName": "Zebcached"}, headers=admin)
+        zeb, url = created.json()["id"], f"/customers/{created.json()['id']}"
+        token = {"X-Consistency-Token": created.headers["x-consistency-token"]}
+        assert projecting.get(url, headers=admin | token).status_code == 200
+        for _ in range(2):
+            assert other.get(url, headers=admin).json()["firstName"] == "Zebcached"
+        assert cache.rendered("acme", zeb) is not None
+        assert other.get(url, headers=auth("admin", tenant="globex")).status_code == 404
+
+        steps = [
+            ("patch", url, {"firstName": "Zebchanged"}, ("firstName", "Zebchanged")),
+            ("delete", url, None, ("state", "deleted")),
+            ("post", f"{url}/restore", None, ("state", "active")),
+        ]
+        for method, path, body, (field, value) in steps:
+            answer = projecting.request(method.upper(), path, json=body, headers=admin)
+            assert answer.status_code == 200, answer.text
+            token = {"X-Consistency-Token": answer.headers["x-consistency-token"]}
+            assert projecting.get(url, headers=admin | token).json()[field] == value
+            read = other.get(url, headers=admin)
+            assert read.json()[field] == value, method
+            assert read.headers["etag"] == f'"{answer.json()["version"]}"'
+
+        erased = projecting.post(f"{url}/erase", headers=admin)
+        token = {"X-Consistency-Token": erased.headers["x-consistency-token"]}
+        assert projecting.get(url, headers=admin | token).json()["state"] == "erased"
+        cache.sweep()  # what its background task does every second, with no request
+        assert "Zebc" not in repr(cache._entries)
