@@ -82,10 +82,21 @@ async def _import(settings: Settings, path: Path, rows: int, again: bool) -> dic
             figures[f"{label}_rows_cpu"] = rows / (time.process_time() - cpu)
             figures[f"{label}_created"] = job.counts["created"]
             figures[f"{label}_failed"] = job.counts["failed"]
+        figures["import_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        figures["catch_up_s"] = await _caught_up(runtime)
         figures["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return figures
     finally:
         await runtime.stop()
+
+
+async def _caught_up(runtime: Any) -> float:
+    """Seconds until every projection of the process has passed the log's head (they wait
+    while an import runs, and catch up after it)."""
+    started, head = time.perf_counter(), runtime.log.head()
+    while min(runtime.runner.positions().values(), default=head) < head:
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - started
 
 
 async def _export(settings: Settings) -> dict[str, float]:
@@ -211,7 +222,9 @@ def report(store: str, rows: int, f: dict[str, float]) -> None:
           f"created {f['first_created']:,.0f}, failed {f['first_failed']:,.0f}")  # fmt: skip
     if "again_rows_s" in f:
         print(f"  same again  {f['again_rows_s']:,.0f} rows/s, created {f['again_created']:,.0f}")
-    print(f"  peak RSS    {f['rss_mb']:,.0f} MB")
+    print(f"  projections caught up {f['catch_up_s']:.1f}s after the import")
+    print(f"  peak RSS    {f['import_rss_mb']:,.0f} MB importing, {f['rss_mb']:,.0f} MB "
+          "with the projections caught up")  # fmt: skip
     for fmt in ("csv", "jsonl"):
         if f"export_{fmt}_s" in f:
             print(f"  export      {f['exported']:,.0f} customers as {fmt} in "

@@ -44,6 +44,7 @@ from read_side.rendered_cache import RenderedCache, sweep_every
 from shared.adapters.pg_notify import PgChannel
 from shared.settings import Settings
 from write_side.adapters.event_store import CustomersApplication, open_event_store
+from write_side.adapters.import_seen import open_seen_keys
 from write_side.application.attendees import AttendeeProcessing
 from write_side.application.commands import CustomerCommands
 from write_side.application.commerce import CommerceCommands
@@ -162,7 +163,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
     if leases is not None:  # processes on any host share the projections through PostgreSQL
         resources.push_async_callback(leases.close)
         runner = LeasedRunner(log, sinks, dead_letters, leases=leases)
-    queries = _queries(settings, store, log, read)
+    queries = _queries(settings, store, log, read, runner)
     attendees = AttendeeProcessing(executor, default_region=region)
     records = CustomerRecords(queries, read.audit)
     catalogue = discover()
@@ -188,7 +189,7 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
         engagement=EngagementCommands(executor),
         engagement_reads=engagement_reads(settings, records, queries, log, plugins),
         export=build_export(store, queries),
-        imports=ImportCommands(commands, settings.data_dir / "imports"),
+        imports=ImportCommands(commands, settings.data_dir / "imports", open_seen_keys),
         resources=resources,
         catalogue=catalogue,
         plugins=plugins,
@@ -197,7 +198,11 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
 
 
 def _queries(
-    settings: Settings, store: CustomersApplication, log: EventLog, read: ReadAdapters
+    settings: Settings,
+    store: CustomersApplication,
+    log: EventLog,
+    read: ReadAdapters,
+    runner: ProjectionRunner,
 ) -> CustomerQueries:
     """The read use cases, waiting for the projections a read depends on."""
     waiter, search_waiter = (
@@ -206,6 +211,7 @@ def _queries(
             head=lambda: asyncio.to_thread(log.head),
             timeout=settings.consistency_timeout_seconds,
             read_timeout=settings.service_timeout_seconds,
+            on_wait=runner.wanted,  # lifts the hold an import of this process puts on them
         )
         # A document read needs only the view store: it works while the search index is down.
         for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])
@@ -238,6 +244,7 @@ async def _run_projections(
         wakeup.listen(lambda _payload: runner.notify(), on_reconnect=runner.notify)
     await runner.start()
     resources.push_async_callback(runner.stop)
+    runtime.imports.quiet = runner.hold  # projected after each import, not while it runs
     assert runtime.rebuilds is not None
     await start_plugins(
         runtime.plugins, runner, runtime.rebuilds, runtime.log, settings.rebuild_grace_seconds

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from projectors.dead_letters import DeadLetter, DeadLetterBook
@@ -66,6 +66,30 @@ class ProjectionRunner:
         self._running = False
         self._stopped = asyncio.Event()
         self.head = 0
+        self._holds = 0  # bulk work (an import) running in this process: projections wait
+        self._wanted_until = 0.0  # a reader here waits for a position: the hold is lifted
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep the projections idle while the block runs (on the event loop): an import's
+        rows are then written without sharing this process's CPU and GIL with projecting
+        them (py-spy: half of it), and the projections catch up after, in large batches.
+        A reader of this process waiting on a consistency token lifts the hold (`wanted`)."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if not self._holds:
+                self.notify()
+
+    def wanted(self, seconds: float = 5.0) -> None:
+        """A reader waits for the projections: project for the next `seconds` despite holds."""
+        self._wanted_until = time.monotonic() + seconds
+        self.notify()
+
+    def _holding(self) -> bool:
+        return bool(self._holds) and time.monotonic() >= self._wanted_until
 
     def notify(self) -> None:
         """Wake every projection (called after a commit, possibly from another thread)."""
@@ -141,8 +165,12 @@ class ProjectionRunner:
                 continue
             await self._guard(sink)  # idle too: a lost lease is noticed at once
             wake.clear()  # before reading the log, so a commit during the drain is not lost
+            if self._holding():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=self.poll_interval)
+                continue
             try:
-                progressed = await self._drain(sink)
+                progressed = await self._drain(sink, yielding=True)
             except (LeaseLost, Fenced):
                 raise
             except _Parked:
@@ -173,8 +201,9 @@ class ProjectionRunner:
             self.status[sink.name].resume()
             logger.info("projection %s resumes: its dead letters were cleared", sink.name)
 
-    async def _drain(self, sink: ProjectionSink) -> bool:
-        """Apply batches until the head; True when anything was applied."""
+    async def _drain(self, sink: ProjectionSink, *, yielding: bool = False) -> bool:
+        """Apply batches until the head (`yielding`: or until a hold starts); True when
+        anything was applied."""
         status = self.status[sink.name]
         position = await sink.checkpoint()
         status.position = position
@@ -187,7 +216,7 @@ class ProjectionRunner:
                 if progressed:  # a burst of batches is over: give its freed heap back
                     await asyncio.to_thread(release_free_memory)
                 return progressed
-            if self._stopping:
+            if self._stopping or (yielding and self._holding()):
                 return progressed
             await self._guard(sink)  # never write on a lease this process may have lost
             await self._apply(sink, batch)

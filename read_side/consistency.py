@@ -27,8 +27,10 @@ class ConsistencyWaiter:
         timeout: float = 5.0,
         interval: float = 0.01,
         read_timeout: float = 2.0,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
         self._checkpoints = list(checkpoints)
+        self._on_wait = on_wait  # told once per wait that blocks (projections held: lift it)
         self._head = head
         self._timeout = timeout
         self._interval = interval
@@ -54,9 +56,11 @@ class ConsistencyWaiter:
             )
             if min(positions, default=wanted) >= wanted:
                 return
-            if not head_checked and self._head is not None:
+            if not head_checked:
                 head_checked = True
-                if wanted > await self._head():
+                if self._on_wait is not None:
+                    self._on_wait(self._timeout)
+                if self._head is not None and wanted > await self._head():
                     raise _bad_token(
                         "X-Consistency-Token is beyond the last stored event: "
                         "no command returned it."

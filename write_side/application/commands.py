@@ -104,7 +104,7 @@ class CustomerCommands:
             rows[customer.id] = self._claims.phone_row(customer)
         return Decision(customer, outcome, tuple(events), rows)
 
-    def _normalize(
+    def normalize(
         self, data: ProfileInput, current: Profile | None = None
     ) -> tuple[Profile, CustomerType | None]:
         """The normalised fields; an `attributes` object is merged into `current`'s."""
@@ -138,7 +138,7 @@ class CustomerCommands:
     ) -> Decision[None]:
         """On a first attempt the email claim is assumed new (no read); a conflict makes the
         retry read it, so a taken email still ends in `Conflict` with `existingId`."""
-        profile, customer_type = self._normalize(data)
+        profile, customer_type = self.normalize(data)
         customer = Customer.register(
             tenant_id=principal.tenant_id,
             actor=principal.subject,
@@ -154,7 +154,7 @@ class CustomerCommands:
         """Change the customer's fields present in `data` (also an import row's decision)."""
         customer = self._load(meta, customer_id)
         customer.check_mutable()
-        profile, customer_type = self._normalize(data, customer.profile)
+        profile, customer_type = self.normalize(data, customer.profile)
         previous_email = customer.email
         previous_external_id = customer.external_id
         previous_phone = customer.profile.get("phone")

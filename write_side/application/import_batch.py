@@ -24,10 +24,11 @@ from functools import partial
 
 from shared.errors import Conflict, NotFound, ValidationFailed
 from write_side.application.decisions import Decision, Event, Outcome
+from write_side.application.import_create import Planned
 from write_side.application.import_keys import Tally, row_error
 from write_side.imports.rows import Row, RowError
 
-Decide = Callable[[Row], Decision[None]]
+Decide = Callable[[Row], Decision[None] | Planned]
 
 
 @dataclass
@@ -64,8 +65,8 @@ def decide_chunk(
         if isinstance(decision, RowError):
             chunk.tally.fail(decision)
             continue
-        events = [*decision.customer.collect_events(), *decision.events]
-        ids = {decision.customer.id, *(event.originator_id for event in events)}
+        events = decision.events
+        ids = {decision.customer_id, *(event.originator_id for event in events)}
         if ids & touched:
             touched |= ids
             chunk.deferred.append(row)
@@ -77,11 +78,12 @@ def decide_chunk(
     return chunk
 
 
-def _attempt(decide: Decide, row: Row) -> Decision[None] | RowError:
+def _attempt(decide: Decide, row: Row) -> Planned | RowError:
     try:
-        return decide(row)
+        decision = decide(row)
     except (ValidationFailed, Conflict, NotFound) as error:
         return row_error(row, error)
+    return Planned.of(decision) if isinstance(decision, Decision) else decision
 
 
 def outcome_name(outcome: Outcome, *, changed: bool) -> str:

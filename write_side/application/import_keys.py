@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from shared.errors import Conflict, NotFound, ValidationFailed
 from write_side.application.claims import Claims
@@ -76,16 +77,29 @@ def take(rows: Iterator[Row | RowError], size: int) -> list[Row | RowError]:
     return chunk
 
 
-def repeats(item: Row | RowError, seen: dict[bytes, int]) -> int | None:
-    """The earlier line with this row's externalId, if any (remembered as an 8-byte digest)."""
-    if isinstance(item, RowError):
-        return None
-    value = item.data.fields.get("externalId")
-    if not isinstance(value, str) or not value.strip():
-        return None
-    digest = hashlib.blake2b(value.strip().encode(), digest_size=8).digest()
-    first = seen.setdefault(digest, item.line)
-    return first if first != item.line else None
+class SeenKeys(Protocol):
+    """The externalIds an import met so far (an adapter keeps them out of memory)."""
+
+    def first_lines(self, keys: Sequence[tuple[bytes, int]]) -> dict[bytes, int]:
+        """Record each `(key, line)` unless known; answer every key's first line."""
+        ...
+
+    def close(self) -> None:
+        """Release the store (its file is deleted by the caller)."""
+        ...
+
+
+def repeats(chunk: Sequence[Row | RowError], seen: SeenKeys) -> dict[int, int]:
+    """The rows of `chunk` whose externalId an earlier row has: line → that earlier line
+    (one call per chunk; keys are 8-byte digests of the trimmed value)."""
+    keys: list[tuple[bytes, int]] = []
+    for item in chunk:
+        value = None if isinstance(item, RowError) else item.data.fields.get("externalId")
+        if isinstance(value, str) and value.strip():
+            digest = hashlib.blake2b(value.strip().encode(), digest_size=8).digest()
+            keys.append((digest, item.line))
+    first = seen.first_lines(keys)
+    return {line: first[key] for key, line in keys if first[key] != line}
 
 
 def has_key(row: Row) -> bool:

@@ -12,6 +12,7 @@ harmlessly (a row that changes nothing stores nothing), and counted as `unchange
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,10 @@ from shared.principal import Principal, Role
 from write_side.application.commands import CustomerCommands
 from write_side.application.decisions import CommandMeta, Decision, Outcome
 from write_side.application.import_batch import decide_chunk, outcome_name
+from write_side.application.import_create import NewCustomers, Planned
 from write_side.application.import_keys import (
     UNKEYED,
+    SeenKeys,
     Tally,
     claim_ids,
     has_key,
@@ -43,21 +46,35 @@ CHUNK = 1000
 #: Rows of a chunk decided at once (their reads overlap; see `import_batch.decide_chunk`).
 DECIDING_THREADS = 8
 Progress = Callable[[ImportJob], None]
+Quiet = Callable[[], contextlib.AbstractContextManager[None]]
 
 
 class ImportCommands:
-    """Start, run, resume and report imports."""
+    """Start, run, resume and report imports.
 
-    def __init__(self, commands: CustomerCommands, uploads: Path) -> None:
+    `seen_keys` opens the scratch store of an import's externalIds (an adapter: a file beside
+    the upload); `quiet` is held while an import runs (the process's projections wait: see
+    `ProjectionRunner.hold`, set by the composition root when this process projects)."""
+
+    def __init__(
+        self, commands: CustomerCommands, uploads: Path, seen_keys: Callable[[Path], SeenKeys]
+    ) -> None:
         self._commands = commands
         self._executor = commands.executor
+        self._new = NewCustomers(commands, commands.executor.claims)
+        self._seen_keys = seen_keys
         self.uploads = uploads
+        self.quiet: Quiet = contextlib.nullcontext
         self._tasks: set[asyncio.Task[ImportJob]] = set()
         self._threads: ThreadPoolExecutor | None = None
 
     def upload_path(self, import_id: uuid.UUID) -> Path:
         """Where an import's file is kept until it is done."""
         return self.uploads / f"{import_id}.upload"
+
+    def seen_path(self, import_id: uuid.UUID) -> Path:
+        """Where an import's externalIds met so far are kept until it is done."""
+        return self.uploads / f"{import_id}.seen"
 
     async def start(
         self, principal: Principal, file_format: str, *, dry_run: bool, total: int, spooled: Path
@@ -95,6 +112,7 @@ class ImportCommands:
             job = await asyncio.to_thread(self._executor.repository.aggregate, import_id, ImportJob)
             if job is None or not job.running:
                 await asyncio.to_thread(path.unlink, True)
+                await asyncio.to_thread(self.seen_path(import_id).unlink, True)
                 continue
             self.launch(job)
             relaunched += 1
@@ -126,23 +144,24 @@ class ImportCommands:
         roles = frozenset({Role.STAFF})
         principal = Principal(subject=job.actor, tenant_id=job.tenant_id, roles=roles)
         meta = CommandMeta(principal=principal)
-        seen: dict[bytes, int] = {}
-        with path.open("rb") as stream:
-            rows = csv_rows(stream) if job.file_format == "csv" else ndjson_rows(stream)
-            while True:
-                chunk = await asyncio.to_thread(take, rows, CHUNK)
-                if not chunk:
-                    break
-                tally = await self._apply(meta, job, chunk, seen)
-                if tally is not None:
-                    last = max(item.line for item in chunk)
-                    job.record_progress(last, tally.counts, tally.errors)
-                    await self._save(job)
-                    if on_progress is not None:
-                        on_progress(job)
+        seen = await asyncio.to_thread(self._seen_keys, self.seen_path(job.id))
+        try:
+            with self.quiet(), path.open("rb") as stream:
+                rows = csv_rows(stream) if job.file_format == "csv" else ndjson_rows(stream)
+                while chunk := await asyncio.to_thread(take, rows, CHUNK):
+                    tally = await self._apply(meta, job, chunk, seen)
+                    if tally is not None:
+                        last = max(item.line for item in chunk)
+                        job.record_progress(last, tally.counts, tally.errors)
+                        await self._save(job)
+                        if on_progress is not None:
+                            on_progress(job)
+        finally:
+            await asyncio.to_thread(seen.close)
         job.finish()
         await self._save(job)
         path.unlink(missing_ok=True)
+        self.seen_path(job.id).unlink(missing_ok=True)
         return job
 
     async def _apply(
@@ -150,19 +169,19 @@ class ImportCommands:
         meta: CommandMeta,
         job: ImportJob,
         chunk: list[Row | RowError],
-        seen: dict[bytes, int],
+        seen: SeenKeys,
     ) -> Tally | None:
         """Apply the rows of `chunk` past the job's line (None: all were applied before)."""
         tally = Tally.empty()
         todo: list[Row] = []
+        repeated = await asyncio.to_thread(repeats, chunk, seen)
         for item in chunk:
-            duplicate = repeats(item, seen)
             if item.line <= job.line:
                 continue
             if isinstance(item, RowError):
                 tally.fail(item)
-            elif duplicate is not None:
-                tally.fail(RowError(item.line, "externalId", f"repeats line {duplicate}"))
+            elif item.line in repeated:
+                tally.fail(RowError(item.line, "externalId", f"repeats line {repeated[item.line]}"))
             elif not has_key(item):
                 tally.fail(RowError(item.line, "externalId", UNKEYED))
             else:
@@ -174,7 +193,7 @@ class ImportCommands:
             self._threads = ThreadPoolExecutor(DECIDING_THREADS, thread_name_prefix="import")
         decided = await asyncio.to_thread(
             decide_chunk,
-            lambda row: self._decide(meta, row, True, stored[row.line]),
+            lambda row: self._plan(meta, row, stored[row.line]),
             todo,
             self._threads,
             lambda row: bool(stored[row.line]),
@@ -207,6 +226,15 @@ class ImportCommands:
         except (ValidationFailed, Conflict, NotFound) as error:
             return row_error(row, error)
         return outcome_name(done.outcome, changed=done.outcome is not Outcome.UNCHANGED)
+
+    def _plan(
+        self, meta: CommandMeta, row: Row, stored: list[uuid.UUID]
+    ) -> Decision[None] | Planned:
+        """A row of the chunk: a new customer's events built directly when none of its claims
+        is stored (`import_create`), else the per-row decision on the stored claims."""
+        if not stored:
+            return self._new.plan(meta.principal, row.data)
+        return self._decide(meta, row, True, stored)
 
     def _decide(
         self, meta: CommandMeta, row: Row, first: bool, stored: list[uuid.UUID] | None = None

@@ -36,7 +36,7 @@ from write_side.domain.profile import (
     CustomerType,
     Profile,
     check_type_rules,
-    empty_profile,
+    registered_profile,
 )
 from write_side.domain.records import ConsentRecord, Order, PaymentRecord, as_value
 
@@ -49,14 +49,11 @@ class Customer(Aggregate):
         cls, *, tenant_id: str, actor: str, customer_type: CustomerType, profile: Profile
     ) -> Customer:
         """Create a customer after checking the per-type rules on its profile."""
-        full = empty_profile() | profile
-        check_type_rules(full, customer_type).raise_if_any()
-        checked = msgspec.convert(full, ProfileFields)  # the payload's types, checked
         return cls(
             tenant_id=tenant_id,
             actor=actor,
             customer_type=customer_type.value,
-            profile=msgspec.to_builtins(checked),
+            profile=registered_profile(profile, customer_type),
         )
 
     @event("Created")

@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import msgspec
+
 from shared.errors import FieldError, FieldErrors, ValidationFailed
 from shared.events.values import PROFILE_FIELDS as PROFILE_FIELDS
 from shared.events.values import CustomerState as CustomerState
 from shared.events.values import CustomerType as CustomerType
+from shared.events.values import ProfileFields
 from shared.json_types import JSONObject
 from write_side.domain import values
 
@@ -93,6 +96,15 @@ def check_type_rules(profile: Mapping[str, Any], customer_type: CustomerType) ->
             if profile.get(name):
                 errors.add(name, "must be empty for an anonymous customer")
     return errors
+
+
+def registered_profile(profile: Profile, customer_type: CustomerType) -> Profile:
+    """A new customer's whole profile as its creation event stores it (every field, typed by
+    the payload), after the per-type rules (`ValidationFailed`)."""
+    full = empty_profile() | profile
+    check_type_rules(full, customer_type).raise_if_any()
+    stored: Profile = msgspec.to_builtins(msgspec.convert(full, ProfileFields))
+    return stored
 
 
 def assert_valid_type(value: str) -> CustomerType:

@@ -45,6 +45,8 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def _has_control_characters(text: str, allow_newlines: bool = False) -> bool:
+    if text.isascii() and text.isprintable():  # no ASCII character outside Cc is refused
+        return False  # (a per-character category look-up was a tenth of an import's rows)
     allowed = {"\n", "\r", "\t"} if allow_newlines else set()
     return any(
         unicodedata.category(char) in _REFUSED_CATEGORIES and char not in allowed for char in text
@@ -85,6 +87,8 @@ def normalize_notes(value: str) -> str:
 
 
 def _ascii_domain(domain: str) -> str:
+    if domain.isascii():  # the codec checks only label lengths then, as `_DOMAIN_LABEL` does
+        return domain
     try:
         return domain.encode("idna").decode("ascii")
     except UnicodeError as error:

@@ -24,6 +24,8 @@ from write_side.application.crypto.pii_cipher import new_data_key, unwrap_key, w
 
 KEY_TABLE = "customer_keys"
 _PREFETCH_CHUNK = 500
+#: More new keys than this in one save: a bulk import's chunk, whose keys are not cached.
+CACHED_NEW_KEYS = 512
 
 
 class KeyShredded(IntegrityError):
@@ -210,7 +212,11 @@ class WrappedKeyStore(CustomerKeyStore):
         self._staged().clear()
 
     def committed(self, staged: Sequence[StagedKey]) -> None:
-        """The events and their new keys are durable: cache the keys (unless shredded since)."""
+        """The events and their new keys are durable: cache the keys (unless shredded since).
+        A save creating more than `CACHED_NEW_KEYS` customers is a bulk import's chunk: its
+        keys would only evict the keys of customers in use, so they are not cached."""
+        if len(staged) > CACHED_NEW_KEYS:
+            return
         for item in staged:
             self._cache.put(item.key.customer_id, item.key, over_shredded=False)
 
