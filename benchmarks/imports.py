@@ -95,6 +95,8 @@ async def _caught_up(runtime: Any) -> float:
     while an import runs, and catch up after it)."""
     started, head = time.perf_counter(), runtime.log.head()
     while min(runtime.runner.positions().values(), default=head) < head:
+        if time.perf_counter() - started > 900:
+            return float("nan")  # reported as such, never waited for forever
         await asyncio.sleep(0.2)
     return time.perf_counter() - started
 

@@ -39,6 +39,7 @@ class ChunkDecision:
     phone_rows: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally.empty)
     deferred: list[Row] = field(default_factory=list)
+    touched: set[uuid.UUID] = field(default_factory=set)
 
 
 def decide_chunk(
@@ -46,15 +47,17 @@ def decide_chunk(
     rows: list[Row],
     threads: Executor | None = None,
     reads: Callable[[Row], bool] | None = None,
+    busy: frozenset[uuid.UUID] = frozenset(),
 ) -> ChunkDecision:
     """Decide `rows` (on worker threads: decisions read the event store), then take their
     decisions in file order. Rows that `reads` (all when None) are decided concurrently on
     `threads`: a row matching a stored customer reads its claim and its events, and on
     PostgreSQL those round trips, one row after the other, made importing a file again 4x
     slower than the first time. The other rows (new customers: nothing to read) are decided
-    here: a future and a thread hop each were a fifth of their decision's cost."""
+    here: a future and a thread hop each were a fifth of their decision's cost. Rows
+    touching `busy` (what the previous chunk, still being stored, touches) are deferred."""
     chunk = ChunkDecision()
-    touched: set[uuid.UUID] = set()
+    touched = chunk.touched
     attempt = partial(_attempt, decide)
     pending = {}
     if threads is not None:
@@ -67,7 +70,7 @@ def decide_chunk(
             continue
         events = decision.events
         ids = {decision.customer_id, *(event.originator_id for event in events)}
-        if ids & touched:
+        if ids & touched or ids & busy:
             touched |= ids
             chunk.deferred.append(row)
             continue

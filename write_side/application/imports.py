@@ -3,7 +3,9 @@ or updated by the customer commands' own decisions.
 
 Rows are read a chunk at a time (the file is streamed: one chunk in memory). A chunk is decided
 at once and stored in one transaction (`import_batch`); rows it cannot decide alone, and every
-row of a chunk whose save conflicted, go through the executor one by one. After each chunk the
+row of a chunk whose save conflicted, go through the executor one by one. A chunk is decided
+while the previous one is being stored (its rows touching what that one touches wait, like
+rows touching an earlier row of their own chunk: they are decided after it). After each chunk the
 import's progress (the line reached, the counts, the errors) is stored as an event of its
 `ImportJob`. A restart resumes after that line: rows already applied are applied again
 harmlessly (a row that changes nothing stores nothing), and counted as `unchanged`.
@@ -15,8 +17,8 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from eventsourcing.persistence import IntegrityError
@@ -24,20 +26,19 @@ from eventsourcing.persistence import IntegrityError
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.principal import Principal, Role
 from write_side.application.commands import CustomerCommands
-from write_side.application.decisions import CommandMeta, Decision, Outcome
-from write_side.application.import_batch import decide_chunk, outcome_name
-from write_side.application.import_create import NewCustomers, Planned
+from write_side.application.decisions import CommandMeta, Outcome
+from write_side.application.import_batch import ChunkDecision, decide_chunk, outcome_name
 from write_side.application.import_keys import (
     UNKEYED,
     SeenKeys,
     Tally,
-    claim_ids,
     has_key,
     match_key,
     repeats,
     row_error,
     take,
 )
+from write_side.application.import_rows import RowDecisions
 from write_side.domain.imports import ImportJob
 from write_side.imports.rows import Row, RowError, csv_rows, ndjson_rows
 
@@ -46,6 +47,20 @@ CHUNK = 1000
 #: Rows of a chunk decided at once (their reads overlap; see `import_batch.decide_chunk`).
 DECIDING_THREADS = 8
 Progress = Callable[[ImportJob], None]
+
+
+@dataclass
+class InFlight:
+    """A decided chunk: its last line, its rows' counts and refusals so far, the rows to
+    apply, their decisions, and the commit of its events once handed to the committer."""
+
+    last: int
+    tally: Tally
+    todo: list[Row]
+    decided: ChunkDecision
+    saved: Future[int] | None = None
+
+
 Quiet = Callable[[], contextlib.AbstractContextManager[None]]
 
 
@@ -61,7 +76,7 @@ class ImportCommands:
     ) -> None:
         self._commands = commands
         self._executor = commands.executor
-        self._new = NewCustomers(commands, commands.executor.claims)
+        self._rows = RowDecisions(commands)
         self._seen_keys = seen_keys
         self.uploads = uploads
         self.quiet: Quiet = contextlib.nullcontext
@@ -148,14 +163,15 @@ class ImportCommands:
         try:
             with self.quiet(), path.open("rb") as stream:
                 rows = csv_rows(stream) if job.file_format == "csv" else ndjson_rows(stream)
+                storing: InFlight | None = None
                 while chunk := await asyncio.to_thread(take, rows, CHUNK):
-                    tally = await self._apply(meta, job, chunk, seen)
-                    if tally is not None:
-                        last = max(item.line for item in chunk)
-                        job.record_progress(last, tally.counts, tally.errors)
-                        await self._save(job)
-                        if on_progress is not None:
-                            on_progress(job)
+                    busy = frozenset(storing.decided.touched) if storing else frozenset()
+                    prepared = await self._prepare(meta, job, chunk, seen, busy)
+                    if storing is not None:  # decided while the previous chunk was stored
+                        await self._finish(meta, job, storing, on_progress)
+                    storing = self._store(job, prepared)
+                if storing is not None:
+                    await self._finish(meta, job, storing, on_progress)
         finally:
             await asyncio.to_thread(seen.close)
         job.finish()
@@ -164,14 +180,16 @@ class ImportCommands:
         self.seen_path(job.id).unlink(missing_ok=True)
         return job
 
-    async def _apply(
+    async def _prepare(
         self,
         meta: CommandMeta,
         job: ImportJob,
         chunk: list[Row | RowError],
         seen: SeenKeys,
-    ) -> Tally | None:
-        """Apply the rows of `chunk` past the job's line (None: all were applied before)."""
+        busy: frozenset[uuid.UUID],
+    ) -> InFlight | None:
+        """Check and decide the rows of `chunk` past the job's line (None: all were applied
+        before); rows touching `busy` are deferred (see `import_batch`)."""
         tally = Tally.empty()
         todo: list[Row] = []
         repeated = await asyncio.to_thread(repeats, chunk, seen)
@@ -193,82 +211,64 @@ class ImportCommands:
             self._threads = ThreadPoolExecutor(DECIDING_THREADS, thread_name_prefix="import")
         decided = await asyncio.to_thread(
             decide_chunk,
-            lambda row: self._plan(meta, row, stored[row.line]),
+            lambda row: self._rows.plan(meta, row, stored[row.line]),
             todo,
             self._threads,
             lambda row: bool(stored[row.line]),
+            busy,
         )
-        leftover = decided.deferred
+        return InFlight(max(item.line for item in chunk), tally, todo, decided)
+
+    def _store(self, job: ImportJob, prepared: InFlight | None) -> InFlight | None:
+        """Hand the chunk's events to the committer (one transaction); not awaited here."""
+        if prepared is not None and not job.dry_run and prepared.decided.events:
+            decided = prepared.decided
+            prepared.saved = self._executor.committer.submit(decided.events, decided.phone_rows)
+        return prepared
+
+    async def _finish(
+        self,
+        meta: CommandMeta,
+        job: ImportJob,
+        chunk: InFlight | None,
+        on_progress: Progress | None,
+    ) -> None:
+        """Once the chunk is stored: its deferred rows (all its rows when its save conflicted:
+        nothing of it was stored) one by one on fresh state, then its progress."""
+        if chunk is None:
+            return
+        tally, leftover = chunk.tally, chunk.decided.deferred
         try:
-            if not job.dry_run:
-                await asyncio.wrap_future(
-                    self._executor.committer.submit(decided.events, decided.phone_rows)
-                )
-            tally.merge(decided.tally)
+            if chunk.saved is not None:
+                await asyncio.wrap_future(chunk.saved)
+            tally.merge(chunk.decided.tally)
         except IntegrityError:
-            leftover = todo  # nothing of the chunk was stored: row by row, reading everything
+            leftover = chunk.todo
         for row in leftover:
             tally.count(await self._row(meta, row, job.dry_run))
         tally.errors.sort(key=lambda error: int(str(error["line"])))
-        return tally
+        job.record_progress(chunk.last, tally.counts, tally.errors)
+        await self._save(job)
+        if on_progress is not None:
+            on_progress(job)
 
     async def _row(self, meta: CommandMeta, row: Row, dry_run: bool) -> RowError | str:
         """Apply one row on fresh state; its outcome's count name, or why it failed."""
         try:
             if dry_run:
-                decision = await asyncio.to_thread(self._decide, meta, row, False)
+                decision = await asyncio.to_thread(self._rows.decide, meta, row, False)
                 changed = decision.customer.collect_events() or decision.events
                 return outcome_name(decision.outcome, changed=bool(changed))
             lock = ("import", meta.principal.tenant_id, match_key(row))
             done = await self._executor.run(
-                meta, lambda first: self._decide(meta, row, first), lock=lock
+                meta, lambda first: self._rows.decide(meta, row, first), lock=lock
             )
         except (ValidationFailed, Conflict, NotFound) as error:
             return row_error(row, error)
         return outcome_name(done.outcome, changed=done.outcome is not Outcome.UNCHANGED)
 
-    def _plan(
-        self, meta: CommandMeta, row: Row, stored: list[uuid.UUID]
-    ) -> Decision[None] | Planned:
-        """A row of the chunk: a new customer's events built directly when none of its claims
-        is stored (`import_create`), else the per-row decision on the stored claims."""
-        if not stored:
-            return self._new.plan(meta.principal, row.data)
-        return self._decide(meta, row, True, stored)
-
-    def _decide(
-        self, meta: CommandMeta, row: Row, first: bool, stored: list[uuid.UUID] | None = None
-    ) -> Decision[None]:
-        """Match by externalId, then email; update the match or create a customer. A first
-        attempt trusts the chunk's prefetched claims and, having found no holder, assumes the
-        claims free; a race makes the save conflict, and the retry reads everything."""
-        owner = self._owner(meta.principal.tenant_id, row, stored if first else None)
-        if owner is None:
-            return self._commands.decide_create(meta.principal, row.data, optimistic=first)
-        return self._commands.decide_update(replace(meta, expected_version=None), owner, row.data)
-
-    def _owner(self, tenant_id: str, row: Row, stored: list[uuid.UUID] | None) -> uuid.UUID | None:
-        """The customer holding the row's externalId, else its email. `stored` names the
-        row's claims known to exist (None: read each); a claim outside it is not read."""
-        found = claim_ids(self._executor.claims, tenant_id, row) if stored is None else stored
-        for claim_id in found:
-            owner = self._executor.claims.owner_of(claim_id)
-            if owner is not None:
-                return owner
-        return None
-
     async def _prefetch(self, tenant_id: str, rows: list[Row]) -> dict[int, list[uuid.UUID]]:
-        """Each row's claims that exist, by line (one query for the chunk; a row's claim ids,
-        keyed hashes, are computed once here, not again by each step after)."""
-        claims = self._executor.claims
-
-        def read() -> dict[int, list[uuid.UUID]]:
-            ids = {row.line: claim_ids(claims, tenant_id, row) for row in rows}
-            wanted = [claim_id for found in ids.values() for claim_id in found]
-            stored = claims.stored_claims(wanted) if wanted else set()
-            return {line: [c for c in found if c in stored] for line, found in ids.items()}
-
-        return await asyncio.to_thread(read)
+        return await asyncio.to_thread(self._rows.stored_claims, tenant_id, rows)
 
     async def _save(self, job: ImportJob) -> None:
         events = list(job.collect_events())

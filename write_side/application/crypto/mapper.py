@@ -9,10 +9,12 @@ application's transcoder, so UUIDs, datetimes and decimals keep their types.
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring
 from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     Cipher,
@@ -81,13 +83,14 @@ class EncryptingMapper(Mapper[UUID]):
         state = vars(domain_event)
         customer_id = _key_owner(state)
         first_event = state["originator_version"] == 1 and customer_id == state["originator_id"]
-        key: DataKey | None = None
+        cipher: tuple[AESGCM, bytes] | None = None
 
         def seal_value(value: Any) -> Any:
-            nonlocal key
-            if key is None:
+            nonlocal cipher
+            if cipher is None:  # one key and cipher per event, not per value
                 key = self.keys.key_for_write(customer_id, first_event=first_event)
-            return seal(key.aead, key.aad, self.transcoder.encode(value))
+                cipher = key.aead, key.aad
+            return seal(*cipher, self._encode(value))
 
         try:
             sealed = apply_plan(state, plan, seal_value)
@@ -133,6 +136,13 @@ class EncryptingMapper(Mapper[UUID]):
         if opened is not state:
             object.__setattr__(domain_event, "__dict__", opened)
         return domain_event
+
+    def _encode(self, value: Any) -> bytes:
+        # The transcoder sets up its encoder on every call: for a string (most values) that
+        # was most of sealing it. The same JSON as its `ensure_ascii=False` encoder writes.
+        if self._json and type(value) is str:
+            return encode_basestring(value).encode()
+        return self.transcoder.encode(value)
 
     def _decode(self, plaintext: bytes) -> Any:
         # Most values are strings: JSON without a backslash has no escapes to undo.
