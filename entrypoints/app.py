@@ -43,6 +43,7 @@ from shared.export_signature import ExportSigner
 from shared.http.auth import build_jwt_auth
 from shared.http.card_guard import CardNumberGuard
 from shared.http.context import RequestContextMiddleware, remember_route
+from shared.http.in_flight import InFlight, InFlightMiddleware
 from shared.http.limits import MAX_BODY_BYTES, RequestLimitsMiddleware
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.rate_limit import RateLimiter, RateLimitSettings, install_rate_limit
@@ -134,10 +135,12 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     metrics = RequestMetrics()
     limits, counters = _rate_limits(settings), _alert_counters(settings)
     monitor = SecurityMonitor(AlertRules.from_settings(settings), counters)
+    in_flight = InFlight()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime = await start_runtime(settings, projections=run_projections)
+        runtime.runner.pacer.in_flight = in_flight  # projections defer while the API is busy
         app.state.runtime = runtime
         app.state.export_signer = ExportSigner(settings.resolved_audit_key())
         app.state.observe_request = metrics.observe_request
@@ -174,7 +177,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     )
     # Outside routing, so that a request over the size limits, or with a card number in its
     # body, is refused on every path (unknown ones included) before authentication.
-    app.asgi_handler = RequestLimitsMiddleware(CardNumberGuard(app.asgi_handler))
+    handler = RequestLimitsMiddleware(CardNumberGuard(app.asgi_handler))
+    app.asgi_handler = InFlightMiddleware(handler, in_flight)
     install_refinements(app)
     resolve_dependencies_in_order(app)
     return app

@@ -54,6 +54,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CUSTOMERS_RATE_LIMIT_SUBJECT_PER_MINUTE", "requests per token subject", "1200"),
     Variable("CUSTOMERS_CONSISTENCY_TIMEOUT", "wait for X-Consistency-Token (s)", "5"),
     Variable("CUSTOMERS_REBUILD_GRACE", "old generation kept after a rebuild (s)", "3"),
+    Variable("CUSTOMERS_PROJECTION_DEFER", "projections wait while the API is busy (s)", "2"),
     Variable(
         "CUSTOMERS_AUDIT_KEY",
         "key signing log checkpoints; or CUSTOMERS_AUDIT_KEY_FILE",

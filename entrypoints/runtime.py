@@ -31,6 +31,7 @@ from projectors.discovery import Catalogue, discover
 from projectors.envelopes import EventLog
 from projectors.leased_runner import LeasedRunner
 from projectors.leases import Leases, run_leased
+from projectors.pacing import Pacer
 from projectors.rebuild_jobs import RebuildJobs
 from projectors.runner import ProjectionRunner
 from read_side.cache import CachingViewSink, MemoryDocCache, NoDocCache
@@ -158,11 +159,11 @@ async def _open(settings: Settings, resources: AsyncExitStack) -> Runtime:
     if relay is not None:
         resources.push_async_callback(relay.close)
         sinks.append(relay)
-    runner = ProjectionRunner(log, sinks, dead_letters)
+    runner = ProjectionRunner(log, sinks, dead_letters, pacer=(pacer := Pacer.serving(settings)))
     leases = open_leases(settings)
     if leases is not None:  # processes on any host share the projections through PostgreSQL
         resources.push_async_callback(leases.close)
-        runner = LeasedRunner(log, sinks, dead_letters, leases=leases)
+        runner = LeasedRunner(log, sinks, dead_letters, leases=leases, pacer=pacer)
     queries = _queries(settings, store, log, read, runner)
     attendees = AttendeeProcessing(executor, default_region=region)
     records = CustomerRecords(queries, read.audit)
@@ -211,7 +212,7 @@ def _queries(
             head=lambda: asyncio.to_thread(log.head),
             timeout=settings.consistency_timeout_seconds,
             read_timeout=settings.service_timeout_seconds,
-            on_wait=runner.wanted,  # lifts the hold an import of this process puts on them
+            on_wait=runner.wanted,  # lifts an import's hold and a burst's deferral
         )
         # A document read needs only the view store: it works while the search index is down.
         for checkpoints in ([read.views.checkpoint], [read.views.checkpoint, read.index.checkpoint])

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from projectors.dead_letters import DeadLetter, DeadLetterBook
 from projectors.envelopes import EventLog, LogBatch
 from projectors.leases import LeaseLost
+from projectors.pacing import Pacer
 from projectors.status import ProjectionStatus
 from projectors.transient import is_transient
 from read_side.events import EventEnvelope
@@ -49,6 +50,7 @@ class ProjectionRunner:
         max_retries: int = 4,
         backoff: float = 0.05,
         parked_poll: float = 2.0,
+        pacer: Pacer | None = None,
     ) -> None:
         self.log = log
         self.sinks = {sink.name: sink for sink in sinks}
@@ -58,6 +60,7 @@ class ProjectionRunner:
         self.max_retries = max_retries
         self.backoff = backoff
         self.parked_poll = parked_poll
+        self.pacer = pacer or Pacer()  # default: no turns, no deferral
         self.status = {name: ProjectionStatus(name) for name in self.sinks}
         self._wake: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,8 +87,10 @@ class ProjectionRunner:
                 self.notify()
 
     def wanted(self, seconds: float = 5.0) -> None:
-        """A reader waits for the projections: project for the next `seconds` despite holds."""
+        """A reader waits for the projections: project for the next `seconds` despite holds
+        and bursts (`projectors.pacing`)."""
         self._wanted_until = time.monotonic() + seconds
+        self.pacer.hurry(seconds)
         self.notify()
 
     def _holding(self) -> bool:
@@ -209,17 +214,21 @@ class ProjectionRunner:
         status.position = position
         progressed = False
         while True:
-            batch = await asyncio.to_thread(self.log.read, position, self.batch_size)
-            self.head = max(self.head, batch.last_position)
-            if batch.last_position == position:
+            await self.pacer.settle(lambda: self._stopping)  # requests first during a burst
+            async with self.pacer.turn():  # one projection at a time (see `projectors.pacing`)
+                batch = await asyncio.to_thread(self.log.read, position, self.batch_size)
+                self.head = max(self.head, batch.last_position)
+                caught_up = batch.last_position == position
+                skipped = caught_up or self._stopping or (yielding and self._holding())
+                if not skipped:
+                    await self._guard(sink)  # never write on a lease this process may have lost
+                    await self._apply(sink, batch)
+            if caught_up:
                 status.caught_up(self.head)
                 if progressed:  # a burst of batches is over: give its freed heap back
                     await asyncio.to_thread(release_free_memory)
+            if skipped:
                 return progressed
-            if self._stopping or (yielding and self._holding()):
-                return progressed
-            await self._guard(sink)  # never write on a lease this process may have lost
-            await self._apply(sink, batch)
             position = batch.last_position
             status.applied(batch, self.head)
             progressed = True

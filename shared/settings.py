@@ -43,6 +43,8 @@ class Settings:
     # How long a rebuild keeps the old generation after readers switched (they look again
     # every second; a batch in flight lands first). Tests with no other process shorten it.
     rebuild_grace_seconds: float = 3.0
+    # How long projections in a serving process may wait while the API is busy (issue 16 B).
+    projection_defer_seconds: float = 2.0
     service_timeout_seconds: float = 2.0
     group_commit_max_batch: int = 256
     log_level: str = "INFO"
@@ -86,6 +88,7 @@ class Settings:
             ),
             service_timeout_seconds=seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0, maximum=600),
             rebuild_grace_seconds=seconds(env, "CUSTOMERS_REBUILD_GRACE", 3.0, maximum=600),
+            projection_defer_seconds=seconds(env, "CUSTOMERS_PROJECTION_DEFER", 2.0, maximum=600),
             log_level=choice(env, "CUSTOMERS_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
             audit_key=secret_or_file(env, "CUSTOMERS_AUDIT_KEY"),

@@ -63,3 +63,17 @@ async def test_a_token_beyond_the_log_head_is_400_at_once() -> None:
     assert refused.value.errors[0].field == "X-Consistency-Token"
     with pytest.raises(ServiceUnavailable):  # within the head: still a wait, then 503
         await ConsistencyWaiter([behind], head=head, timeout=0.05).wait("10")
+
+
+async def test_a_reader_behind_the_projections_hurries_them_and_one_past_does_not() -> None:
+    position, hurried = {"at": 1}, []
+
+    async def read() -> int:
+        position["at"] += 1
+        return position["at"]
+
+    waiter = ConsistencyWaiter([read], timeout=2, interval=0.001, on_wait=lambda: hurried.append(1))
+    await waiter.wait("1")
+    assert not hurried
+    await waiter.wait("5")
+    assert hurried
