@@ -30,8 +30,11 @@ def whole_number(
     return int(raw)
 
 
-def seconds(env: Mapping[str, str], name: str, default: float, *, maximum: float) -> float:
-    """A finite number of seconds above 0 and at most `maximum`."""
+def seconds(
+    env: Mapping[str, str], name: str, default: float, *, maximum: float, zero: bool = False
+) -> float:
+    """A finite number of seconds above 0 (or 0 itself with `zero`: "off") and at most
+    `maximum`."""
     raw = _raw(env, name)
     if not raw:
         return default
@@ -39,9 +42,10 @@ def seconds(env: Mapping[str, str], name: str, default: float, *, maximum: float
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and 0 < value <= maximum):
+    if not (math.isfinite(value) and (value > 0 or (zero and value == 0)) and value <= maximum):
+        low = "of at least 0" if zero else "above 0"
         raise ConfigurationError(
-            f"{name}={raw!r} must be a number of seconds above 0 and at most {maximum:g} "
+            f"{name}={raw!r} must be a number of seconds {low} and at most {maximum:g} "
             f"(default {default:g})"
         )
     return value

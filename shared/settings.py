@@ -88,7 +88,9 @@ class Settings:
             ),
             service_timeout_seconds=seconds(env, "CUSTOMERS_SERVICE_TIMEOUT", 2.0, maximum=600),
             rebuild_grace_seconds=seconds(env, "CUSTOMERS_REBUILD_GRACE", 3.0, maximum=600),
-            projection_defer_seconds=seconds(env, "CUSTOMERS_PROJECTION_DEFER", 2.0, maximum=600),
+            projection_defer_seconds=seconds(
+                env, "CUSTOMERS_PROJECTION_DEFER", 2.0, maximum=600, zero=True
+            ),
             log_level=choice(env, "CUSTOMERS_LOG_LEVEL", "INFO", LOG_LEVELS),
             log_format=(env.get("CUSTOMERS_LOG_FORMAT") or "auto").lower(),
             audit_key=secret_or_file(env, "CUSTOMERS_AUDIT_KEY"),

@@ -77,3 +77,9 @@ def test_serving_pacer_takes_turns_on_sqlite_read_models_only() -> None:
     assert embedded.max_defer == 3.0
     assert embedded._turns is not None
     assert services._turns is None
+
+
+def test_a_deferral_of_zero_turns_it_off() -> None:
+    off = Settings.from_env({"CUSTOMERS_PROJECTION_DEFER": "0"})
+    assert off.projection_defer_seconds == 0.0
+    assert Settings.from_env({}).projection_defer_seconds == 2.0
