@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 from entrypoints.app import create_app
 from shared.http.auth import mint_token
 from shared.settings import Settings
+from tests.e2e.erasure_probes import every_projection_at_head
 from tests.integration.raw_event_store import RawStore
 
 SECRET = "wal-test-secret-of-sufficient-length-000"
@@ -44,6 +45,9 @@ def test_wal_files_hold_no_erased_value_while_the_service_runs(tmp_path: Path) -
             client.get("/customers", params={"q": "walburga"}, headers=consistent).json()["total"]
             == 0
         )
+        # the token waits for the view and the search index only; the other projections
+        # (segments.db, read_models.db) take their turns after them (projectors.pacing)
+        every_projection_at_head(client)
         files = held_bytes(tmp_path)
         leaks = [
             (name, needle)
