@@ -92,7 +92,7 @@ async def test_a_reader_waiting_for_a_token_hurries_them(commands: CustomerComma
         head = await write(commands, 3)
         await asyncio.sleep(0.2)
         assert sink.position < head
-        pacer.hurry()
+        runner.wanted()  # what a reader waiting for a consistency token calls
         await until(lambda: sink.position >= head, 2.0)
     finally:
         await runner.stop()

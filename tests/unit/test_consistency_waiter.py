@@ -72,7 +72,9 @@ async def test_a_reader_behind_the_projections_hurries_them_and_one_past_does_no
         position["at"] += 1
         return position["at"]
 
-    waiter = ConsistencyWaiter([read], timeout=2, interval=0.001, on_wait=lambda: hurried.append(1))
+    waiter = ConsistencyWaiter(
+        [read], timeout=2, interval=0.001, on_wait=lambda _s: hurried.append(1)
+    )
     await waiter.wait("1")
     assert not hurried
     await waiter.wait("5")
