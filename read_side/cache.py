@@ -164,7 +164,7 @@ class RedisDocCache:
         self._cooldown = cooldown or Cooldown(COOLDOWN_SECONDS)
         self._vouch_key = f"{prefix}:cache:vouched"
         self._lease_ms = max(1, int(lease_seconds * 1000))
-        self._failed_at_ms = 0  # wall clock of this process's last Redis failure
+        self._failed_at_us = 0  # wall clock of this process's last Redis failure
         self._vouched_at = -VOUCH_EVERY_SECONDS
         #: an invalidation failed and was not carried out since: entries may be stale
         self.suspect = False
@@ -179,7 +179,7 @@ class RedisDocCache:
                 return await work()
         except (RedisError, OSError, TimeoutError) as error:
             self._cooldown.failed()
-            self._failed_at_ms = _now_ms()
+            self._failed_at_us = _now_us()
             logger.warning("document cache unavailable, reading the view store: %r", error)
             return None
 
@@ -194,7 +194,7 @@ class RedisDocCache:
                 pipe.get(self._key(tenant_id, customer_id))
                 pipe.get(self._vouch_key)
                 raw, vouched = await pipe.execute()
-            return raw if vouched is not None and int(vouched) > self._failed_at_ms else None
+            return raw if vouched is not None and int(vouched) > self._failed_at_us else None
 
         raw = await self._optional(read)
         return json.loads(raw) if raw else None  # b"" is a tombstone
@@ -238,11 +238,13 @@ class RedisDocCache:
         self._vouched_at = moment
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             async with asyncio.timeout(self._timeout):
-                await self._redis.set(self._vouch_key, _now_ms(), px=self._lease_ms)
+                await self._redis.set(self._vouch_key, _now_us(), px=self._lease_ms)
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _now_us() -> int:
+    """Wall clock in microseconds: a vouch and a failure in the same millisecond are ordinary
+    on a quiet machine, and a vouch must compare as newer than the failure it follows."""
+    return time.time_ns() // 1000
 
 
 #: A checkpoint only moves forward, so storing position 0 leaves it where it was.
