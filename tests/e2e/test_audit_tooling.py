@@ -36,6 +36,9 @@ def customers_cli(
         monkeypatch.delenv(name, raising=False)
     if settings.event_store_url:
         monkeypatch.setenv("CUSTOMERS_EVENT_STORE_URL", settings.event_store_url)
+        # a host of a shared store has the same secrets as the service: the audit key is
+        # derived from the JWT secret when CUSTOMERS_AUDIT_KEY is unset
+        monkeypatch.setenv("CUSTOMERS_JWT_SECRET", settings.resolved_jwt_secret())
 
     def run(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
