@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 import msgspec
@@ -30,16 +29,18 @@ from shared.principal import Principal, Role
 from write_side.application.decisions import CommandMeta, CommandOutcome
 from write_side.application.engagement import EngagementCommands
 from write_side.domain.engagement import Communication
+from write_side.inbound.delivery_batches import DeadLetter, DeliveryBatches
 from write_side.inbound.handlers import Unprocessable, notification
 from write_side.inbound.queues import routing_key_of
 
 logger = logging.getLogger(__name__)
-DeadLetter = Callable[[AbstractIncomingMessage, str], Awaitable[None]]
 Group = list[tuple[AbstractIncomingMessage, Communication]]
 
 
-class NotificationBatches:
-    """Applies the deliveries of one queue in batches until cancelled."""
+class NotificationBatches(DeliveryBatches):
+    """Applies the deliveries of the notifications queue in batches until cancelled."""
+
+    carries = "notifications"
 
     def __init__(
         self,
@@ -49,32 +50,8 @@ class NotificationBatches:
         max_batch: int = 500,
         retry_delay: float = 1.0,
     ) -> None:
+        super().__init__(dead_letter, max_batch=max_batch, retry_delay=retry_delay)
         self._engagement = engagement
-        self._dead_letter = dead_letter
-        self._max_batch = max_batch
-        self._retry_delay = retry_delay
-        self._waiting: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        self.applied = 0
-        self.dead_lettered = 0
-
-    async def deliver(self, message: AbstractIncomingMessage) -> None:
-        """The consumer's callback: queue the delivery for the next batch."""
-        self._waiting.put_nowait(message)
-
-    async def run(self) -> None:
-        """Take what is waiting (at least one delivery), apply it, repeat."""
-        while True:
-            batch = [await self._waiting.get()]
-            while len(batch) < self._max_batch and not self._waiting.empty():
-                batch.append(self._waiting.get_nowait())
-            try:
-                await self.apply(batch)
-            except Exception:  # the dead-letter queue or the broker is down: try again later
-                logger.exception("a batch of notifications failed; it will be redelivered")
-                await asyncio.sleep(self._retry_delay)
-                for message in batch:
-                    with suppress(Exception):
-                        await message.reject(requeue=True)
 
     async def apply(self, batch: list[AbstractIncomingMessage]) -> None:
         """Apply one batch and settle every delivery of it."""
@@ -87,14 +64,7 @@ class NotificationBatches:
                 continue
             status = notification(event, routing_key_of(message))
             groups.setdefault((event.tenant_id, event.customer_id), []).append((message, status))
-        retry = await self._record(groups)
-        if retry:
-            await asyncio.sleep(self._retry_delay)
-            for message in retry:
-                await message.reject(requeue=True)
-        settled = [message for message in batch if message not in retry]
-        if settled:
-            await max(settled, key=lambda m: m.delivery_tag or 0).ack(multiple=True)
+        await self.settle(batch, await self._record(groups))
 
     async def _record(
         self, groups: dict[tuple[str, uuid.UUID], Group]

@@ -14,22 +14,21 @@ unsettled deliveries to the queue, and an order's record makes a redelivery a re
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
 
 from aio_pika.abc import AbstractIncomingMessage
 
+from write_side.inbound.delivery_batches import DeadLetter, DeliveryBatches
 from write_side.inbound.handlers import InboundHandlers, Unprocessable
 from write_side.inbound.queues import routing_key_of
 
 logger = logging.getLogger(__name__)
-DeadLetter = Callable[[AbstractIncomingMessage, str], Awaitable[None]]
 
 
-class OrderBatches:
-    """Applies the deliveries of one queue in batches until cancelled."""
+class OrderBatches(DeliveryBatches):
+    """Applies the deliveries of the orders queue in batches until cancelled."""
+
+    carries = "orders"
 
     def __init__(
         self,
@@ -39,32 +38,8 @@ class OrderBatches:
         max_batch: int = 128,
         retry_delay: float = 1.0,
     ) -> None:
+        super().__init__(dead_letter, max_batch=max_batch, retry_delay=retry_delay)
         self._handlers = handlers
-        self._dead_letter = dead_letter
-        self._max_batch = max_batch
-        self._retry_delay = retry_delay
-        self._waiting: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        self.applied = 0
-        self.dead_lettered = 0
-
-    async def deliver(self, message: AbstractIncomingMessage) -> None:
-        """The consumer's callback: queue the delivery for the next batch."""
-        self._waiting.put_nowait(message)
-
-    async def run(self) -> None:
-        """Take what is waiting (at least one delivery), apply it, repeat."""
-        while True:
-            batch = [await self._waiting.get()]
-            while len(batch) < self._max_batch and not self._waiting.empty():
-                batch.append(self._waiting.get_nowait())
-            try:
-                await self.apply(batch)
-            except Exception:  # the dead-letter queue or the broker is down: try again later
-                logger.exception("a batch of orders failed; it will be redelivered")
-                await asyncio.sleep(self._retry_delay)
-                for message in batch:
-                    with suppress(Exception):
-                        await message.reject(requeue=True)
 
     async def apply(self, batch: list[AbstractIncomingMessage]) -> None:
         """Apply one batch and settle every delivery of it."""
@@ -85,10 +60,4 @@ class OrderBatches:
                 retry.append(message)
             else:
                 self.applied += 1
-        if retry:
-            await asyncio.sleep(self._retry_delay)
-            for message in retry:
-                await message.reject(requeue=True)
-        settled = [message for message in batch if message not in retry]
-        if settled:
-            await max(settled, key=lambda m: m.delivery_tag or 0).ack(multiple=True)
+        await self.settle(batch, retry)
